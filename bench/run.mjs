@@ -1,0 +1,245 @@
+// Drupe's benchmark harness: every framework, every scenario, interleaved.
+//   npm run bench                      everything (about ten minutes)
+//   npm run bench -- hello stream      a subset of scenarios
+//   npm run bench -- --rounds=3 --duration=5 --frameworks=node-http,drupe,fastify
+// Servers run on core 1, load generators on core 0; only 127.0.0.1.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cpuMicros, rssKiB, sleep } from './load/proc.mjs';
+import { report, updateDocs } from './report.mjs';
+
+const BENCH = dirname(fileURLToPath(import.meta.url));
+const ROOT = join(BENCH, '..');
+
+export const FRAMEWORKS = ['node-http', 'drupe', 'fastify', 'hono', 'koa', 'express'];
+// kind: wrk (requests/s), sse (events/s), slow (RSS per connection).
+export const SCENARIOS = {
+  hello: { kind: 'wrk', path: '/hello', connections: 100, expect: { body: 'Hello World!' } },
+  tree: { kind: 'wrk', path: '/a/b/c?name=x', connections: 100, expect: { body: 'Hello x' } },
+  json: { kind: 'wrk', path: '/json', connections: 100, expect: { length: 1024, json: true } },
+  stream: { kind: 'wrk', path: '/stream', connections: 50, expect: { length: 100 * 1024 } },
+  big: { kind: 'wrk', path: '/big', connections: 8, expect: { length: 10 * 1024 * 1024 } },
+  file: { kind: 'wrk', path: '/static/1mb.bin', connections: 16, expect: { length: 1024 * 1024 } },
+  sse: { kind: 'sse', clients: 1000 },
+  'slow-clients': { kind: 'slow', path: '/slow', clients: 2000, expect: { length: 256 * 1024 } },
+};
+
+// ---- options ---------------------------------------------------------------
+const opts = { rounds: 2, duration: 3, warmup: 1, hold: 5, frameworks: FRAMEWORKS.join(',') };
+const picked = [];
+for (const a of process.argv.slice(2)) {
+  const m = /^--([\w-]+)=(.*)$/.exec(a);
+  if (m) opts[m[1]] = Number.isNaN(Number(m[2])) ? m[2] : Number(m[2]);
+  else if (SCENARIOS[a]) picked.push(a);
+  else { console.error(`unknown scenario or option: ${a}\nscenarios: ${Object.keys(SCENARIOS).join(' ')}`); process.exit(1); }
+}
+const scenarios = picked.length ? picked : Object.keys(SCENARIOS);
+const frameworks = String(opts.frameworks).split(',').filter((f) => FRAMEWORKS.includes(f));
+const full = !picked.length && frameworks.length === FRAMEWORKS.length && opts.rounds >= 2;
+
+const log = (...a) => console.log(...a);
+const sh = (cmd, args, o = {}) => spawnSync(cmd, args, { encoding: 'utf8', ...o });
+
+// ---- setup: dependencies, the Drupe build, the load generator, pinning ------
+function setup() {
+  const notes = {};
+  if (!existsSync(join(BENCH, 'node_modules'))) {
+    log('installing bench dependencies (npm ci in bench/) ...');
+    const r = sh('npm', ['ci', '--no-audit', '--no-fund'], { cwd: BENCH, stdio: 'inherit' });
+    if (r.status !== 0) throw new Error('npm ci in bench/ failed');
+  }
+  if (frameworks.includes('drupe')) {
+    if (!existsSync(join(ROOT, 'node_modules'))) sh('npm', ['ci', '--no-audit', '--no-fund'], { cwd: ROOT, stdio: 'inherit' });
+    log('building Drupe (npm run build) ...');
+    const r = sh('npm', ['run', '--silent', 'build'], { cwd: ROOT });
+    if (r.status !== 0) {
+      const first = (r.stdout + r.stderr).trim().split('\n').slice(0, 3).join(' | ');
+      notes.drupeBuild = `npm run build failed: ${first}`;
+      log(`  ${notes.drupeBuild}`);
+    }
+    if (!existsSync(join(ROOT, 'dist', 'index.js'))) notes.drupeMissing = 'dist/index.js missing (build failed)';
+  }
+  let wrk = sh('wrk', ['-v']);
+  if (wrk.error && process.getuid?.() === 0) {
+    log('installing wrk (apt-get install -y wrk) ...');
+    let r = sh('apt-get', ['install', '-y', 'wrk']);
+    if (r.status !== 0) { sh('apt-get', ['update']); r = sh('apt-get', ['install', '-y', 'wrk']); }
+    wrk = sh('wrk', ['-v']);
+  }
+  const useWrk = !wrk.error && opts.loader !== 'autocannon';
+  notes.loader = useWrk
+    ? (wrk.stdout + wrk.stderr).split('\n')[0].replace(/ Copyright.*/, '').trim()
+    : `autocannon ${JSON.parse(readFileSync(join(BENCH, 'node_modules/autocannon/package.json'), 'utf8')).version}`;
+  const pin = cpus().length >= 2 && !sh('taskset', ['-c', '0', 'true']).error;
+  notes.pinning = pin ? 'server on core 1, load generator on core 0 (taskset)' : 'not pinned (taskset or a second core missing)';
+  return { notes, useWrk, pin };
+}
+
+// ---- processes -------------------------------------------------------------
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer().listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+    s.on('error', reject);
+  });
+}
+
+function pinned(core, cmd, args) {
+  return env.pin ? ['taskset', ['-c', String(core), cmd, ...args]] : [cmd, args];
+}
+
+async function startServer(fw) {
+  if (fw === 'drupe' && env.notes.drupeMissing) throw new Error(env.notes.drupeMissing);
+  const port = await freePort();
+  const [cmd, args] = pinned(1, process.execPath, [join(BENCH, 'servers', `${fw}.mjs`), String(port)]);
+  const child = spawn(cmd, args, { cwd: join(BENCH, 'servers'), env: { ...process.env, NODE_ENV: 'production', PORT: String(port) } });
+  let out = '';
+  let err = '';
+  child.stderr.on('data', (d) => { err = (err + d).slice(-2000); });
+  const ok = await new Promise((resolve) => {
+    const t = setTimeout(() => resolve('no "ready" within 15 s'), 15000);
+    child.stdout.on('data', (d) => { out += d; if (out.includes('ready')) { clearTimeout(t); resolve(true); } });
+    child.on('exit', (code) => { clearTimeout(t); resolve(`exited with ${code}`); });
+  });
+  if (ok !== true) {
+    child.kill('SIGKILL');
+    const why = err.split('\n').find((l) => /Error|error:/.test(l)) ?? err.trim().split('\n').pop() ?? '';
+    throw new Error(`server ${ok}${why ? `: ${why.trim().slice(0, 160)}` : ''}`);
+  }
+  return { child, port, pid: child.pid, url: `http://127.0.0.1:${port}` };
+}
+
+async function stopServer(s) {
+  if (s.child.exitCode !== null) return;
+  const gone = new Promise((r) => s.child.once('exit', r));
+  s.child.kill('SIGTERM');
+  const t = setTimeout(() => s.child.kill('SIGKILL'), 2000);
+  await gone;
+  clearTimeout(t);
+}
+
+/** Runs a load process on core 0, killed if it overstays `limit` seconds. */
+function runLoad(cmd, args, limit) {
+  const [c, a] = pinned(0, cmd, args);
+  return new Promise((resolve) => {
+    const child = spawn(c, a, { cwd: BENCH });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { err = (err + d).slice(-2000); });
+    const t = setTimeout(() => child.kill('SIGKILL'), limit * 1000);
+    child.on('exit', (code) => { clearTimeout(t); resolve({ code, out, err }); });
+  });
+}
+
+// ---- one measurement -------------------------------------------------------
+async function probe(url, expect) {
+  const res = await fetch(url, { signal: AbortSignal.timeout(10000) });
+  const body = Buffer.from(await res.arrayBuffer());
+  if (res.status !== 200) throw new Error(`probe: status ${res.status}`);
+  if (expect.body && body.toString() !== expect.body) throw new Error(`probe: body ${JSON.stringify(body.toString().slice(0, 40))}`);
+  if (expect.length && body.length !== expect.length) throw new Error(`probe: ${body.length} bytes, expected ${expect.length}`);
+  if (expect.json) JSON.parse(body.toString());
+}
+
+async function wrkLoad(url, connections, seconds) {
+  if (env.useWrk) {
+    const r = await runLoad('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '5s', url], seconds + 15);
+    const num = (re) => Number(re.exec(r.out)?.[1] ?? NaN);
+    const requests = num(/(\d+) requests in/);
+    if (!Number.isFinite(requests)) throw new Error(`wrk: ${(r.err || r.out).trim().slice(0, 160)}`);
+    const socket = /Socket errors: (.*)/.exec(r.out)?.[1];
+    return { requests, rps: num(/Requests\/sec:\s+([\d.]+)/), non2xx: num(/Non-2xx or 3xx responses: (\d+)/) || 0, socket };
+  }
+  const cli = join(BENCH, 'node_modules/autocannon/autocannon.js');
+  const r = await runLoad(process.execPath, [cli, '-c', String(connections), '-d', String(seconds), '-j', url], seconds + 15);
+  const j = JSON.parse(r.out);
+  return { requests: j.requests.total, rps: j.requests.total / j.duration, non2xx: j.non2xx, socket: j.errors ? `errors ${j.errors}` : undefined };
+}
+
+async function measure(fw, name) {
+  const sc = SCENARIOS[name];
+  const server = await startServer(fw);
+  try {
+    await sleep(300);
+    const idleKiB = rssKiB(server.pid);
+    if (sc.expect) await probe(server.url + sc.path, sc.expect);
+    if (sc.kind === 'wrk') {
+      await wrkLoad(server.url + sc.path, sc.connections, opts.warmup); // warm-up, discarded
+      const cpu0 = cpuMicros(server.pid);
+      const w = await wrkLoad(server.url + sc.path, sc.connections, opts.duration);
+      const cpu = cpuMicros(server.pid) - cpu0;
+      if (w.non2xx > w.requests * 0.01) throw new Error(`${w.non2xx} of ${w.requests} responses not 2xx`);
+      return { value: w.rps, cpuPer: cpu / w.requests, idleKiB, note: w.socket };
+    }
+    const script = sc.kind === 'sse' ? 'sse.mjs' : 'slow.mjs';
+    const args = [join(BENCH, 'load', script), `--port=${server.port}`, `--pid=${server.pid}`, `--clients=${sc.clients}`];
+    if (sc.kind === 'sse') args.push(`--warmup=${opts.warmup}`, `--duration=${opts.duration}`);
+    else args.push(`--hold=${opts.hold}`);
+    const r = await runLoad(process.execPath, args, opts.duration + opts.hold + 90);
+    let j;
+    try { j = JSON.parse(r.out.trim().split('\n').pop()); } catch { throw new Error(`${script}: ${(r.err || r.out).trim().split('\n').find((l) => /Error/.test(l)) ?? `exit ${r.code}`}`); }
+    if (j.error) throw new Error(`${script}: ${j.error}`);
+    if (j.failed > sc.clients * 0.01) throw new Error(`${j.failed} of ${sc.clients} clients failed`);
+    if (sc.kind === 'sse') {
+      if (!j.events) throw new Error('no events delivered');
+      return { value: j.rate, cpuPer: j.cpuMicros / j.events, idleKiB };
+    }
+    if (j.tooBig) throw new Error(`server RSS passed the cap (${Math.round(j.rssPeakKiB / 1024)} MiB): slow readers not waited for`);
+    return { value: j.perConnKiB, idleKiB, peakKiB: j.rssPeakKiB, cpuPer: j.cpuMicros / sc.clients };
+  } finally {
+    await stopServer(server);
+  }
+}
+
+// ---- the run ---------------------------------------------------------------
+function orderFor(round) {
+  if (round === 0) return frameworks;
+  if (round === 1) return [...frameworks].reverse();
+  return frameworks.map((_, i) => frameworks[(i + round) % frameworks.length]);
+}
+
+const env = setup();
+const started = Date.now();
+const machine = {
+  cores: cpus().length,
+  cpu: cpus()[0]?.model.trim() ?? 'unknown',
+  memory: `${Math.round(totalmem() / 2 ** 30)} GiB`,
+  node: process.version,
+  loader: env.notes.loader,
+  pinning: env.notes.pinning,
+  kernel: sh('uname', ['-r']).stdout.trim(),
+};
+log(`machine: ${machine.cores} cores, ${machine.cpu}, Node ${machine.node}, ${machine.loader}; ${machine.pinning}`);
+log(`scenarios: ${scenarios.join(' ')}; frameworks: ${frameworks.join(' ')}; ${opts.rounds} round(s) of ${opts.duration} s (+${opts.warmup} s warm-up)`);
+
+const results = {}; // results[scenario][fw] = { runs: [...], errors: [...] }
+for (let round = 0; round < opts.rounds; round++) {
+  for (const name of scenarios) {
+    for (const fw of orderFor(round)) {
+      const slot = ((results[name] ??= {})[fw] ??= { runs: [], errors: [] });
+      if (slot.errors.length && !slot.runs.length && round > 0) continue; // failed before: don't retry every round
+      try {
+        const r = await measure(fw, name);
+        slot.runs.push(r);
+        log(`[${round + 1}/${opts.rounds}] ${name.padEnd(12)} ${fw.padEnd(9)} ${r.value.toFixed(1).padStart(10)}  cpu/unit ${r.cpuPer.toFixed(1)} µs`);
+      } catch (e) {
+        slot.errors.push(e.message);
+        log(`[${round + 1}/${opts.rounds}] ${name.padEnd(12)} ${fw.padEnd(9)}        n/a  ${e.message}`);
+      }
+    }
+  }
+}
+
+machine.seconds = Math.round((Date.now() - started) / 1000);
+const { text, markdown } = report({ results, scenarios, frameworks, machine, opts, notes: env.notes, SCENARIOS });
+log(`\n${text}`);
+const date = new Date().toISOString().slice(0, 10);
+const file = join(BENCH, 'results', full ? `${date}.md` : `${date}-${picked.join('-') || 'custom'}.md`);
+mkdirSync(dirname(file), { recursive: true });
+writeFileSync(file, markdown);
+log(`wrote ${file.slice(ROOT.length + 1)}`);
+if (full) updateDocs(join(ROOT, 'docs', 'benchmarks.md'), `../bench/results/${date}.md`, machine);

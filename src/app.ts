@@ -1,0 +1,159 @@
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { defaultEnvironment, environmentDefaults, validateConfig, type Config } from './config.js';
+import type { RequestContext } from './context.js';
+import { ObjectDispatcher } from './dispatch.js';
+import { DrupeError } from './errors.js';
+import { handlerConfig, isExposed, nodeConfig } from './expose.js';
+import { pathSegments } from './internal/target.js';
+import { Logger } from './log.js';
+import { handle, type PipelineHost } from './pipeline.js';
+import { planFor, type Plan, type PlanSource } from './plan.js';
+import type { Request } from './request.js';
+import './tools/trailing_slash.js';
+
+/** Config every app starts from, under the environment's and the user's. */
+const BASE: Config = { 'tools.trailing_slash.on': true };
+/** How many paths keep their plan; past it the oldest is dropped (a `default` handler sees unbounded paths). */
+const PLAN_CACHE_SIZE = 10_000;
+
+/**
+ * An application: an object tree plus config sections keyed by path.
+ * All config is checked here, at start-up, so a misspelled key fails
+ * before the first request.
+ *
+ * @example
+ *   const app = new App(new Root(), { '/': { 'tools.gzip.on': true }, '/admin': { 'request.show_tracebacks': false } });
+ *   await serve(app, { port: 8080 });
+ */
+export class App implements PipelineHost {
+  readonly root: object;
+  readonly #sections = new Map<string, Config>();
+  readonly #plans = new Map<string, Plan>();
+  #source: PlanSource;
+  #logger: Logger;
+  #idPrefix = randomBytes(3).toString('hex');
+  #idCounter = 0;
+  closing = false;
+  readonly streams = new Set<RequestContext>();
+  fallbackHost = 'localhost';
+  /** The node listener: `http.createServer(app.listener)` works too. */
+  readonly listener: (req: IncomingMessage, res: ServerResponse) => void;
+
+  constructor(root: object, sections: Readonly<Record<string, Config>> = {}) {
+    if (typeof root !== 'object' || root === null) throw new DrupeError('DRUPE_ERR_CONFIG_VALUE', 'App needs a root object');
+    this.root = root;
+    for (const [path, config] of Object.entries(sections)) {
+      if (!path.startsWith('/')) throw new DrupeError('DRUPE_ERR_CONFIG_KEY', `Section '${path}' must be a path starting with '/'`);
+      validateConfig(config as Record<string, unknown>, `section '${path}'`, 'local');
+      this.#sections.set(normalizeSection(path), { ...this.#sections.get(normalizeSection(path)), ...config });
+    }
+    validateTree(root);
+    this.#source = this.#makeSource({});
+    this.#logger = new Logger({ screen: true });
+    this.listener = (req, res) => void handle(this, req, res);
+  }
+
+  /**
+   * Bind the server-wide config (`serve` calls this): environment defaults,
+   * then the given keys. Resets cached plans.
+   */
+  configure(global: Config = {}): void {
+    validateConfig(global as Record<string, unknown>, 'global config', 'global');
+    this.#source = this.#makeSource(global);
+    this.#plans.clear();
+    const base = this.#source.base;
+    void this.#logger.close();
+    this.#logger = new Logger({ screen: base['log.screen'] ?? true, accessFile: base['log.access_file'], errorFile: base['log.error_file'] });
+  }
+
+  #makeSource(global: Config): PlanSource {
+    const env = global.environment ?? defaultEnvironment();
+    const base = Object.freeze({ ...BASE, ...environmentDefaults(env), ...global, environment: env });
+    return { root: this.root, base, sections: this.#sections, defaultDispatcher: new ObjectDispatcher() };
+  }
+
+  /** The merged server-wide config. */
+  get globalConfig(): Readonly<Config> {
+    return this.#source.base;
+  }
+
+  /** Internal: the plan for a request's path, built once and cached. */
+  plan(request: Request): Plan {
+    const path = request.path;
+    const cached = this.#plans.get(path);
+    if (cached !== undefined) return cached;
+    const segments = pathSegments(path);
+    const { plan, cacheable } = planFor(this.#source, segments, path.endsWith('/'));
+    if (cacheable) {
+      if (this.#plans.size >= PLAN_CACHE_SIZE) this.#plans.delete(this.#plans.keys().next().value!);
+      this.#plans.set(path, plan);
+    }
+    return plan;
+  }
+
+  nextId(): string {
+    return `${this.#idPrefix}-${(++this.#idCounter).toString(36)}`;
+  }
+
+  get accessLog(): boolean {
+    return this.#logger.accessEnabled;
+  }
+
+  logAccess(line: string): void {
+    this.#logger.access(line);
+  }
+
+  logError(message: string, err: unknown, requestId?: string): void {
+    this.#logger.error(message, err, requestId);
+  }
+
+  /** Flush and close the log files. */
+  async closeLogs(): Promise<void> {
+    await this.#logger.close();
+  }
+}
+
+function normalizeSection(path: string): string {
+  const p = path.replace(/\/+$/, '');
+  return p === '' ? '/' : p;
+}
+
+/** Check every `_cp_config` and handler config in the tree at start-up. */
+function validateTree(root: object): void {
+  const seen = new Set<object>();
+  const visit = (node: object, path: string, depth: number): void => {
+    if (seen.has(node) || depth > 32 || seen.size > 10_000) return;
+    seen.add(node);
+    const cfg = nodeConfig(node);
+    if (cfg !== undefined) validateConfig(cfg as Record<string, unknown>, `_cp_config of ${path}`, 'local');
+    for (const name of memberNames(node)) {
+      const desc = findDescriptor(node, name);
+      if (desc === undefined || !('value' in desc)) continue; // never run getters at start-up
+      const v: unknown = desc.value;
+      if (isExposed(v)) {
+        const hc = handlerConfig(v);
+        if (hc !== undefined) validateConfig(hc as Record<string, unknown>, `the config of handler ${path === '/' ? '' : path}/${name}`, 'local');
+      } else if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
+        visit(v, `${path === '/' ? '' : path}/${name}`, depth + 1);
+      }
+    }
+  };
+  visit(root, '/', 0);
+}
+
+function memberNames(node: object): Set<string> {
+  const names = new Set<string>();
+  for (let o: object | null = node; o !== null && o !== Object.prototype && o !== Function.prototype; o = Object.getPrototypeOf(o) as object | null) {
+    for (const n of Object.getOwnPropertyNames(o)) if (n !== 'constructor' && !n.startsWith('_')) names.add(n);
+  }
+  return names;
+}
+
+function findDescriptor(node: object, name: string): PropertyDescriptor | undefined {
+  for (let o: object | null = node; o !== null; o = Object.getPrototypeOf(o) as object | null) {
+    const d = Object.getOwnPropertyDescriptor(o, name);
+    if (d !== undefined) return d;
+  }
+  return undefined;
+}

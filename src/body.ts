@@ -1,0 +1,191 @@
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { DrupeError } from './errors.js';
+
+/**
+ * A JSON response body; sets `Content-Type: application/json` unless the
+ * handler chose another.
+ *
+ * @example
+ *   @expose() user() { return json({ id: 7, name: 'Ann' }); }
+ */
+export class JsonBody {
+  constructor(readonly value: unknown) {}
+}
+
+export function json(value: unknown): JsonBody {
+  return new JsonBody(value);
+}
+
+/** A body, one chunk at a time: what the writer pulls from. */
+export interface ChunkSource {
+  /** The next chunk (empty chunks included), or null at the end. */
+  next(): Buffer | null | Promise<Buffer | null>;
+  /** Stop early: an iterator's `return()`, a stream's destroy or cancel. Safe to call twice. */
+  close(): void | Promise<void>;
+}
+
+export type Encode = (s: string) => Buffer;
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return typeof v === 'object' && v !== null && typeof (v as PromiseLike<unknown>).then === 'function';
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return `a ${typeof v} (${String(v)})`;
+  if (typeof v === 'function') return 'a function';
+  if (typeof v === 'symbol') return 'a symbol';
+  if (isThenable(v)) return 'a Promise (await it inside an async generator instead)';
+  if (typeof v === 'object') {
+    const name = (v as object).constructor?.name;
+    return name && name !== 'Object' ? `a ${name}` : 'a plain object';
+  }
+  return typeof v;
+}
+
+/** A chunk as bytes; a string is encoded by the response charset. */
+export function toChunk(value: unknown, encode: Encode): Buffer {
+  if (typeof value === 'string') return encode(value);
+  if (value instanceof Uint8Array) return Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  throw new DrupeError('DRUPE_ERR_BODY_TYPE', `A body chunk must be a string or bytes, got ${describe(value)}`);
+}
+
+class IteratorSource implements ChunkSource {
+  #it: Iterator<unknown> | AsyncIterator<unknown>;
+  #encode: Encode;
+  #done = false;
+
+  constructor(it: Iterator<unknown> | AsyncIterator<unknown>, encode: Encode) {
+    this.#it = it;
+    this.#encode = encode;
+  }
+
+  next(): Buffer | null | Promise<Buffer | null> {
+    let r: IteratorResult<unknown> | Promise<IteratorResult<unknown>>;
+    try {
+      r = this.#it.next();
+    } catch (err) {
+      this.#done = true;
+      throw err;
+    }
+    return isThenable(r) ? r.then((x) => this.#take(x), (err: unknown) => { this.#done = true; throw err; }) : this.#take(r);
+  }
+
+  #take(r: IteratorResult<unknown>): Buffer | null {
+    if (r.done) {
+      this.#done = true;
+      return null;
+    }
+    return toChunk(r.value, this.#encode);
+  }
+
+  close(): void | Promise<void> {
+    if (this.#done) return;
+    this.#done = true;
+    const ret = this.#it.return?.();
+    if (isThenable(ret)) return Promise.resolve(ret).then(() => undefined);
+  }
+}
+
+class WebStreamSource implements ChunkSource {
+  #reader: ReadableStreamDefaultReader<unknown>;
+  #encode: Encode;
+  #done = false;
+
+  constructor(stream: WebReadableStream<unknown>, encode: Encode) {
+    this.#reader = (stream as unknown as ReadableStream<unknown>).getReader();
+    this.#encode = encode;
+  }
+
+  async next(): Promise<Buffer | null> {
+    try {
+      const r = await this.#reader.read();
+      if (r.done) {
+        this.#done = true;
+        return null;
+      }
+      return toChunk(r.value, this.#encode);
+    } catch (err) {
+      this.#done = true;
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#done) return;
+    this.#done = true;
+    await this.#reader.cancel().catch(() => undefined);
+  }
+}
+
+function isWebStream(v: object): v is WebReadableStream<unknown> {
+  return typeof (v as { getReader?: unknown }).getReader === 'function' && typeof (v as { tee?: unknown }).tee === 'function';
+}
+
+/** What a handler's return value is, for the writer: empty, bytes at once, or a source of chunks. */
+export type BodyShape =
+  | { readonly kind: 'bytes'; readonly data: Buffer; readonly json: boolean }
+  | { readonly kind: 'chunks'; readonly source: ChunkSource };
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Classify a body (DESIGN §3). Anything that is not a body type is a
+ * coded TypeError saying what to return instead.
+ */
+export function shapeBody(body: unknown, encode: Encode): BodyShape {
+  if (body === undefined || body === null) return { kind: 'bytes', data: EMPTY, json: false };
+  if (typeof body === 'string') return { kind: 'bytes', data: encode(body), json: false };
+  if (body instanceof Uint8Array) return { kind: 'bytes', data: toChunk(body, encode), json: false };
+  if (body instanceof JsonBody) {
+    const text = JSON.stringify(body.value);
+    return { kind: 'bytes', data: Buffer.from(text === undefined ? 'null' : text, 'utf8'), json: true };
+  }
+  if (typeof body === 'object') {
+    if (body instanceof Readable) return { kind: 'chunks', source: new IteratorSource(body[Symbol.asyncIterator](), encode) };
+    if (isWebStream(body)) return { kind: 'chunks', source: new WebStreamSource(body, encode) };
+    const asyncIt = (body as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator];
+    if (typeof asyncIt === 'function') return { kind: 'chunks', source: new IteratorSource(asyncIt.call(body), encode) };
+    const it = (body as Partial<Iterable<unknown>>)[Symbol.iterator];
+    if (typeof it === 'function') return { kind: 'chunks', source: new IteratorSource(it.call(body), encode) };
+  }
+  const hint = typeof body === 'object' && !isThenable(body)
+    ? 'return json(value) (or switch on tools.json_out) to send JSON'
+    : 'return a string, bytes, an iterable, a stream, or json(value)';
+  throw new DrupeError('DRUPE_ERR_BODY_TYPE', `A handler returned ${describe(body)}, which is not a response body: ${hint}`);
+}
+
+/**
+ * Pull every chunk into one Buffer (buffered mode, B1), refusing past
+ * `limit` bytes (B5). Stays synchronous for synchronous sources.
+ */
+export function materialize(source: ChunkSource, limit: number): Buffer | Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for (;;) {
+    const c = source.next();
+    if (isThenable(c)) return materializeAsync(source, limit, chunks, size, c);
+    if (c === null) return Buffer.concat(chunks, size);
+    size += c.length;
+    if (size > limit) return overLimit(source, limit);
+    chunks.push(c);
+  }
+}
+
+async function materializeAsync(source: ChunkSource, limit: number, chunks: Buffer[], size: number, pending: Promise<Buffer | null>): Promise<Buffer> {
+  for (let c = await pending; c !== null; c = await source.next()) {
+    size += c.length;
+    if (size > limit) return overLimit(source, limit);
+    chunks.push(c);
+  }
+  return Buffer.concat(chunks, size);
+}
+
+function overLimit(source: ChunkSource, limit: number): never {
+  void Promise.resolve(source.close()).catch(() => undefined);
+  throw new DrupeError(
+    'DRUPE_ERR_BODY_TOO_LARGE',
+    `The buffered response body passed response.max_buffered_size (${limit} bytes): stream it instead ('response.stream': true)`,
+  );
+}

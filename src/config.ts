@@ -1,0 +1,240 @@
+import { DrupeError } from './errors.js';
+import type { Context } from './context.js';
+import type { Dispatcher } from './dispatch.js';
+import { HOOK_POINTS, type HookEntry } from './hooks.js';
+import { findTool } from './tool.js';
+
+export type Environment = 'development' | 'production' | 'test';
+
+/** What an `error_page.<code>` function receives. */
+export interface ErrorPageInfo {
+  status: number;
+  reason: string;
+  /** The error's message, or '' for an unexpected error when tracebacks are off. */
+  message: string;
+  /** The stack, or '' unless `request.show_tracebacks` is on. */
+  traceback: string;
+  path: string;
+}
+/** A file path (its text is the page) or a function returning the page. */
+export type ErrorPage = string | ((info: ErrorPageInfo) => string);
+
+/** When a streamed response commits its headers: at its first chunk, at once, or after N ms without one. */
+export type StreamCommit = 'first-chunk' | 'immediately' | number;
+
+/**
+ * Configuration, with CherryPy's dotted keys. Any level of the tree takes the
+ * same object: the global one given to `serve`, an App's path sections, a
+ * class's `_cp_config`, a handler's `@expose(config)`.
+ */
+export interface Config {
+  environment?: Environment;
+  'server.socket_host'?: string;
+  'server.socket_port'?: number;
+  'server.max_request_body_size'?: number;
+  'server.max_header_size'?: number;
+  'server.socket_timeout'?: number;
+  'server.headers_timeout'?: number;
+  'server.request_timeout'?: number;
+  'server.keep_alive_timeout'?: number;
+  'server.shutdown_timeout'?: number;
+  'request.show_tracebacks'?: boolean;
+  'request.process_request_body'?: boolean;
+  'request.max_params'?: number;
+  'request.max_parts'?: number;
+  'request.max_file_size'?: number;
+  'request.spool_threshold'?: number;
+  'request.dispatch'?: Dispatcher;
+  'response.stream'?: boolean;
+  'response.max_buffered_size'?: number;
+  'response.stream_commit'?: StreamCommit;
+  'log.screen'?: boolean;
+  'log.access_file'?: string;
+  'log.error_file'?: string;
+  [key: `error_page.${string}`]: ErrorPage | undefined;
+  [key: `hooks.${string}`]: HookEntry | readonly HookEntry[] | undefined;
+  [key: `tools.${string}`]: unknown;
+}
+
+type Check = (v: unknown) => boolean;
+const isBool: Check = (v) => typeof v === 'boolean';
+const isString: Check = (v) => typeof v === 'string';
+const isSize: Check = (v) => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+const isSeconds: Check = (v) => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+const isPort: Check = (v) => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 65535;
+
+const KNOWN: Record<string, { check: Check; expects: string; globalOnly?: boolean }> = {
+  environment: { check: (v) => v === 'development' || v === 'production' || v === 'test', expects: "'development', 'production' or 'test'", globalOnly: true },
+  'server.socket_host': { check: isString, expects: 'a host name or address', globalOnly: true },
+  'server.socket_port': { check: isPort, expects: 'a port number 0-65535', globalOnly: true },
+  'server.max_request_body_size': { check: isSize, expects: 'a byte count' },
+  'server.max_header_size': { check: isSize, expects: 'a byte count', globalOnly: true },
+  'server.socket_timeout': { check: isSeconds, expects: 'seconds', globalOnly: true },
+  'server.headers_timeout': { check: isSeconds, expects: 'seconds', globalOnly: true },
+  'server.request_timeout': { check: isSeconds, expects: 'seconds', globalOnly: true },
+  'server.keep_alive_timeout': { check: isSeconds, expects: 'seconds', globalOnly: true },
+  'server.shutdown_timeout': { check: isSeconds, expects: 'seconds', globalOnly: true },
+  'request.show_tracebacks': { check: isBool, expects: 'a boolean' },
+  'request.process_request_body': { check: isBool, expects: 'a boolean' },
+  'request.max_params': { check: isSize, expects: 'a count' },
+  'request.max_parts': { check: isSize, expects: 'a count' },
+  'request.max_file_size': { check: isSize, expects: 'a byte count' },
+  'request.spool_threshold': { check: isSize, expects: 'a byte count' },
+  'request.dispatch': { check: (v) => typeof v === 'object' && v !== null && typeof (v as Dispatcher).find === 'function', expects: 'a Dispatcher' },
+  'response.stream': { check: isBool, expects: 'a boolean' },
+  'response.max_buffered_size': { check: isSize, expects: 'a byte count' },
+  'response.stream_commit': { check: (v) => v === 'first-chunk' || v === 'immediately' || isSeconds(v), expects: "'first-chunk', 'immediately' or a number of milliseconds" },
+  'log.screen': { check: isBool, expects: 'a boolean', globalOnly: true },
+  'log.access_file': { check: isString, expects: 'a file path', globalOnly: true },
+  'log.error_file': { check: isString, expects: 'a file path', globalOnly: true },
+};
+
+const NAMESPACES = new Set(['server', 'request', 'response', 'log', 'error_page', 'hooks', 'tools']);
+
+function fail(key: string, where: string, why: string): never {
+  throw new DrupeError('DRUPE_ERR_CONFIG_KEY', `Config key '${key}' in ${where}: ${why}`);
+}
+
+/** The known key nearest to a misspelling, for the error message. */
+function suggest(key: string): string {
+  let best = '';
+  let bestScore = Infinity;
+  for (const known of Object.keys(KNOWN)) {
+    const d = distance(key, known);
+    if (d < bestScore) { bestScore = d; best = known; }
+  }
+  return bestScore <= 3 ? ` (did you mean '${best}'?)` : '';
+}
+
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length]!;
+}
+
+/**
+ * Check every key of one config object, at start-up. `where` names the
+ * object in the message ("global config", "section '/blog'", …).
+ */
+export function validateConfig(config: Readonly<Record<string, unknown>>, where: string, scope: 'global' | 'local'): void {
+  if (typeof config !== 'object' || config === null) {
+    throw new DrupeError('DRUPE_ERR_CONFIG_VALUE', `${where} must be an object of dotted keys`);
+  }
+  for (const key of Object.keys(config)) {
+    const value = config[key];
+    const known = KNOWN[key];
+    if (known !== undefined) {
+      if (known.globalOnly && scope !== 'global') fail(key, where, 'this key is server-wide: set it in the global config given to serve()');
+      if (!known.check(value)) {
+        throw new DrupeError('DRUPE_ERR_CONFIG_VALUE', `Config key '${key}' in ${where}: expected ${known.expects}, got ${describe(value)}`);
+      }
+      continue;
+    }
+    const dot = key.indexOf('.');
+    const ns = dot < 0 ? key : key.slice(0, dot);
+    if (!NAMESPACES.has(ns)) fail(key, where, `unknown namespace '${ns}'${suggest(key)}`);
+    const rest = key.slice(dot + 1);
+    if (ns === 'error_page') checkErrorPage(key, rest, value, where);
+    else if (ns === 'hooks') checkHook(key, rest, value, where);
+    else if (ns === 'tools') checkToolKey(key, rest, value, where);
+    else fail(key, where, `unknown key${suggest(key)}`);
+  }
+}
+
+function describe(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'function') return 'a function';
+  if (v === null) return 'null';
+  return typeof v === 'object' ? 'an object' : String(v);
+}
+
+function checkErrorPage(key: string, code: string, value: unknown, where: string): void {
+  if (code !== 'default' && !/^[45]\d\d$/.test(code)) fail(key, where, "expected error_page.<4xx or 5xx code> or error_page.default");
+  if (typeof value !== 'string' && typeof value !== 'function') {
+    throw new DrupeError('DRUPE_ERR_CONFIG_VALUE', `Config key '${key}' in ${where}: expected a file path or a function, got ${describe(value)}`);
+  }
+}
+
+function checkHook(key: string, point: string, value: unknown, where: string): void {
+  if (!(HOOK_POINTS as readonly string[]).includes(point)) fail(key, where, `unknown hook point '${point}' (one of ${HOOK_POINTS.join(', ')})`);
+  const entries = Array.isArray(value) ? value : [value];
+  for (const e of entries) {
+    const ok = typeof e === 'function' || (typeof e === 'object' && e !== null && typeof (e as { run?: unknown }).run === 'function');
+    if (!ok) throw new DrupeError('DRUPE_ERR_CONFIG_VALUE', `Config key '${key}' in ${where}: expected a function or { run, priority?, failsafe? }, got ${describe(e)}`);
+  }
+}
+
+function checkToolKey(key: string, rest: string, value: unknown, where: string): void {
+  const dot = rest.indexOf('.');
+  if (dot < 0) fail(key, where, "expected tools.<name>.<option>, e.g. 'tools.gzip.on'");
+  const name = rest.slice(0, dot);
+  const option = rest.slice(dot + 1);
+  const tool = findTool(name);
+  if (tool === undefined) fail(key, where, `no tool named '${name}'`);
+  if (option === 'on') {
+    if (typeof value !== 'boolean') throw new DrupeError('DRUPE_ERR_CONFIG_VALUE', `Config key '${key}' in ${where}: expected a boolean, got ${describe(value)}`);
+    return;
+  }
+  const defaults = tool.defaults as Record<string, unknown>;
+  if (!Object.prototype.hasOwnProperty.call(defaults, option)) {
+    const opts = Object.keys(defaults);
+    fail(key, where, `tool '${name}' has no option '${option}'${opts.length ? ` (options: on, ${opts.join(', ')})` : " (its only option is 'on')"}`);
+  }
+  const def = defaults[option];
+  if (def !== undefined && def !== null && value !== undefined && typeof def !== typeof value) {
+    throw new DrupeError('DRUPE_ERR_CONFIG_VALUE', `Config key '${key}' in ${where}: expected a ${typeof def}, got ${describe(value)}`);
+  }
+}
+
+/** Settings every request reads, derived once per route from its merged config. */
+export interface RouteSettings {
+  readonly stream: boolean;
+  readonly showTracebacks: boolean;
+  readonly processBody: boolean;
+  readonly maxBodySize: number;
+  readonly maxParams: number;
+  readonly maxParts: number;
+  readonly maxFileSize: number;
+  readonly spoolThreshold: number;
+  readonly maxBuffered: number;
+  readonly streamCommit: StreamCommit;
+}
+
+export const DEFAULT_MAX_BODY = 100 * 1024 * 1024;
+export const DEFAULT_MAX_BUFFERED = 64 * 1024 * 1024;
+
+/** Defaults a whole environment brings, under the user's own keys (CherryPy's `environment`). */
+export function environmentDefaults(env: Environment): Config {
+  return {
+    'request.show_tracebacks': env !== 'production',
+    'log.screen': env !== 'test',
+  };
+}
+
+export function defaultEnvironment(): Environment {
+  return process.env.NODE_ENV === 'production' ? 'production' : process.env.NODE_ENV === 'test' ? 'test' : 'development';
+}
+
+export function routeSettings(c: Config): RouteSettings {
+  const maxBodySize = c['server.max_request_body_size'] ?? DEFAULT_MAX_BODY;
+  return {
+    stream: c['response.stream'] ?? false,
+    showTracebacks: c['request.show_tracebacks'] ?? false,
+    processBody: c['request.process_request_body'] ?? true,
+    maxBodySize,
+    maxParams: c['request.max_params'] ?? 1000,
+    maxParts: c['request.max_parts'] ?? 1000,
+    maxFileSize: c['request.max_file_size'] ?? maxBodySize,
+    spoolThreshold: c['request.spool_threshold'] ?? 1024 * 1024,
+    maxBuffered: c['response.max_buffered_size'] ?? DEFAULT_MAX_BUFFERED,
+    streamCommit: c['response.stream_commit'] ?? 'first-chunk',
+  };
+}

@@ -1,0 +1,157 @@
+import { isExposed, type Handler } from './expose.js';
+
+/** One object passed on the way down, and how many path segments led to it. */
+export interface TrailStep { readonly node: object; readonly depth: number }
+
+/** What a dispatcher found for a path. */
+export interface Found {
+  /** The handler, or null for "no handler here" (a 404 unless a tool answers). */
+  readonly handler: Handler | null;
+  /** For a MethodDispatcher resource: its handlers by HTTP method. */
+  readonly methods: ReadonlyMap<string, Handler> | null;
+  /** The object the handler lives on (its `this`). */
+  readonly self: object;
+  readonly args: readonly string[];
+  /** true: an index (wants a trailing slash); false: a plain handler (wants none); null: no opinion. */
+  readonly isIndex: boolean | null;
+  readonly trail: readonly TrailStep[];
+  /** Params a `_cp_dispatch` hook set while walking. */
+  readonly params: Readonly<Record<string, string>> | null;
+  /** False when a `_cp_dispatch` hook took part: its answer may change, so it is not cached. */
+  readonly cacheable: boolean;
+}
+
+/**
+ * Turns a path into a handler. `segments` are the decoded path segments
+ * (empty ones removed); `trailingSlash` says whether the path ended in '/'.
+ */
+export interface Dispatcher {
+  find(root: object, segments: readonly string[], trailingSlash: boolean): Found;
+}
+
+/**
+ * A node may define `_cp_dispatch(vpath, params)` to serve a dynamic part of
+ * the tree: called when a segment is not an attribute, it takes the segments
+ * it uses off the front of `vpath` and returns the next node (or undefined).
+ * `params` receives values for the handler's params.
+ *
+ * @example
+ *   class Users {
+ *     _cp_dispatch(vpath: string[], params: Record<string, string>) {
+ *       params.user = vpath.shift()!;
+ *       return this.profile;
+ *     }
+ *   }
+ */
+export type CpDispatch = (vpath: string[], params: Record<string, string>) => unknown;
+
+// Names that exist on every object or function: never path segments.
+const FORBIDDEN = new Set<string>([
+  ...Object.getOwnPropertyNames(Object.prototype),
+  ...Object.getOwnPropertyNames(Function.prototype),
+  'prototype',
+]);
+
+/** The attribute a segment names: '.' and '-' become '_' (CherryPy's rule). */
+function attributeName(segment: string): string {
+  return segment.indexOf('.') < 0 && segment.indexOf('-') < 0 ? segment : segment.replace(/[.-]/g, '_');
+}
+
+/** A member reachable from a URL: not private, not a built-in of Object or Function. */
+export function member(node: object, name: string): unknown {
+  if (name === '' || name.charCodeAt(0) === 95 /* _ */ || FORBIDDEN.has(name)) return undefined;
+  return (node as Record<string, unknown>)[name];
+}
+
+function isNode(v: unknown): v is object {
+  return typeof v === 'object' && v !== null;
+}
+
+interface Walk { trail: TrailStep[]; stoppedAt: number; fn: Handler | null; params: Record<string, string> | null; cacheable: boolean }
+
+/** Walk the tree as far as the segments lead. */
+function walk(root: object, segments: readonly string[]): Walk {
+  const trail: TrailStep[] = [{ node: root, depth: 0 }];
+  let node = root;
+  let params: Record<string, string> | null = null;
+  let cacheable = true;
+  let i = 0;
+  while (i < segments.length) {
+    let next = member(node, attributeName(segments[i]!));
+    let consumed = 1;
+    if (next === undefined) {
+      const hook = (node as { _cp_dispatch?: unknown })._cp_dispatch;
+      if (typeof hook !== 'function') break;
+      cacheable = false;
+      const vpath = segments.slice(i);
+      params ??= Object.create(null) as Record<string, string>;
+      next = (hook as CpDispatch).call(node, vpath, params);
+      consumed = Math.max(1, segments.length - i - vpath.length);
+    }
+    if (isExposed(next)) return { trail, stoppedAt: i + consumed, fn: next, params, cacheable };
+    if (!isNode(next)) break;
+    node = next;
+    i += consumed;
+    trail.push({ node, depth: i });
+  }
+  return { trail, stoppedAt: i, fn: null, params, cacheable };
+}
+
+function result(handler: Handler | null, self: object, args: readonly string[], isIndex: boolean | null, w: Walk): Found {
+  return { handler, methods: null, self, args, isIndex, trail: w.trail, params: w.params, cacheable: w.cacheable };
+}
+
+/**
+ * CherryPy's default dispatcher: attributes are segments, `index` answers at
+ * a trailing slash, and `default` on the nearest object catches what is left
+ * with the remaining segments as `args`.
+ */
+export class ObjectDispatcher implements Dispatcher {
+  find(root: object, segments: readonly string[], trailingSlash: boolean): Found {
+    const w = walk(root, segments);
+    const last = w.trail[w.trail.length - 1]!;
+    if (w.fn !== null && w.stoppedAt === segments.length) {
+      return result(w.fn, last.node, [], false, w);
+    }
+    if (w.fn === null && last.depth === segments.length) {
+      const index = member(last.node, 'index');
+      if (isExposed(index)) return result(index, last.node, [], true, w);
+    }
+    for (let t = w.trail.length - 1; t >= 0; t--) {
+      const step = w.trail[t]!;
+      const def = member(step.node, 'default');
+      if (isExposed(def)) return result(def, step.node, segments.slice(step.depth), null, w);
+    }
+    void trailingSlash;
+    return result(null, last.node, [], null, w);
+  }
+}
+
+export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
+
+/**
+ * REST-style dispatch (CherryPy's MethodDispatcher): the object the path
+ * leads to is a resource, and its `GET()`, `POST()`, … methods are the
+ * handlers; HEAD falls back to GET; other methods get 405 with `Allow`.
+ * Segments past the resource become `args`. Set it on a subtree with
+ * `'request.dispatch': new MethodDispatcher()` in a path section.
+ *
+ * @example
+ *   class Items { GET({ args }: Context) { return `item ${args[0]}`; } POST() { … } }
+ *   new App(root, { '/api': { 'request.dispatch': new MethodDispatcher() } });
+ */
+export class MethodDispatcher implements Dispatcher {
+  find(root: object, segments: readonly string[]): Found {
+    const w = walk(root, segments);
+    const last = w.trail[w.trail.length - 1]!;
+    const methods = new Map<string, Handler>();
+    for (const m of HTTP_METHODS) {
+      const fn = (last.node as Record<string, unknown>)[m];
+      if (typeof fn === 'function') methods.set(m, fn as Handler);
+    }
+    const get = methods.get('GET');
+    if (get !== undefined && !methods.has('HEAD')) methods.set('HEAD', get);
+    if (methods.size === 0) return result(null, last.node, [], null, w);
+    return { handler: null, methods, self: last.node, args: segments.slice(last.depth), isIndex: null, trail: w.trail, params: w.params, cacheable: w.cacheable };
+  }
+}

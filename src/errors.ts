@@ -1,0 +1,131 @@
+import { reasonPhrase } from './internal/status.js';
+
+/**
+ * An HTTP answer raised as an exception: its status, and a message shown
+ * (HTML-escaped) on the error page.
+ *
+ * @example
+ *   if (!user) throw new HTTPError(403, 'Members only');
+ */
+export class HTTPError extends Error {
+  readonly status: number;
+  /** Extra response headers the error carries (`Allow` for a 405, `Connection: close` for a 413). */
+  readonly headers: Readonly<Record<string, string>>;
+
+  constructor(status = 500, message?: string, headers: Record<string, string> = {}) {
+    if (!Number.isInteger(status) || status < 400 || status > 599) {
+      throw new DrupeError('DRUPE_ERR_HTTP_ERROR_STATUS', `HTTPError status must be an integer 400-599, got ${String(status)}`);
+    }
+    super(message ?? reasonPhrase(status));
+    this.name = 'HTTPError';
+    this.status = status;
+    this.headers = headers;
+  }
+}
+
+/**
+ * A 404 naming the path.
+ *
+ * @example
+ *   throw new NotFound();
+ */
+export class NotFound extends HTTPError {
+  readonly path: string | undefined;
+  constructor(path?: string) {
+    super(404, path === undefined ? undefined : `The path '${path}' was not found.`);
+    this.name = 'NotFound';
+    this.path = path;
+  }
+}
+
+/**
+ * Send the client elsewhere. `urls` may be relative (resolved against the
+ * current path); the `Location` sent is always absolute on this site's host.
+ * Default status: 303 on HTTP/1.1, 302 on HTTP/1.0.
+ *
+ * @example
+ *   throw new HTTPRedirect('/login');
+ */
+export class HTTPRedirect extends Error {
+  readonly urls: readonly string[];
+  readonly status: number | undefined;
+
+  constructor(urls: string | readonly string[], status?: number) {
+    const list = typeof urls === 'string' ? [urls] : [...urls];
+    if (list.length === 0) throw new DrupeError('DRUPE_ERR_REDIRECT_URL', 'HTTPRedirect needs at least one URL');
+    if (status !== undefined && (!Number.isInteger(status) || status < 300 || status > 308)) {
+      throw new DrupeError('DRUPE_ERR_REDIRECT_STATUS', `HTTPRedirect status must be 300-308, got ${String(status)}`);
+    }
+    super(`redirect to ${list[0]}`);
+    this.name = 'HTTPRedirect';
+    this.urls = list;
+    this.status = status;
+  }
+}
+
+/**
+ * Dispatch again, inside the server, to another path. A POST becomes a GET
+ * that carries its params.
+ *
+ * @example
+ *   throw new InternalRedirect('/login', { next: request.path });
+ */
+export class InternalRedirect extends Error {
+  readonly path: string;
+  readonly query: string | Readonly<Record<string, string | readonly string[]>>;
+
+  constructor(path: string, query: string | Record<string, string | readonly string[]> = '') {
+    super(`internal redirect to ${path}`);
+    this.name = 'InternalRedirect';
+    const q = path.indexOf('?');
+    if (q >= 0 && query === '') {
+      this.path = path.slice(0, q);
+      this.query = path.slice(q + 1);
+    } else {
+      this.path = path;
+      this.query = query;
+    }
+  }
+}
+
+/** A status or header change after the headers went out (DESIGN S2). */
+export class HeadersSentError extends Error {
+  readonly code = 'DRUPE_ERR_HEADERS_SENT';
+  constructor(what: string) {
+    super(`Cannot ${what}: the response headers were already sent`);
+    this.name = 'HeadersSentError';
+  }
+}
+
+/**
+ * Framework misuse, with a stable code documented in docs/errors.md.
+ * Raised at start-up for bad config, or as a 500 for bad handler output.
+ */
+export class DrupeError extends Error {
+  readonly code: DrupeErrorCode;
+  constructor(code: DrupeErrorCode, message: string) {
+    super(message);
+    this.name = 'DrupeError';
+    this.code = code;
+  }
+}
+
+/** Every code a DrupeError can carry; docs/errors.md lists each (a test keeps them in step). */
+export const errorCodes = [
+  'DRUPE_ERR_CONFIG_KEY',
+  'DRUPE_ERR_CONFIG_VALUE',
+  'DRUPE_ERR_HTTP_ERROR_STATUS',
+  'DRUPE_ERR_REDIRECT_URL',
+  'DRUPE_ERR_REDIRECT_STATUS',
+  'DRUPE_ERR_REDIRECT_LOOP',
+  'DRUPE_ERR_HEADERS_SENT',
+  'DRUPE_ERR_INVALID_STATUS',
+  'DRUPE_ERR_INVALID_HEADER',
+  'DRUPE_ERR_BODY_TYPE',
+  'DRUPE_ERR_BODY_TOO_LARGE',
+  'DRUPE_ERR_CHARSET',
+  'DRUPE_ERR_CONTENT_LENGTH',
+  'DRUPE_ERR_HANDLER',
+  'DRUPE_ERR_TOOL',
+] as const;
+export type DrupeErrorCode = (typeof errorCodes)[number];

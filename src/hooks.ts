@@ -1,0 +1,128 @@
+import type { Context } from './context.js';
+import type { Config } from './config.js';
+import { findTool } from './tool.js';
+
+/** CherryPy's eight hook points, in the order a request meets them. */
+export const HOOK_POINTS = [
+  'on_start_resource',
+  'before_request_body',
+  'before_handler',
+  'before_finalize',
+  'on_end_resource',
+  'before_error_response',
+  'after_error_response',
+  'on_end_request',
+] as const;
+export type HookPoint = (typeof HOOK_POINTS)[number];
+
+export type HookFn = (ctx: Context) => unknown;
+/** A hook as config takes it: a function, or one with its priority (lower runs first, default 50) and failsafe flag. */
+export type HookEntry = HookFn | { run: HookFn; priority?: number; failsafe?: boolean };
+
+export interface Hook {
+  readonly name: string;
+  readonly run: HookFn;
+  readonly priority: number;
+  /** Runs even after an earlier hook of the same point failed. */
+  readonly failsafe: boolean;
+}
+
+export type HookLists = { readonly [P in HookPoint]: readonly Hook[] | null };
+
+/**
+ * The sorted hook list of every point for one route: hooks from
+ * `hooks.<point>` keys plus every tool switched on by `tools.<name>.on`.
+ * Built once per route; an empty point is `null` so the hot path skips it.
+ */
+export function buildHookLists(config: Config): HookLists {
+  const lists = new Map<HookPoint, Hook[]>();
+  const add = (point: HookPoint, hook: Hook): void => {
+    const list = lists.get(point);
+    if (list === undefined) lists.set(point, [hook]);
+    else list.push(hook);
+  };
+  const options = new Map<string, Record<string, unknown>>();
+  for (const key of Object.keys(config)) {
+    if (!key.startsWith('tools.')) continue;
+    const rest = key.slice(6);
+    const dot = rest.indexOf('.');
+    const name = rest.slice(0, dot);
+    const option = rest.slice(dot + 1);
+    if (option === 'on') continue;
+    let o = options.get(name);
+    if (o === undefined) options.set(name, (o = {}));
+    o[option] = (config as Record<string, unknown>)[key];
+  }
+  for (const key of Object.keys(config)) {
+    const value = (config as Record<string, unknown>)[key];
+    if (key.startsWith('hooks.')) {
+      const point = key.slice(6) as HookPoint;
+      const entries = (Array.isArray(value) ? value : [value]) as HookEntry[];
+      entries.forEach((e, i) => {
+        const spec = typeof e === 'function' ? { run: e } : e;
+        add(point, { name: `${key}[${i}]`, run: spec.run, priority: spec.priority ?? 50, failsafe: spec.failsafe ?? false });
+      });
+    } else if (key.startsWith('tools.') && key.endsWith('.on') && value === true) {
+      const name = key.slice(6, -3);
+      const tool = findTool(name);
+      if (tool === undefined) continue;
+      const opts = Object.freeze({ ...tool.defaults, ...options.get(name) });
+      add(tool.point, {
+        name: `tools.${name}`,
+        run: (ctx) => tool.run(ctx, opts),
+        priority: tool.priority ?? 50,
+        failsafe: tool.failsafe ?? false,
+      });
+    }
+  }
+  const out: Record<string, readonly Hook[] | null> = {};
+  for (const point of HOOK_POINTS) {
+    const list = lists.get(point);
+    // Array.prototype.sort is stable: equal priorities keep config order.
+    out[point] = list === undefined ? null : Object.freeze(list.sort((a, b) => a.priority - b.priority));
+  }
+  return out as HookLists;
+}
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return typeof v === 'object' && v !== null && typeof (v as PromiseLike<unknown>).then === 'function';
+}
+
+/**
+ * Run one point's hooks in order, CherryPy's way: after a hook fails, only
+ * failsafe hooks still run, and the first error is thrown at the end (later
+ * ones go to `logExtra`). Stays synchronous unless a hook returns a promise.
+ */
+export function runHooks(hooks: readonly Hook[], ctx: Context, logExtra: (err: unknown) => void): void | Promise<void> {
+  let failed = false;
+  let first: unknown;
+  for (let i = 0; i < hooks.length; i++) {
+    const hook = hooks[i]!;
+    if (failed && !hook.failsafe) continue;
+    try {
+      const r = hook.run(ctx);
+      if (isThenable(r)) return finishAsync(hooks, ctx, logExtra, i, r, failed, first);
+    } catch (err) {
+      if (failed) logExtra(err);
+      else { failed = true; first = err; }
+    }
+  }
+  if (failed) throw first;
+}
+
+async function finishAsync(
+  hooks: readonly Hook[], ctx: Context, logExtra: (err: unknown) => void,
+  at: number, pending: PromiseLike<unknown>, failed: boolean, first: unknown,
+): Promise<void> {
+  for (let i = at; i < hooks.length; i++) {
+    const hook = hooks[i]!;
+    if (i > at && failed && !hook.failsafe) continue;
+    try {
+      await (i === at ? pending : hook.run(ctx));
+    } catch (err) {
+      if (failed) logExtra(err);
+      else { failed = true; first = err; }
+    }
+  }
+  if (failed) throw first;
+}

@@ -1,0 +1,102 @@
+import { DrupeError } from '../errors.js';
+
+// RFC 9110 token characters for names; values may hold any visible char,
+// space and tab, but never CR, LF or NUL (that is how headers get split).
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const BAD_VALUE = /[\r\n\0]/;
+
+export function checkHeaderName(name: string): void {
+  if (!TOKEN.test(name)) throw new DrupeError('DRUPE_ERR_INVALID_HEADER', `Invalid header name ${JSON.stringify(name)}`);
+}
+
+export function checkHeaderValue(name: string, value: string): void {
+  if (BAD_VALUE.test(value)) {
+    throw new DrupeError('DRUPE_ERR_INVALID_HEADER', `Header ${name} has a value with CR, LF or NUL in it`);
+  }
+}
+
+interface Entry { name: string; values: string[] }
+
+/**
+ * Response headers: case-insensitive names, validated values, order kept.
+ * A value with CR or LF throws at the line that set it, so it can never
+ * split a header on the wire.
+ *
+ * @example
+ *   response.headers.set('Content-Type', 'text/plain');
+ *   response.headers.append('Set-Cookie', 'a=1');
+ */
+export class Headers {
+  #map = new Map<string, Entry>();
+  #guard: ((what: string) => void) | undefined;
+
+  /** `guard` runs before every change; the response uses it to refuse changes after commit (S2). */
+  constructor(guard?: (what: string) => void) {
+    this.#guard = guard;
+  }
+
+  get(name: string): string | undefined {
+    const e = this.#map.get(name.toLowerCase());
+    if (e === undefined) return undefined;
+    return e.values.length === 1 ? e.values[0] : e.values.join(name.toLowerCase() === 'set-cookie' ? '\n' : ', ');
+  }
+
+  /** All values of a header, e.g. every `Set-Cookie`. */
+  getAll(name: string): string[] {
+    return this.#map.get(name.toLowerCase())?.values.slice() ?? [];
+  }
+
+  has(name: string): boolean {
+    return this.#map.has(name.toLowerCase());
+  }
+
+  set(name: string, value: string | number): this {
+    this.#guard?.(`set header ${name}`);
+    const v = String(value);
+    checkHeaderName(name);
+    checkHeaderValue(name, v);
+    this.#map.set(name.toLowerCase(), { name, values: [v] });
+    return this;
+  }
+
+  append(name: string, value: string | number): this {
+    this.#guard?.(`append header ${name}`);
+    const v = String(value);
+    checkHeaderName(name);
+    checkHeaderValue(name, v);
+    const key = name.toLowerCase();
+    const e = this.#map.get(key);
+    if (e === undefined) this.#map.set(key, { name, values: [v] });
+    else e.values.push(v);
+    return this;
+  }
+
+  delete(name: string): boolean {
+    this.#guard?.(`delete header ${name}`);
+    return this.#map.delete(name.toLowerCase());
+  }
+
+  /** Remove every header except those named (lower-case). */
+  clear(keep: ReadonlySet<string> = new Set()): void {
+    this.#guard?.('clear headers');
+    for (const key of this.#map.keys()) if (!keep.has(key)) this.#map.delete(key);
+  }
+
+  *entries(): IterableIterator<[string, string]> {
+    for (const e of this.#map.values()) for (const v of e.values) yield [e.name, v];
+  }
+
+  [Symbol.iterator](): IterableIterator<[string, string]> {
+    return this.entries();
+  }
+
+  /** Flat `[name, value, name, value, …]`, the shape `writeHead` takes in one call. */
+  toFlat(out: string[] = []): string[] {
+    for (const e of this.#map.values()) for (const v of e.values) out.push(e.name, v);
+    return out;
+  }
+
+  get size(): number {
+    return this.#map.size;
+  }
+}

@@ -1,0 +1,99 @@
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { inspect } from 'node:util';
+
+export interface LogOptions {
+  /** Access lines to stdout, errors to stderr. */
+  screen: boolean;
+  accessFile?: string | undefined;
+  errorFile?: string | undefined;
+}
+
+type Sink = (text: string) => void;
+
+/**
+ * Access and error logs. Access lines are batched and written once per
+ * event-loop turn, so logging costs one write per burst, not per request.
+ */
+export class Logger {
+  #access: Sink[] = [];
+  #error: Sink[] = [];
+  #files: WriteStream[] = [];
+  #pending = '';
+  #scheduled = false;
+
+  constructor(options: LogOptions) {
+    if (options.screen) {
+      this.#access.push((t) => process.stdout.write(t));
+      this.#error.push((t) => process.stderr.write(t));
+    }
+    if (options.accessFile !== undefined) this.#access.push(this.#file(options.accessFile));
+    if (options.errorFile !== undefined) this.#error.push(this.#file(options.errorFile));
+  }
+
+  #file(path: string): Sink {
+    const stream = createWriteStream(path, { flags: 'a' });
+    stream.on('error', (err) => process.stderr.write(`drupe: cannot write log file ${path}: ${err.message}\n`));
+    this.#files.push(stream);
+    return (t) => stream.write(t);
+  }
+
+  get accessEnabled(): boolean {
+    return this.#access.length > 0;
+  }
+
+  access(line: string): void {
+    if (this.#access.length === 0) return;
+    this.#pending += line + '\n';
+    if (this.#pending.length > 65536) this.flush();
+    else if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  /** An error line with the request id and the stack (or a message alone). */
+  error(message: string, err?: unknown, requestId?: string): void {
+    const when = new Date().toISOString();
+    const id = requestId === undefined ? '' : ` [${requestId}]`;
+    const detail = err === undefined ? '' : '\n' + (err instanceof Error ? (err.stack ?? String(err)) : inspect(err));
+    const text = `${when}${id} ${message}${detail}\n`;
+    for (const sink of this.#error) sink(text);
+  }
+
+  flush(): void {
+    this.#scheduled = false;
+    if (this.#pending === '') return;
+    const text = this.#pending;
+    this.#pending = '';
+    for (const sink of this.#access) sink(text);
+  }
+
+  async close(): Promise<void> {
+    this.flush();
+    await Promise.all(this.#files.map((f) => new Promise<void>((resolve) => f.end(resolve))));
+    this.#files = [];
+  }
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+let stampSecond = -1;
+let stamp = '';
+
+/** `[10/Oct/2000:13:55:36 +0000]`, computed once a second. */
+export function clfTime(now = Date.now()): string {
+  const second = Math.floor(now / 1000);
+  if (second !== stampSecond) {
+    const d = new Date(second * 1000);
+    const p = (n: number): string => (n < 10 ? '0' + n : String(n));
+    stamp = `[${p(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000]`;
+    stampSecond = second;
+  }
+  return stamp;
+}
+
+/** A value for a quoted field of the combined format: quotes and control characters escaped. */
+export function quoted(v: string | undefined): string {
+  if (v === undefined || v === '') return '-';
+  // eslint-disable-next-line no-control-regex
+  return /["\\\x00-\x1f\x7f]/.test(v) ? v.replace(/["\\\x00-\x1f\x7f]/g, (c) => '\\x' + c.charCodeAt(0).toString(16).padStart(2, '0')) : v;
+}

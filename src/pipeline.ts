@@ -1,0 +1,373 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { materialize, shapeBody, type ChunkSource, type Encode } from './body.js';
+import { RequestContext } from './context.js';
+import { DrupeError, HTTPError, HTTPRedirect, InternalRedirect, NotFound } from './errors.js';
+import { escapeHtml, renderErrorPage } from './error-page.js';
+import { runHooks, type Hook } from './hooks.js';
+import { ClientGoneError, drainBody } from './internal/body-reader.js';
+import { createParams, parseFormInto, stringifyParams } from './internal/form.js';
+import { charsetOf, encodingFor } from './internal/media-type.js';
+import { reasonPhrase } from './internal/status.js';
+import { parseTarget, type Target } from './internal/target.js';
+import { clfTime, quoted } from './log.js';
+import type { Plan } from './plan.js';
+import { Request } from './request.js';
+import { Response } from './response.js';
+import { abort, sendBytes, sendStream, type Ready, type WriterHost } from './writer.js';
+
+/** What the pipeline needs from the App. */
+export interface PipelineHost extends WriterHost {
+  plan(request: Request): Plan;
+  readonly fallbackHost: string;
+  nextId(): string;
+  logAccess(line: string): void;
+  readonly accessLog: boolean;
+}
+
+const MAX_INTERNAL_REDIRECTS = 10;
+
+/**
+ * One request's whole life, in order (CherryPy's `Request.respond`):
+ * produce a response (dispatch, hooks, handler, body), write it, then end
+ * the request (last hooks, clean-up, access log).
+ */
+export async function handle(host: PipelineHost, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const ctx = createContext(host, req, res);
+  let ready: Ready;
+  try {
+    ready = await respond(host, ctx);
+  } catch (err) {
+    ready = lastResort(host, ctx, err);
+  }
+  try {
+    await send(host, ctx, ready);
+  } catch (err) {
+    host.logError('Writing the response failed', err, ctx.request.id);
+    abort(ctx);
+  }
+  await endRequest(host, ctx);
+}
+
+const badTarget: Target = { path: '/', query: '' };
+
+function createContext(host: PipelineHost, req: IncomingMessage, res: ServerResponse): RequestContext {
+  let target: Target;
+  let targetError: unknown;
+  try {
+    target = parseTarget(req.url ?? '/');
+  } catch (err) {
+    target = badTarget;
+    targetError = err;
+  }
+  const request = new Request(req, res, host.nextId(), target.path, target.query, host.fallbackHost);
+  const ctx = new RequestContext(host, request, new Response(), res, performance.now());
+  if (targetError !== undefined) ctx.targetError = targetError;
+  return ctx;
+}
+
+/**
+ * Dispatch → hooks → handler → body, until a body is ready to write.
+ * Any exception becomes a response here (B2); an InternalRedirect starts
+ * over on another path.
+ */
+async function respond(host: PipelineHost, ctx: RequestContext): Promise<Ready> {
+  const { request, response } = ctx;
+  const visited = new Set<string>();
+  let ready: Ready;
+  for (;;) {
+    try {
+      if (ctx.targetError !== undefined) throw ctx.targetError;
+      const plan = usePlan(host, ctx);
+      const hooks = plan.hooks;
+      if (hooks.on_start_resource) await runHooks(hooks.on_start_resource, ctx, logExtra(host, ctx));
+      checkDeclaredLength(request);
+      if (request.queryString !== '') void request.params; // a malformed query is a 400 now, not in the handler
+      if (hooks.before_request_body) await runHooks(hooks.before_request_body, ctx, logExtra(host, ctx));
+      if (plan.settings.processBody && request.hasBody) await request.processForm();
+      if (hooks.before_handler) await runHooks(hooks.before_handler, ctx, logExtra(host, ctx));
+      const handler = request.handler;
+      if (handler !== null) {
+        const result: unknown = handler.call(plan.self, ctx);
+        response.body = isThenable(result) ? await result : result;
+      }
+      if (hooks.before_finalize) await runHooks(hooks.before_finalize, ctx, logExtra(host, ctx));
+      ready = await finalize(ctx);
+      break;
+    } catch (err) {
+      if (err instanceof InternalRedirect && !response.committed) {
+        const loop = internalRedirect(ctx, err, visited);
+        if (loop === null) continue;
+        ready = await errorResponse(host, ctx, loop);
+        break;
+      }
+      ready = await errorResponse(host, ctx, err);
+      break;
+    }
+  }
+  const endHooks = ctx.plan?.hooks.on_end_resource;
+  if (endHooks) {
+    try {
+      await runHooks(endHooks, ctx, logExtra(host, ctx));
+    } catch (err) {
+      if (ready.kind === 'stream') await ready.source.close();
+      ready = await errorResponse(host, ctx, err);
+    }
+  }
+  return ready;
+}
+
+/** Find the route's plan (cached per path) and point the request at it. */
+function usePlan(host: PipelineHost, ctx: RequestContext): Plan {
+  const { request, response } = ctx;
+  let plan = host.plan(request);
+  if (plan.byMethod !== null) {
+    const forMethod = plan.byMethod.get(request.method);
+    ctx.plan = plan;
+    request.settings = plan.settings;
+    if (forMethod === undefined) throw new HTTPError(405, `Method ${request.method} is not allowed here`, { Allow: plan.allow });
+    plan = forMethod;
+  }
+  ctx.plan = plan;
+  ctx.args = plan.args;
+  request.settings = plan.settings;
+  request.handler = plan.handler ?? notFound;
+  request.isIndex = plan.isIndex;
+  if (plan.params !== null) Object.assign(request.params, plan.params);
+  response.stream = plan.settings.stream;
+  return plan;
+}
+
+function notFound(this: unknown, ctx: { request: Request }): never {
+  throw new NotFound(ctx.request.path);
+}
+
+/** A declared body over the limit is refused before anything reads it — and before a `100 Continue`. */
+function checkDeclaredLength(request: Request): void {
+  const len = request.headers['content-length'];
+  if (len !== undefined && Number(len) > request.settings.maxBodySize) {
+    throw new HTTPError(413, `Request body too large (limit ${request.settings.maxBodySize} bytes)`, { Connection: 'close' });
+  }
+}
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return typeof v === 'object' && v !== null && typeof (v as PromiseLike<unknown>).then === 'function';
+}
+
+function logExtra(host: PipelineHost, ctx: RequestContext): (err: unknown) => void {
+  return (err) => host.logError('A further hook failed', err, ctx.request.id);
+}
+
+/** How strings become bytes: the charset of the response's Content-Type (UTF-8 by default). */
+function encoderFor(ctx: RequestContext): Encode {
+  const charset = charsetOf(ctx.response.headers.get('content-type'));
+  if (charset === undefined || charset === 'utf-8' || charset === 'utf8') return utf8;
+  const enc = encodingFor(charset);
+  if (enc === undefined) throw new DrupeError('DRUPE_ERR_CHARSET', `Cannot encode the response in charset '${charset}'`);
+  return (s) => Buffer.from(s, enc);
+}
+const utf8: Encode = (s) => Buffer.from(s, 'utf8');
+
+const NO_MORE: ChunkSource = { next: () => null, close: () => undefined };
+
+/**
+ * Turn the body into something the writer can send. Buffered: all of it
+ * now (B1). Streamed: the first chunk, so that nothing is committed before
+ * the producer has shown it works (S1).
+ */
+async function finalize(ctx: RequestContext): Promise<Ready> {
+  const { response, request } = ctx;
+  const shape = shapeBody(response.body, encoderFor(ctx));
+  if (shape.kind === 'bytes' && response.committed) return { kind: 'stream', source: NO_MORE, first: shape.data };
+  if (shape.kind === 'bytes') {
+    if (shape.json && !response.headers.has('content-type')) response.headers.set('Content-Type', 'application/json');
+    return { kind: 'bytes', data: shape.data };
+  }
+  if (!response.stream) {
+    const data = materialize(shape.source, request.settings.maxBuffered);
+    return { kind: 'bytes', data: isThenable(data) ? await data : data };
+  }
+  ctx.streamed = true;
+  const policy = request.settings.streamCommit;
+  if (request.method === 'HEAD' || policy === 'immediately') return { kind: 'stream', source: shape.source, first: undefined };
+  const first = shape.source.next();
+  if (!isThenable(first)) return { kind: 'stream', source: shape.source, first };
+  if (policy === 'first-chunk') return { kind: 'stream', source: shape.source, first: await first };
+  return raceFirstChunk(shape.source, first, policy);
+}
+
+/** `response.stream_commit: N`: wait up to N ms for the first chunk, then commit anyway. */
+async function raceFirstChunk(source: ChunkSource, first: Promise<Buffer | null>, ms: number): Promise<Ready> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = Symbol('late');
+  const winner = await Promise.race([first, new Promise<typeof late>((resolve) => { timer = setTimeout(resolve, ms, late); })]);
+  clearTimeout(timer);
+  if (winner !== late) return { kind: 'stream', source, first: winner };
+  first.catch(() => undefined); // handled by the writer once committed
+  return { kind: 'stream', source, first };
+}
+
+/** Follow an InternalRedirect: returns null to dispatch again, or the error that ends the loop. */
+function internalRedirect(ctx: RequestContext, ir: InternalRedirect, visited: Set<string>): Error | null {
+  const { request, response } = ctx;
+  visited.add(`${request.path}?${request.queryString}`);
+  const path = new URL(ir.path, `http://x${request.path}`).pathname;
+  const query = typeof ir.query === 'string' ? ir.query : stringifyParams(ir.query);
+  const key = `${path}?${query}`;
+  if (visited.has(key) || visited.size > MAX_INTERNAL_REDIRECTS) {
+    return new DrupeError('DRUPE_ERR_REDIRECT_LOOP', `InternalRedirect loop: ${[...visited, key].join(' -> ')}`);
+  }
+  let params;
+  if (request.method === 'POST') {
+    // A POST becomes a GET that still carries what was posted.
+    params = createParams();
+    Object.assign(params, request.params);
+    if (query !== '') parseFormInto(params, query, { maxParams: request.settings.maxParams }, 'query string');
+    request.method = 'GET';
+  }
+  request.redirectTo(path, query, params);
+  response.reset();
+  return null;
+}
+
+const CONTENT_HEADERS = ['accept-ranges', 'age', 'etag', 'location', 'retry-after', 'vary', 'content-encoding', 'content-length',
+  'content-type', 'expires', 'content-location', 'content-range', 'content-disposition', 'last-modified', 'transfer-encoding'];
+
+/** Any exception as a response (B2): redirect, HTTP error page, or a logged 500. */
+async function errorResponse(host: PipelineHost, ctx: RequestContext, err: unknown): Promise<Ready> {
+  const { request, response } = ctx;
+  if (response.committed) {
+    // Headers went out early (flushHeaders): too late for an error page (S5).
+    host.logError(`${request.method} ${request.path} failed after its headers were sent; response truncated`, err, request.id);
+    ctx.outcome = 'error';
+    return { kind: 'abort', error: err };
+  }
+  if (err instanceof ClientGoneError) {
+    ctx.outcome = 'client-closed';
+    return { kind: 'abort', error: err };
+  }
+  response.stream = false;
+  try {
+    if (err instanceof HTTPRedirect) return redirectResponse(ctx, err);
+    if (err instanceof HTTPError) {
+      resetFor(response, err.status);
+      for (const [k, v] of Object.entries(err.headers)) response.headers.set(k, v);
+      return page(ctx, err.status, err.message, '');
+    }
+    host.logError(`${request.method} ${request.path} failed`, err, request.id);
+    const hooks = ctx.plan?.hooks;
+    if (hooks?.before_error_response) await runHooks(hooks.before_error_response, ctx, logExtra(host, ctx));
+    resetFor(response, 500);
+    const show = request.settings?.showTracebacks ?? false;
+    const message = show && err instanceof Error ? err.message : 'The server encountered an unexpected condition which prevented it from fulfilling the request.';
+    const traceback = show ? (err instanceof Error ? (err.stack ?? String(err)) : String(err)) : '';
+    const ready = page(ctx, 500, message, traceback);
+    if (hooks?.after_error_response) await runHooks(hooks.after_error_response, ctx, logExtra(host, ctx));
+    return ready;
+  } catch (again) {
+    return lastResort(host, ctx, again);
+  }
+}
+
+function resetFor(response: Response, status: number): void {
+  for (const name of CONTENT_HEADERS) if (response.headers.has(name)) response.headers.delete(name);
+  response.status = status;
+  response.body = undefined;
+}
+
+function page(ctx: RequestContext, status: number, message: string, traceback: string): Ready {
+  const info = { status, reason: reasonPhrase(status), message, traceback, path: ctx.request.path };
+  const html = ctx.plan === undefined ? renderErrorPage({}, info) : renderErrorPage(ctx.plan.config, info);
+  ctx.response.headers.set('Content-Type', 'text/html;charset=utf-8');
+  return { kind: 'bytes', data: Buffer.from(html, 'utf8') };
+}
+
+/** CherryPy's HTTPRedirect: an absolute Location on this site's host, and a small HTML body. */
+function redirectResponse(ctx: RequestContext, r: HTTPRedirect): Ready {
+  const { request, response } = ctx;
+  const status = r.status ?? (request.protocol === 'HTTP/1.0' ? 302 : 303);
+  const base = `${request.scheme}://${request.host}${request.path}`;
+  const urls = r.urls.map((u) => absoluteUrl(u, base));
+  resetFor(response, status);
+  if (status === 304) return { kind: 'bytes', data: Buffer.alloc(0) };
+  response.headers.set('Location', urls[0]!);
+  response.headers.set('Content-Type', 'text/html;charset=utf-8');
+  const links = urls.map((u) => `This resource can be found at <a href="${escapeHtml(u)}">${escapeHtml(u)}</a>.`).join('<br>\n');
+  return { kind: 'bytes', data: Buffer.from(links + '\n', 'utf8') };
+}
+
+/**
+ * Resolve a redirect target against the current URL. `//host` and `\`
+ * tricks stay on this site; only http and https leave it.
+ */
+export function absoluteUrl(url: string, base: string): string {
+  let u = url.trim();
+  // '//evil', '/\evil', '\\evil' would be read by browsers as another host: keep them as paths here.
+  if (/^[/\\]{2,}/.test(u)) u = '/' + u.replace(/^[/\\]+/, '');
+  const resolved = new URL(u, base);
+  if (resolved.protocol !== 'http:' && resolved.protocol !== 'https:') {
+    throw new DrupeError('DRUPE_ERR_REDIRECT_URL', `Refusing to redirect to a ${resolved.protocol} URL`);
+  }
+  return resolved.href;
+}
+
+/** When even the error page failed: a fixed 500, logged. */
+function lastResort(host: PipelineHost, ctx: RequestContext, err: unknown): Ready {
+  host.logError('Building the error response failed', err, ctx.request.id);
+  if (ctx.response.committed) return { kind: 'abort', error: err };
+  ctx.response.forceStatus(500);
+  return { kind: 'bytes', data: Buffer.from('<!DOCTYPE html><html><body><h2>500 Internal Server Error</h2></body></html>\n') };
+}
+
+/** Hand the response to the writer; a body nobody read is drained (bounded) or the connection is closed. */
+async function send(host: PipelineHost, ctx: RequestContext, ready: Ready): Promise<void> {
+  const { request, response } = ctx;
+  if (ready.kind === 'abort') return abort(ctx);
+  if (request.hasBody && !request.bodyTaken && !ctx.res.destroyed) {
+    const chunked = request.headers['content-length'] === undefined;
+    if (request.continuePending || ready.kind === 'stream' || (chunked && response.headers.get('connection') === 'close')) {
+      if (!response.headers.has('connection')) response.headers.set('Connection', 'close');
+    } else if (chunked) {
+      try {
+        await drainBody(request.raw, request.settings?.maxBodySize ?? 0);
+      } catch (err) {
+        if (err instanceof ClientGoneError) return abort(ctx);
+        if (ready.kind === 'bytes') {
+          ready = await errorResponse(host, ctx, err);
+          if (ready.kind === 'abort') return abort(ctx);
+        }
+      }
+    }
+  }
+  if (ready.kind === 'bytes') return sendBytes(host, ctx, ready.data);
+  return sendStream(host, ctx, ready.source, ready.first);
+}
+
+/** on_end_request hooks, temp files, and the access line. */
+async function endRequest(host: PipelineHost, ctx: RequestContext): Promise<void> {
+  const hooks = ctx.plan?.hooks.on_end_request;
+  if (hooks) {
+    try {
+      await runHooks(hooks, ctx, logExtra(host, ctx));
+    } catch (err) {
+      host.logError('An on_end_request hook failed', err, ctx.request.id);
+    }
+  }
+  if (ctx.request.tempFiles.length > 0) {
+    await ctx.request.cleanup().catch((err: unknown) => host.logError('Removing upload temp files failed', err, ctx.request.id));
+  }
+  if (host.accessLog) host.logAccess(accessLine(ctx));
+}
+
+/** Apache combined format, then duration, request id, and for streams how they ended. */
+function accessLine(ctx: RequestContext): string {
+  const { request, response } = ctx;
+  const ms = (performance.now() - ctx.started).toFixed(3);
+  const status = ctx.res.headersSent ? ctx.res.statusCode : response.committed ? response.status : 0;
+  let line = `${request.remote.ip} - - ${clfTime()} "${quoted(`${request.raw.method} ${request.target} ${request.protocol}`)}" ${status || '-'} ${ctx.bytesSent || '-'} "${quoted(request.headers.referer)}" "${quoted(request.headers['user-agent'])}" ${ms}ms ${request.id}`;
+  if (ctx.streamed || ctx.outcome !== 'complete') {
+    const ttfb = ctx.firstByteAt === 0 ? '-' : (ctx.firstByteAt - ctx.started).toFixed(3) + 'ms';
+    line += ` outcome=${ctx.outcome} ttfb=${ttfb}`;
+  }
+  return line;
+}
+

@@ -1,0 +1,97 @@
+import { routeSettings, type Config, type RouteSettings } from './config.js';
+import type { Dispatcher, Found } from './dispatch.js';
+import { handlerConfig, nodeConfig, type Handler } from './expose.js';
+import { buildHookLists, type HookLists } from './hooks.js';
+
+/**
+ * Everything a request needs that depends only on its path (and, under a
+ * MethodDispatcher, its method): the handler, merged config, settings and
+ * hook lists. Built the first time a path is seen, then reused.
+ */
+export interface Plan {
+  readonly handler: Handler | null;
+  readonly self: object;
+  readonly args: readonly string[];
+  readonly isIndex: boolean | null;
+  readonly config: Readonly<Config>;
+  readonly settings: RouteSettings;
+  readonly hooks: HookLists;
+  readonly params: Readonly<Record<string, string>> | null;
+  /** Under a MethodDispatcher: the plan for each method, and the `Allow` value for a 405. */
+  readonly byMethod: ReadonlyMap<string, Plan> | null;
+  readonly allow: string;
+}
+
+/** The app-side inputs of planning. */
+export interface PlanSource {
+  readonly root: object;
+  /** Global config (environment defaults, then serve's config), already merged. */
+  readonly base: Readonly<Config>;
+  /** Path sections, keys normalized ('/' or '/a/b', no trailing slash). */
+  readonly sections: ReadonlyMap<string, Config>;
+  readonly defaultDispatcher: Dispatcher;
+}
+
+/** The section key of each depth: '/', '/a', '/a/b', … (a '/' inside a segment stays encoded). */
+export function sectionKeys(segments: readonly string[]): string[] {
+  const keys = ['/'];
+  let prefix = '';
+  for (const s of segments) {
+    prefix += '/' + (s.includes('/') ? s.replaceAll('/', '%2F') : s);
+    keys.push(prefix);
+  }
+  return keys;
+}
+
+export function planFor(src: PlanSource, segments: readonly string[], trailingSlash: boolean): { plan: Plan; cacheable: boolean } {
+  const keys = sectionKeys(segments);
+  // The dispatcher comes from path sections alone (as in CherryPy): the deepest one that names it.
+  let dispatcher = src.base['request.dispatch'] ?? src.defaultDispatcher;
+  for (const k of keys) dispatcher = src.sections.get(k)?.['request.dispatch'] ?? dispatcher;
+  const found = dispatcher.find(src.root, segments, trailingSlash);
+  const merged = mergeConfig(src, found, keys);
+  if (found.methods !== null) {
+    const byMethod = new Map<string, Plan>();
+    const allow = [...found.methods.keys()].join(', ');
+    for (const [method, fn] of found.methods) byMethod.set(method, makePlan(found, fn, withHandler(merged, fn), null, allow));
+    return { plan: makePlan(found, null, merged, byMethod, allow), cacheable: found.cacheable };
+  }
+  const config = found.handler === null ? merged : withHandler(merged, found.handler);
+  return { plan: makePlan(found, found.handler, config, null, ''), cacheable: found.cacheable };
+}
+
+/** CherryPy's order, deeper wins: at each depth the node's class config, then that path's section. */
+function mergeConfig(src: PlanSource, found: Found, keys: readonly string[]): Config {
+  const merged: Config = { ...src.base };
+  let t = 0;
+  for (let depth = 0; depth < keys.length; depth++) {
+    while (t < found.trail.length && found.trail[t]!.depth === depth) {
+      const c = nodeConfig(found.trail[t]!.node);
+      if (c !== undefined) Object.assign(merged, c);
+      t++;
+    }
+    const section = src.sections.get(keys[depth]!);
+    if (section !== undefined) Object.assign(merged, section);
+  }
+  return merged;
+}
+
+function withHandler(merged: Config, fn: Handler): Config {
+  const own = handlerConfig(fn);
+  return own === undefined || Object.keys(own).length === 0 ? merged : { ...merged, ...own };
+}
+
+function makePlan(found: Found, handler: Handler | null, config: Config, byMethod: ReadonlyMap<string, Plan> | null, allow: string): Plan {
+  return Object.freeze({
+    handler,
+    self: found.self,
+    args: Object.freeze(found.args.slice()),
+    isIndex: found.isIndex,
+    config: Object.freeze(config),
+    settings: Object.freeze(routeSettings(config)),
+    hooks: buildHookLists(config),
+    params: found.params,
+    byMethod,
+    allow,
+  });
+}

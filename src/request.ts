@@ -1,0 +1,236 @@
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
+import { HTTPError } from './errors.js';
+import { createParams, parseFormInto, type Params } from './internal/form.js';
+import { parseMultipartInto, removeTempFiles } from './internal/multipart.js';
+import { readBody, limitedBody, ClientGoneError } from './internal/body-reader.js';
+import { parseCookieHeader } from './internal/cookies.js';
+import { charsetOf, mediaType } from './internal/media-type.js';
+import type { RouteSettings } from './config.js';
+import type { Handler } from './expose.js';
+
+export type { Params, ParamValue } from './internal/form.js';
+
+/** Why `request.signal` aborted: `reason.code` is one of these. */
+export type AbortCode = 'DRUPE_CLIENT_CLOSED' | 'DRUPE_SERVER_CLOSING';
+
+export class RequestAbortedError extends Error {
+  readonly code: AbortCode;
+  constructor(code: AbortCode, message: string) {
+    super(message);
+    this.name = 'AbortError';
+    this.code = code;
+  }
+}
+
+const HOST_OK = /^[A-Za-z0-9.\-_~[\]:]+$/;
+
+/**
+ * The request a handler sees. Headers, path and query are ready at once;
+ * the body is read on demand (`text()`, `json()`, `bytes()`), except form
+ * bodies, which fill `params` before the handler runs.
+ */
+export class Request {
+  /** The raw node request, for what Drupe does not wrap. */
+  readonly raw: IncomingMessage;
+  /** A per-process unique id, also in the access and error logs. */
+  readonly id: string;
+  method: string;
+  /** The request target as sent (origin-form or absolute-form). */
+  readonly target: string;
+  /** The path, still percent-encoded as sent (an encoded '/' stays '%2F'). */
+  path: string;
+  /** The query string without '?', percent-encoded. */
+  queryString: string;
+  readonly protocol: 'HTTP/1.1' | 'HTTP/1.0';
+  /** Header names are lower-case. */
+  readonly headers: IncomingHttpHeaders;
+  readonly scheme: 'http' | 'https';
+  /** The Host header (or the server's address when it is missing or malformed). */
+  readonly host: string;
+  /** The client's address. */
+  readonly remote: { readonly ip: string; readonly port: number };
+  /** The handler dispatch chose; a tool may set it to null when it answered the request itself. */
+  handler: Handler | null = null;
+  /** true at an index handler, false at another handler, null for default/none (used by tools.trailing_slash). */
+  isIndex: boolean | null = null;
+  /** Settings of the route being served (body limits and more). */
+  settings!: RouteSettings;
+
+  #res: ServerResponse;
+  #query: Params | undefined;
+  #params: Params | undefined;
+  #cookies: Record<string, string> | undefined;
+  #body: Promise<Buffer> | undefined;
+  #bodyTaken = false;
+  #abort: AbortController | undefined;
+  #closedReason: RequestAbortedError | undefined;
+  #continueSent = false;
+  /** Temp files of spooled uploads, deleted when the request ends. */
+  readonly tempFiles: string[] = [];
+
+  constructor(req: IncomingMessage, res: ServerResponse, id: string, path: string, query: string, fallbackHost: string) {
+    this.raw = req;
+    this.#res = res;
+    this.id = id;
+    this.method = req.method ?? 'GET';
+    this.target = req.url ?? '/';
+    this.path = path;
+    this.queryString = query;
+    this.protocol = req.httpVersionMinor === 0 && req.httpVersionMajor === 1 ? 'HTTP/1.0' : 'HTTP/1.1';
+    this.headers = req.headers;
+    this.scheme = (req.socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http';
+    const host = req.headers.host;
+    this.host = host !== undefined && HOST_OK.test(host) ? host : fallbackHost;
+    this.remote = { ip: req.socket.remoteAddress ?? '', port: req.socket.remotePort ?? 0 };
+  }
+
+  /** The query's parameters (repeated keys as arrays; no prototype). */
+  get query(): Params {
+    if (this.#query === undefined) {
+      this.#query = createParams();
+      if (this.queryString !== '') parseFormInto(this.#query, this.queryString, { maxParams: this.settings.maxParams }, 'query string');
+    }
+    return this.#query;
+  }
+
+  /** Query and form-body parameters together (repeated keys as arrays; no prototype). */
+  get params(): Params {
+    if (this.#params === undefined) {
+      this.#params = createParams();
+      Object.assign(this.#params, this.query);
+    }
+    return this.#params;
+  }
+
+  /** Cookies the client sent, by name (no prototype). */
+  get cookies(): Readonly<Record<string, string>> {
+    return (this.#cookies ??= parseCookieHeader(this.headers.cookie));
+  }
+
+  /**
+   * Aborts when the client goes away (`reason.code` 'DRUPE_CLIENT_CLOSED') or
+   * the server shuts down ('DRUPE_SERVER_CLOSING'): pass it to fetch, timers
+   * and database calls so they stop working for nobody.
+   */
+  get signal(): AbortSignal {
+    if (this.#abort === undefined) {
+      this.#abort = new AbortController();
+      if (this.#closedReason !== undefined) this.#abort.abort(this.#closedReason);
+      else if (!this.#res.writableFinished) {
+        this.#res.once('close', () => {
+          if (!this.#res.writableFinished) this.abort(new RequestAbortedError('DRUPE_CLIENT_CLOSED', 'The client closed the connection'));
+        });
+      }
+    }
+    return this.#abort.signal;
+  }
+
+  /** Internal: abort the signal (the writer calls it on disconnect, the server on shutdown). */
+  abort(reason: RequestAbortedError): void {
+    this.#closedReason ??= reason;
+    this.#abort?.abort(this.#closedReason);
+  }
+
+  get aborted(): boolean {
+    return this.#closedReason !== undefined;
+  }
+
+  /** True when the request has a body (declared or chunked). */
+  get hasBody(): boolean {
+    const len = this.headers['content-length'];
+    return (len !== undefined && len !== '0') || this.headers['transfer-encoding'] !== undefined;
+  }
+
+  /** True when the body was read (or being read) by someone. */
+  get bodyTaken(): boolean {
+    return this.#bodyTaken;
+  }
+
+  /** Internal: whether a `100 Continue` is still owed to a client that asked for one. */
+  get continuePending(): boolean {
+    return !this.#continueSent && /^100-continue$/i.test(this.headers.expect ?? '');
+  }
+
+  #takeBody(): void {
+    this.#bodyTaken = true;
+    if (this.continuePending) {
+      this.#continueSent = true;
+      this.#res.writeContinue();
+    }
+  }
+
+  /** The raw body, read once, at most `server.max_request_body_size` bytes (413 past that). */
+  bytes(): Promise<Buffer> {
+    if (this.#body === undefined) {
+      this.#takeBody();
+      this.#body = readBody(this.raw, this.settings.maxBodySize);
+    }
+    return this.#body;
+  }
+
+  /** The body decoded by the charset of its Content-Type (UTF-8 by default). */
+  async text(): Promise<string> {
+    const buf = await this.bytes();
+    const charset = charsetOf(this.headers['content-type']) ?? 'utf-8';
+    try {
+      return new TextDecoder(charset).decode(buf);
+    } catch {
+      throw new HTTPError(415, `Unsupported charset '${charset}'`);
+    }
+  }
+
+  /** The body parsed as JSON; invalid JSON is a 400. */
+  async json(): Promise<unknown> {
+    const text = await this.text();
+    try {
+      return JSON.parse(text);
+    } catch {
+      throw new HTTPError(400, 'Invalid JSON in request body');
+    }
+  }
+
+  /** The body as a stream (limited like `bytes()`), for uploads too big to hold. */
+  stream(): Readable {
+    if (this.#bodyTaken) throw new HTTPError(500, 'The request body was already read');
+    this.#takeBody();
+    return limitedBody(this.raw, this.settings.maxBodySize);
+  }
+
+  /**
+   * Internal: read a form body (urlencoded or multipart) into `params`
+   * before the handler runs, as CherryPy does. Other bodies are left for
+   * the handler.
+   */
+  async processForm(): Promise<void> {
+    if (!this.hasBody || this.#bodyTaken) return;
+    const type = mediaType(this.headers['content-type']);
+    const s = this.settings;
+    if (type === 'application/x-www-form-urlencoded') {
+      const buf = await this.bytes();
+      parseFormInto(this.params, buf.toString('utf8'), { maxParams: s.maxParams }, 'form body');
+    } else if (type === 'multipart/form-data') {
+      await parseMultipartInto(this.params, this.stream(), this.headers['content-type']!, {
+        maxParts: s.maxParts,
+        maxFileSize: s.maxFileSize,
+        maxFieldSize: 1024 * 1024,
+        spoolThreshold: s.spoolThreshold,
+      }, this.tempFiles);
+    }
+  }
+
+  /** Internal: re-point the request for an InternalRedirect. */
+  redirectTo(path: string, query: string, params: Params | undefined): void {
+    this.path = path;
+    this.queryString = query;
+    this.#query = undefined;
+    this.#params = params;
+  }
+
+  /** Internal: clean up what the request left behind (temp files). */
+  async cleanup(): Promise<void> {
+    if (this.tempFiles.length > 0) await removeTempFiles(this.tempFiles.splice(0));
+  }
+}
+
+export { ClientGoneError };

@@ -1,0 +1,110 @@
+import { DrupeError, HeadersSentError } from './errors.js';
+import { Headers } from './internal/headers.js';
+import { serializeCookie, type CookieOptions } from './internal/cookies.js';
+import { reasonPhrase } from './internal/status.js';
+
+export type { CookieOptions } from './internal/cookies.js';
+export { Headers } from './internal/headers.js';
+
+const STATUS_TEXT = /^([1-5]\d\d)(?: ([\t\x20-\x7e\x80-\xff]*))?$/;
+
+/**
+ * The response a handler shapes. Until the headers are committed, status
+ * and headers may change freely; after that, changing them throws
+ * `HeadersSentError` (DESIGN S2).
+ *
+ * @example
+ *   response.status = 201;
+ *   response.headers.set('Location', '/items/7');
+ *   response.setCookie('seen', 'yes', { httpOnly: true, maxAge: 3600 });
+ */
+export class Response {
+  readonly headers: Headers;
+  /** The body as the handler returned it (hooks at before_finalize may replace it). */
+  body: unknown = undefined;
+  /** Stream the body (DESIGN S1–S10) instead of buffering it; defaults to `response.stream` config. */
+  stream = false;
+  #status = 200;
+  #reason: string | undefined;
+  #committed = false;
+  #owner: { flush(): void } | undefined;
+
+  constructor() {
+    this.headers = new Headers((what) => {
+      if (this.#committed) throw new HeadersSentError(what);
+    });
+  }
+
+  /** The status code (100–599). Set a number, or `'NNN Reason'` for a custom reason phrase. */
+  get status(): number {
+    return this.#status;
+  }
+
+  set status(value: number | string) {
+    if (this.#committed) throw new HeadersSentError('set the status');
+    if (typeof value === 'number' && Number.isInteger(value) && value >= 100 && value <= 599) {
+      this.#status = value;
+      this.#reason = undefined;
+      return;
+    }
+    const m = typeof value === 'string' ? STATUS_TEXT.exec(value) : null;
+    if (m === null) {
+      throw new DrupeError('DRUPE_ERR_INVALID_STATUS', `Invalid response status ${JSON.stringify(value)}: use an integer 100-599 or 'NNN Reason'`);
+    }
+    this.#status = Number(m[1]);
+    this.#reason = m[2] === undefined || m[2] === '' ? undefined : m[2];
+  }
+
+  /** The reason phrase sent with the status. */
+  get reason(): string {
+    return this.#reason ?? reasonPhrase(this.#status);
+  }
+
+  /** True once the status line and headers went to the socket. */
+  get committed(): boolean {
+    return this.#committed;
+  }
+
+  /** Add a Set-Cookie header. */
+  setCookie(name: string, value: string, options?: CookieOptions): void {
+    this.headers.append('Set-Cookie', serializeCookie(name, value, options));
+  }
+
+  /** Tell the client to drop a cookie (same path/domain as it was set with). */
+  deleteCookie(name: string, options: Pick<CookieOptions, 'path' | 'domain'> = {}): void {
+    this.headers.append('Set-Cookie', serializeCookie(name, '', { ...options, maxAge: 0, expires: new Date(0) }));
+  }
+
+  /**
+   * Send the status line and headers now, before any body chunk; the
+   * response becomes a streamed one.
+   */
+  flushHeaders(): void {
+    this.stream = true;
+    if (!this.#committed) this.#owner?.flush();
+  }
+
+  /** Internal: the writer marks the commit and provides the early flush. */
+  markCommitted(): void {
+    this.#committed = true;
+  }
+
+  /** Internal: who commits the headers on `flushHeaders()`. */
+  setOwner(owner: { flush(): void }): void {
+    this.#owner = owner;
+  }
+
+  /** Internal: a fresh response for an InternalRedirect. */
+  reset(): void {
+    this.forceStatus(200);
+    this.body = undefined;
+    this.stream = false;
+  }
+
+  /** Internal: set a status and drop every header, whatever was there (last-resort error). */
+  forceStatus(status: number): void {
+    this.#status = status;
+    this.#reason = undefined;
+    this.headers.clear();
+  }
+}

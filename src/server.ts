@@ -1,0 +1,131 @@
+import { createServer, type Server } from 'node:http';
+import type { Socket } from 'node:net';
+import type { App } from './app.js';
+import type { Config } from './config.js';
+import { RequestAbortedError } from './request.js';
+
+export interface ServeOptions {
+  /** Defaults to `server.socket_host` or 127.0.0.1. */
+  host?: string;
+  /** Defaults to `server.socket_port` or 8080; 0 picks a free port. */
+  port?: number;
+  /** The global (server-wide) config. */
+  config?: Config;
+}
+
+/** A running server. */
+export interface RunningServer {
+  readonly url: string;
+  readonly port: number;
+  readonly server: Server;
+  /**
+   * Stop accepting, close idle connections at once, let in-flight requests
+   * finish (with `Connection: close`), tell streams through
+   * `request.signal`, and cut whatever is left after `server.shutdown_timeout`.
+   */
+  close(): Promise<void>;
+}
+
+const seconds = (v: number | undefined, fallback: number): number => Math.round((v ?? fallback) * 1000);
+
+// What node's HTTP parser reports, as the answer a client gets.
+const CLIENT_ERRORS: Record<string, [number, string]> = {
+  HPE_HEADER_OVERFLOW: [431, 'Request header fields too large'],
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: [413, 'Chunk extensions too large'],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'Request timeout'],
+};
+
+function onClientError(err: Error & { code?: string }, socket: Socket): void {
+  const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (socket.writable && (inFlight === undefined || inFlight === null || !inFlight.headersSent)) {
+    const [status, reason] = CLIENT_ERRORS[err.code ?? ''] ?? [400, 'Bad request'];
+    const body = `${reason}\n`;
+    socket.end(`HTTP/1.1 ${status} ${status === 400 ? 'Bad Request' : reason}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+  }
+  socket.destroySoon();
+}
+
+/**
+ * Serve an app over HTTP/1.1 on node:http.
+ *
+ * @example
+ *   const server = await serve(new App(new Root()), { port: 8080 });
+ *   console.log(server.url);
+ *   await server.close();
+ */
+export async function serve(app: App, options: ServeOptions = {}): Promise<RunningServer> {
+  app.configure(options.config ?? {});
+  const c = app.globalConfig;
+  const headersTimeout = seconds(c['server.headers_timeout'], 10);
+  const requestTimeout = seconds(c['server.request_timeout'], 300);
+  const keepAliveTimeout = seconds(c['server.keep_alive_timeout'], 5);
+  const shutdownTimeout = seconds(c['server.shutdown_timeout'], 10);
+  const shortest = Math.min(headersTimeout || Infinity, requestTimeout || Infinity);
+  const server = createServer({
+    headersTimeout,
+    requestTimeout,
+    keepAliveTimeout,
+    // node checks request timeouts on this interval (30 s by default): check often enough to enforce them within about a second.
+    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(shortest / 4))),
+    noDelay: true,
+    ...(c['server.max_header_size'] !== undefined ? { maxHeaderSize: c['server.max_header_size'] } : {}),
+  });
+  if (c['server.socket_timeout'] !== undefined) server.timeout = seconds(c['server.socket_timeout'], 0);
+  server.on('request', app.listener);
+  server.on('checkContinue', app.listener);
+  server.on('clientError', onClientError);
+
+  const host = options.host ?? c['server.socket_host'] ?? '127.0.0.1';
+  const wanted = options.port ?? c['server.socket_port'] ?? 8080;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(wanted, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : wanted;
+  const shownHost = host.includes(':') ? `[${host}]` : host;
+  app.fallbackHost = `${shownHost}:${port}`;
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= new Promise<void>((resolve) => {
+      app.closing = true;
+      const deadline = setTimeout(() => server.closeAllConnections(), shutdownTimeout);
+      deadline.unref();
+      server.close(() => {
+        clearTimeout(deadline);
+        void app.closeLogs().then(resolve, resolve);
+      });
+      server.closeIdleConnections();
+      for (const ctx of app.streams) {
+        ctx.request.abort(new RequestAbortedError('DRUPE_SERVER_CLOSING', 'The server is shutting down'));
+      }
+    });
+    return closing;
+  };
+  return { url: `http://${shownHost}:${port}`, port, server, close };
+}
+
+/**
+ * CherryPy's one-liner: serve the tree, print the URL, and stop gracefully
+ * on SIGINT or SIGTERM.
+ *
+ * @example
+ *   await quickstart(new Root(), { '/': { 'tools.gzip.on': true } }, { port: 8080 });
+ */
+export async function quickstart(root: object, sections: Readonly<Record<string, Config>> = {}, options: ServeOptions = {}): Promise<RunningServer> {
+  const { App } = await import('./app.js');
+  const running = await serve(new App(root, sections), options);
+  process.stdout.write(`Drupe serving on ${running.url}\n`);
+  const stop = (): void => {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+    void running.close().then(() => process.exit(0));
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  return running;
+}

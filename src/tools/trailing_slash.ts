@@ -1,0 +1,24 @@
+import { HTTPRedirect } from '../errors.js';
+import { defineTool } from '../tool.js';
+
+/**
+ * CherryPy's trailing-slash rule (on by default): an index is reached at
+ * '/a/', so '/a' redirects there; any other handler lives without the
+ * slash, so '/a/page/' redirects to '/a/page'. The query string is kept.
+ */
+export const trailingSlash = defineTool({
+  name: 'trailing_slash',
+  point: 'before_handler',
+  priority: 20,
+  defaults: { missing: true, extra: true, status: 301 },
+  run({ request }, { missing, extra, status }) {
+    const { path, queryString } = request;
+    const q = queryString === '' ? '' : '?' + queryString;
+    if (request.isIndex === true && missing && !path.endsWith('/')) {
+      throw new HTTPRedirect(path + '/' + q, status);
+    }
+    if (request.isIndex === false && extra && path.endsWith('/') && path !== '/') {
+      throw new HTTPRedirect(path.replace(/\/+$/, '') + q, status);
+    }
+  },
+});

@@ -1,0 +1,170 @@
+import type { ChunkSource } from './body.js';
+import type { RequestContext } from './context.js';
+import { DrupeError } from './errors.js';
+import { isBodyless } from './internal/status.js';
+import { RequestAbortedError } from './request.js';
+
+/** A response ready to go out, as the pipeline hands it to the writer. */
+export type Ready =
+  | { readonly kind: 'bytes'; readonly data: Buffer }
+  /** `first`: the chunk already pulled (null: the body ended empty; undefined: nothing pulled yet). */
+  | { readonly kind: 'stream'; readonly source: ChunkSource; readonly first: Buffer | null | undefined | Promise<Buffer | null> }
+  /** Nothing can be sent: the client is gone, or the response failed after commit. */
+  | { readonly kind: 'abort'; readonly error: unknown };
+
+/** What the writer needs from the app: its log, and whether the server is shutting down. */
+export interface WriterHost {
+  readonly closing: boolean;
+  readonly streams: Set<RequestContext>;
+  logError(message: string, err: unknown, requestId: string): void;
+}
+
+const DEFAULT_TYPE = 'text/html;charset=utf-8';
+const SERVER = 'Drupe';
+/** A synchronous producer may write this much without an event-loop turn before the writer yields (S4 fairness). */
+export const FAIRNESS_BYTES = 256 * 1024;
+
+/**
+ * Hand the status line and headers to the socket (the commit). `length`:
+ * the body length to declare, or null to leave framing to the protocol
+ * (chunked on HTTP/1.1, close-delimited on HTTP/1.0).
+ */
+export function commit(host: WriterHost, ctx: RequestContext, length: number | null): void {
+  const { response } = ctx;
+  const h = response.headers;
+  const status = response.status;
+  const flat = h.toFlat();
+  if (!isBodyless(status)) {
+    if (!h.has('content-type')) flat.push('Content-Type', DEFAULT_TYPE);
+    if (length !== null) flat.push('Content-Length', String(length));
+    if (ctx.streamed && !h.has('x-accel-buffering')) flat.push('X-Accel-Buffering', 'no');
+  }
+  if (!h.has('server')) flat.push('Server', SERVER);
+  if (host.closing && !h.has('connection')) flat.push('Connection', 'close');
+  response.markCommitted();
+  ctx.firstByteAt = performance.now();
+  ctx.res.writeHead(status, response.reason, flat);
+}
+
+/** A buffered response: length known, one write (B4, B6). */
+export function sendBytes(host: WriterHost, ctx: RequestContext, data: Buffer): void {
+  const { response, request, res } = ctx;
+  if (res.destroyed) return;
+  const bodyless = isBodyless(response.status);
+  // Our own length, never the handler's (HOSTILE 15); none at all for 204/304.
+  if (response.headers.has('content-length')) response.headers.delete('content-length');
+  if (response.headers.has('transfer-encoding')) response.headers.delete('transfer-encoding');
+  commit(host, ctx, bodyless ? null : data.length);
+  if (bodyless || request.method === 'HEAD') res.end();
+  else {
+    ctx.bytesSent = data.length;
+    res.end(data);
+  }
+}
+
+/** Cut a response that cannot be completed: no terminator, no reuse (S5). */
+export function abort(ctx: RequestContext): void {
+  ctx.res.destroy();
+}
+
+function isThenable<T>(v: unknown): v is Promise<T> {
+  return typeof v === 'object' && v !== null && typeof (v as Promise<T>).then === 'function';
+}
+
+function declaredLength(ctx: RequestContext): number | null {
+  const v = ctx.response.headers.get('content-length');
+  if (v === undefined) return null;
+  if (!/^\d{1,15}$/.test(v)) throw new DrupeError('DRUPE_ERR_CONTENT_LENGTH', `Invalid Content-Length ${JSON.stringify(v)} set by the handler`);
+  return Number(v);
+}
+
+function quietly(p: void | Promise<void>): void {
+  if (isThenable(p)) p.catch(() => undefined);
+}
+
+/**
+ * A streamed body (S1–S8): commit at the first chunk, write each chunk as
+ * it comes, pull the next only once the socket took the last, and end so
+ * the client can tell a complete body from a cut one.
+ */
+export async function sendStream(host: WriterHost, ctx: RequestContext, source: ChunkSource, first: Buffer | null | undefined | Promise<Buffer | null>): Promise<void> {
+  const { res, request, response } = ctx;
+  let gone = res.destroyed;
+  let wake: (() => void) | null = null;
+  const onClose = (): void => {
+    if (res.writableFinished) return;
+    gone = true;
+    request.abort(new RequestAbortedError('DRUPE_CLIENT_CLOSED', 'The client closed the connection'));
+    // An async generator runs return() after its pending next() settles (S6).
+    quietly(source.close());
+    wake?.();
+  };
+  res.on('close', onClose);
+  host.streams.add(ctx);
+  let sent = 0;
+  try {
+    if (gone) return void quietly(source.close());
+    const declared = declaredLength(ctx);
+    if (!response.committed) commit(host, ctx, declared);
+    if (request.method === 'HEAD' || isBodyless(response.status)) {
+      // S7: headers only, and the producer is never pulled.
+      quietly(source.close());
+      res.end();
+      return;
+    }
+    let burst = 0;
+    let chunk: Buffer | null | undefined | Promise<Buffer | null> = first;
+    for (;;) {
+      if (chunk === undefined) chunk = source.next();
+      if (isThenable<Buffer | null>(chunk)) {
+        chunk = await chunk;
+        burst = 0;
+      }
+      if (gone) break;
+      if (chunk === null) break;
+      if (chunk.length > 0) {
+        if (declared !== null && sent + chunk.length > declared) {
+          throw new DrupeError('DRUPE_ERR_CONTENT_LENGTH', `The streamed body produced more than its declared Content-Length (${declared} bytes)`);
+        }
+        sent += chunk.length;
+        if (!res.write(chunk)) {
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+            res.once('drain', resolve);
+          });
+          res.off('drain', wake!);
+          wake = null;
+          burst = 0;
+          if (gone) break;
+        } else if ((burst += chunk.length) >= FAIRNESS_BYTES) {
+          // A producer that never awaits must not starve other connections.
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          burst = 0;
+          if (gone) break;
+        }
+      }
+      chunk = undefined;
+    }
+    if (gone) {
+      ctx.outcome = 'client-closed';
+      return;
+    }
+    if (declared !== null && sent !== declared) {
+      throw new DrupeError('DRUPE_ERR_CONTENT_LENGTH', `The streamed body ended after ${sent} of its declared ${declared} bytes`);
+    }
+    res.end();
+  } catch (err) {
+    if (gone) {
+      ctx.outcome = 'client-closed';
+      return;
+    }
+    ctx.outcome = 'error';
+    host.logError(`Stream of ${request.method} ${request.path} failed after ${sent} bytes; response truncated`, err, request.id);
+    quietly(source.close());
+    abort(ctx);
+  } finally {
+    ctx.bytesSent = sent;
+    res.off('close', onClose);
+    host.streams.delete(ctx);
+  }
+}
