@@ -1,0 +1,21 @@
+import { App, serve, type Config, type RunningServer } from '../../src/index.js';
+
+export interface TestServer extends RunningServer {
+  app: App;
+}
+
+/**
+ * Start an app on 127.0.0.1 with a free port and logs off (environment
+ * 'test'), for one test file. Pass `config` for global keys.
+ */
+export async function startApp(root: object, sections: Record<string, Config> = {}, config: Config = {}): Promise<TestServer> {
+  const app = new App(root, sections);
+  const running = await serve(app, { host: '127.0.0.1', port: 0, config: { environment: 'test', ...config } });
+  return Object.assign(running, { app });
+}
+
+/** Fetch over a real socket and return status, headers and text. */
+export async function get(url: string, init?: RequestInit): Promise<{ status: number; headers: Headers; text: string }> {
+  const res = await fetch(url, { redirect: 'manual', ...init });
+  return { status: res.status, headers: res.headers, text: await res.text() };
+}
