@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { DrupeError } from './errors.js';
+import type { Context } from './context.js';
 
 /**
  * A JSON response body; sets `Content-Type: application/json` unless the
@@ -123,10 +124,29 @@ function isWebStream(v: object): v is WebReadableStream<unknown> {
   return typeof (v as { getReader?: unknown }).getReader === 'function' && typeof (v as { tee?: unknown }).tee === 'function';
 }
 
-/** What a handler's return value is, for the writer: empty, bytes at once, or a source of chunks. */
+/**
+ * What a handler's return value is, for the writer: bytes at once, or a
+ * source of chunks. `length`, when known (a file), lets even a buffered
+ * response go out without being read into memory (B7).
+ */
 export type BodyShape =
   | { readonly kind: 'bytes'; readonly data: Buffer; readonly json: boolean }
-  | { readonly kind: 'chunks'; readonly source: ChunkSource };
+  | { readonly kind: 'chunks'; readonly source: ChunkSource; readonly length?: number };
+
+/**
+ * The key of a body's own shaping step: bodies that must see the request
+ * and response before commit (a file answers Range and conditional
+ * requests, an event stream sets its headers) implement it.
+ */
+export const shapeSelf = Symbol('drupe.shapeSelf');
+
+export interface SelfShapingBody {
+  [shapeSelf](ctx: Context, encode: Encode): BodyShape | Promise<BodyShape>;
+}
+
+export function isSelfShaping(body: unknown): body is SelfShapingBody {
+  return typeof body === 'object' && body !== null && typeof (body as Partial<SelfShapingBody>)[shapeSelf] === 'function';
+}
 
 const EMPTY = Buffer.alloc(0);
 

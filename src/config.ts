@@ -10,7 +10,7 @@ export type Environment = 'development' | 'production' | 'test';
 export interface ErrorPageInfo {
   status: number;
   reason: string;
-  /** The error's message, or '' for an unexpected error when tracebacks are off. */
+  /** The error's message; for an unexpected error with tracebacks off, a fixed sentence that says nothing about the code. */
   message: string;
   /** The stack, or '' unless `request.show_tracebacks` is on. */
   traceback: string;
@@ -48,6 +48,8 @@ export interface Config {
   'response.stream'?: boolean;
   'response.max_buffered_size'?: number;
   'response.stream_commit'?: StreamCommit;
+  /** What a failed stream writes as its last chunk before the cut (see `response.onStreamError`). */
+  'response.on_stream_error'?: (err: unknown) => string | Uint8Array | undefined;
   'log.screen'?: boolean;
   'log.access_file'?: string;
   'log.error_file'?: string;
@@ -84,6 +86,7 @@ const KNOWN: Record<string, { check: Check; expects: string; globalOnly?: boolea
   'response.stream': { check: isBool, expects: 'a boolean' },
   'response.max_buffered_size': { check: isSize, expects: 'a byte count' },
   'response.stream_commit': { check: (v) => v === 'first-chunk' || v === 'immediately' || isSeconds(v), expects: "'first-chunk', 'immediately' or a number of milliseconds" },
+  'response.on_stream_error': { check: (v) => typeof v === 'function', expects: 'a function' },
   'log.screen': { check: isBool, expects: 'a boolean', globalOnly: true },
   'log.access_file': { check: isString, expects: 'a file path', globalOnly: true },
   'log.error_file': { check: isString, expects: 'a file path', globalOnly: true },
@@ -206,6 +209,7 @@ export interface RouteSettings {
   readonly spoolThreshold: number;
   readonly maxBuffered: number;
   readonly streamCommit: StreamCommit;
+  readonly onStreamError: ((err: unknown) => string | Uint8Array | undefined) | undefined;
 }
 
 export const DEFAULT_MAX_BODY = 100 * 1024 * 1024;
@@ -236,5 +240,6 @@ export function routeSettings(c: Config): RouteSettings {
     spoolThreshold: c['request.spool_threshold'] ?? 1024 * 1024,
     maxBuffered: c['response.max_buffered_size'] ?? DEFAULT_MAX_BUFFERED,
     streamCommit: c['response.stream_commit'] ?? 'first-chunk',
+    onStreamError: c['response.on_stream_error'],
   };
 }

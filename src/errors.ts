@@ -127,5 +127,6 @@ export const errorCodes = [
   'DRUPE_ERR_CONTENT_LENGTH',
   'DRUPE_ERR_HANDLER',
   'DRUPE_ERR_TOOL',
+  'DRUPE_ERR_SSE_FIELD',
 ] as const;
 export type DrupeErrorCode = (typeof errorCodes)[number];

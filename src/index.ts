@@ -12,3 +12,5 @@ export { defineTool, type Tool } from './tool.js';
 export { HOOK_POINTS, type HookPoint, type HookFn, type HookEntry } from './hooks.js';
 export type { Config, Environment, ErrorPage, ErrorPageInfo, StreamCommit } from './config.js';
 export { UploadedFile } from './upload.js';
+export { sse, SseBody, formatEvent, type SseMessage, type SseOptions } from './sse.js';
+export { sleep, abortable } from './abort.js';

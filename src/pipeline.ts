@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { materialize, shapeBody, type ChunkSource, type Encode } from './body.js';
+import { isSelfShaping, materialize, shapeBody, shapeSelf, type ChunkSource, type Encode } from './body.js';
 import { RequestContext } from './context.js';
 import { DrupeError, HTTPError, HTTPRedirect, InternalRedirect, NotFound } from './errors.js';
 import { escapeHtml, renderErrorPage } from './error-page.js';
@@ -134,6 +134,7 @@ function usePlan(host: PipelineHost, ctx: RequestContext): Plan {
   request.isIndex = plan.isIndex;
   if (plan.params !== null) Object.assign(request.params, plan.params);
   response.stream = plan.settings.stream;
+  response.onStreamError = plan.settings.onStreamError;
   return plan;
 }
 
@@ -176,11 +177,17 @@ const NO_MORE: ChunkSource = { next: () => null, close: () => undefined };
  */
 async function finalize(ctx: RequestContext): Promise<Ready> {
   const { response, request } = ctx;
-  const shape = shapeBody(response.body, encoderFor(ctx));
+  const body = response.body;
+  const shape = isSelfShaping(body) ? await body[shapeSelf](ctx, encoderFor(ctx)) : shapeBody(body, encoderFor(ctx));
   if (shape.kind === 'bytes' && response.committed) return { kind: 'stream', source: NO_MORE, first: shape.data };
   if (shape.kind === 'bytes') {
     if (shape.json && !response.headers.has('content-type')) response.headers.set('Content-Type', 'application/json');
     return { kind: 'bytes', data: shape.data };
+  }
+  if (shape.length !== undefined && !response.stream) {
+    // A body of known length (a file) goes out as it is read, never whole in memory (B7).
+    response.headers.set('Content-Length', shape.length);
+    return { kind: 'stream', source: shape.source, first: undefined };
   }
   if (!response.stream) {
     const data = materialize(shape.source, request.settings.maxBuffered);
@@ -251,7 +258,9 @@ async function errorResponse(host: PipelineHost, ctx: RequestContext, err: unkno
     if (err instanceof HTTPError) {
       resetFor(response, err.status);
       for (const [k, v] of Object.entries(err.headers)) response.headers.set(k, v);
-      return page(ctx, err.status, err.message, '');
+      // CherryPy's NotFound(): without a path, it names the request's.
+      const message = err instanceof NotFound && err.path === undefined ? `The path '${request.path}' was not found.` : err.message;
+      return page(ctx, err.status, message, '');
     }
     host.logError(`${request.method} ${request.path} failed`, err, request.id);
     const hooks = ctx.plan?.hooks;
@@ -300,7 +309,10 @@ function redirectResponse(ctx: RequestContext, r: HTTPRedirect): Ready {
  * tricks stay on this site; only http and https leave it.
  */
 export function absoluteUrl(url: string, base: string): string {
-  let u = url.trim();
+  // Clean up as the URL parser (and browsers) will before looking at the start: it drops
+  // tabs and newlines anywhere and C0 controls or spaces at the ends ('/\t/evil' is '//evil').
+  // eslint-disable-next-line no-control-regex
+  let u = url.replace(/[\t\n\r]/g, '').replace(/^[\x00-\x20]+|[\x00-\x20]+$/g, '');
   // '//evil', '/\evil', '\\evil' would be read by browsers as another host: keep them as paths here.
   if (/^[/\\]{2,}/.test(u)) u = '/' + u.replace(/^[/\\]+/, '');
   const resolved = new URL(u, base);

@@ -117,7 +117,10 @@ export class Request {
     if (this.#abort === undefined) {
       this.#abort = new AbortController();
       if (this.#closedReason !== undefined) this.#abort.abort(this.#closedReason);
-      else if (!this.#res.writableFinished) {
+      else if (this.#res.closed && !this.#res.writableFinished) {
+        // The client left before anyone looked at the signal: 'close' will not fire again.
+        this.abort(new RequestAbortedError('DRUPE_CLIENT_CLOSED', 'The client closed the connection'));
+      } else if (!this.#res.writableFinished) {
         this.#res.once('close', () => {
           if (!this.#res.writableFinished) this.abort(new RequestAbortedError('DRUPE_CLIENT_CLOSED', 'The client closed the connection'));
         });
@@ -134,6 +137,12 @@ export class Request {
 
   get aborted(): boolean {
     return this.#closedReason !== undefined;
+  }
+
+  /** The `Last-Event-ID` an EventSource sends when it reconnects, for `sse()` handlers. */
+  get lastEventId(): string | undefined {
+    const v = this.headers['last-event-id'];
+    return typeof v === 'string' ? v : undefined;
   }
 
   /** True when the request has a body (declared or chunked). */

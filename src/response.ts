@@ -24,6 +24,12 @@ export class Response {
   body: unknown = undefined;
   /** Stream the body (DESIGN S1–S10) instead of buffering it; defaults to `response.stream` config. */
   stream = false;
+  /**
+   * Called when a streamed body fails after commit; what it returns is
+   * written as one last chunk before the connection is cut (S5). `sse()`
+   * uses it to send an `event: error`. Defaults to `response.on_stream_error`.
+   */
+  onStreamError: ((err: unknown) => string | Uint8Array | undefined) | undefined = undefined;
   #status = 200;
   #reason: string | undefined;
   #committed = false;

@@ -21,8 +21,14 @@ export interface WriterHost {
 
 const DEFAULT_TYPE = 'text/html;charset=utf-8';
 const SERVER = 'Drupe';
-/** A synchronous producer may write this much without an event-loop turn before the writer yields (S4 fairness). */
+/**
+ * A producer that never awaits may write this many bytes, or this many
+ * chunks, before the writer yields one event-loop turn (S4 fairness).
+ */
 export const FAIRNESS_BYTES = 256 * 1024;
+export const FAIRNESS_CHUNKS = 512;
+/** How long a last in-band error chunk may take to flush before the socket is destroyed anyway. */
+const LAST_CHUNK_GRACE_MS = 1000;
 
 /**
  * Hand the status line and headers to the socket (the commit). `length`:
@@ -62,9 +68,38 @@ export function sendBytes(host: WriterHost, ctx: RequestContext, data: Buffer): 
   }
 }
 
-/** Cut a response that cannot be completed: no terminator, no reuse (S5). */
+/**
+ * Cut a response that cannot be completed: no terminator, no reuse (S5).
+ * node corks the socket for the rest of the tick after each write, so
+ * uncork first: what was already written still reaches the client, which
+ * can then see exactly where the body stopped.
+ */
 export function abort(ctx: RequestContext): void {
+  const socket = ctx.res.socket;
+  if (socket !== null && !socket.destroyed) while (socket.writableCorked > 0) socket.uncork();
   ctx.res.destroy();
+}
+
+/**
+ * End a failed stream visibly (S5): the response's `onStreamError` may add
+ * one last in-band chunk (an SSE error event, say); then the socket is
+ * destroyed without a terminator.
+ */
+function truncate(ctx: RequestContext, err: unknown, host: WriterHost): void {
+  const { res, response } = ctx;
+  let last: string | Uint8Array | undefined;
+  try {
+    last = response.onStreamError?.(err);
+  } catch (again) {
+    host.logError('response.onStreamError failed', again, ctx.request.id);
+  }
+  if (last === undefined || last.length === 0 || !res.writable) return abort(ctx);
+  const timer = setTimeout(() => abort(ctx), LAST_CHUNK_GRACE_MS);
+  timer.unref();
+  res.write(last, () => {
+    clearTimeout(timer);
+    abort(ctx);
+  });
 }
 
 function isThenable<T>(v: unknown): v is Promise<T> {
@@ -113,15 +148,22 @@ export async function sendStream(host: WriterHost, ctx: RequestContext, source: 
       return;
     }
     let burst = 0;
+    let burstChunks = 0;
     let chunk: Buffer | null | undefined | Promise<Buffer | null> = first;
     for (;;) {
       if (chunk === undefined) chunk = source.next();
       if (isThenable<Buffer | null>(chunk)) {
         chunk = await chunk;
-        burst = 0;
+        burst = burstChunks = 0;
       }
       if (gone) break;
       if (chunk === null) break;
+      if (++burstChunks >= FAIRNESS_CHUNKS) {
+        // Even empty chunks count: a producer yielding '' forever must not hold the loop.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        burst = burstChunks = 0;
+        if (gone) break;
+      }
       if (chunk.length > 0) {
         if (declared !== null && sent + chunk.length > declared) {
           throw new DrupeError('DRUPE_ERR_CONTENT_LENGTH', `The streamed body produced more than its declared Content-Length (${declared} bytes)`);
@@ -134,12 +176,12 @@ export async function sendStream(host: WriterHost, ctx: RequestContext, source: 
           });
           res.off('drain', wake!);
           wake = null;
-          burst = 0;
+          burst = burstChunks = 0;
           if (gone) break;
         } else if ((burst += chunk.length) >= FAIRNESS_BYTES) {
           // A producer that never awaits must not starve other connections.
           await new Promise<void>((resolve) => setImmediate(resolve));
-          burst = 0;
+          burst = burstChunks = 0;
           if (gone) break;
         }
       }
@@ -161,7 +203,7 @@ export async function sendStream(host: WriterHost, ctx: RequestContext, source: 
     ctx.outcome = 'error';
     host.logError(`Stream of ${request.method} ${request.path} failed after ${sent} bytes; response truncated`, err, request.id);
     quietly(source.close());
-    abort(ctx);
+    truncate(ctx, err, host);
   } finally {
     ctx.bytesSent = sent;
     res.off('close', onClose);
