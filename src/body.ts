@@ -209,3 +209,11 @@ function overLimit(source: ChunkSource, limit: number): never {
     `The buffered response body passed response.max_buffered_size (${limit} bytes): stream it instead ('response.stream': true)`,
   );
 }
+
+/**
+ * Shape any body, self-shaping or not. Tools that wrap a body (gzip) shape
+ * the inner one with this, then return their own shape.
+ */
+export function shapeOf(body: unknown, ctx: Context, encode: Encode): BodyShape | Promise<BodyShape> {
+  return isSelfShaping(body) ? body[shapeSelf](ctx, encode) : shapeBody(body, encode);
+}

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isSelfShaping, materialize, shapeBody, shapeSelf, type ChunkSource, type Encode } from './body.js';
+import { materialize, shapeOf, type BodyShape, type ChunkSource, type Encode } from './body.js';
 import { RequestContext } from './context.js';
 import { DrupeError, HTTPError, HTTPRedirect, InternalRedirect, NotFound } from './errors.js';
 import { escapeHtml, renderErrorPage } from './error-page.js';
@@ -177,8 +177,8 @@ const NO_MORE: ChunkSource = { next: () => null, close: () => undefined };
  */
 async function finalize(ctx: RequestContext): Promise<Ready> {
   const { response, request } = ctx;
-  const body = response.body;
-  const shape = isSelfShaping(body) ? await body[shapeSelf](ctx, encoderFor(ctx)) : shapeBody(body, encoderFor(ctx));
+  const shaped = shapeOf(response.body, ctx, encoderFor(ctx));
+  const shape: BodyShape = isThenable(shaped) ? await shaped : shaped;
   if (shape.kind === 'bytes' && response.committed) return { kind: 'stream', source: NO_MORE, first: shape.data };
   if (shape.kind === 'bytes') {
     if (shape.json && !response.headers.has('content-type')) response.headers.set('Content-Type', 'application/json');
