@@ -73,7 +73,8 @@ function createContext(host: PipelineHost, req: IncomingMessage, res: ServerResp
 async function respond(host: PipelineHost, ctx: RequestContext): Promise<Ready> {
   const { request, response } = ctx;
   const visited = new Set<string>();
-  let ready: Ready;
+  let ready: Ready | undefined;
+  let failure: { error: unknown } | undefined;
   for (;;) {
     try {
       if (ctx.targetError !== undefined) throw ctx.targetError;
@@ -94,13 +95,15 @@ async function respond(host: PipelineHost, ctx: RequestContext): Promise<Ready> 
       ready = await finalize(ctx);
       break;
     } catch (err) {
+      let error = err;
       if (err instanceof InternalRedirect && !response.committed) {
         const loop = internalRedirect(ctx, err, visited);
         if (loop === null) continue;
-        ready = await errorResponse(host, ctx, loop);
-        break;
+        error = loop;
       }
-      ready = await errorResponse(host, ctx, err);
+      // CherryPy's order: on_end_resource runs before the error points of an unexpected error.
+      if (isUnexpected(ctx, error)) failure = { error };
+      else ready = await errorResponse(host, ctx, error);
       break;
     }
   }
@@ -109,11 +112,21 @@ async function respond(host: PipelineHost, ctx: RequestContext): Promise<Ready> 
     try {
       await runHooks(endHooks, ctx, logExtra(host, ctx));
     } catch (err) {
-      if (ready.kind === 'stream') await ready.source.close();
-      ready = await errorResponse(host, ctx, err);
+      if (failure !== undefined) logExtra(host, ctx)(err); // the first error answers
+      else {
+        if (ready?.kind === 'stream') await ready.source.close();
+        if (isUnexpected(ctx, err)) failure = { error: err };
+        else ready = await errorResponse(host, ctx, err);
+      }
     }
   }
-  return ready;
+  if (failure !== undefined) return errorResponse(host, ctx, failure.error);
+  return ready!;
+}
+
+/** An error that becomes a 500 and fires before_error_response / after_error_response. */
+function isUnexpected(ctx: RequestContext, err: unknown): boolean {
+  return !ctx.response.committed && !(err instanceof HTTPError) && !(err instanceof HTTPRedirect) && !(err instanceof ClientGoneError);
 }
 
 /** Find the route's plan (cached per path) and point the request at it. */
@@ -158,9 +171,27 @@ function logExtra(host: PipelineHost, ctx: RequestContext): (err: unknown) => vo
   return (err) => host.logError('A further hook failed', err, ctx.request.id);
 }
 
-/** How strings become bytes: the charset of the response's Content-Type (UTF-8 by default). */
+/**
+ * How strings become bytes: the charset of the response's Content-Type
+ * (UTF-8 by default), looked up when each string is encoded, so a
+ * Content-Type a generator sets before it yields applies to what it yields (B3).
+ */
 function encoderFor(ctx: RequestContext): Encode {
-  const charset = charsetOf(ctx.response.headers.get('content-type'));
+  const headers = ctx.response.headers;
+  let type: string | undefined | null = null; // null: not looked up yet
+  let encode: Encode = utf8;
+  return (s) => {
+    const now = headers.get('content-type');
+    if (now !== type) {
+      type = now;
+      encode = encoderForType(now);
+    }
+    return encode(s);
+  };
+}
+
+function encoderForType(contentType: string | undefined): Encode {
+  const charset = charsetOf(contentType);
   if (charset === undefined || charset === 'utf-8' || charset === 'utf8') return utf8;
   const enc = encodingFor(charset);
   if (enc === undefined) throw new DrupeError('DRUPE_ERR_CHARSET', `Cannot encode the response in charset '${charset}'`);
@@ -177,7 +208,9 @@ const NO_MORE: ChunkSource = { next: () => null, close: () => undefined };
  */
 async function finalize(ctx: RequestContext): Promise<Ready> {
   const { response, request } = ctx;
-  const shaped = shapeOf(response.body, ctx, encoderFor(ctx));
+  const encode = encoderFor(ctx);
+  if (typeof response.body === 'string' && encode === utf8 && !response.committed) return { kind: 'bytes', data: response.body };
+  const shaped = shapeOf(response.body, ctx, encode);
   const shape: BodyShape = isThenable(shaped) ? await shaped : shaped;
   if (shape.kind === 'bytes' && response.committed) return { kind: 'stream', source: NO_MORE, first: shape.data };
   if (shape.kind === 'bytes') {
@@ -253,6 +286,7 @@ async function errorResponse(host: PipelineHost, ctx: RequestContext, err: unkno
     return { kind: 'abort', error: err };
   }
   response.stream = false;
+  ctx.streamed = false; // an error page before commit is a buffered response (S1), without X-Accel-Buffering
   try {
     if (err instanceof HTTPRedirect) return redirectResponse(ctx, err);
     if (err instanceof HTTPError) {

@@ -6,7 +6,8 @@ import { RequestAbortedError } from './request.js';
 
 /** A response ready to go out, as the pipeline hands it to the writer. */
 export type Ready =
-  | { readonly kind: 'bytes'; readonly data: Buffer }
+  /** A UTF-8 string stays a string: node then writes head and body in one syscall. */
+  | { readonly kind: 'bytes'; readonly data: Buffer | string }
   /** `first`: the chunk already pulled (null: the body ended empty; undefined: nothing pulled yet). */
   | { readonly kind: 'stream'; readonly source: ChunkSource; readonly first: Buffer | null | undefined | Promise<Buffer | null> }
   /** Nothing can be sent: the client is gone, or the response failed after commit. */
@@ -42,7 +43,8 @@ export function commit(host: WriterHost, ctx: RequestContext, length: number | n
   const flat = h.toFlat();
   if (!isBodyless(status)) {
     if (!h.has('content-type')) flat.push('Content-Type', DEFAULT_TYPE);
-    if (length !== null) flat.push('Content-Length', String(length));
+    // A streamed body's declared length is the handler's own header: never send it twice.
+    if (length !== null && !h.has('content-length')) flat.push('Content-Length', String(length));
     if (ctx.streamed && !h.has('x-accel-buffering')) flat.push('X-Accel-Buffering', 'no');
   }
   if (!h.has('server')) flat.push('Server', SERVER);
@@ -53,17 +55,18 @@ export function commit(host: WriterHost, ctx: RequestContext, length: number | n
 }
 
 /** A buffered response: length known, one write (B4, B6). */
-export function sendBytes(host: WriterHost, ctx: RequestContext, data: Buffer): void {
+export function sendBytes(host: WriterHost, ctx: RequestContext, data: Buffer | string): void {
   const { response, request, res } = ctx;
   if (res.destroyed) return;
   const bodyless = isBodyless(response.status);
   // Our own length, never the handler's (HOSTILE 15); none at all for 204/304.
   if (response.headers.has('content-length')) response.headers.delete('content-length');
   if (response.headers.has('transfer-encoding')) response.headers.delete('transfer-encoding');
-  commit(host, ctx, bodyless ? null : data.length);
+  const length = typeof data === 'string' ? Buffer.byteLength(data, 'utf8') : data.length;
+  commit(host, ctx, bodyless ? null : length);
   if (bodyless || request.method === 'HEAD') res.end();
   else {
-    ctx.bytesSent = data.length;
+    ctx.bytesSent = length;
     res.end(data);
   }
 }
@@ -147,6 +150,9 @@ export async function sendStream(host: WriterHost, ctx: RequestContext, source: 
       res.end();
       return;
     }
+    // Nothing in hand yet ('immediately', or N ms without a chunk): node holds
+    // the head until the first write unless told to send it now (S1).
+    if (!res.headersSent && (first === undefined || isThenable(first))) res.flushHeaders();
     let burst = 0;
     let burstChunks = 0;
     let chunk: Buffer | null | undefined | Promise<Buffer | null> = first;
