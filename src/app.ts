@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { defaultEnvironment, environmentDefaults, validateConfig, type Config } from './config.js';
 import type { RequestContext } from './context.js';
 import { ObjectDispatcher } from './dispatch.js';
@@ -11,6 +12,18 @@ import { handle, type PipelineHost } from './pipeline.js';
 import { planFor, type Plan, type PlanSource } from './plan.js';
 import type { Request } from './request.js';
 import './tools/trailing_slash.js';
+import './tools/staticdir.js';
+import './tools/staticfile.js';
+import './tools/etags.js';
+import './tools/gzip.js';
+import './tools/json_in.js';
+import './tools/json_out.js';
+import './tools/response_headers.js';
+import './tools/expires.js';
+import './tools/allow.js';
+import './tools/proxy.js';
+import './tools/auth_basic.js';
+import './tools/cors.js';
 
 /** Config every app starts from, under the environment's and the user's. */
 const BASE: Config = { 'tools.trailing_slash.on': true };
@@ -30,6 +43,8 @@ export class App implements PipelineHost {
   readonly root: object;
   readonly #sections = new Map<string, Config>();
   readonly #plans = new Map<string, Plan>();
+  /** Per connection, the response being written (see #enqueue). */
+  readonly #writing = new WeakMap<Socket, Promise<void>>();
   #source: PlanSource;
   #logger: Logger;
   #idPrefix = randomBytes(3).toString('hex');
@@ -51,7 +66,28 @@ export class App implements PipelineHost {
     validateTree(root);
     this.#source = this.#makeSource({});
     this.#logger = new Logger({ screen: true });
-    this.listener = (req, res) => void handle(this, req, res);
+    this.listener = (req, res) => this.#enqueue(req, res);
+  }
+
+  /**
+   * Pipelined requests on one connection run one at a time: the next starts
+   * once the previous response has gone to the socket. Node parses every
+   * request in a packet at once; without this, one packet of small requests
+   * would hold all their buffered answers in memory (HOSTILE 23).
+   */
+  #enqueue(req: IncomingMessage, res: ServerResponse): void {
+    const socket = req.socket;
+    const previous = this.#writing.get(socket);
+    const done = new Promise<void>((resolve) => {
+      res.once('finish', resolve);
+      res.once('close', resolve);
+    });
+    this.#writing.set(socket, done);
+    void done.then(() => {
+      if (this.#writing.get(socket) === done) this.#writing.delete(socket);
+    });
+    if (previous === undefined) void handle(this, req, res);
+    else void previous.then(() => handle(this, req, res));
   }
 
   /**

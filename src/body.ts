@@ -78,7 +78,14 @@ class IteratorSource implements ChunkSource {
       this.#done = true;
       return null;
     }
-    return toChunk(r.value, this.#encode);
+    try {
+      return toChunk(r.value, this.#encode);
+    } catch (err) {
+      // A bad chunk ends the body: the producer is still suspended, so let its finally run.
+      const closed = this.close();
+      if (isThenable(closed)) closed.catch(() => undefined);
+      throw err;
+    }
   }
 
   close(): void | Promise<void> {
@@ -100,15 +107,21 @@ class WebStreamSource implements ChunkSource {
   }
 
   async next(): Promise<Buffer | null> {
+    let r: Awaited<ReturnType<ReadableStreamDefaultReader<unknown>['read']>>;
     try {
-      const r = await this.#reader.read();
-      if (r.done) {
-        this.#done = true;
-        return null;
-      }
-      return toChunk(r.value, this.#encode);
+      r = await this.#reader.read();
     } catch (err) {
       this.#done = true;
+      throw err;
+    }
+    if (r.done) {
+      this.#done = true;
+      return null;
+    }
+    try {
+      return toChunk(r.value, this.#encode);
+    } catch (err) {
+      await this.close(); // a bad chunk ends the body: cancel the stream
       throw err;
     }
   }

@@ -192,8 +192,12 @@ function checkToolKey(key: string, rest: string, value: unknown, where: string):
     fail(key, where, `tool '${name}' has no option '${option}'${opts.length ? ` (options: on, ${opts.join(', ')})` : " (its only option is 'on')"}`);
   }
   const def = defaults[option];
-  if (def !== undefined && def !== null && value !== undefined && typeof def !== typeof value) {
-    throw new DrupeError('DRUPE_ERR_CONFIG_VALUE', `Config key '${key}' in ${where}: expected a ${typeof def}, got ${describe(value)}`);
+  if (def === undefined || def === null || value === undefined) return;
+  // A list option takes a list, an object option an object (typeof alone says 'object' for both, and for null).
+  const expected = Array.isArray(def) ? 'array' : typeof def;
+  const got = Array.isArray(value) ? 'array' : value === null ? 'null' : typeof value;
+  if (expected !== got) {
+    throw new DrupeError('DRUPE_ERR_CONFIG_VALUE', `Config key '${key}' in ${where}: expected ${expected === 'array' ? 'a list' : `a ${expected}`}, got ${describe(value)}`);
   }
 }
 

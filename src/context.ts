@@ -36,7 +36,7 @@ export class RequestContext implements Context {
   firstByteAt = 0;
   outcome: 'complete' | 'error' | 'client-closed' = 'complete';
   streamed = false;
-  /** A malformed request target, answered with a 400 once the pipeline starts. */
+  /** A malformed request target (or a Transfer-Encoding Drupe will not read), answered with a 400 once the pipeline starts. */
   targetError: unknown = undefined;
   readonly host: WriterHost;
 

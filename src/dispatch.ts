@@ -45,19 +45,16 @@ export interface Dispatcher {
  */
 export type CpDispatch = (vpath: string[], params: Record<string, string>) => unknown;
 
-// Names that exist on every object or function: never path segments.
-const FORBIDDEN = new Set<string>([
-  ...Object.getOwnPropertyNames(Object.prototype),
-  ...Object.getOwnPropertyNames(Function.prototype),
-  'prototype',
-]);
+// Names every object has: never path segments. (Function.prototype's names are not
+// here: the walk only enters objects, and '/apply' or '/name' are fair page names.)
+const FORBIDDEN = new Set<string>([...Object.getOwnPropertyNames(Object.prototype), 'prototype']);
 
 /** The attribute a segment names: '.' and '-' become '_' (CherryPy's rule). */
 function attributeName(segment: string): string {
   return segment.indexOf('.') < 0 && segment.indexOf('-') < 0 ? segment : segment.replace(/[.-]/g, '_');
 }
 
-/** A member reachable from a URL: not private, not a built-in of Object or Function. */
+/** A member reachable from a URL: not private, not a built-in of Object. */
 export function member(node: object, name: string): unknown {
   if (name === '' || name.charCodeAt(0) === 95 /* _ */ || FORBIDDEN.has(name)) return undefined;
   return (node as Record<string, unknown>)[name];

@@ -125,7 +125,6 @@ export const errorCodes = [
   'DRUPE_ERR_BODY_TOO_LARGE',
   'DRUPE_ERR_CHARSET',
   'DRUPE_ERR_CONTENT_LENGTH',
-  'DRUPE_ERR_HANDLER',
   'DRUPE_ERR_TOOL',
   'DRUPE_ERR_SSE_FIELD',
 ] as const;

@@ -7,8 +7,10 @@ export { Request, RequestAbortedError, type AbortCode, type Params, type ParamVa
 export { Response, Headers, type CookieOptions } from './response.js';
 export { HTTPError, NotFound, HTTPRedirect, InternalRedirect, HeadersSentError, DrupeError, errorCodes, type DrupeErrorCode } from './errors.js';
 export { json, JsonBody } from './body.js';
+export { serveFile, serveStream, FileBody, StreamBody, type ServeFileOptions, type ServeStreamOptions } from './file.js';
 export { ObjectDispatcher, MethodDispatcher, type Dispatcher, type Found, type CpDispatch } from './dispatch.js';
 export { defineTool, type Tool } from './tool.js';
+export type { CheckPassword } from './tools/auth_basic.js';
 export { HOOK_POINTS, type HookPoint, type HookFn, type HookEntry } from './hooks.js';
 export type { Config, Environment, ErrorPage, ErrorPageInfo, StreamCommit } from './config.js';
 export { UploadedFile } from './upload.js';

@@ -13,7 +13,7 @@ import { clfTime, quoted } from './log.js';
 import type { Plan } from './plan.js';
 import { Request } from './request.js';
 import { Response } from './response.js';
-import { abort, sendBytes, sendStream, type Ready, type WriterHost } from './writer.js';
+import { abort, declaredLength, sendBytes, sendStream, type Ready, type WriterHost } from './writer.js';
 
 /** What the pipeline needs from the App. */
 export interface PipelineHost extends WriterHost {
@@ -58,6 +58,12 @@ function createContext(host: PipelineHost, req: IncomingMessage, res: ServerResp
   } catch (err) {
     target = badTarget;
     targetError = err;
+  }
+  // node's parser lets through a Transfer-Encoding whose last coding is chunked
+  // ('eee, chunked', 'gzip, chunked'): we decode only plain chunked (HOSTILE 1).
+  const te = req.headers['transfer-encoding'];
+  if (te !== undefined && !/^[ \t]*chunked[ \t]*$/i.test(te)) {
+    targetError = new HTTPError(400, 'Unsupported Transfer-Encoding', { Connection: 'close' });
   }
   const request = new Request(req, res, host.nextId(), target.path, target.query, host.fallbackHost);
   const ctx = new RequestContext(host, request, new Response(), res, performance.now());
@@ -133,17 +139,13 @@ function isUnexpected(ctx: RequestContext, err: unknown): boolean {
 function usePlan(host: PipelineHost, ctx: RequestContext): Plan {
   const { request, response } = ctx;
   let plan = host.plan(request);
-  if (plan.byMethod !== null) {
-    const forMethod = plan.byMethod.get(request.method);
-    ctx.plan = plan;
-    request.settings = plan.settings;
-    if (forMethod === undefined) throw new HTTPError(405, `Method ${request.method} is not allowed here`, { Allow: plan.allow });
-    plan = forMethod;
-  }
+  // A method the resource has no handler for is a 405 where the handler would run, so the
+  // route's hooks come first (tools.cors answers a preflight, tools.auth_basic guards).
+  if (plan.byMethod !== null) plan = plan.byMethod.get(request.method) ?? plan;
   ctx.plan = plan;
   ctx.args = plan.args;
   request.settings = plan.settings;
-  request.handler = plan.handler ?? notFound;
+  request.handler = plan.handler ?? (plan.byMethod === null ? notFound : methodNotAllowed);
   request.isIndex = plan.isIndex;
   if (plan.params !== null) Object.assign(request.params, plan.params);
   response.stream = plan.settings.stream;
@@ -153,6 +155,11 @@ function usePlan(host: PipelineHost, ctx: RequestContext): Plan {
 
 function notFound(this: unknown, ctx: { request: Request }): never {
   throw new NotFound(ctx.request.path);
+}
+
+function methodNotAllowed(this: unknown, ctx: { request: Request }): never {
+  const allow = (ctx as RequestContext).plan?.allow ?? '';
+  throw new HTTPError(405, `Method ${ctx.request.method} is not allowed here`, { Allow: allow });
 }
 
 /** A declared body over the limit is refused before anything reads it — and before a `100 Continue`. */
@@ -208,6 +215,10 @@ const NO_MORE: ChunkSource = { next: () => null, close: () => undefined };
  */
 async function finalize(ctx: RequestContext): Promise<Ready> {
   const { response, request } = ctx;
+  if (response.status < 200) {
+    // node would send it as an interim head, and the client would take the next response for this one's.
+    throw new DrupeError('DRUPE_ERR_INVALID_STATUS', `Status ${response.status} is an interim (1xx) status, not a final one: use 200-599`);
+  }
   const encode = encoderFor(ctx);
   if (typeof response.body === 'string' && encode === utf8 && !response.committed) return { kind: 'bytes', data: response.body };
   const shaped = shapeOf(response.body, ctx, encode);
@@ -227,6 +238,7 @@ async function finalize(ctx: RequestContext): Promise<Ready> {
     return { kind: 'bytes', data: isThenable(data) ? await data : data };
   }
   ctx.streamed = true;
+  declaredLength(ctx); // a malformed Content-Length is a 500 now, while an error page can still be sent
   const policy = request.settings.streamCommit;
   if (request.method === 'HEAD' || policy === 'immediately') return { kind: 'stream', source: shape.source, first: undefined };
   const first = shape.source.next();
@@ -239,8 +251,12 @@ async function finalize(ctx: RequestContext): Promise<Ready> {
 async function raceFirstChunk(source: ChunkSource, first: Promise<Buffer | null>, ms: number): Promise<Ready> {
   let timer: NodeJS.Timeout | undefined;
   const late = Symbol('late');
-  const winner = await Promise.race([first, new Promise<typeof late>((resolve) => { timer = setTimeout(resolve, ms, late); })]);
-  clearTimeout(timer);
+  let winner: Buffer | null | typeof late;
+  try {
+    winner = await Promise.race([first, new Promise<typeof late>((resolve) => { timer = setTimeout(resolve, ms, late); })]);
+  } finally {
+    clearTimeout(timer); // a generator that throws must not leave the timer running
+  }
   if (winner !== late) return { kind: 'stream', source, first: winner };
   first.catch(() => undefined); // handled by the writer once committed
   return { kind: 'stream', source, first };

@@ -67,13 +67,23 @@ function mergeConfig(src: PlanSource, found: Found, keys: readonly string[]): Co
   for (let depth = 0; depth < keys.length; depth++) {
     while (t < found.trail.length && found.trail[t]!.depth === depth) {
       const c = nodeConfig(found.trail[t]!.node);
-      if (c !== undefined) Object.assign(merged, c);
+      if (c !== undefined) assignAt(merged, c, keys[depth]!);
       t++;
     }
     const section = src.sections.get(keys[depth]!);
-    if (section !== undefined) Object.assign(merged, section);
+    if (section !== undefined) assignAt(merged, section, keys[depth]!);
   }
   return merged;
+}
+
+/**
+ * Merge one level's config. As CherryPy's dispatcher does, a level that
+ * sets `tools.staticdir.dir` also records its path as
+ * `tools.staticdir.section`, the prefix staticdir strips from the URL.
+ */
+function assignAt(merged: Config, level: Config, path: string): void {
+  Object.assign(merged, level);
+  if (Object.hasOwn(level, 'tools.staticdir.dir') && !Object.hasOwn(level, 'tools.staticdir.section')) merged['tools.staticdir.section'] = path;
 }
 
 function withHandler(merged: Config, fn: Handler): Config {

@@ -45,11 +45,8 @@ export class Request {
   readonly protocol: 'HTTP/1.1' | 'HTTP/1.0';
   /** Header names are lower-case. */
   readonly headers: IncomingHttpHeaders;
-  readonly scheme: 'http' | 'https';
-  /** The Host header (or the server's address when it is missing or malformed). */
-  readonly host: string;
-  /** The client's address. */
-  readonly remote: { readonly ip: string; readonly port: number };
+  /** The user `tools.auth_basic` let in (CherryPy's `request.login`). */
+  login: string | undefined = undefined;
   /** The handler dispatch chose; a tool may set it to null when it answered the request itself. */
   handler: Handler | null = null;
   /** true at an index handler, false at another handler, null for default/none (used by tools.trailing_slash). */
@@ -58,6 +55,10 @@ export class Request {
   settings!: RouteSettings;
 
   #res: ServerResponse;
+  #scheme: 'http' | 'https';
+  #host: string;
+  #remote: { readonly ip: string; readonly port: number };
+  #json: Promise<unknown> | undefined;
   #query: Params | undefined;
   #params: Params | undefined;
   #cookies: Record<string, string> | undefined;
@@ -79,10 +80,35 @@ export class Request {
     this.queryString = query;
     this.protocol = req.httpVersionMinor === 0 && req.httpVersionMajor === 1 ? 'HTTP/1.0' : 'HTTP/1.1';
     this.headers = req.headers;
-    this.scheme = (req.socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http';
+    this.#scheme = (req.socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http';
     const host = req.headers.host;
-    this.host = host !== undefined && HOST_OK.test(host) ? host : fallbackHost;
-    this.remote = { ip: req.socket.remoteAddress ?? '', port: req.socket.remotePort ?? 0 };
+    this.#host = host !== undefined && HOST_OK.test(host) ? host : fallbackHost;
+    this.#remote = { ip: req.socket.remoteAddress ?? '', port: req.socket.remotePort ?? 0 };
+  }
+
+  /** 'https' on a TLS socket (or as a trusted proxy reports it, with `tools.proxy`). */
+  get scheme(): 'http' | 'https' {
+    return this.#scheme;
+  }
+
+  /** The Host header (or the server's address when it is missing or malformed; or a trusted proxy's X-Forwarded-Host). */
+  get host(): string {
+    return this.#host;
+  }
+
+  /** The client's address (behind a trusted proxy, with `tools.proxy`, the one it reports). */
+  get remote(): { readonly ip: string; readonly port: number } {
+    return this.#remote;
+  }
+
+  /**
+   * Internal (tools.proxy): what a trusted proxy says about the client. A
+   * host that is not a valid Host value is ignored.
+   */
+  setForwarded(from: { scheme?: 'http' | 'https'; host?: string; ip?: string }): void {
+    if (from.scheme !== undefined) this.#scheme = from.scheme;
+    if (from.host !== undefined && HOST_OK.test(from.host)) this.#host = from.host;
+    if (from.ip !== undefined) this.#remote = { ip: from.ip, port: 0 };
   }
 
   /** The query's parameters (repeated keys as arrays; no prototype). */
@@ -189,8 +215,12 @@ export class Request {
     }
   }
 
-  /** The body parsed as JSON; invalid JSON is a 400. */
-  async json(): Promise<unknown> {
+  /** The body parsed as JSON (once; later calls give the same value); invalid JSON is a 400. */
+  json(): Promise<unknown> {
+    return (this.#json ??= this.#parseJson());
+  }
+
+  async #parseJson(): Promise<unknown> {
     const text = await this.text();
     try {
       return JSON.parse(text);

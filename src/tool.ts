@@ -4,7 +4,9 @@ import type { HookPoint } from './hooks.js';
 
 /**
  * A tool: code that runs at one hook point for every route where
- * `tools.<name>.on` is true, with options from `tools.<name>.<option>`.
+ * `tools.<name>.on` is true, with options from `tools.<name>.<option>`
+ * (at any level of config; deeper wins, option by option). `O` is the
+ * options' type, inferred from `defaults`.
  *
  * @example
  *   defineTool({
@@ -18,15 +20,40 @@ export interface Tool<O extends object = Record<string, unknown>> {
   readonly point: HookPoint;
   /** Lower runs first; hooks default to 50. */
   readonly priority?: number;
+  /** Runs even after an earlier hook of the same point failed (CherryPy's failsafe). */
   readonly failsafe?: boolean;
-  /** Every option the tool takes, with its default; config keys outside it fail at start-up. */
+  /**
+   * Every option the tool takes, with its default. Config keys outside it
+   * fail at start-up, and so does a value of another type than its default
+   * (number, string, boolean, list or object); a `null` default takes any
+   * value (check it in `run`).
+   */
   readonly defaults: O;
+  /**
+   * The tool's work: may change the request or response, answer the request
+   * itself (set `request.handler = null`), throw an HTTP exception, or
+   * return a promise. `options` is one frozen object per route.
+   */
   run(ctx: Context, options: Readonly<O>): unknown;
 }
 
 const registry = new Map<string, Tool<object>>();
 
-/** Register a tool so config can switch it on. Built-in tools use the same door. */
+/**
+ * Register a tool so config can switch it on; returns it. Built-in tools use
+ * the same door. The name must be lower-case letters, digits and `_`
+ * (starting with a letter), and not taken by another tool — including the
+ * built-ins (gzip, json_in, json_out, etags, staticdir, …): both are a
+ * `DrupeError` with code `DRUPE_ERR_TOOL`. Defining the same tool object
+ * twice is harmless. Define tools before building the `App` that uses them.
+ *
+ * @example
+ *   const stamp = defineTool({
+ *     name: 'stamp', point: 'before_finalize', priority: 60, defaults: { header: 'X-Stamp', value: '' },
+ *     run({ response }, { header, value }) { response.headers.set(header, value); },
+ *   });
+ *   new App(root, { '/': { 'tools.stamp.on': true, 'tools.stamp.value': 'v1' } });
+ */
 export function defineTool<O extends object>(tool: Tool<O>): Tool<O> {
   if (!/^[a-z][a-z0-9_]*$/.test(tool.name)) {
     throw new DrupeError('DRUPE_ERR_TOOL', `Tool name must be lower-case letters, digits and _, got ${JSON.stringify(tool.name)}`);

@@ -109,7 +109,8 @@ function isThenable<T>(v: unknown): v is Promise<T> {
   return typeof v === 'object' && v !== null && typeof (v as Promise<T>).then === 'function';
 }
 
-function declaredLength(ctx: RequestContext): number | null {
+/** The handler's Content-Length for a streamed body, checked (the pipeline checks it before commit too). */
+export function declaredLength(ctx: RequestContext): number | null {
   const v = ctx.response.headers.get('content-length');
   if (v === undefined) return null;
   if (!/^\d{1,15}$/.test(v)) throw new DrupeError('DRUPE_ERR_CONTENT_LENGTH', `Invalid Content-Length ${JSON.stringify(v)} set by the handler`);
@@ -143,7 +144,8 @@ export async function sendStream(host: WriterHost, ctx: RequestContext, source: 
   try {
     if (gone) return void quietly(source.close());
     const declared = declaredLength(ctx);
-    if (!response.committed) commit(host, ctx, declared);
+    const committing = !response.committed;
+    if (committing) commit(host, ctx, declared);
     if (request.method === 'HEAD' || isBodyless(response.status)) {
       // S7: headers only, and the producer is never pulled.
       quietly(source.close());
@@ -152,7 +154,7 @@ export async function sendStream(host: WriterHost, ctx: RequestContext, source: 
     }
     // Nothing in hand yet ('immediately', or N ms without a chunk): node holds
     // the head until the first write unless told to send it now (S1).
-    if (!res.headersSent && (first === undefined || isThenable(first))) res.flushHeaders();
+    if (committing && ctx.streamed && (first === undefined || isThenable(first))) res.flushHeaders();
     let burst = 0;
     let burstChunks = 0;
     let chunk: Buffer | null | undefined | Promise<Buffer | null> = first;

@@ -4,15 +4,19 @@ import { DrupeError } from '../errors.js';
 // space and tab, but never CR, LF or NUL (that is how headers get split).
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const BAD_VALUE = /[\r\n\0]/;
+// What node:http accepts in a value (anything else makes writeHead throw at commit, which would cut the connection instead of a 500).
+const NOT_FIELD_CHAR = /[^\t\x20-\x7e\x80-\xff]/;
 
 export function checkHeaderName(name: string): void {
   if (!TOKEN.test(name)) throw new DrupeError('DRUPE_ERR_INVALID_HEADER', `Invalid header name ${JSON.stringify(name)}`);
 }
 
 export function checkHeaderValue(name: string, value: string): void {
+  if (!NOT_FIELD_CHAR.test(value)) return; // one test on the common path
   if (BAD_VALUE.test(value)) {
     throw new DrupeError('DRUPE_ERR_INVALID_HEADER', `Header ${name} has a value with CR, LF or NUL in it`);
   }
+  throw new DrupeError('DRUPE_ERR_INVALID_HEADER', `Header ${name} has a value with a control character or a character beyond Latin-1 in it (percent-encode it)`);
 }
 
 interface Entry { name: string; values: string[] }

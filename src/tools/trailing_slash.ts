@@ -12,6 +12,7 @@ export const trailingSlash = defineTool({
   priority: 20,
   defaults: { missing: true, extra: true, status: 301 },
   run({ request }, { missing, extra, status }) {
+    if (request.handler === null) return; // a tool answered the request itself (a CORS preflight, a static file)
     const { path, queryString } = request;
     const q = queryString === '' ? '' : '?' + queryString;
     if (request.isIndex === true && missing && !path.endsWith('/')) {

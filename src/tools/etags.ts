@@ -1,0 +1,83 @@
+import { createHash } from 'node:crypto';
+import { materialize, shapeOf, shapeSelf, type BodyShape, type Encode, type SelfShapingBody } from '../body.js';
+import type { Context } from '../context.js';
+import { HTTPError } from '../errors.js';
+import { FileBody, StreamBody } from '../file.js';
+import { evaluateConditions, parseHttpDate, toNotModified } from '../internal/conditional.js';
+import { defineTool } from '../tool.js';
+
+const EMPTY = Buffer.alloc(0);
+
+function isThenable<T>(v: unknown): v is PromiseLike<T> {
+  return typeof v === 'object' && v !== null && typeof (v as PromiseLike<T>).then === 'function';
+}
+
+/** A strong entity tag for a body: SHA-1, base64url (27 characters). */
+export function strongTag(data: Buffer): string {
+  return `"${createHash('sha1').update(data).digest('base64url')}"`;
+}
+
+/**
+ * The body as the handler left it, shaped first; then, for a buffered
+ * body, an ETag computed from its bytes (with `autotags`), and the
+ * conditional request answered from the ETag/Last-Modified the response
+ * carries — before anything is committed.
+ */
+class EtagBody implements SelfShapingBody {
+  readonly #inner: unknown;
+  readonly #autotags: boolean;
+
+  constructor(inner: unknown, autotags: boolean) {
+    this.#inner = inner;
+    this.#autotags = autotags;
+  }
+
+  async [shapeSelf](ctx: Context, encode: Encode): Promise<BodyShape> {
+    const shaped = shapeOf(this.#inner, ctx, encode);
+    let shape: BodyShape = isThenable<BodyShape>(shaped) ? await shaped : shaped;
+    const { request, response } = ctx;
+    if (response.committed || response.status < 200 || response.status > 299) return shape;
+    const h = response.headers;
+    if (this.#autotags && !h.has('etag') && response.status === 200 && !response.stream) {
+      if (shape.kind === 'chunks' && shape.length === undefined) {
+        // A buffered iterable or stream: materialize it here (as the pipeline would) so it can be hashed.
+        const data = materialize(shape.source, request.settings.maxBuffered);
+        shape = { kind: 'bytes', data: isThenable<Buffer>(data) ? await data : data, json: false };
+      }
+      if (shape.kind === 'bytes') h.set('ETag', strongTag(shape.data));
+    }
+    const etag = h.get('etag');
+    const lastModified = parseHttpDate(h.get('last-modified'));
+    if (etag === undefined && lastModified === undefined) return shape;
+    const outcome = evaluateConditions(request.method, request.headers, { etag, lastModified });
+    if (outcome === 'proceed') return shape;
+    if (shape.kind === 'chunks') await shape.source.close();
+    if (outcome === 'precondition-failed') throw new HTTPError(412, 'Precondition Failed');
+    toNotModified(response);
+    return { kind: 'bytes', data: EMPTY, json: false };
+  }
+}
+
+/**
+ * CherryPy's `tools.etags`: answers conditional requests (If-None-Match →
+ * 304 or 412, If-Match → 412, and the date forms against a Last-Modified
+ * the handler set) from the response's validators. With `autotags`, a
+ * buffered 200 without an ETag gets a strong one computed from its bytes.
+ * A streamed body is left alone unless the handler set an ETag (or
+ * Last-Modified): then the conditions are still answered before commit.
+ * Files answer their own conditional requests and are left alone.
+ *
+ * @example
+ *   new App(root, { '/': { 'tools.etags.on': true, 'tools.etags.autotags': true } });
+ */
+export const etags = defineTool({
+  name: 'etags',
+  point: 'before_finalize',
+  priority: 75,
+  defaults: { autotags: false },
+  run({ response }: Context, { autotags }) {
+    const body = response.body;
+    if (body instanceof FileBody || body instanceof StreamBody) return;
+    response.body = new EtagBody(body, autotags);
+  },
+});

@@ -1,0 +1,83 @@
+import type { Context } from '../context.js';
+import { DrupeError, HTTPError } from '../errors.js';
+import { mediaType } from '../internal/media-type.js';
+import type { ParamValue } from '../request.js';
+import { defineTool } from '../tool.js';
+
+export interface JsonInOptions {
+  /** Media types read as JSON (exact match, case-insensitive, parameters ignored). */
+  content_type: readonly string[];
+  /** Refuse (415) a request body of any other type; false lets it through untouched. */
+  force: boolean;
+  /** Merge the keys of a JSON object body into `params` (CherryPy's behaviour). */
+  to_params: boolean;
+}
+
+const types = new WeakMap<object, ReadonlySet<string>>();
+
+function typeSet(o: Readonly<JsonInOptions>): ReadonlySet<string> {
+  let s = types.get(o);
+  if (s === undefined) {
+    if (!Array.isArray(o.content_type) || !o.content_type.every((t) => typeof t === 'string')) {
+      throw new DrupeError('DRUPE_ERR_CONFIG_VALUE', `tools.json_in.content_type: expected a list of media types, got ${JSON.stringify(o.content_type)}`);
+    }
+    s = new Set(o.content_type.map((t) => mediaType(t)));
+    types.set(o, s);
+  }
+  return s;
+}
+
+/** A JSON value as a parameter: params hold strings, as a query string would give them. */
+function asParam(v: unknown): ParamValue | undefined {
+  if (v === null || v === undefined) return undefined;
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  if (Array.isArray(v)) {
+    const out: string[] = [];
+    for (const x of v) {
+      const p = asParam(x);
+      if (typeof p === 'string') out.push(p);
+    }
+    return out;
+  }
+  return JSON.stringify(v);
+}
+
+async function readJson(ctx: Context, toParams: boolean): Promise<void> {
+  const { request } = ctx;
+  const value = await request.json(); // 400 for invalid JSON; cached for the handler
+  if (!toParams || typeof value !== 'object' || value === null || Array.isArray(value)) return;
+  const params = request.params; // no prototype: '__proto__' is a key like any other
+  for (const key of Object.keys(value)) {
+    const p = asParam((value as Record<string, unknown>)[key]);
+    if (p !== undefined) params[key] = p;
+  }
+}
+
+/**
+ * `tools.json_in`: a request body must be JSON (`content_type`, default
+ * `application/json`; `application/JSON; charset=utf-8` is, `application/jsonx`
+ * is not): another type is a 415 (unless `force` is false), invalid JSON a
+ * 400. The parsed value is `await request.json()`; with `to_params`, the
+ * keys of an object body are merged into `params` (values as strings;
+ * nested objects as JSON text — the full value stays in `request.json()`).
+ *
+ * @example
+ *   class Api { @expose({ 'tools.json_in.on': true }) async save({ request, params }: Context) { const body = await request.json(); … } }
+ */
+export const jsonIn = defineTool<JsonInOptions>({
+  name: 'json_in',
+  point: 'before_request_body',
+  priority: 30,
+  defaults: { content_type: ['application/json'], force: true, to_params: true },
+  run(ctx, o) {
+    const { request } = ctx;
+    const accepted = typeSet(o);
+    if (!request.hasBody || request.bodyTaken) return;
+    if (!accepted.has(mediaType(request.headers['content-type']))) {
+      if (!o.force) return;
+      throw new HTTPError(415, `Expected a JSON request body (${[...accepted].join(', ')})`);
+    }
+    return readJson(ctx, o.to_params);
+  },
+});

@@ -1,0 +1,78 @@
+import { Readable } from 'node:stream';
+import { isSelfShaping, JsonBody } from '../body.js';
+import type { Context } from '../context.js';
+import { HTTPError } from '../errors.js';
+import { defineTool } from '../tool.js';
+
+export interface JsonOutOptions {
+  /** The Content-Type of a JSON body, unless the handler set one. */
+  content_type: string;
+}
+
+/** Already a response body: left alone. */
+function isBody(v: unknown): boolean {
+  if (v instanceof Uint8Array || v instanceof JsonBody || v instanceof Readable || isSelfShaping(v)) return true;
+  return typeof v === 'object' && v !== null && typeof (v as { getReader?: unknown }).getReader === 'function';
+}
+
+/** An iterable of values that is not itself a JSON value (a generator, a Set…; never an array). */
+function isValueStream(v: unknown): v is Iterable<unknown> | AsyncIterable<unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  return typeof (v as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator] === 'function'
+    || typeof (v as Partial<Iterable<unknown>>)[Symbol.iterator] === 'function';
+}
+
+function line(value: unknown): string {
+  return (JSON.stringify(value) ?? 'null') + '\n';
+}
+
+// Generators, so that closing the body (a client gone, S6) returns the handler's iterator too.
+function* lines(values: Iterable<unknown>): Generator<string> {
+  for (const v of values) yield line(v);
+}
+
+async function* asyncLines(values: AsyncIterable<unknown>): AsyncGenerator<string> {
+  for await (const v of values) yield line(v);
+}
+
+/**
+ * `tools.json_out`: the handler's return value — an object, array, number,
+ * string, boolean or null — is sent as JSON (`application/json` unless the
+ * handler chose a type). A generator or other (async) iterable of values
+ * (not an array) becomes NDJSON (`application/x-ndjson`), one value per
+ * line: streamed chunk by chunk with `response.stream`, or buffered. A
+ * streamed one that fails after it started ends with an in-band
+ * `{"error":"…"}` line before the cut. Bodies (bytes, streams, files,
+ * `sse()`, `json()`) and `undefined` are left alone.
+ *
+ * @example
+ *   class Api {
+ *     @expose({ 'tools.json_out.on': true }) user() { return { id: 7, name: 'Ann' }; }
+ *     @expose({ 'tools.json_out.on': true, 'response.stream': true }) async *events() { yield { n: 1 }; yield { n: 2 }; }
+ *   }
+ */
+export const jsonOut = defineTool<JsonOutOptions>({
+  name: 'json_out',
+  point: 'before_finalize',
+  // Before the tools that wrap the body (etags, gzip).
+  priority: 10,
+  defaults: { content_type: 'application/json' },
+  run(ctx: Context, o) {
+    const { request, response } = ctx;
+    const body = response.body;
+    if (body === undefined || response.committed || isBody(body)) return;
+    if (!isValueStream(body)) {
+      if (!response.headers.has('content-type')) response.headers.set('Content-Type', o.content_type);
+      response.body = new JsonBody(body);
+      return;
+    }
+    if (!response.headers.has('content-type')) response.headers.set('Content-Type', 'application/x-ndjson');
+    const asyncIt = (body as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator];
+    response.body = typeof asyncIt === 'function' ? asyncLines(body as AsyncIterable<unknown>) : lines(body as Iterable<unknown>);
+    response.onStreamError ??= (err) => {
+      const shown = err instanceof HTTPError || request.settings.showTracebacks;
+      const message = shown && err instanceof Error ? err.message : 'The stream failed';
+      return line({ error: message });
+    };
+  },
+});

@@ -1,0 +1,21 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { exposed, sse } from '../src/index.js';
+import { streamRequest } from '../src/testing.js';
+import { startApp } from './helpers/server.js';
+import { deferred, within } from './helpers/streaming.js';
+for (const gz of [false, true]) test('sse ' + gz, async (t) => {
+  const gates = [deferred(), deferred()];
+  const root = { events: exposed(() => sse((async function* () { yield { data: '1' }; await gates[0]!.promise; yield { data: '2' }; await gates[1]!.promise; })())) };
+  const server = await startApp(root, { '/': { 'tools.gzip.on': gz } });
+  t.after(() => server.close());
+  const res = await streamRequest(server.port, { path: '/events', headers: { 'Accept-Encoding': 'gzip' } });
+  const it = res.chunks()[Symbol.asyncIterator]();
+  await within(it.next(), 'x');
+  gates[0]!.resolve();
+  await within(it.next(), 'y');
+  gates[1]!.resolve();
+  const t0 = Date.now();
+  assert.ok((await res.done()).complete);
+  console.log('done after', Date.now() - t0);
+});
