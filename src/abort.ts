@@ -16,6 +16,7 @@ function abortError(signal: AbortSignal): unknown {
  *   }
  */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) return Promise.reject(abortError(signal)); // no timer left running for nobody
   return abortable(new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, ms);
     signal?.addEventListener('abort', () => clearTimeout(timer), { once: true });

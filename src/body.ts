@@ -56,10 +56,13 @@ class IteratorSource implements ChunkSource {
   #it: Iterator<unknown> | AsyncIterator<unknown>;
   #encode: Encode;
   #done = false;
+  #destroy: (() => void) | undefined;
 
-  constructor(it: Iterator<unknown> | AsyncIterator<unknown>, encode: Encode) {
+  /** `destroy`: stop the producer at once on close (a Readable), rather than after its pending next() settles. */
+  constructor(it: Iterator<unknown> | AsyncIterator<unknown>, encode: Encode, destroy?: () => void) {
     this.#it = it;
     this.#encode = encode;
+    this.#destroy = destroy;
   }
 
   next(): Buffer | null | Promise<Buffer | null> {
@@ -91,6 +94,7 @@ class IteratorSource implements ChunkSource {
   close(): void | Promise<void> {
     if (this.#done) return;
     this.#done = true;
+    this.#destroy?.();
     const ret = this.#it.return?.();
     if (isThenable(ret)) return Promise.resolve(ret).then(() => undefined);
   }
@@ -157,6 +161,27 @@ export interface SelfShapingBody {
   [shapeSelf](ctx: Context, encode: Encode): BodyShape | Promise<BodyShape>;
 }
 
+/**
+ * The key of a body's release step. A body that holds a resource (an open
+ * file) and may be dropped without being shaped — an error page or an
+ * InternalRedirect replaced it — releases the resource here. A wrapping
+ * body (tools.etags) forwards it to the body it wraps.
+ */
+export const discardSelf = Symbol('drupe.discardSelf');
+
+/** Release what a body that will not be sent holds; bodies without `[discardSelf]` are left alone. */
+export function discardBody(body: unknown): void {
+  if (typeof body !== 'object' || body === null) return;
+  const release = (body as { [discardSelf]?: unknown })[discardSelf];
+  if (typeof release !== 'function') return;
+  try {
+    const r: unknown = release.call(body);
+    if (isThenable(r)) Promise.resolve(r).catch(() => undefined);
+  } catch {
+    // Releasing is best effort: the body is being dropped anyway.
+  }
+}
+
 export function isSelfShaping(body: unknown): body is SelfShapingBody {
   return typeof body === 'object' && body !== null && typeof (body as Partial<SelfShapingBody>)[shapeSelf] === 'function';
 }
@@ -176,7 +201,7 @@ export function shapeBody(body: unknown, encode: Encode): BodyShape {
     return { kind: 'bytes', data: Buffer.from(text === undefined ? 'null' : text, 'utf8'), json: true };
   }
   if (typeof body === 'object') {
-    if (body instanceof Readable) return { kind: 'chunks', source: new IteratorSource(body[Symbol.asyncIterator](), encode) };
+    if (body instanceof Readable) return { kind: 'chunks', source: new IteratorSource(body[Symbol.asyncIterator](), encode, () => body.destroy()) };
     if (isWebStream(body)) return { kind: 'chunks', source: new WebStreamSource(body, encode) };
     const asyncIt = (body as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator];
     if (typeof asyncIt === 'function') return { kind: 'chunks', source: new IteratorSource(asyncIt.call(body), encode) };

@@ -194,10 +194,9 @@ function checkToolKey(key: string, rest: string, value: unknown, where: string):
   const def = defaults[option];
   if (def === undefined || def === null || value === undefined) return;
   // A list option takes a list, an object option an object (typeof alone says 'object' for both, and for null).
-  const expected = Array.isArray(def) ? 'array' : typeof def;
-  const got = Array.isArray(value) ? 'array' : value === null ? 'null' : typeof value;
-  if (expected !== got) {
-    throw new DrupeError('DRUPE_ERR_CONFIG_VALUE', `Config key '${key}' in ${where}: expected ${expected === 'array' ? 'a list' : `a ${expected}`}, got ${describe(value)}`);
+  const kind = (v: unknown): string => (Array.isArray(v) ? 'a list' : v === null ? 'null' : typeof v === 'object' ? 'an object' : `a ${typeof v}`);
+  if (kind(def) !== kind(value)) {
+    throw new DrupeError('DRUPE_ERR_CONFIG_VALUE', `Config key '${key}' in ${where}: expected ${kind(def)}, got ${Array.isArray(value) ? 'a list' : describe(value)}`);
   }
 }
 

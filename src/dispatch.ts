@@ -50,7 +50,7 @@ export type CpDispatch = (vpath: string[], params: Record<string, string>) => un
 const FORBIDDEN = new Set<string>([...Object.getOwnPropertyNames(Object.prototype), 'prototype']);
 
 /** The attribute a segment names: '.' and '-' become '_' (CherryPy's rule). */
-function attributeName(segment: string): string {
+export function attributeName(segment: string): string {
   return segment.indexOf('.') < 0 && segment.indexOf('-') < 0 ? segment : segment.replace(/[.-]/g, '_');
 }
 

@@ -4,7 +4,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { contentType as mimeContentType } from 'mime-types';
-import { shapeSelf, type BodyShape, type ChunkSource, type SelfShapingBody } from './body.js';
+import { discardSelf, shapeSelf, type BodyShape, type ChunkSource, type SelfShapingBody } from './body.js';
 import type { Context } from './context.js';
 import { DrupeError, HTTPError, NotFound } from './errors.js';
 import { evaluateConditions, ifRangeAllows, parseHttpDate, toNotModified, type Validators } from './internal/conditional.js';
@@ -151,6 +151,11 @@ export class FileBody implements SelfShapingBody {
     if (this.#fh !== undefined) await this.#take().close().catch(() => undefined);
   }
 
+  /** Dropped unsent (an error page replaced it): close the file now. */
+  [discardSelf](): Promise<void> {
+    return this.close();
+  }
+
   async [shapeSelf](ctx: Context): Promise<BodyShape> {
     const fh = this.#take();
     let owned = true;
@@ -237,9 +242,16 @@ class FileSource implements ChunkSource {
       }
       const want = Math.min(CHUNK, left);
       const buf = Buffer.allocUnsafe(want);
-      const { bytesRead } = await this.#fh.read(buf, 0, want, this.#pos);
+      let bytesRead: number;
+      try {
+        ({ bytesRead } = await this.#fh.read(buf, 0, want, this.#pos));
+        if (bytesRead === 0 && !this.#closed) throw new Error(`The file ended early (it shrank while being sent): ${left} bytes missing`);
+      } catch (err) {
+        // A failed read ends the body: release the file whoever handles the error.
+        await this.close();
+        throw err;
+      }
       if (this.#closed) return null;
-      if (bytesRead === 0) throw new Error(`The file ended early (it shrank while being sent): ${left} bytes missing`);
       this.#pos += bytesRead;
       return bytesRead === want ? buf : buf.subarray(0, bytesRead);
     }
@@ -327,6 +339,11 @@ export class StreamBody implements SelfShapingBody {
   constructor(stream: Readable, options: ServeStreamOptions) {
     this.stream = stream;
     this.options = options;
+  }
+
+  /** Dropped unsent: destroy the stream. */
+  [discardSelf](): void {
+    this.stream.destroy();
   }
 
   [shapeSelf](ctx: Context): BodyShape {

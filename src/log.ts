@@ -1,4 +1,4 @@
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { appendFileSync, createWriteStream, type WriteStream } from 'node:fs';
 import { inspect } from 'node:util';
 
 export interface LogOptions {
@@ -34,7 +34,17 @@ export class Logger {
     const stream = createWriteStream(path, { flags: 'a' });
     stream.on('error', (err) => process.stderr.write(`drupe: cannot write log file ${path}: ${err.message}\n`));
     this.#files.push(stream);
-    return (t) => stream.write(t);
+    // A request that ends after close() (a producer that ignored its signal) still gets its line.
+    return (t) => {
+      if (!stream.writableEnded) stream.write(t);
+      else {
+        try {
+          appendFileSync(path, t);
+        } catch (err) {
+          process.stderr.write(`drupe: cannot write log file ${path}: ${(err as Error).message}\n`);
+        }
+      }
+    };
   }
 
   get accessEnabled(): boolean {

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { materialize, shapeOf, type BodyShape, type ChunkSource, type Encode } from './body.js';
+import { discardBody, materialize, shapeOf, type BodyShape, type ChunkSource, type Encode } from './body.js';
 import { RequestContext } from './context.js';
 import { DrupeError, HTTPError, HTTPRedirect, InternalRedirect, NotFound } from './errors.js';
 import { escapeHtml, renderErrorPage } from './error-page.js';
@@ -11,7 +11,7 @@ import { reasonPhrase } from './internal/status.js';
 import { parseTarget, type Target } from './internal/target.js';
 import { clfTime, quoted } from './log.js';
 import type { Plan } from './plan.js';
-import { Request } from './request.js';
+import { Request, RequestAbortedError } from './request.js';
 import { Response } from './response.js';
 import { abort, declaredLength, sendBytes, sendStream, type Ready, type WriterHost } from './writer.js';
 
@@ -81,8 +81,10 @@ async function respond(host: PipelineHost, ctx: RequestContext): Promise<Ready> 
   const visited = new Set<string>();
   let ready: Ready | undefined;
   let failure: { error: unknown } | undefined;
+  let inFinalizeHooks = false;
   for (;;) {
     try {
+      inFinalizeHooks = false;
       if (ctx.targetError !== undefined) throw ctx.targetError;
       const plan = usePlan(host, ctx);
       const hooks = plan.hooks;
@@ -97,7 +99,11 @@ async function respond(host: PipelineHost, ctx: RequestContext): Promise<Ready> 
         const result: unknown = handler.call(plan.self, ctx);
         response.body = isThenable(result) ? await result : result;
       }
-      if (hooks.before_finalize) await runHooks(hooks.before_finalize, ctx, logExtra(host, ctx));
+      if (hooks.before_finalize) {
+        inFinalizeHooks = true;
+        await runHooks(hooks.before_finalize, ctx, logExtra(host, ctx));
+        inFinalizeHooks = false;
+      }
       ready = await finalize(ctx);
       break;
     } catch (err) {
@@ -109,7 +115,8 @@ async function respond(host: PipelineHost, ctx: RequestContext): Promise<Ready> 
       }
       // CherryPy's order: on_end_resource runs before the error points of an unexpected error.
       if (isUnexpected(ctx, error)) failure = { error };
-      else ready = await errorResponse(host, ctx, error);
+      // An HTTPError raised by a before_finalize hook: its page is not run through those hooks again.
+      else ready = await errorResponse(host, ctx, error, !inFinalizeHooks);
       break;
     }
   }
@@ -132,7 +139,12 @@ async function respond(host: PipelineHost, ctx: RequestContext): Promise<Ready> 
 
 /** An error that becomes a 500 and fires before_error_response / after_error_response. */
 function isUnexpected(ctx: RequestContext, err: unknown): boolean {
-  return !ctx.response.committed && !(err instanceof HTTPError) && !(err instanceof HTTPRedirect) && !(err instanceof ClientGoneError);
+  return !ctx.response.committed && !(err instanceof HTTPError) && !(err instanceof HTTPRedirect) && !clientGone(err);
+}
+
+/** The client left: a body read that failed, or `request.signal`'s reason rethrown by the handler or its generator. */
+function clientGone(err: unknown): boolean {
+  return err instanceof ClientGoneError || (err instanceof RequestAbortedError && err.code === 'DRUPE_CLIENT_CLOSED');
 }
 
 /** Find the route's plan (cached per path) and point the request at it. */
@@ -289,7 +301,7 @@ const CONTENT_HEADERS = ['accept-ranges', 'age', 'etag', 'location', 'retry-afte
   'content-type', 'expires', 'content-location', 'content-range', 'content-disposition', 'last-modified', 'transfer-encoding'];
 
 /** Any exception as a response (B2): redirect, HTTP error page, or a logged 500. */
-async function errorResponse(host: PipelineHost, ctx: RequestContext, err: unknown): Promise<Ready> {
+async function errorResponse(host: PipelineHost, ctx: RequestContext, err: unknown, runFinalizeHooks = true): Promise<Ready> {
   const { request, response } = ctx;
   if (response.committed) {
     // Headers went out early (flushHeaders): too late for an error page (S5).
@@ -297,20 +309,26 @@ async function errorResponse(host: PipelineHost, ctx: RequestContext, err: unkno
     ctx.outcome = 'error';
     return { kind: 'abort', error: err };
   }
-  if (err instanceof ClientGoneError) {
+  if (clientGone(err)) {
     ctx.outcome = 'client-closed';
     return { kind: 'abort', error: err };
   }
   response.stream = false;
   ctx.streamed = false; // an error page before commit is a buffered response (S1), without X-Accel-Buffering
   try {
-    if (err instanceof HTTPRedirect) return redirectResponse(ctx, err);
-    if (err instanceof HTTPError) {
-      resetFor(response, err.status);
-      for (const [k, v] of Object.entries(err.headers)) response.headers.set(k, v);
-      // CherryPy's NotFound(): without a path, it names the request's.
-      const message = err instanceof NotFound && err.path === undefined ? `The path '${request.path}' was not found.` : err.message;
-      return page(ctx, err.status, message, '');
+    if (err instanceof HTTPRedirect || err instanceof HTTPError) {
+      if (err instanceof HTTPRedirect) setRedirect(ctx, err);
+      else {
+        resetFor(response, err.status);
+        for (const [k, v] of Object.entries(err.headers)) response.headers.set(k, v);
+        // CherryPy's NotFound(): without a path, it names the request's.
+        const message = err instanceof NotFound && err.path === undefined ? `The path '${request.path}' was not found.` : err.message;
+        setPage(ctx, err.status, message, '');
+      }
+      // As in CherryPy, an HTTP error or redirect is finalized like any response: header tools apply to it.
+      const finalizeHooks = runFinalizeHooks ? ctx.plan?.hooks.before_finalize : null;
+      if (finalizeHooks) await runHooks(finalizeHooks, ctx, logExtra(host, ctx));
+      return await finalize(ctx);
     }
     host.logError(`${request.method} ${request.path} failed`, err, request.id);
     const hooks = ctx.plan?.hooks;
@@ -319,9 +337,9 @@ async function errorResponse(host: PipelineHost, ctx: RequestContext, err: unkno
     const show = request.settings?.showTracebacks ?? false;
     const message = show && err instanceof Error ? err.message : 'The server encountered an unexpected condition which prevented it from fulfilling the request.';
     const traceback = show ? (err instanceof Error ? (err.stack ?? String(err)) : String(err)) : '';
-    const ready = page(ctx, 500, message, traceback);
+    const html = setPage(ctx, 500, message, traceback);
     if (hooks?.after_error_response) await runHooks(hooks.after_error_response, ctx, logExtra(host, ctx));
-    return ready;
+    return { kind: 'bytes', data: html };
   } catch (again) {
     return lastResort(host, ctx, again);
   }
@@ -330,28 +348,30 @@ async function errorResponse(host: PipelineHost, ctx: RequestContext, err: unkno
 function resetFor(response: Response, status: number): void {
   for (const name of CONTENT_HEADERS) if (response.headers.has(name)) response.headers.delete(name);
   response.status = status;
+  discardBody(response.body); // an open file that will not be sent is closed now
   response.body = undefined;
 }
 
-function page(ctx: RequestContext, status: number, message: string, traceback: string): Ready {
+/** The error page becomes the response body (an HTML string). */
+function setPage(ctx: RequestContext, status: number, message: string, traceback: string): string {
   const info = { status, reason: reasonPhrase(status), message, traceback, path: ctx.request.path };
   const html = ctx.plan === undefined ? renderErrorPage({}, info) : renderErrorPage(ctx.plan.config, info);
   ctx.response.headers.set('Content-Type', 'text/html;charset=utf-8');
-  return { kind: 'bytes', data: Buffer.from(html, 'utf8') };
+  ctx.response.body = html;
+  return html;
 }
 
 /** CherryPy's HTTPRedirect: an absolute Location on this site's host, and a small HTML body. */
-function redirectResponse(ctx: RequestContext, r: HTTPRedirect): Ready {
+function setRedirect(ctx: RequestContext, r: HTTPRedirect): void {
   const { request, response } = ctx;
   const status = r.status ?? (request.protocol === 'HTTP/1.0' ? 302 : 303);
   const base = `${request.scheme}://${request.host}${request.path}`;
   const urls = r.urls.map((u) => absoluteUrl(u, base));
   resetFor(response, status);
-  if (status === 304) return { kind: 'bytes', data: Buffer.alloc(0) };
+  if (status === 304) return;
   response.headers.set('Location', urls[0]!);
   response.headers.set('Content-Type', 'text/html;charset=utf-8');
-  const links = urls.map((u) => `This resource can be found at <a href="${escapeHtml(u)}">${escapeHtml(u)}</a>.`).join('<br>\n');
-  return { kind: 'bytes', data: Buffer.from(links + '\n', 'utf8') };
+  response.body = urls.map((u) => `This resource can be found at <a href="${escapeHtml(u)}">${escapeHtml(u)}</a>.`).join('<br>\n') + '\n';
 }
 
 /**

@@ -1,5 +1,5 @@
 import { routeSettings, type Config, type RouteSettings } from './config.js';
-import type { Dispatcher, Found } from './dispatch.js';
+import { attributeName, type Dispatcher, type Found } from './dispatch.js';
 import { handlerConfig, nodeConfig, type Handler } from './expose.js';
 import { buildHookLists, type HookLists } from './hooks.js';
 
@@ -32,12 +32,22 @@ export interface PlanSource {
   readonly defaultDispatcher: Dispatcher;
 }
 
-/** The section key of each depth: '/', '/a', '/a/b', … (a '/' inside a segment stays encoded). */
+/**
+ * A segment as section keys spell it: '.' and '-' become '_' as in the walk
+ * (so a guard on '/admin_area' also covers '/admin-area'), and a '/' inside
+ * a segment stays encoded.
+ */
+export function sectionSegment(decoded: string): string {
+  const s = attributeName(decoded);
+  return s.includes('/') ? s.replaceAll('/', '%2F') : s;
+}
+
+/** The section key of each depth: '/', '/a', '/a/b', … */
 export function sectionKeys(segments: readonly string[]): string[] {
   const keys = ['/'];
   let prefix = '';
   for (const s of segments) {
-    prefix += '/' + (s.includes('/') ? s.replaceAll('/', '%2F') : s);
+    prefix += '/' + sectionSegment(s);
     keys.push(prefix);
   }
   return keys;

@@ -1,3 +1,4 @@
+import { discardBody } from './body.js';
 import { DrupeError, HeadersSentError } from './errors.js';
 import { Headers } from './internal/headers.js';
 import { serializeCookie, type CookieOptions } from './internal/cookies.js';
@@ -103,6 +104,7 @@ export class Response {
   /** Internal: a fresh response for an InternalRedirect. */
   reset(): void {
     this.forceStatus(200);
+    discardBody(this.body);
     this.body = undefined;
     this.stream = false;
   }

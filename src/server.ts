@@ -97,7 +97,12 @@ export async function serve(app: App, options: ServeOptions = {}): Promise<Runni
       deadline.unref();
       server.close(() => {
         clearTimeout(deadline);
-        void app.closeLogs().then(resolve, resolve);
+        // The sockets are gone; let handlers still finishing write their log lines (briefly) before the logs close.
+        let timer: NodeJS.Timeout | undefined;
+        const grace = new Promise<void>((r) => { timer = setTimeout(r, 1000); });
+        void Promise.race([app.settled(), grace])
+          .then(() => { clearTimeout(timer); return app.closeLogs(); })
+          .then(resolve, resolve);
       });
       server.closeIdleConnections();
       for (const ctx of app.streams) {

@@ -100,17 +100,25 @@ class SseSource implements ChunkSource {
   }
 
   async next(): Promise<Buffer | null> {
-    if (this.#preface !== undefined) {
-      const p = this.#preface;
-      this.#preface = undefined;
-      return p;
-    }
+    const chunk = await this.#next();
+    const preface = this.#preface;
+    if (preface === undefined) return chunk;
+    // The retry field goes out with the first event (or heartbeat), so nothing
+    // commits before the events started: an error before them answers as buffered (S1).
+    this.#preface = undefined;
+    return chunk === null ? preface : Buffer.concat([preface, chunk]);
+  }
+
+  async #next(): Promise<Buffer | null> {
     this.#pending ??= this.#pull();
     let step: Step | Buffer;
     if (this.#heartbeat > 0) {
       let timer: NodeJS.Timeout | undefined;
-      step = await Promise.race([this.#pending, new Promise<Buffer>((resolve) => { timer = setTimeout(resolve, this.#heartbeat, HEARTBEAT); })]);
-      clearTimeout(timer);
+      try {
+        step = await Promise.race([this.#pending, new Promise<Buffer>((resolve) => { timer = setTimeout(resolve, this.#heartbeat, HEARTBEAT); })]);
+      } finally {
+        clearTimeout(timer); // also when the events fail: a live timer would hold the process for a heartbeat
+      }
     } else {
       step = await this.#pending;
     }
@@ -120,15 +128,22 @@ class SseSource implements ChunkSource {
   }
 
   async #pull(): Promise<Step> {
+    let r: IteratorResult<string | SseMessage>;
     try {
-      const r = await this.#it.next();
-      if (r.done) {
-        this.#done = true;
-        return { done: true };
-      }
-      return { done: false, chunk: Buffer.from(formatEvent(r.value), 'utf8') };
+      r = await this.#it.next();
     } catch (err) {
       this.#done = true;
+      throw err;
+    }
+    if (r.done) {
+      this.#done = true;
+      return { done: true };
+    }
+    try {
+      return { done: false, chunk: Buffer.from(formatEvent(r.value), 'utf8') };
+    } catch (err) {
+      // A bad event (CR/LF in event or id) ends the stream: the producer is still suspended at its yield, so let its finally run.
+      await this.close().catch(() => undefined);
       throw err;
     }
   }

@@ -142,7 +142,10 @@ export async function sendStream(host: WriterHost, ctx: RequestContext, source: 
   host.streams.add(ctx);
   let sent = 0;
   try {
-    if (gone) return void quietly(source.close());
+    if (gone) {
+      ctx.outcome = 'client-closed';
+      return void quietly(source.close());
+    }
     const declared = declaredLength(ctx);
     const committing = !response.committed;
     if (committing) commit(host, ctx, declared);

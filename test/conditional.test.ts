@@ -8,8 +8,8 @@ import { utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exposed, serveFile, type Context } from '../src/index.js';
 import { evaluateConditions, ifRangeAllows } from '../src/internal/conditional.js';
-import { rawRequest, type ParsedResponse } from '../src/testing.js';
-import { assertLength, head, names, one, start, tempDir } from './helpers/files.js';
+import type { ParsedResponse } from '../src/testing.js';
+import { assertLength, head, names, one, raw, start, tempDir } from './helpers/files.js';
 
 const MTIME = new Date('2024-05-01T12:00:00Z');
 const BEFORE = 'Wed, 01 May 2024 11:59:59 GMT';
@@ -137,7 +137,7 @@ test('precedence (RFC 9110 §13.2.2): If-Match before If-Unmodified-Since, If-No
 
 test('a 304 is framed without a body and the connection is reused', async (t) => {
   const { port, etag } = await setup(t);
-  const r = await rawRequest(port, [
+  const r = await raw(port, [
     head('GET', '/doc', { 'If-None-Match': etag }, true),
     head('GET', '/doc', { 'If-Modified-Since': AT }, true),
     head('GET', '/doc'),

@@ -294,9 +294,7 @@ test('a section set on a subtree applies however the path spells its slashes', a
   assert.equal((await raw(server, 'GET', '/about')).headers['x-guard'], undefined);
 });
 
-test('a section guarding a subtree applies however `.`, `-` or `_` spell its segments', {
-  todo: "section keys are matched on the URL's spelling, while the walk maps '.' and '-' to '_': a guard on '/admin_area' is bypassed by '/admin-area/…' (and one on '/admin-area' by '/admin_area/…'). Fix: match sections on the translated segments (plan.ts sectionKeys + App's section map, normalized the same way) — a design choice for the lead, since it also conflates '/files/a-b' with '/files/a_b' under a default handler",
-}, async (t) => {
+test('a section guarding a subtree applies however `.`, `-` or `_` spell its segments', async (t) => {
   const guard = (): never => { throw new HTTPError(403, 'guarded'); };
   const root = {
     admin_area: { secret: exposed(() => 'LEAK: admin secret') },

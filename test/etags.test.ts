@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NotFound, exposed, json, serveFile, type Config, type Context } from '../src/index.js';
-import { rawRequest, streamRequest, type ParsedResponse } from '../src/testing.js';
-import { assertLength, head, names, one, start, tempDir } from './helpers/files.js';
+import { streamRequest, type ParsedResponse } from '../src/testing.js';
+import { assertLength, head, names, one, raw, start, tempDir } from './helpers/files.js';
 
 const AUTO: Config = { 'tools.etags.on': true, 'tools.etags.autotags': true };
 
@@ -64,7 +64,7 @@ test('a 304 from autotags keeps the connection for the next request', async (t) 
   const root = { page: exposed(() => 'reuse me') };
   const server = await start(t, root, { '/': AUTO });
   const etag = (await one(server.port, 'GET', '/page')).headers['etag']!;
-  const r = await rawRequest(server.port, head('GET', '/page', { 'If-None-Match': etag }, true) + head('GET', '/page'));
+  const r = await raw(server.port, head('GET', '/page', { 'If-None-Match': etag }, true) + head('GET', '/page'));
   assert.equal(r.responses.length, 2);
   assert304(r.responses[0]!, etag, 'first');
   assert.equal(r.responses[1]!.body.toString(), 'reuse me');

@@ -9,9 +9,9 @@ import { chmodSync, closeSync, mkdirSync, openSync, statSync, writeFileSync, wri
 import net from 'node:net';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { exposed, serveFile, serveStream, FileBody, HTTPError, NotFound, type Context } from '../src/index.js';
-import { rawRequest, streamRequest } from '../src/testing.js';
-import { assertLength, fdsBackTo, head, names, one, openFds, start, tempDir } from './helpers/files.js';
+import { exposed, serveFile, serveStream, FileBody, HTTPError, InternalRedirect, NotFound, type Context } from '../src/index.js';
+import { streamRequest } from '../src/testing.js';
+import { assertLength, fdsBackTo, head, names, one, openFds, raw, start, tempDir } from './helpers/files.js';
 
 function files(t: { after(fn: () => unknown): void }): { dir: string; text: string; bin: Buffer } {
   const dir = tempDir(t);
@@ -155,7 +155,7 @@ test('serveFile: HEAD sends the GET headers (same Content-Length) and no body', 
   const { dir, bin } = files(t);
   const server = await start(t, fileRoot(dir));
   const get = await one(server.port, 'GET', '/blob.bin');
-  const r = await rawRequest(server.port, head('HEAD', '/blob.bin', {}, true) + head('GET', '/style.css'));
+  const r = await raw(server.port, head('HEAD', '/blob.bin', {}, true) + head('GET', '/style.css'));
   assert.equal(r.responses.length, 2, 'the connection went on after HEAD');
   const h = r.responses[0]!;
   assert.equal(h.status, 200);
@@ -189,7 +189,7 @@ test('serveFile: streamed mode (response.stream) sends the file with its Content
   assert.equal(h.body.length, 0);
 });
 
-test('serveFile: the file descriptor is closed on every path (full, HEAD, 304, 412, 416, range, error page, client gone)', { skip: openFds() === undefined ? 'needs /proc/self/fd' : false }, async (t) => {
+test('serveFile: the file descriptor is closed on every path (full, HEAD, 304, 412, 416, ranges, error page, InternalRedirect, client gone)', { skip: openFds() === undefined ? 'needs /proc/self/fd' : false }, async (t) => {
   const dir = tempDir(t);
   writeFileSync(join(dir, 'big.bin'), randomBytes(4 * 1024 * 1024));
   writeFileSync(join(dir, 'small.txt'), 'small');
@@ -205,8 +205,21 @@ test('serveFile: the file descriptor is closed on every path (full, HEAD, 304, 4
       await body.close();
       return 'closed it';
     }),
+    // Returned, then replaced by an error page or an InternalRedirect before it was shaped.
+    refused: exposed(() => serveFile(join(dir, 'small.txt')), { 'hooks.before_finalize': () => { throw new HTTPError(409, 'refused'); } }),
+    redirected: exposed(() => serveFile(join(dir, 'big.bin')), {
+      'hooks.before_finalize': ({ request }: Context) => {
+        if (request.path === '/redirected') throw new InternalRedirect('/small.txt');
+      },
+    }),
   };
-  const server = await start(t, root);
+  const server = await start(t, root, {
+    '/s': { 'tools.staticdir.on': true, 'tools.staticdir.dir': dir },
+    // A guard that runs after staticdir opened the file.
+    '/s/guarded': { 'hooks.before_handler': () => { throw new HTTPError(401, 'guarded'); } },
+  });
+  mkdirSync(join(dir, 'guarded'));
+  writeFileSync(join(dir, 'guarded', 'x.txt'), 'guarded');
   // Warm up (lazy modules, the first connection) before counting.
   await one(server.port, 'GET', '/small.txt');
   const baseline = openFds()!;
@@ -221,6 +234,9 @@ test('serveFile: the file descriptor is closed on every path (full, HEAD, 304, 4
     assert.equal((await one(server.port, 'GET', '/small.txt', { Range: 'bytes=0-0,2-3' })).status, 206);
     assert.equal((await one(server.port, 'GET', '/closed')).status, 200);
     assert.equal((await one(server.port, 'GET', '/nope')).status, 404);
+    assert.equal((await one(server.port, 'GET', '/refused')).status, 409);
+    assert.equal((await one(server.port, 'GET', '/redirected')).body.toString(), 'small');
+    assert.equal((await one(server.port, 'GET', '/s/guarded/x.txt')).status, 401);
     // A client that leaves after the first bytes of a big file.
     const s = await streamRequest(server.port, { path: '/big.bin', disconnectAfterBytes: 1 });
     assert.equal(s.status, 200);
@@ -301,7 +317,7 @@ test('serveStream: a stream shorter than its size is visibly truncated', async (
     short: exposed(() => serveStream(Readable.from([Buffer.from('only this')]), { size: 100 })),
   };
   const server = await start(t, root);
-  const r = await rawRequest(server.port, head('GET', '/short'));
+  const r = await raw(server.port, head('GET', '/short'));
   assert.equal(r.responses.length, 1);
   const res = r.responses[0]!;
   assert.equal(res.headers['content-length'], '100');

@@ -123,7 +123,7 @@ test('all eight points fire in one request, in HOOK_POINTS order, when before_fi
   assert.equal(events.indexOf('handler'), 3);
 });
 
-test('an HTTPError, a NotFound from dispatch and a redirect do not fire the error points', async (t) => {
+test('an HTTPError, a NotFound from dispatch and a redirect do not fire the error points, and are finalized like any response', async (t) => {
   const rec = new Recorder();
   const root = {
     forbidden: exposed(() => { rec.push('handler'); throw new HTTPError(403, 'no'); }),
@@ -132,18 +132,54 @@ test('an HTTPError, a NotFound from dispatch and a redirect do not fire the erro
   };
   const server = await startApp(root, { '/': rec.allPoints() });
   t.after(() => server.close());
-  assert.equal((await get(server.url + '/forbidden')).status, 403);
-  await rec.ended(1);
-  assert.deepEqual(rec.take(), ['on_start_resource', 'before_request_body', 'before_handler', 'handler', 'on_end_resource', 'on_end_request']);
-  assert.equal((await get(server.url + '/missing')).status, 404);
-  await rec.ended(2);
-  assert.deepEqual(rec.take(), ['on_start_resource', 'before_request_body', 'before_handler', 'handler', 'on_end_resource', 'on_end_request']);
-  assert.equal((await get(server.url + '/no/such/path')).status, 404);
-  await rec.ended(3);
-  assert.deepEqual(rec.take(), ['on_start_resource', 'before_request_body', 'before_handler', 'on_end_resource', 'on_end_request']);
-  assert.equal((await get(server.url + '/away')).status, 303);
-  await rec.ended(4);
-  assert.deepEqual(rec.take(), ['on_start_resource', 'before_request_body', 'before_handler', 'handler', 'on_end_resource', 'on_end_request']);
+  const withHandler = ['on_start_resource', 'before_request_body', 'before_handler', 'handler', 'before_finalize', 'on_end_resource', 'on_end_request'];
+  const cases: Array<[string, number, string[]]> = [
+    ['/forbidden', 403, withHandler],
+    ['/missing', 404, withHandler],
+    ['/no/such/path', 404, withHandler.filter((e) => e !== 'handler')],
+    ['/away', 303, withHandler],
+  ];
+  let n = 0;
+  for (const [path, status, expected] of cases) {
+    assert.equal((await get(server.url + path)).status, status, path);
+    await rec.ended(++n);
+    assert.deepEqual(rec.take(), expected, path);
+  }
+});
+
+test('before_finalize hooks shape an HTTPError or redirect response too (CherryPy: header tools apply to error pages)', async (t) => {
+  const root = {
+    forbidden: exposed(() => { throw new HTTPError(403, 'no'); }),
+    away: exposed(() => { throw new HTTPRedirect('/elsewhere'); }),
+  };
+  const server = await startApp(root, { '/': { 'hooks.before_finalize': ({ response }: Context) => { response.headers.set('X-Finalized', 'yes'); } } });
+  t.after(() => server.close());
+  const forbidden = await get(server.url + '/forbidden');
+  assert.equal(forbidden.status, 403);
+  assert.equal(forbidden.headers.get('x-finalized'), 'yes');
+  const away = await get(server.url + '/away');
+  assert.equal(away.status, 303);
+  assert.equal(away.headers.get('x-finalized'), 'yes');
+});
+
+test('a before_finalize hook that raises an HTTPError answers with that error', async (t) => {
+  const root = { page: exposed(() => 'LEAK: page'), redirect: exposed(() => 'LEAK: redirect') };
+  const server = await startApp(root, {
+    '/': {
+      'request.show_tracebacks': false,
+      'hooks.before_finalize': ({ request }: Context) => {
+        if (request.path === '/page') throw new HTTPError(403, 'refused late');
+        if (request.path === '/redirect') throw new HTTPRedirect('/elsewhere', 307);
+      },
+    },
+  });
+  t.after(() => server.close());
+  const page = await get(server.url + '/page');
+  assert.equal(page.status, 403);
+  assert.ok(page.text.includes('refused late'));
+  const redirect = await get(server.url + '/redirect');
+  assert.equal(redirect.status, 307);
+  assert.equal(redirect.headers.get('location'), `${server.url}/elsewhere`);
 });
 
 test('an error in on_end_resource becomes the response; after an earlier unexpected error, the first one answers', async (t) => {
@@ -286,7 +322,8 @@ test('failsafe: after a hook fails only failsafe hooks of that point run, and th
   assert.ok(res.text.includes('first error'));
   assert.ok(!res.text.includes('second error'));
   await rec.ended(1);
-  assert.deepEqual(rec.take(), ['a', 'b-fails', 'd-failsafe-fails', 'f-failsafe', 'on_end_resource', 'on_end_request']);
+  // The 403 page is finalized like any response (before_finalize), then the resource ends.
+  assert.deepEqual(rec.take(), ['a', 'b-fails', 'd-failsafe-fails', 'f-failsafe', 'before_finalize', 'on_end_resource', 'on_end_request']);
 });
 
 test('failsafe: an unexpected error from a hook is a 500 that fires the error points', async (t) => {

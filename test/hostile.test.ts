@@ -677,7 +677,7 @@ test('HOSTILE 23: hundreds of pipelined requests in one packet → answered in o
   await assertAlive(server);
 });
 
-test('HOSTILE 23: a pipelining client that never reads is throttled, and the server stays responsive', async (t) => {
+test('HOSTILE 23: a pipelining client that never reads its answers is throttled (bounded memory), and the server stays responsive', async (t) => {
   let handled = 0;
   const tree = {
     big: exposed(() => { handled++; return 'x'.repeat(64 * 1024); }),
@@ -702,7 +702,7 @@ test('HOSTILE 23: a pipelining client that never reads is throttled, and the ser
     last = handled;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  // Node stops parsing a connection whose answers are not being read: far fewer than all requests were handled.
-  assert.ok(handled < n, `handled ${handled} of ${n} requests for a client that reads nothing`);
+  // Answers wait for the socket one at a time, so a client that reads nothing gets only what the socket buffers hold.
+  assert.ok(handled < n / 2, `handled ${handled} of ${n} requests for a client that reads nothing`);
   await assertAlive(server);
 });

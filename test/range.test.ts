@@ -9,8 +9,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exposed, serveFile, type Config, type Context } from '../src/index.js';
 import { parseRange, MAX_RANGES } from '../src/internal/range.js';
-import { rawRequest, type ParsedResponse } from '../src/testing.js';
-import { assertLength, head, one, start, tempDir } from './helpers/files.js';
+import type { ParsedResponse } from '../src/testing.js';
+import { assertLength, head, one, raw, start, tempDir } from './helpers/files.js';
 
 const SIZE = 10_000;
 
@@ -95,7 +95,7 @@ function parseByteranges(res: ParsedResponse): Array<{ headers: Record<string, s
 
 test('several ranges: multipart/byteranges with an exact Content-Length, parts in the order asked', async (t) => {
   const { port, data } = await setup(t);
-  const r = await rawRequest(port, head('GET', '/data.txt', { Range: 'bytes=9000-9099, 0-9,-5,  100-199' }));
+  const r = await raw(port, head('GET', '/data.txt', { Range: 'bytes=9000-9099, 0-9,-5,  100-199' }));
   assert.equal(r.responses.length, 1);
   const res = r.responses[0]!;
   assert.equal(res.status, 206);
@@ -116,7 +116,7 @@ test('several ranges: multipart/byteranges with an exact Content-Length, parts i
 
 test('multipart/byteranges in streamed mode and on a kept-alive connection: the next response follows the exact length', async (t) => {
   const { port, data } = await setup(t, { 'response.stream': true });
-  const r = await rawRequest(port, head('GET', '/data.txt', { Range: 'bytes=1-2,5-6' }, true) + head('GET', '/data.txt', { Range: 'bytes=3-3' }));
+  const r = await raw(port, head('GET', '/data.txt', { Range: 'bytes=1-2,5-6' }, true) + head('GET', '/data.txt', { Range: 'bytes=3-3' }));
   assert.equal(r.responses.length, 2, r.text.slice(0, 600));
   const first = r.responses[0]!;
   assert.equal(first.status, 206);

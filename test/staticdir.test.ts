@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App, HTTPError, exposed, type Config } from '../src/index.js';
-import { rawRequest, type ParsedResponse } from '../src/testing.js';
-import { assertLength, head, one, start, tempDir } from './helpers/files.js';
+import type { ParsedResponse } from '../src/testing.js';
+import { assertLength, head, one, raw, start, tempDir } from './helpers/files.js';
 
 const SECRET = 'TOP-SECRET-b7f3c1';
 const ADMIN_SECRET = 'ADMIN-ONLY-93e0aa';
@@ -98,7 +98,7 @@ test('a file literally named a..b.txt still serves (HOSTILE 18)', async (t) => {
 test('HEAD: the headers of the GET, no body', async (t) => {
   const { port } = await app(t);
   const get = await one(port, 'GET', '/static/page.html');
-  const r = await rawRequest(port, head('HEAD', '/static/page.html', {}, true) + head('GET', '/static/a.css'));
+  const r = await raw(port, head('HEAD', '/static/page.html', {}, true) + head('GET', '/static/a.css'));
   assert.equal(r.responses.length, 2);
   const h = r.responses[0]!;
   assert.equal(h.status, 200);
@@ -185,7 +185,7 @@ test('the traversal list: never a byte from outside the directory (HOSTILE 18)',
   ];
   for (const target of attempts) {
     for (const method of ['GET', 'HEAD']) {
-      const r = await rawRequest(port, head(method, target));
+      const r = await raw(port, head(method, target));
       const res = r.responses[0];
       assertNoSecret(res, r.text, `${method} ${target}`);
       if (res !== undefined) assert.ok([301, 400, 403, 404].includes(res.status), `${method} ${target}: ${res.status}`);
@@ -233,7 +233,7 @@ test('encoded slashes and empty segments never slip past a guard on a subtree (H
     'http://127.0.0.1//static/admin/secret.txt',
   ];
   for (const target of attempts) {
-    const r = await rawRequest(port, head('GET', target));
+    const r = await raw(port, head('GET', target));
     assertNoSecret(r.responses[0], r.text, target);
   }
   // Those that reach the admin subtree by another spelling meet its guard.

@@ -143,6 +143,10 @@ test('S1: HTTP exceptions thrown by a streamed handler or by its generator befor
       throw new InternalRedirect('/target', 'from=gen');
       yield 'never';
     })(), STREAM),
+    hInternal: exposed(({ response }: Context) => {
+      response.headers.set('X-Dropped', 'yes');
+      throw new InternalRedirect('/target', { from: 'handler' });
+    }, STREAM),
     target: exposed(({ params }: Context) => `target from=${String(params.from)}`),
   };
   const server = await startApp(root);
@@ -178,6 +182,10 @@ test('S1: HTTP exceptions thrown by a streamed handler or by its generator befor
   assert.equal(internal.status, 200);
   assert.equal(internal.body.toString(), 'target from=gen');
   assert.equal(internal.headers['x-dropped'], undefined);
+  const hInternal = await one('/hInternal');
+  assert.equal(hInternal.status, 200);
+  assert.equal(hInternal.body.toString(), 'target from=handler');
+  assert.equal(hInternal.headers['x-dropped'], undefined);
 });
 
 test('S1: an empty generator ends with an empty, complete body', async (t) => {
@@ -663,11 +671,12 @@ test('string chunks are encoded by the response charset; bytes pass as they are'
 });
 
 test('a chunk that is neither a string nor bytes is a mid-stream type error naming the value (truncation)', async (t) => {
+  const seen: unknown[] = [];
   const root = {
     number: exposed(function* () { yield 'ok'; yield 42 as unknown as string; }),
     object: exposed(async function* () { yield 'ok'; yield { answer: 42 } as unknown as string; }),
   };
-  const logged = await startLogged(t, root, {}, STREAM);
+  const logged = await startLogged(t, root, { '/': { 'response.on_stream_error': (err) => { seen.push(err); return undefined; } } }, STREAM);
   for (const path of ['/number', '/object']) {
     const r = await rawRequest(logged.server.port, req(path));
     const res = r.responses[0]!;
@@ -681,4 +690,10 @@ test('a chunk that is neither a string nor bytes is a mid-stream type error nami
   assert.match(error, /DRUPE_ERR_BODY_TYPE|must be a string or bytes/);
   assert.match(error, /a number \(42\)/);
   assert.match(error, /a plain object/);
+  // The error itself, as the per-response hook sees it: coded, and saying what was yielded.
+  assert.equal(seen.length, 2);
+  for (const err of seen) {
+    assert.equal((err as { code?: string }).code, 'DRUPE_ERR_BODY_TYPE');
+    assert.match((err as Error).message, /must be a string or bytes, got a (number \(42\)|plain object)/);
+  }
 });

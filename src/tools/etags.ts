@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { materialize, shapeOf, shapeSelf, type BodyShape, type Encode, type SelfShapingBody } from '../body.js';
+import { discardBody, discardSelf, materialize, shapeOf, shapeSelf, type BodyShape, type Encode, type SelfShapingBody } from '../body.js';
 import type { Context } from '../context.js';
 import { HTTPError } from '../errors.js';
 import { FileBody, StreamBody } from '../file.js';
@@ -30,6 +30,10 @@ class EtagBody implements SelfShapingBody {
   constructor(inner: unknown, autotags: boolean) {
     this.#inner = inner;
     this.#autotags = autotags;
+  }
+
+  [discardSelf](): void {
+    discardBody(this.#inner);
   }
 
   async [shapeSelf](ctx: Context, encode: Encode): Promise<BodyShape> {

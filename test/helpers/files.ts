@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '../../src/index.js';
-import { rawRequest, type ParsedResponse } from '../../src/testing.js';
+import { rawRequest, type ParsedResponse, type RawResult } from '../../src/testing.js';
 import { startApp, type TestServer } from './server.js';
 
 type T = { after(fn: () => unknown): void };
@@ -31,9 +31,18 @@ export function head(method: string, target: string, headers: Record<string, str
   return lines.join('\r\n') + '\r\n\r\n';
 }
 
+/**
+ * Raw requests whose last one says `Connection: close`: the server's close
+ * ends the read, so the idle wait is only a hang guard (generous, for a
+ * loaded machine running every suite at once).
+ */
+export function raw(port: number, data: string): Promise<RawResult> {
+  return rawRequest(port, data, { idleMs: 5000, timeoutMs: 15000 });
+}
+
 /** Send one request on its own connection and parse the one response. */
 export async function one(port: number, method: string, target: string, headers: Record<string, string> = {}): Promise<ParsedResponse> {
-  const r = await rawRequest(port, head(method, target, headers));
+  const r = await raw(port, head(method, target, headers));
   assert.equal(r.responses.length, 1, `${method} ${target}: expected one response, got ${r.responses.length}: ${r.text.slice(0, 400)}`);
   return r.responses[0]!;
 }
