@@ -51,6 +51,7 @@ export function report({ results, scenarios, frameworks, machine, opts, notes, S
     row('× node:http', (s) => ratio(s.value, node));
     row('× drupe', (s) => ratio(s.value, drupe));
     row(`cpu ${CPU_UNIT[kind]}`, (s) => fmt(s.cpuPer, 1));
+    row('cpu eff × node', (s) => ratio(sum[name]['node-http']?.cpuPer, s.cpuPer));
   }
   const idle = Object.fromEntries(frameworks.map((fw) => [fw,
     median(scenarios.flatMap((n) => results[n]?.[fw]?.runs ?? []).map((r) => r.idleKiB)) / 1024]));
@@ -58,7 +59,7 @@ export function report({ results, scenarios, frameworks, machine, opts, notes, S
   const missing = [];
   for (const name of scenarios) for (const fw of frameworks) if (sum[name][fw].error) missing.push(`${name}/${LABEL[fw]}: ${sum[name][fw].error}`);
   if (missing.length) lines.push('', 'n/a:', ...missing.map((m) => `  ${m}`));
-  lines.push('', 'slow-clients: lower is better (server RSS per connection); elsewhere higher is better.');
+  if (scenarios.includes('slow-clients')) lines.push('', 'slow-clients: lower is better (server RSS per connection); elsewhere higher is better.');
 
   const md = [];
   md.push(`# Benchmark results, ${new Date().toISOString().slice(0, 10)}`, '');
@@ -67,6 +68,7 @@ export function report({ results, scenarios, frameworks, machine, opts, notes, S
   md.push(`- cores: ${machine.cores} (${machine.cpu}), memory ${machine.memory}, Linux ${machine.kernel}`);
   md.push(`- Node ${machine.node}; load generator: ${machine.loader}; ${machine.pinning}`);
   md.push(`- ${opts.rounds} round${opts.rounds === 1 ? '' : 's'}, interleaved; each load ${opts.duration} s after a ${opts.warmup} s warm-up (discarded); slow clients held ${opts.hold} s; whole run ${machine.seconds} s`);
+  md.push(`- load average (1 min) at the start and the end: ${machine.loadStart.toFixed(1)} and ${machine.loadEnd.toFixed(1)} (on ${machine.cores} cores; above 2 means others were running too)`);
   if (notes.drupeBuild) md.push(`- Drupe build: ${notes.drupeBuild.replace(/\|/g, '\\|')}`);
   md.push('', '## Ratios (medians)', '');
   md.push(`| scenario | ${frameworks.map((f) => LABEL[f]).join(' | ')} |`, `|---|${frameworks.map(() => '---:').join('|')}|`);
@@ -79,7 +81,16 @@ export function report({ results, scenarios, frameworks, machine, opts, notes, S
     md.push(`| ${name} × drupe | ${frameworks.map((f) => ratio(sum[name][f].value, drupe)).join(' | ')} |`);
   }
   md.push(`| idle RSS MiB | ${frameworks.map((f) => fmt(idle[f], 1)).join(' | ')} |`);
-  md.push('', 'For `slow-clients` the value is server memory per connection: lower is better, so a ratio above 1 means more memory.');
+  if (scenarios.includes('slow-clients')) md.push('', 'For `slow-clients` the value is server memory per connection: lower is better, so a ratio above 1 means more memory.');
+  md.push('', '### CPU efficiency (medians)', '');
+  md.push('Server CPU time per request of the reference ÷ this framework\'s: like the ratios above, higher is better and 1.00 means as cheap as the reference. Steadier than requests per second on a busy machine.', '');
+  md.push(`| scenario | ${frameworks.map((f) => LABEL[f]).join(' | ')} |`, `|---|${frameworks.map(() => '---:').join('|')}|`);
+  for (const ref of ['node-http', 'drupe']) {
+    for (const name of scenarios) {
+      const base = sum[name][ref]?.cpuPer;
+      md.push(`| ${name} × ${LABEL[ref]} | ${frameworks.map((f) => ratio(base, sum[name][f].cpuPer)).join(' | ')} |`);
+    }
+  }
   for (const name of scenarios) {
     const sc = SCENARIOS[name];
     const kind = sc.kind;

@@ -1,12 +1,12 @@
 // Drupe's benchmark harness: every framework, every scenario, interleaved.
-//   npm run bench                      everything (about ten minutes)
+//   npm run bench                      everything (about 12 minutes)
 //   npm run bench -- hello stream      a subset of scenarios
 //   npm run bench -- --rounds=3 --duration=5 --frameworks=node-http,drupe,fastify
 // Servers run on core 1, load generators on core 0; only 127.0.0.1.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpuMicros, rssKiB, sleep } from './load/proc.mjs';
@@ -29,7 +29,7 @@ export const SCENARIOS = {
 };
 
 // ---- options ---------------------------------------------------------------
-const opts = { rounds: 2, duration: 3, warmup: 1, hold: 5, frameworks: FRAMEWORKS.join(',') };
+const opts = { rounds: 2, duration: 3, warmup: 2, hold: 4, frameworks: FRAMEWORKS.join(',') };
 const picked = [];
 for (const a of process.argv.slice(2)) {
   const m = /^--([\w-]+)=(.*)$/.exec(a);
@@ -39,6 +39,8 @@ for (const a of process.argv.slice(2)) {
 }
 const scenarios = picked.length ? picked : Object.keys(SCENARIOS);
 const frameworks = String(opts.frameworks).split(',').filter((f) => FRAMEWORKS.includes(f));
+opts.duration = Math.max(1, Math.round(opts.duration)); // wrk takes whole seconds
+opts.warmup = Math.max(1, Math.round(opts.warmup));
 const full = !picked.length && frameworks.length === FRAMEWORKS.length && opts.rounds >= 2;
 
 const log = (...a) => console.log(...a);
@@ -80,6 +82,11 @@ function setup() {
 }
 
 // ---- processes -------------------------------------------------------------
+const live = new Set(); // servers and load generators running now
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, () => { for (const c of live) c.kill('SIGKILL'); process.exit(130); });
+}
+
 function freePort() {
   return new Promise((resolve, reject) => {
     const s = createServer().listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
@@ -91,11 +98,13 @@ function pinned(core, cmd, args) {
   return env.pin ? ['taskset', ['-c', String(core), cmd, ...args]] : [cmd, args];
 }
 
-async function startServer(fw) {
+async function startServer(fw, extraEnv = {}) {
   if (fw === 'drupe' && env.notes.drupeMissing) throw new Error(env.notes.drupeMissing);
   const port = await freePort();
   const [cmd, args] = pinned(1, process.execPath, [join(BENCH, 'servers', `${fw}.mjs`), String(port)]);
-  const child = spawn(cmd, args, { cwd: join(BENCH, 'servers'), env: { ...process.env, NODE_ENV: 'production', PORT: String(port) } });
+  const child = spawn(cmd, args, { cwd: join(BENCH, 'servers'), env: { ...process.env, NODE_ENV: 'production', PORT: String(port), ...extraEnv } });
+  live.add(child);
+  child.on('exit', () => live.delete(child));
   let out = '';
   let err = '';
   child.stderr.on('data', (d) => { err = (err + d).slice(-2000); });
@@ -106,10 +115,11 @@ async function startServer(fw) {
   });
   if (ok !== true) {
     child.kill('SIGKILL');
-    const why = err.split('\n').find((l) => /Error|error:/.test(l)) ?? err.trim().split('\n').pop() ?? '';
+    const lines = err.split('\n');
+    const why = lines.find((l) => /^\w*Error\b.*:/.test(l)) ?? lines.find((l) => /Error|error:/.test(l)) ?? lines.filter(Boolean).pop() ?? '';
     throw new Error(`server ${ok}${why ? `: ${why.trim().slice(0, 160)}` : ''}`);
   }
-  return { child, port, pid: child.pid, url: `http://127.0.0.1:${port}` };
+  return { child, port, pid: child.pid, url: `http://127.0.0.1:${port}`, stderr: () => err.trim().split('\n')[0] ?? '' };
 }
 
 async function stopServer(s) {
@@ -126,12 +136,13 @@ function runLoad(cmd, args, limit) {
   const [c, a] = pinned(0, cmd, args);
   return new Promise((resolve) => {
     const child = spawn(c, a, { cwd: BENCH });
+    live.add(child);
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => { out += d; });
     child.stderr.on('data', (d) => { err = (err + d).slice(-2000); });
     const t = setTimeout(() => child.kill('SIGKILL'), limit * 1000);
-    child.on('exit', (code) => { clearTimeout(t); resolve({ code, out, err }); });
+    child.on('exit', (code) => { live.delete(child); clearTimeout(t); resolve({ code, out, err }); });
   });
 }
 
@@ -162,16 +173,22 @@ async function wrkLoad(url, connections, seconds) {
 
 async function measure(fw, name) {
   const sc = SCENARIOS[name];
-  const server = await startServer(fw);
+  const server = await startServer(fw, sc.kind === 'sse' ? { BENCH_SSE_CLIENTS: String(sc.clients) } : {});
   try {
-    await sleep(300);
+    await sleep(200);
     const idleKiB = rssKiB(server.pid);
-    if (sc.expect) await probe(server.url + sc.path, sc.expect);
+    if (sc.expect) {
+      await probe(server.url + sc.path, sc.expect).catch((e) => {
+        throw new Error(`${e.message}${server.stderr() ? ` (server said: ${server.stderr().slice(0, 160)})` : ''}`);
+      });
+    }
     if (sc.kind === 'wrk') {
       await wrkLoad(server.url + sc.path, sc.connections, opts.warmup); // warm-up, discarded
       const cpu0 = cpuMicros(server.pid);
       const w = await wrkLoad(server.url + sc.path, sc.connections, opts.duration);
+      if (server.child.exitCode !== null) throw new Error(`server died under load: ${server.stderr().slice(0, 160)}`);
       const cpu = cpuMicros(server.pid) - cpu0;
+      if (!w.requests) throw new Error('no requests served');
       if (w.non2xx > w.requests * 0.01) throw new Error(`${w.non2xx} of ${w.requests} responses not 2xx`);
       return { value: w.rps, cpuPer: cpu / w.requests, idleKiB, note: w.socket };
     }
@@ -182,8 +199,9 @@ async function measure(fw, name) {
     const r = await runLoad(process.execPath, args, opts.duration + opts.hold + 90);
     let j;
     try { j = JSON.parse(r.out.trim().split('\n').pop()); } catch { throw new Error(`${script}: ${(r.err || r.out).trim().split('\n').find((l) => /Error/.test(l)) ?? `exit ${r.code}`}`); }
+    if (server.child.exitCode !== null) throw new Error(`server died under load: ${server.stderr().slice(0, 160)}`);
     if (j.error) throw new Error(`${script}: ${j.error}`);
-    if (j.failed > sc.clients * 0.01) throw new Error(`${j.failed} of ${sc.clients} clients failed`);
+    if (j.failed > sc.clients * 0.01) throw new Error(`${j.failed} of ${sc.clients} clients failed (${j.why})`);
     if (sc.kind === 'sse') {
       if (!j.events) throw new Error('no events delivered');
       return { value: j.rate, cpuPer: j.cpuMicros / j.events, idleKiB };
@@ -212,6 +230,7 @@ const machine = {
   loader: env.notes.loader,
   pinning: env.notes.pinning,
   kernel: sh('uname', ['-r']).stdout.trim(),
+  loadStart: loadavg()[0],
 };
 log(`machine: ${machine.cores} cores, ${machine.cpu}, Node ${machine.node}, ${machine.loader}; ${machine.pinning}`);
 log(`scenarios: ${scenarios.join(' ')}; frameworks: ${frameworks.join(' ')}; ${opts.rounds} round(s) of ${opts.duration} s (+${opts.warmup} s warm-up)`);
@@ -235,6 +254,7 @@ for (let round = 0; round < opts.rounds; round++) {
 }
 
 machine.seconds = Math.round((Date.now() - started) / 1000);
+machine.loadEnd = loadavg()[0];
 const { text, markdown } = report({ results, scenarios, frameworks, machine, opts, notes: env.notes, SCENARIOS });
 log(`\n${text}`);
 const date = new Date().toISOString().slice(0, 10);

@@ -13,6 +13,8 @@ const rssBefore = rssKiB(pid);
 const cpu0 = cpuMicros(pid);
 let bytes = 0;
 let failed = 0;
+let why = '';
+const fail = (reason) => { failed++; why ||= reason; };
 let peak = rssBefore;
 const sockets = [];
 let tooBig = false;
@@ -31,13 +33,14 @@ function open() {
     let first = true;
     s.once('readable', () => {
       const head = s.read();
-      if (head === null || !head.toString('latin1', 0, 12).startsWith('HTTP/1.1 200')) { failed++; s.destroy(); }
+      const status = head ? head.toString('latin1', 0, head.indexOf('\r\n')) : 'no response';
+      if (!status.startsWith('HTTP/1.1 200')) { fail(status); s.destroy(); }
       else bytes += head.length;
       first = false;
       resolve();
     });
-    s.on('error', () => { if (first) { first = false; failed++; resolve(); } });
-    s.on('close', () => { if (first) { first = false; failed++; resolve(); } });
+    s.on('error', (e) => { if (first) { first = false; fail(e.message); resolve(); } });
+    s.on('close', () => { if (first) { first = false; fail('closed before a response'); resolve(); } });
     s.write('GET /slow HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
     sockets.push(s);
   });
@@ -64,7 +67,7 @@ await sleep(500);
 const cpu1 = cpuMicros(pid);
 clearTimeout(deadline);
 console.log(JSON.stringify({
-  clients, failed, open: open_, bytes, tooBig,
+  clients, failed, why, open: open_, bytes, tooBig,
   rssBeforeKiB: rssBefore, rssHeldKiB: rssHeld, rssPeakKiB: peak, rssAfterKiB: rssKiB(pid),
   perConnKiB: (peak - rssBefore) / clients, cpuMicros: cpu1 - cpu0,
 }));

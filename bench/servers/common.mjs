@@ -25,7 +25,7 @@ JSON_BODY.pad = 'x'.repeat(1024 - JSON.stringify(JSON_BODY).length);
 
 export const CHUNK = Buffer.alloc(1024, 'a');
 export const STREAM_CHUNKS = 100;
-export const SLOW_CHUNKS = 256; // see docs/benchmarks.md: loopback buffers absorb about this much
+export const SLOW_CHUNKS = 256; // 2,000 of these fit the kernel's TCP memory: see docs/benchmarks.md
 export function* chunks(n = STREAM_CHUNKS) {
   for (let i = 0; i < n; i++) yield CHUNK;
 }
@@ -44,15 +44,30 @@ try {
 // The SSE hub: one producer publishes events as fast as the event loop turns,
 // but only while someone listens; each subscriber holds at most QUEUE_MAX
 // events (the oldest are dropped), so what the clients count is what the
-// server managed to deliver.
+// server managed to deliver. With BENCH_SSE_CLIENTS=N the first event waits
+// until N clients are subscribed (or 15 s pass), so connecting is not a race
+// against the flood.
 const QUEUE_MAX = 64;
 const subscribers = new Set();
 let seq = 0;
 let running = false;
+let gate = Number(process.env.BENCH_SSE_CLIENTS ?? 0);
+let gateTimer = null;
 function produce() {
   if (subscribers.size === 0) { running = false; return; }
   const data = `{"seq":${++seq},"msg":"tick tock tick tock tick tock"}`;
   for (const s of subscribers) s.push(data);
+  setImmediate(produce);
+}
+function start() {
+  if (running) return;
+  if (subscribers.size < gate) {
+    gateTimer ??= setTimeout(() => { gate = 0; start(); }, 15000);
+    return;
+  }
+  gate = 0;
+  clearTimeout(gateTimer);
+  running = true;
   setImmediate(produce);
 }
 
@@ -60,7 +75,7 @@ function produce() {
 export function onEvent(fn) {
   const s = { push: fn };
   subscribers.add(s);
-  if (!running) { running = true; setImmediate(produce); }
+  start();
   return () => subscribers.delete(s);
 }
 
