@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { DrupeError } from './errors.js';
+import { BodyTypeError, DrupeError } from './errors.js';
 import type { Context } from './context.js';
 
 /**
@@ -49,7 +49,7 @@ function describe(v: unknown): string {
 export function toChunk(value: unknown, encode: Encode): Buffer {
   if (typeof value === 'string') return encode(value);
   if (value instanceof Uint8Array) return Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
-  throw new DrupeError('DRUPE_ERR_BODY_TYPE', `A body chunk must be a string or bytes, got ${describe(value)}`);
+  throw new BodyTypeError(`A body chunk must be a string or bytes, got ${describe(value)}`);
 }
 
 class IteratorSource implements ChunkSource {
@@ -211,7 +211,7 @@ export function shapeBody(body: unknown, encode: Encode): BodyShape {
   const hint = typeof body === 'object' && !isThenable(body)
     ? 'return json(value) (or switch on tools.json_out) to send JSON'
     : 'return a string, bytes, an iterable, a stream, or json(value)';
-  throw new DrupeError('DRUPE_ERR_BODY_TYPE', `A handler returned ${describe(body)}, which is not a response body: ${hint}`);
+  throw new BodyTypeError(`A handler returned ${describe(body)}, which is not a response body: ${hint}`);
 }
 
 /**

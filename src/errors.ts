@@ -110,6 +110,18 @@ export class DrupeError extends Error {
   }
 }
 
+/**
+ * A body that is not a body: a plain object, a number, a chunk that is
+ * neither a string nor bytes. A TypeError (it is one), with a stable code.
+ */
+export class BodyTypeError extends TypeError {
+  readonly code = 'DRUPE_ERR_BODY_TYPE';
+  constructor(message: string) {
+    super(message);
+    this.name = 'BodyTypeError';
+  }
+}
+
 /** Every code a DrupeError can carry; docs/errors.md lists each (a test keeps them in step). */
 export const errorCodes = [
   'DRUPE_ERR_CONFIG_KEY',

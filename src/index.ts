@@ -5,7 +5,7 @@ export { expose, exposed, type Handler } from './expose.js';
 export type { Context } from './context.js';
 export { Request, RequestAbortedError, type AbortCode, type Params, type ParamValue } from './request.js';
 export { Response, Headers, type CookieOptions } from './response.js';
-export { HTTPError, NotFound, HTTPRedirect, InternalRedirect, HeadersSentError, DrupeError, errorCodes, type DrupeErrorCode } from './errors.js';
+export { HTTPError, NotFound, HTTPRedirect, InternalRedirect, HeadersSentError, DrupeError, BodyTypeError, errorCodes, type DrupeErrorCode } from './errors.js';
 export { json, JsonBody } from './body.js';
 export { serveFile, serveStream, FileBody, StreamBody, type ServeFileOptions, type ServeStreamOptions } from './file.js';
 export { ObjectDispatcher, MethodDispatcher, type Dispatcher, type Found, type CpDispatch } from './dispatch.js';

@@ -20,6 +20,7 @@ const ROOT = repoRoot();
 /** Runtime exports of `drupe` (src/index.ts), sorted. Types are not runtime exports and are not listed. */
 const INDEX_EXPORTS = [
   'App',
+  'BodyTypeError',
   'DrupeError',
   'FileBody',
   'HOOK_POINTS',

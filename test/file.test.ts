@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, mkdirSync, openSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -251,6 +251,28 @@ test('serveFile: the file descriptor is closed on every path (full, HEAD, 304, 4
     assert.equal(await fdsBackTo(baseline), baseline, 'dropped bodies closed on collection');
   }
 });
+
+for (const stream of [false, true]) {
+  test(`serveFile: a file that shrinks while it is sent ends the response visibly short (${stream ? 'streamed' : 'buffered'})`, async (t) => {
+    const dir = tempDir(t);
+    const p = join(dir, 'shrinking.bin');
+    const size = 32 * 1024 * 1024;
+    writeFileSync(p, Buffer.alloc(size, 7));
+    const root = { f: exposed(() => serveFile(p), { 'response.stream': stream }) };
+    const server = await start(t, root);
+    const before = openFds();
+    // The client stops reading at once, so backpressure holds the server far from the end of the file.
+    const res = await streamRequest(server.port, { path: '/f', paused: true, timeoutMs: 20_000 });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers['content-length'], String(size));
+    truncateSync(p, 1024);
+    res.resume();
+    const done = await res.done();
+    assert.equal(done.complete, false, 'the client can tell the body is incomplete');
+    assert.ok(done.body.length < size);
+    if (before !== undefined) assert.ok((await fdsBackTo(before)) <= before, 'the file was closed');
+  });
+}
 
 test('serveFile: sent twice is a clear error, not a second read of a closed file', async (t) => {
   const { dir } = files(t);

@@ -693,6 +693,7 @@ test('a chunk that is neither a string nor bytes is a mid-stream type error nami
   // The error itself, as the per-response hook sees it: coded, and saying what was yielded.
   assert.equal(seen.length, 2);
   for (const err of seen) {
+    assert.ok(err instanceof TypeError, 'a mid-stream TypeError');
     assert.equal((err as { code?: string }).code, 'DRUPE_ERR_BODY_TYPE');
     assert.match((err as Error).message, /must be a string or bytes, got a (number \(42\)|plain object)/);
   }

@@ -209,7 +209,7 @@ class CompressedBody implements SelfShapingBody {
  * correct Content-Length; streamed ones are compressed chunk by chunk and
  * flushed after every chunk, so an SSE event reaches the browser at once.
  * Skipped: small bodies (`min_size`), media types outside `mime_types`,
- * responses already encoded, 204/206/304. Error pages are not compressed.
+ * responses already encoded, 204/206/304.
  *
  * @example
  *   new App(root, { '/': { 'tools.gzip.on': true, 'tools.gzip.mime_types': ['text/*', 'application/json'] } });
@@ -217,7 +217,7 @@ class CompressedBody implements SelfShapingBody {
 export const gzip = defineTool<GzipOptions>({
   name: 'gzip',
   point: 'before_finalize',
-  // After the tools that make or replace the body (json_out 10, etags 75): it wraps them all.
+  // After the tools that replace the body (etags at 75): it wraps them all.
   priority: 90,
   defaults: {
     level: 6,

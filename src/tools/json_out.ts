@@ -35,6 +35,28 @@ async function* asyncLines(values: AsyncIterable<unknown>): AsyncGenerator<strin
   for await (const v of values) yield line(v);
 }
 
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return typeof v === 'object' && v !== null && typeof (v as PromiseLike<unknown>).then === 'function';
+}
+
+/** The handler's return value as a JSON or NDJSON body. */
+function toJson(ctx: Context, o: Readonly<JsonOutOptions>, value: unknown): unknown {
+  const { request, response } = ctx;
+  if (value === undefined || response.committed || isBody(value)) return value;
+  if (!isValueStream(value)) {
+    if (!response.headers.has('content-type')) response.headers.set('Content-Type', o.content_type);
+    return new JsonBody(value);
+  }
+  if (!response.headers.has('content-type')) response.headers.set('Content-Type', 'application/x-ndjson');
+  response.onStreamError ??= (err) => {
+    const shown = err instanceof HTTPError || request.settings.showTracebacks;
+    const message = shown && err instanceof Error ? err.message : 'The stream failed';
+    return line({ error: message });
+  };
+  const asyncIt = (value as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator];
+  return typeof asyncIt === 'function' ? asyncLines(value as AsyncIterable<unknown>) : lines(value as Iterable<unknown>);
+}
+
 /**
  * `tools.json_out`: the handler's return value — an object, array, number,
  * string, boolean or null — is sent as JSON (`application/json` unless the
@@ -43,7 +65,8 @@ async function* asyncLines(values: AsyncIterable<unknown>): AsyncGenerator<strin
  * line: streamed chunk by chunk with `response.stream`, or buffered. A
  * streamed one that fails after it started ends with an in-band
  * `{"error":"…"}` line before the cut. Bodies (bytes, streams, files,
- * `sse()`, `json()`) and `undefined` are left alone.
+ * `sse()`, `json()`) and `undefined` are left alone. As in CherryPy it wraps
+ * the handler, so error pages (and bodies other tools set) stay as they are.
  *
  * @example
  *   class Api {
@@ -53,26 +76,17 @@ async function* asyncLines(values: AsyncIterable<unknown>): AsyncGenerator<strin
  */
 export const jsonOut = defineTool<JsonOutOptions>({
   name: 'json_out',
-  point: 'before_finalize',
-  // Before the tools that wrap the body (etags, gzip).
-  priority: 10,
+  point: 'before_handler',
+  // Last of the before_handler tools: a static file or a redirect answers first.
+  priority: 90,
   defaults: { content_type: 'application/json' },
   run(ctx: Context, o) {
-    const { request, response } = ctx;
-    const body = response.body;
-    if (body === undefined || response.committed || isBody(body)) return;
-    if (!isValueStream(body)) {
-      if (!response.headers.has('content-type')) response.headers.set('Content-Type', o.content_type);
-      response.body = new JsonBody(body);
-      return;
-    }
-    if (!response.headers.has('content-type')) response.headers.set('Content-Type', 'application/x-ndjson');
-    const asyncIt = (body as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator];
-    response.body = typeof asyncIt === 'function' ? asyncLines(body as AsyncIterable<unknown>) : lines(body as Iterable<unknown>);
-    response.onStreamError ??= (err) => {
-      const shown = err instanceof HTTPError || request.settings.showTracebacks;
-      const message = shown && err instanceof Error ? err.message : 'The stream failed';
-      return line({ error: message });
+    const { request } = ctx;
+    const handler = request.handler;
+    if (handler === null) return; // a tool answered the request
+    request.handler = function jsonOutHandler(this: unknown, c: Context): unknown {
+      const result: unknown = handler.call(this, c);
+      return isThenable(result) ? Promise.resolve(result).then((v) => toJson(c, o, v)) : toJson(c, o, result);
     };
   },
 });
