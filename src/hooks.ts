@@ -93,7 +93,7 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
  * failsafe hooks still run, and the first error is thrown at the end (later
  * ones go to `logExtra`). Stays synchronous unless a hook returns a promise.
  */
-export function runHooks(hooks: readonly Hook[], ctx: Context, logExtra: (err: unknown) => void): void | Promise<void> {
+export function runHooks(hooks: readonly Hook[], ctx: Context, logExtra: (err: unknown, ctx: Context) => void): void | Promise<void> {
   let failed = false;
   let first: unknown;
   for (let i = 0; i < hooks.length; i++) {
@@ -103,7 +103,7 @@ export function runHooks(hooks: readonly Hook[], ctx: Context, logExtra: (err: u
       const r = hook.run(ctx);
       if (isThenable(r)) return finishAsync(hooks, ctx, logExtra, i, r, failed, first);
     } catch (err) {
-      if (failed) logExtra(err);
+      if (failed) logExtra(err, ctx);
       else { failed = true; first = err; }
     }
   }
@@ -111,7 +111,7 @@ export function runHooks(hooks: readonly Hook[], ctx: Context, logExtra: (err: u
 }
 
 async function finishAsync(
-  hooks: readonly Hook[], ctx: Context, logExtra: (err: unknown) => void,
+  hooks: readonly Hook[], ctx: Context, logExtra: (err: unknown, ctx: Context) => void,
   at: number, pending: PromiseLike<unknown>, failed: boolean, first: unknown,
 ): Promise<void> {
   for (let i = at; i < hooks.length; i++) {
@@ -120,7 +120,7 @@ async function finishAsync(
     try {
       await (i === at ? pending : hook.run(ctx));
     } catch (err) {
-      if (failed) logExtra(err);
+      if (failed) logExtra(err, ctx);
       else { failed = true; first = err; }
     }
   }

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { discardBody, materialize, shapeOf, type BodyShape, type ChunkSource, type Encode } from './body.js';
-import { RequestContext } from './context.js';
+import { RequestContext, type Context } from './context.js';
 import { DrupeError, HTTPError, HTTPRedirect, InternalRedirect, NotFound } from './errors.js';
 import { escapeHtml, renderErrorPage } from './error-page.js';
 import { runHooks, type Hook } from './hooks.js';
@@ -40,12 +40,14 @@ export async function handle(host: PipelineHost, req: IncomingMessage, res: Serv
     ready = lastResort(host, ctx, err);
   }
   try {
-    await send(host, ctx, ready);
+    const sending = send(host, ctx, ready);
+    if (sending) await sending;
   } catch (err) {
     host.logError('Writing the response failed', err, ctx.request.id);
     abort(ctx);
   }
-  await endRequest(host, ctx);
+  const ending = endRequest(host, ctx);
+  if (ending) await ending;
 }
 
 const badTarget: Target = { path: '/', query: '' };
@@ -78,7 +80,7 @@ function createContext(host: PipelineHost, req: IncomingMessage, res: ServerResp
  */
 async function respond(host: PipelineHost, ctx: RequestContext): Promise<Ready> {
   const { request, response } = ctx;
-  const visited = new Set<string>();
+  let visited: Set<string> | undefined;
   let ready: Ready | undefined;
   let failure: { error: unknown } | undefined;
   let inFinalizeHooks = false;
@@ -88,12 +90,12 @@ async function respond(host: PipelineHost, ctx: RequestContext): Promise<Ready> 
       if (ctx.targetError !== undefined) throw ctx.targetError;
       const plan = usePlan(host, ctx);
       const hooks = plan.hooks;
-      if (hooks.on_start_resource) await runHooks(hooks.on_start_resource, ctx, logExtra(host, ctx));
+      if (hooks.on_start_resource) { const pending = runHooks(hooks.on_start_resource, ctx, logExtraError); if (pending) await pending; }
       checkDeclaredLength(request);
       if (request.queryString !== '') void request.params; // a malformed query is a 400 now, not in the handler
-      if (hooks.before_request_body) await runHooks(hooks.before_request_body, ctx, logExtra(host, ctx));
+      if (hooks.before_request_body) { const pending = runHooks(hooks.before_request_body, ctx, logExtraError); if (pending) await pending; }
       if (plan.settings.processBody && request.hasBody) await request.processForm();
-      if (hooks.before_handler) await runHooks(hooks.before_handler, ctx, logExtra(host, ctx));
+      if (hooks.before_handler) { const pending = runHooks(hooks.before_handler, ctx, logExtraError); if (pending) await pending; }
       const handler = request.handler;
       if (handler !== null) {
         const result: unknown = handler.call(plan.self, ctx);
@@ -101,15 +103,15 @@ async function respond(host: PipelineHost, ctx: RequestContext): Promise<Ready> 
       }
       if (hooks.before_finalize) {
         inFinalizeHooks = true;
-        await runHooks(hooks.before_finalize, ctx, logExtra(host, ctx));
+        { const pending = runHooks(hooks.before_finalize, ctx, logExtraError); if (pending) await pending; }
         inFinalizeHooks = false;
       }
-      ready = await finalize(ctx);
+      { const f = finalize(ctx); ready = isThenable(f) ? await f : f; }
       break;
     } catch (err) {
       let error = err;
       if (err instanceof InternalRedirect && !response.committed) {
-        const loop = internalRedirect(ctx, err, visited);
+        const loop = internalRedirect(ctx, err, (visited ??= new Set()));
         if (loop === null) continue;
         error = loop;
       }
@@ -123,9 +125,9 @@ async function respond(host: PipelineHost, ctx: RequestContext): Promise<Ready> 
   const endHooks = ctx.plan?.hooks.on_end_resource;
   if (endHooks) {
     try {
-      await runHooks(endHooks, ctx, logExtra(host, ctx));
+      { const pending = runHooks(endHooks, ctx, logExtraError); if (pending) await pending; }
     } catch (err) {
-      if (failure !== undefined) logExtra(host, ctx)(err); // the first error answers
+      if (failure !== undefined) logExtraError(err, ctx); // the first error answers
       else {
         if (ready?.kind === 'stream') await ready.source.close();
         if (isUnexpected(ctx, err)) failure = { error: err };
@@ -186,8 +188,13 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
   return typeof v === 'object' && v !== null && typeof (v as PromiseLike<unknown>).then === 'function';
 }
 
-function logExtra(host: PipelineHost, ctx: RequestContext): (err: unknown) => void {
-  return (err) => host.logError('A further hook failed', err, ctx.request.id);
+// Hook points run through `{ const pending = runHooks(…); if (pending) await pending; }`:
+// synchronous hooks then cost no microtask hop.
+
+/** Errors of hooks after the first failing one at a point: logged, not answered. */
+function logExtraError(err: unknown, ctx: Context): void {
+  const c = ctx as RequestContext;
+  c.host.logError('A further hook failed', err, c.request.id);
 }
 
 /**
@@ -225,14 +232,22 @@ const NO_MORE: ChunkSource = { next: () => null, close: () => undefined };
  * now (B1). Streamed: the first chunk, so that nothing is committed before
  * the producer has shown it works (S1).
  */
-async function finalize(ctx: RequestContext): Promise<Ready> {
-  const { response, request } = ctx;
+function finalize(ctx: RequestContext): Ready | Promise<Ready> {
+  const { response } = ctx;
   if (response.status < 200) {
     // node would send it as an interim head, and the client would take the next response for this one's.
     throw new DrupeError('DRUPE_ERR_INVALID_STATUS', `Status ${response.status} is an interim (1xx) status, not a final one: use 200-599`);
   }
+  // The common case, a UTF-8 string: no shaping, no encoding here, no promise.
+  if (typeof response.body === 'string' && !response.committed && encoderForType(response.headers.get('content-type')) === utf8) {
+    return { kind: 'bytes', data: response.body };
+  }
+  return finalizeShaped(ctx);
+}
+
+async function finalizeShaped(ctx: RequestContext): Promise<Ready> {
+  const { response, request } = ctx;
   const encode = encoderFor(ctx);
-  if (typeof response.body === 'string' && encode === utf8 && !response.committed) return { kind: 'bytes', data: response.body };
   const shaped = shapeOf(response.body, ctx, encode);
   const shape: BodyShape = isThenable(shaped) ? await shaped : shaped;
   if (shape.kind === 'bytes' && response.committed) return { kind: 'stream', source: NO_MORE, first: shape.data };
@@ -327,18 +342,18 @@ async function errorResponse(host: PipelineHost, ctx: RequestContext, err: unkno
       }
       // As in CherryPy, an HTTP error or redirect is finalized like any response: header tools apply to it.
       const finalizeHooks = runFinalizeHooks ? ctx.plan?.hooks.before_finalize : null;
-      if (finalizeHooks) await runHooks(finalizeHooks, ctx, logExtra(host, ctx));
-      return await finalize(ctx);
+      if (finalizeHooks) { const pending = runHooks(finalizeHooks, ctx, logExtraError); if (pending) await pending; }
+      { const f = finalize(ctx); return isThenable(f) ? await f : f; }
     }
     host.logError(`${request.method} ${request.path} failed`, err, request.id);
     const hooks = ctx.plan?.hooks;
-    if (hooks?.before_error_response) await runHooks(hooks.before_error_response, ctx, logExtra(host, ctx));
+    if (hooks?.before_error_response) { const pending = runHooks(hooks.before_error_response, ctx, logExtraError); if (pending) await pending; }
     resetFor(response, 500);
     const show = request.settings?.showTracebacks ?? false;
     const message = show && err instanceof Error ? err.message : 'The server encountered an unexpected condition which prevented it from fulfilling the request.';
     const traceback = show ? (err instanceof Error ? (err.stack ?? String(err)) : String(err)) : '';
     const html = setPage(ctx, 500, message, traceback);
-    if (hooks?.after_error_response) await runHooks(hooks.after_error_response, ctx, logExtra(host, ctx));
+    if (hooks?.after_error_response) { const pending = runHooks(hooks.after_error_response, ctx, logExtraError); if (pending) await pending; }
     return { kind: 'bytes', data: html };
   } catch (again) {
     return lastResort(host, ctx, again);
@@ -401,22 +416,28 @@ function lastResort(host: PipelineHost, ctx: RequestContext, err: unknown): Read
 }
 
 /** Hand the response to the writer; a body nobody read is drained (bounded) or the connection is closed. */
-async function send(host: PipelineHost, ctx: RequestContext, ready: Ready): Promise<void> {
-  const { request, response } = ctx;
+function send(host: PipelineHost, ctx: RequestContext, ready: Ready): void | Promise<void> {
   if (ready.kind === 'abort') return abort(ctx);
-  if (request.hasBody && !request.bodyTaken && !ctx.res.destroyed) {
-    const chunked = request.headers['content-length'] === undefined;
-    if (request.continuePending || ready.kind === 'stream' || (chunked && response.headers.get('connection') === 'close')) {
-      if (!response.headers.has('connection')) response.headers.set('Connection', 'close');
-    } else if (chunked) {
-      try {
-        await drainBody(request.raw, request.settings?.maxBodySize ?? 0);
-      } catch (err) {
-        if (err instanceof ClientGoneError) return abort(ctx);
-        if (ready.kind === 'bytes') {
-          ready = await errorResponse(host, ctx, err);
-          if (ready.kind === 'abort') return abort(ctx);
-        }
+  const { request } = ctx;
+  if (request.hasBody && !request.bodyTaken && !ctx.res.destroyed) return sendAfterUnreadBody(host, ctx, ready);
+  if (ready.kind === 'bytes') return sendBytes(host, ctx, ready.data);
+  return sendStream(host, ctx, ready.source, ready.first);
+}
+
+async function sendAfterUnreadBody(host: PipelineHost, ctx: RequestContext, ready: Exclude<Ready, { kind: 'abort' }>): Promise<void> {
+  const { request, response } = ctx;
+  const chunked = request.headers['content-length'] === undefined;
+  if (request.continuePending || ready.kind === 'stream' || (chunked && response.headers.get('connection') === 'close')) {
+    if (!response.headers.has('connection')) response.headers.set('Connection', 'close');
+  } else if (chunked) {
+    try {
+      await drainBody(request.raw, request.settings?.maxBodySize ?? 0);
+    } catch (err) {
+      if (err instanceof ClientGoneError) return abort(ctx);
+      if (ready.kind === 'bytes') {
+        const page = await errorResponse(host, ctx, err);
+        if (page.kind === 'abort') return abort(ctx);
+        ready = page;
       }
     }
   }
@@ -425,11 +446,16 @@ async function send(host: PipelineHost, ctx: RequestContext, ready: Ready): Prom
 }
 
 /** on_end_request hooks, temp files, and the access line. */
-async function endRequest(host: PipelineHost, ctx: RequestContext): Promise<void> {
+function endRequest(host: PipelineHost, ctx: RequestContext): void | Promise<void> {
+  if (ctx.plan?.hooks.on_end_request || ctx.request.tempFiles.length > 0) return endRequestSlow(host, ctx);
+  if (host.accessLog) host.logAccess(accessLine(ctx));
+}
+
+async function endRequestSlow(host: PipelineHost, ctx: RequestContext): Promise<void> {
   const hooks = ctx.plan?.hooks.on_end_request;
   if (hooks) {
     try {
-      await runHooks(hooks, ctx, logExtra(host, ctx));
+      { const pending = runHooks(hooks, ctx, logExtraError); if (pending) await pending; }
     } catch (err) {
       host.logError('An on_end_request hook failed', err, ctx.request.id);
     }

@@ -55,9 +55,11 @@ export class Request {
   settings!: RouteSettings;
 
   #res: ServerResponse;
-  #scheme: 'http' | 'https';
-  #host: string;
-  #remote: { readonly ip: string; readonly port: number };
+  #scheme: 'http' | 'https' | undefined;
+  #host: string | undefined;
+  #fallbackHost: string;
+  #remote: { readonly ip: string; readonly port: number } | undefined;
+  #ip: string;
   #json: Promise<unknown> | undefined;
   #query: Params | undefined;
   #params: Params | undefined;
@@ -80,25 +82,28 @@ export class Request {
     this.queryString = query;
     this.protocol = req.httpVersionMinor === 0 && req.httpVersionMajor === 1 ? 'HTTP/1.0' : 'HTTP/1.1';
     this.headers = req.headers;
-    this.#scheme = (req.socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http';
-    const host = req.headers.host;
-    this.#host = host !== undefined && HOST_OK.test(host) ? host : fallbackHost;
-    this.#remote = { ip: req.socket.remoteAddress ?? '', port: req.socket.remotePort ?? 0 };
+    this.#fallbackHost = fallbackHost;
+    // Read now: once the client is gone the socket no longer knows its peer (the access line needs it).
+    this.#ip = req.socket.remoteAddress ?? '';
   }
 
   /** 'https' on a TLS socket (or as a trusted proxy reports it, with `tools.proxy`). */
   get scheme(): 'http' | 'https' {
-    return this.#scheme;
+    return (this.#scheme ??= (this.raw.socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http');
   }
 
   /** The Host header (or the server's address when it is missing or malformed; or a trusted proxy's X-Forwarded-Host). */
   get host(): string {
+    if (this.#host === undefined) {
+      const host = this.headers.host;
+      this.#host = host !== undefined && HOST_OK.test(host) ? host : this.#fallbackHost;
+    }
     return this.#host;
   }
 
   /** The client's address (behind a trusted proxy, with `tools.proxy`, the one it reports). */
   get remote(): { readonly ip: string; readonly port: number } {
-    return this.#remote;
+    return (this.#remote ??= { ip: this.#ip, port: this.raw.socket.remotePort ?? 0 });
   }
 
   /**

@@ -2,6 +2,7 @@ import { discardBody } from './body.js';
 import { DrupeError, HeadersSentError } from './errors.js';
 import { Headers } from './internal/headers.js';
 import { serializeCookie, type CookieOptions } from './internal/cookies.js';
+import { STATUS_CODES } from 'node:http';
 import { reasonPhrase } from './internal/status.js';
 
 export type { CookieOptions } from './internal/cookies.js';
@@ -37,9 +38,12 @@ export class Response {
   #owner: { flush(): void } | undefined;
 
   constructor() {
-    this.headers = new Headers((what) => {
-      if (this.#committed) throw new HeadersSentError(what);
-    });
+    this.headers = new Headers(this);
+  }
+
+  /** Internal: the headers ask before each change; after commit the answer is HeadersSentError (S2). */
+  checkWritable(action: string, name?: string): void {
+    if (this.#committed) throw new HeadersSentError(name === undefined ? action : `${action} ${name}`);
   }
 
   /** The status code (100–599). Set a number, or `'NNN Reason'` for a custom reason phrase. */
@@ -65,6 +69,11 @@ export class Response {
   /** The reason phrase sent with the status. */
   get reason(): string {
     return this.#reason ?? reasonPhrase(this.#status);
+  }
+
+  /** Internal: the reason phrase set with `'NNN Reason'`, or undefined for the standard one. */
+  get customReason(): string | undefined {
+    return this.#reason ?? (STATUS_CODES[this.#status] === undefined ? reasonPhrase(this.#status) : undefined);
   }
 
   /** True once the status line and headers went to the socket. */

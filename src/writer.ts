@@ -22,6 +22,7 @@ export interface WriterHost {
 
 const DEFAULT_TYPE = 'text/html;charset=utf-8';
 const SERVER = 'Drupe';
+const NON_ASCII = /[^\x00-\x7f]/;
 /**
  * A producer that never awaits may write this many bytes, or this many
  * chunks, before the writer yields one event-loop turn (S4 fairness).
@@ -42,16 +43,16 @@ export function commit(host: WriterHost, ctx: RequestContext, length: number | n
   const status = response.status;
   const flat = h.toFlat();
   if (!isBodyless(status)) {
-    if (!h.has('content-type')) flat.push('Content-Type', DEFAULT_TYPE);
+    if (!h.hasLower('content-type')) flat.push('Content-Type', DEFAULT_TYPE);
     // A streamed body's declared length is the handler's own header: never send it twice.
-    if (length !== null && !h.has('content-length')) flat.push('Content-Length', String(length));
-    if (ctx.streamed && !h.has('x-accel-buffering')) flat.push('X-Accel-Buffering', 'no');
+    if (length !== null && !h.hasLower('content-length')) flat.push('Content-Length', String(length));
+    if (ctx.streamed && !h.hasLower('x-accel-buffering')) flat.push('X-Accel-Buffering', 'no');
   }
-  if (!h.has('server')) flat.push('Server', SERVER);
-  if (host.closing && !h.has('connection')) flat.push('Connection', 'close');
+  if (!h.hasLower('server')) flat.push('Server', SERVER);
+  if (host.closing && !h.hasLower('connection')) flat.push('Connection', 'close');
   response.markCommitted();
   ctx.firstByteAt = performance.now();
-  ctx.res.writeHead(status, response.reason, flat);
+  ctx.res.writeHead(status, response.customReason, flat);
 }
 
 /** A buffered response: length known, one write (B4, B6). */
@@ -60,8 +61,10 @@ export function sendBytes(host: WriterHost, ctx: RequestContext, data: Buffer | 
   if (res.destroyed) return;
   const bodyless = isBodyless(response.status);
   // Our own length, never the handler's (HOSTILE 15); none at all for 204/304.
-  if (response.headers.has('content-length')) response.headers.delete('content-length');
-  if (response.headers.has('transfer-encoding')) response.headers.delete('transfer-encoding');
+  if (response.headers.hasLower('content-length')) response.headers.delete('content-length');
+  if (response.headers.hasLower('transfer-encoding')) response.headers.delete('transfer-encoding');
+  // node glues the head to a string body and encodes both as UTF-8: fine for an ASCII head only.
+  if (typeof data === 'string' && (response.headers.hasLatin1 || NON_ASCII.test(response.customReason ?? ''))) data = Buffer.from(data, 'utf8');
   const length = typeof data === 'string' ? Buffer.byteLength(data, 'utf8') : data.length;
   commit(host, ctx, bodyless ? null : length);
   if (bodyless || request.method === 'HEAD') res.end();

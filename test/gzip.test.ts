@@ -108,7 +108,12 @@ test('tools.gzip.encodings limits and orders the codings offered', async (t) => 
 });
 
 test('buffered: Content-Length is the compressed length; HEAD sends the same headers and no body; fetch decodes it', async (t) => {
-  const server = await startApp({ index: exposed(() => TEXT), data: exposed(() => json({ rows: Array.from({ length: 50 }, (_, i) => ({ i })) })) }, { '/': GZIP });
+  const big = 'a larger body, compressed off the main thread; '.repeat(5000);
+  const server = await startApp({
+    index: exposed(() => TEXT),
+    data: exposed(() => json({ rows: Array.from({ length: 50 }, (_, i) => ({ i })) })),
+    big: exposed(() => big),
+  }, { '/': GZIP });
   t.after(() => server.close());
   const getRes = await fetchRaw(server.port, '/', { 'Accept-Encoding': 'gzip' });
   const head = await fetchRaw(server.port, '/', { 'Accept-Encoding': 'gzip' }, 'HEAD');
@@ -122,6 +127,12 @@ test('buffered: Content-Length is the compressed length; HEAD sends the same hea
   assert.equal(data.headers['content-encoding'], 'br');
   assert.equal(data.headers['content-type'], 'application/json');
   assert.equal(JSON.parse(decompress('br', data.body).toString()).rows.length, 50);
+  for (const coding of ['gzip', 'br', 'deflate'] as const) {
+    const res = await fetchRaw(server.port, '/big', { 'Accept-Encoding': coding });
+    assert.equal(res.headers['content-encoding'], coding);
+    assert.equal(res.headers['content-length'], String(res.body.length));
+    assert.equal(decompress(coding, res.body).toString(), big);
+  }
   // fetch (undici) sends its own Accept-Encoding and decodes transparently.
   const viaFetch = await fetch(server.url + '/');
   assert.ok(['gzip', 'br', 'deflate'].includes(viaFetch.headers.get('content-encoding')!));

@@ -11,8 +11,12 @@ export function checkHeaderName(name: string): void {
   if (!TOKEN.test(name)) throw new DrupeError('DRUPE_ERR_INVALID_HEADER', `Invalid header name ${JSON.stringify(name)}`);
 }
 
-export function checkHeaderValue(name: string, value: string): void {
-  if (!NOT_FIELD_CHAR.test(value)) return; // one test on the common path
+const NOT_ASCII_FIELD = /[^\t\x20-\x7e]/;
+
+/** Throws for a value node would refuse or that could split a header; true when it holds Latin-1 beyond ASCII. */
+export function checkHeaderValue(name: string, value: string): boolean {
+  if (!NOT_ASCII_FIELD.test(value)) return false; // one test on the common path
+  if (!NOT_FIELD_CHAR.test(value)) return true;
   if (BAD_VALUE.test(value)) {
     throw new DrupeError('DRUPE_ERR_INVALID_HEADER', `Header ${name} has a value with CR, LF or NUL in it`);
   }
@@ -20,6 +24,11 @@ export function checkHeaderValue(name: string, value: string): void {
 }
 
 interface Entry { name: string; values: string[] }
+
+/** Who may veto a header change (the response, once committed). */
+export interface HeadersGuard {
+  checkWritable(action: string, name?: string): void;
+}
 
 /**
  * Response headers: case-insensitive names, validated values, order kept.
@@ -32,10 +41,11 @@ interface Entry { name: string; values: string[] }
  */
 export class Headers {
   #map = new Map<string, Entry>();
-  #guard: ((what: string) => void) | undefined;
+  #guard: HeadersGuard | undefined;
+  #latin1 = false;
 
-  /** `guard` runs before every change; the response uses it to refuse changes after commit (S2). */
-  constructor(guard?: (what: string) => void) {
+  /** `guard` is asked before every change; the response uses it to refuse changes after commit (S2). */
+  constructor(guard?: HeadersGuard) {
     this.#guard = guard;
   }
 
@@ -54,20 +64,33 @@ export class Headers {
     return this.#map.has(name.toLowerCase());
   }
 
+  /**
+   * True once a value beyond ASCII was set: node writes headers as Latin-1,
+   * so the writer must not let such a head travel glued to a UTF-8 string.
+   */
+  get hasLatin1(): boolean {
+    return this.#latin1;
+  }
+
+  /** `has` for a name already in lower case (the writer's own lookups). */
+  hasLower(name: string): boolean {
+    return this.#map.has(name);
+  }
+
   set(name: string, value: string | number): this {
-    this.#guard?.(`set header ${name}`);
+    this.#guard?.checkWritable('set header', name);
     const v = String(value);
     checkHeaderName(name);
-    checkHeaderValue(name, v);
+    if (checkHeaderValue(name, v)) this.#latin1 = true;
     this.#map.set(name.toLowerCase(), { name, values: [v] });
     return this;
   }
 
   append(name: string, value: string | number): this {
-    this.#guard?.(`append header ${name}`);
+    this.#guard?.checkWritable('append header', name);
     const v = String(value);
     checkHeaderName(name);
-    checkHeaderValue(name, v);
+    if (checkHeaderValue(name, v)) this.#latin1 = true;
     const key = name.toLowerCase();
     const e = this.#map.get(key);
     if (e === undefined) this.#map.set(key, { name, values: [v] });
@@ -76,13 +99,13 @@ export class Headers {
   }
 
   delete(name: string): boolean {
-    this.#guard?.(`delete header ${name}`);
+    this.#guard?.checkWritable('delete header', name);
     return this.#map.delete(name.toLowerCase());
   }
 
   /** Remove every header except those named (lower-case). */
   clear(keep: ReadonlySet<string> = new Set()): void {
-    this.#guard?.('clear headers');
+    this.#guard?.checkWritable('clear headers');
     for (const key of this.#map.keys()) if (!keep.has(key)) this.#map.delete(key);
   }
 

@@ -110,6 +110,7 @@ class DeferredSource implements ChunkSource {
   readonly #p: Prepared;
   #inner: ChunkSource;
   #decided = false;
+  #closed = false;
 
   constructor(ctx: Context, p: Prepared, inner: ChunkSource) {
     this.#ctx = ctx;
@@ -124,6 +125,7 @@ class DeferredSource implements ChunkSource {
   async #first(): Promise<Buffer | null> {
     const chunk = await this.#inner.next();
     this.#decided = true;
+    if (this.#closed) return null; // closed while the first chunk was on its way: no compressor to leak
     const { response } = this.#ctx;
     const coding = response.committed || chunk === null ? null : decide(this.#ctx, this.#p, false, undefined);
     if (coding === null) return chunk;
@@ -134,6 +136,7 @@ class DeferredSource implements ChunkSource {
   }
 
   close(): void | Promise<void> {
+    this.#closed = true;
     return this.#inner.close();
   }
 }
