@@ -80,8 +80,10 @@ export class App implements PipelineHost {
    */
   #enqueue(req: IncomingMessage, res: ServerResponse): void {
     const socket = req.socket;
-    const ahead = this.#queueTail.get(socket) ?? (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
-    if (ahead === undefined || ahead === null || ahead === res || ahead.writableFinished || ahead.destroyed) {
+    // node gives the socket to a response at once unless another is still being written there.
+    const current = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+    const ahead = this.#queueTail.get(socket) ?? current;
+    if (ahead === undefined || ahead === null || ahead === res || ahead.destroyed) {
       this.#run(req, res);
       return;
     }
@@ -101,7 +103,22 @@ export class App implements PipelineHost {
 
   #run(req: IncomingMessage, res: ServerResponse): void {
     this.#inFlight++;
-    void handle(this, req, res).then(this.#finished, this.#finished);
+    let pending: void | Promise<void>;
+    try {
+      pending = handle(this, req, res);
+    } catch (err) {
+      this.#failed(err, res);
+      return;
+    }
+    if (pending) pending.then(this.#finished, (err: unknown) => this.#failed(err, res));
+    else this.#finished();
+  }
+
+  /** The pipeline answers every error itself; reaching here is a bug in Drupe: log it, never crash. */
+  #failed(err: unknown, res: ServerResponse): void {
+    this.logError('Handling a request failed', err);
+    res.destroy();
+    this.#finished();
   }
 
   readonly #finished = (): void => {

@@ -9,6 +9,7 @@ import { createParams, parseFormInto, stringifyParams } from './internal/form.js
 import { charsetOf, encodingFor } from './internal/media-type.js';
 import { reasonPhrase } from './internal/status.js';
 import { parseTarget, type Target } from './internal/target.js';
+import { drive, type Steps } from './internal/drive.js';
 import { clfTime, quoted } from './log.js';
 import type { Plan } from './plan.js';
 import { Request, RequestAbortedError } from './request.js';
@@ -29,25 +30,31 @@ const MAX_INTERNAL_REDIRECTS = 10;
 /**
  * One request's whole life, in order (CherryPy's `Request.respond`):
  * produce a response (dispatch, hooks, handler, body), write it, then end
- * the request (last hooks, clean-up, access log).
+ * the request (last hooks, clean-up, access log). Written as a generator
+ * that `drive` runs synchronously until something is really pending
+ * (src/internal/drive.ts): read every `yield` as `await`.
  */
-export async function handle(host: PipelineHost, req: IncomingMessage, res: ServerResponse): Promise<void> {
+export function handle(host: PipelineHost, req: IncomingMessage, res: ServerResponse): void | Promise<void> {
+  return drive(lifecycle(host, req, res));
+}
+
+function* lifecycle(host: PipelineHost, req: IncomingMessage, res: ServerResponse): Steps<void> {
   const ctx = createContext(host, req, res);
   let ready: Ready;
   try {
-    ready = await respond(host, ctx);
+    ready = yield* respond(host, ctx);
   } catch (err) {
     ready = lastResort(host, ctx, err);
   }
   try {
     const sending = send(host, ctx, ready);
-    if (sending) await sending;
+    if (sending) yield sending;
   } catch (err) {
     host.logError('Writing the response failed', err, ctx.request.id);
     abort(ctx);
   }
   const ending = endRequest(host, ctx);
-  if (ending) await ending;
+  if (ending) yield ending;
 }
 
 const badTarget: Target = { path: '/', query: '' };
@@ -78,7 +85,7 @@ function createContext(host: PipelineHost, req: IncomingMessage, res: ServerResp
  * Any exception becomes a response here (B2); an InternalRedirect starts
  * over on another path.
  */
-async function respond(host: PipelineHost, ctx: RequestContext): Promise<Ready> {
+function* respond(host: PipelineHost, ctx: RequestContext): Steps<Ready> {
   const { request, response } = ctx;
   let visited: Set<string> | undefined;
   let ready: Ready | undefined;
@@ -90,23 +97,23 @@ async function respond(host: PipelineHost, ctx: RequestContext): Promise<Ready> 
       if (ctx.targetError !== undefined) throw ctx.targetError;
       const plan = usePlan(host, ctx);
       const hooks = plan.hooks;
-      if (hooks.on_start_resource) { const pending = runHooks(hooks.on_start_resource, ctx, logExtraError); if (pending) await pending; }
+      if (hooks.on_start_resource) { const pending = runHooks(hooks.on_start_resource, ctx, logExtraError); if (pending) yield pending; }
       checkDeclaredLength(request);
       if (request.queryString !== '') void request.params; // a malformed query is a 400 now, not in the handler
-      if (hooks.before_request_body) { const pending = runHooks(hooks.before_request_body, ctx, logExtraError); if (pending) await pending; }
-      if (plan.settings.processBody && request.hasBody) await request.processForm();
-      if (hooks.before_handler) { const pending = runHooks(hooks.before_handler, ctx, logExtraError); if (pending) await pending; }
+      if (hooks.before_request_body) { const pending = runHooks(hooks.before_request_body, ctx, logExtraError); if (pending) yield pending; }
+      if (plan.settings.processBody && request.hasBody) yield request.processForm();
+      if (hooks.before_handler) { const pending = runHooks(hooks.before_handler, ctx, logExtraError); if (pending) yield pending; }
       const handler = request.handler;
       if (handler !== null) {
         const result: unknown = handler.call(plan.self, ctx);
-        response.body = isThenable(result) ? await result : result;
+        response.body = isThenable(result) ? yield result : result;
       }
       if (hooks.before_finalize) {
         inFinalizeHooks = true;
-        { const pending = runHooks(hooks.before_finalize, ctx, logExtraError); if (pending) await pending; }
+        { const pending = runHooks(hooks.before_finalize, ctx, logExtraError); if (pending) yield pending; }
         inFinalizeHooks = false;
       }
-      { const f = finalize(ctx); ready = isThenable(f) ? await f : f; }
+      { const f = finalize(ctx); ready = isThenable(f) ? ((yield f) as Ready) : f; }
       break;
     } catch (err) {
       let error = err;
@@ -118,24 +125,24 @@ async function respond(host: PipelineHost, ctx: RequestContext): Promise<Ready> 
       // CherryPy's order: on_end_resource runs before the error points of an unexpected error.
       if (isUnexpected(ctx, error)) failure = { error };
       // An HTTPError raised by a before_finalize hook: its page is not run through those hooks again.
-      else ready = await errorResponse(host, ctx, error, !inFinalizeHooks);
+      else ready = yield* errorResponse(host, ctx, error, !inFinalizeHooks);
       break;
     }
   }
   const endHooks = ctx.plan?.hooks.on_end_resource;
   if (endHooks) {
     try {
-      { const pending = runHooks(endHooks, ctx, logExtraError); if (pending) await pending; }
+      { const pending = runHooks(endHooks, ctx, logExtraError); if (pending) yield pending; }
     } catch (err) {
       if (failure !== undefined) logExtraError(err, ctx); // the first error answers
       else {
-        if (ready?.kind === 'stream') await ready.source.close();
+        if (ready?.kind === 'stream') { const closing = ready.source.close(); if (closing) yield closing; }
         if (isUnexpected(ctx, err)) failure = { error: err };
-        else ready = await errorResponse(host, ctx, err);
+        else ready = yield* errorResponse(host, ctx, err);
       }
     }
   }
-  if (failure !== undefined) return errorResponse(host, ctx, failure.error);
+  if (failure !== undefined) return yield* errorResponse(host, ctx, failure.error);
   return ready!;
 }
 
@@ -188,8 +195,8 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
   return typeof v === 'object' && v !== null && typeof (v as PromiseLike<unknown>).then === 'function';
 }
 
-// Hook points run through `{ const pending = runHooks(…); if (pending) await pending; }`:
-// synchronous hooks then cost no microtask hop.
+// Hook points run through `{ const pending = runHooks(…); if (pending) yield pending; }`:
+// synchronous hooks then cost nothing extra.
 
 /** Errors of hooks after the first failing one at a point: logged, not answered. */
 function logExtraError(err: unknown, ctx: Context): void {
@@ -316,7 +323,7 @@ const CONTENT_HEADERS = ['accept-ranges', 'age', 'etag', 'location', 'retry-afte
   'content-type', 'expires', 'content-location', 'content-range', 'content-disposition', 'last-modified', 'transfer-encoding'];
 
 /** Any exception as a response (B2): redirect, HTTP error page, or a logged 500. */
-async function errorResponse(host: PipelineHost, ctx: RequestContext, err: unknown, runFinalizeHooks = true): Promise<Ready> {
+function* errorResponse(host: PipelineHost, ctx: RequestContext, err: unknown, runFinalizeHooks = true): Steps<Ready> {
   const { request, response } = ctx;
   if (response.committed) {
     // Headers went out early (flushHeaders): too late for an error page (S5).
@@ -342,18 +349,18 @@ async function errorResponse(host: PipelineHost, ctx: RequestContext, err: unkno
       }
       // As in CherryPy, an HTTP error or redirect is finalized like any response: header tools apply to it.
       const finalizeHooks = runFinalizeHooks ? ctx.plan?.hooks.before_finalize : null;
-      if (finalizeHooks) { const pending = runHooks(finalizeHooks, ctx, logExtraError); if (pending) await pending; }
-      { const f = finalize(ctx); return isThenable(f) ? await f : f; }
+      if (finalizeHooks) { const pending = runHooks(finalizeHooks, ctx, logExtraError); if (pending) yield pending; }
+      { const f = finalize(ctx); return isThenable(f) ? ((yield f) as Ready) : f; }
     }
     host.logError(`${request.method} ${request.path} failed`, err, request.id);
     const hooks = ctx.plan?.hooks;
-    if (hooks?.before_error_response) { const pending = runHooks(hooks.before_error_response, ctx, logExtraError); if (pending) await pending; }
+    if (hooks?.before_error_response) { const pending = runHooks(hooks.before_error_response, ctx, logExtraError); if (pending) yield pending; }
     resetFor(response, 500);
     const show = request.settings?.showTracebacks ?? false;
     const message = show && err instanceof Error ? err.message : 'The server encountered an unexpected condition which prevented it from fulfilling the request.';
     const traceback = show ? (err instanceof Error ? (err.stack ?? String(err)) : String(err)) : '';
     const html = setPage(ctx, 500, message, traceback);
-    if (hooks?.after_error_response) { const pending = runHooks(hooks.after_error_response, ctx, logExtraError); if (pending) await pending; }
+    if (hooks?.after_error_response) { const pending = runHooks(hooks.after_error_response, ctx, logExtraError); if (pending) yield pending; }
     return { kind: 'bytes', data: html };
   } catch (again) {
     return lastResort(host, ctx, again);
@@ -435,7 +442,7 @@ async function sendAfterUnreadBody(host: PipelineHost, ctx: RequestContext, read
     } catch (err) {
       if (err instanceof ClientGoneError) return abort(ctx);
       if (ready.kind === 'bytes') {
-        const page = await errorResponse(host, ctx, err);
+        const page = await drive(errorResponse(host, ctx, err));
         if (page.kind === 'abort') return abort(ctx);
         ready = page;
       }

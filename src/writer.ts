@@ -41,18 +41,18 @@ export function commit(host: WriterHost, ctx: RequestContext, length: number | n
   const { response } = ctx;
   const h = response.headers;
   const status = response.status;
-  const flat = h.toFlat();
+  const head = h.toObject();
   if (!isBodyless(status)) {
-    if (!h.hasLower('content-type')) flat.push('Content-Type', DEFAULT_TYPE);
+    if (!h.hasLower('content-type')) head['Content-Type'] = DEFAULT_TYPE;
     // A streamed body's declared length is the handler's own header: never send it twice.
-    if (length !== null && !h.hasLower('content-length')) flat.push('Content-Length', String(length));
-    if (ctx.streamed && !h.hasLower('x-accel-buffering')) flat.push('X-Accel-Buffering', 'no');
+    if (length !== null && !h.hasLower('content-length')) head['Content-Length'] = String(length);
+    if (ctx.streamed && !h.hasLower('x-accel-buffering')) head['X-Accel-Buffering'] = 'no';
   }
-  if (!h.hasLower('server')) flat.push('Server', SERVER);
-  if (host.closing && !h.hasLower('connection')) flat.push('Connection', 'close');
+  if (!h.hasLower('server')) head.Server = SERVER;
+  if (host.closing && !h.hasLower('connection')) head.Connection = 'close';
   response.markCommitted();
   ctx.firstByteAt = performance.now();
-  ctx.res.writeHead(status, response.customReason, flat);
+  ctx.res.writeHead(status, response.customReason, head);
 }
 
 /** A buffered response: length known, one write (B4, B6). */

@@ -117,9 +117,14 @@ export class Headers {
     return this.entries();
   }
 
-  /** Flat `[name, value, name, value, …]`, the shape `writeHead` takes in one call. */
-  toFlat(out: string[] = []): string[] {
-    for (const e of this.#map.values()) for (const v of e.values) out.push(e.name, v);
+  /**
+   * The headers as the object `writeHead` takes (repeated ones as arrays):
+   * node hands a fresh object straight to its header writer, while an
+   * array goes through removeHeader/appendHeader first.
+   */
+  toObject(): Record<string, string | string[]> {
+    const out: Record<string, string | string[]> = {};
+    for (const e of this.#map.values()) out[e.name] = e.values.length === 1 ? e.values[0]! : e.values;
     return out;
   }
 
