@@ -49,7 +49,7 @@ export class App implements PipelineHost {
   #idle: (() => void) | undefined;
   #source: PlanSource;
   #logger: Logger;
-  #idPrefix = randomBytes(3).toString('hex');
+  readonly idPrefix = randomBytes(3).toString('hex');
   #idCounter = 0;
   closing = false;
   readonly streams = new Set<RequestContext>();
@@ -176,8 +176,8 @@ export class App implements PipelineHost {
     return plan;
   }
 
-  nextId(): string {
-    return `${this.#idPrefix}-${(++this.#idCounter).toString(36)}`;
+  nextId(): number {
+    return ++this.#idCounter;
   }
 
   get accessLog(): boolean {

@@ -20,7 +20,8 @@ import { abort, declaredLength, sendBytes, sendStream, type Ready, type WriterHo
 export interface PipelineHost extends WriterHost {
   plan(request: Request): Plan;
   readonly fallbackHost: string;
-  nextId(): string;
+  readonly idPrefix: string;
+  nextId(): number;
   logAccess(line: string): void;
   readonly accessLog: boolean;
 }
@@ -68,14 +69,16 @@ function createContext(host: PipelineHost, req: IncomingMessage, res: ServerResp
     target = badTarget;
     targetError = err;
   }
+  const request = new Request(req, res, host.idPrefix, host.nextId(), target.path, target.query, host.fallbackHost);
   // node's parser lets through a Transfer-Encoding whose last coding is chunked
   // ('eee, chunked', 'gzip, chunked'): we decode only plain chunked (HOSTILE 1).
-  const te = req.headers['transfer-encoding'];
+  const te = request.transferEncoding;
   if (te !== undefined && !/^[ \t]*chunked[ \t]*$/i.test(te)) {
     targetError = new HTTPError(400, 'Unsupported Transfer-Encoding', { Connection: 'close' });
   }
-  const request = new Request(req, res, host.nextId(), target.path, target.query, host.fallbackHost);
-  const ctx = new RequestContext(host, request, new Response(), res, performance.now());
+  // Timings and the client's address serve only the access line.
+  if (host.accessLog) request.pinRemote();
+  const ctx = new RequestContext(host, request, new Response(), res, host.accessLog ? performance.now() : 0);
   if (targetError !== undefined) ctx.targetError = targetError;
   return ctx;
 }
@@ -185,7 +188,7 @@ function methodNotAllowed(this: unknown, ctx: { request: Request }): never {
 
 /** A declared body over the limit is refused before anything reads it — and before a `100 Continue`. */
 function checkDeclaredLength(request: Request): void {
-  const len = request.headers['content-length'];
+  const len = request.contentLength;
   if (len !== undefined && Number(len) > request.settings.maxBodySize) {
     throw new HTTPError(413, `Request body too large (limit ${request.settings.maxBodySize} bytes)`, { Connection: 'close' });
   }
@@ -433,7 +436,7 @@ function send(host: PipelineHost, ctx: RequestContext, ready: Ready): void | Pro
 
 async function sendAfterUnreadBody(host: PipelineHost, ctx: RequestContext, ready: Exclude<Ready, { kind: 'abort' }>): Promise<void> {
   const { request, response } = ctx;
-  const chunked = request.headers['content-length'] === undefined;
+  const chunked = request.contentLength === undefined;
   if (request.continuePending || ready.kind === 'stream' || (chunked && response.headers.get('connection') === 'close')) {
     if (!response.headers.has('connection')) response.headers.set('Connection', 'close');
   } else if (chunked) {

@@ -33,8 +33,9 @@ const HOST_OK = /^[A-Za-z0-9.\-_~[\]:]+$/;
 export class Request {
   /** The raw node request, for what Drupe does not wrap. */
   readonly raw: IncomingMessage;
-  /** A per-process unique id, also in the access and error logs. */
-  readonly id: string;
+  #idPrefix: string;
+  #idNumber: number;
+  #id: string | undefined;
   method: string;
   /** The request target as sent (origin-form or absolute-form). */
   readonly target: string;
@@ -43,8 +44,10 @@ export class Request {
   /** The query string without '?', percent-encoded. */
   queryString: string;
   readonly protocol: 'HTTP/1.1' | 'HTTP/1.0';
-  /** Header names are lower-case. */
-  readonly headers: IncomingHttpHeaders;
+  /** The declared Content-Length, Transfer-Encoding and Expect, read from the raw header list (see `framingHeaders`). */
+  readonly contentLength: string | undefined;
+  readonly transferEncoding: string | undefined;
+  readonly #expect: string | undefined;
   /** The user `tools.auth_basic` let in (CherryPy's `request.login`). */
   login: string | undefined = undefined;
   /** The handler dispatch chose; a tool may set it to null when it answered the request itself. */
@@ -59,7 +62,7 @@ export class Request {
   #host: string | undefined;
   #fallbackHost: string;
   #remote: { readonly ip: string; readonly port: number } | undefined;
-  #ip: string;
+  #ip: string | undefined;
   #json: Promise<unknown> | undefined;
   #query: Params | undefined;
   #params: Params | undefined;
@@ -72,19 +75,41 @@ export class Request {
   /** Temp files of spooled uploads, deleted when the request ends. */
   readonly tempFiles: string[] = [];
 
-  constructor(req: IncomingMessage, res: ServerResponse, id: string, path: string, query: string, fallbackHost: string) {
+  constructor(req: IncomingMessage, res: ServerResponse, idPrefix: string, idNumber: number, path: string, query: string, fallbackHost: string) {
     this.raw = req;
     this.#res = res;
-    this.id = id;
+    this.#idPrefix = idPrefix;
+    this.#idNumber = idNumber;
     this.method = req.method ?? 'GET';
     this.target = req.url ?? '/';
     this.path = path;
     this.queryString = query;
     this.protocol = req.httpVersionMinor === 0 && req.httpVersionMajor === 1 ? 'HTTP/1.0' : 'HTTP/1.1';
-    this.headers = req.headers;
     this.#fallbackHost = fallbackHost;
-    // Read now: once the client is gone the socket no longer knows its peer (the access line needs it).
-    this.#ip = req.socket.remoteAddress ?? '';
+    // node builds req.headers on first use: the framing headers every request needs come from the raw list.
+    const raw = req.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!;
+      const n = name.length;
+      if (n === 14 && name.toLowerCase() === 'content-length') this.contentLength = raw[i + 1];
+      else if (n === 17 && name.toLowerCase() === 'transfer-encoding') this.transferEncoding = this.transferEncoding === undefined ? raw[i + 1] : `${this.transferEncoding}, ${raw[i + 1]}`;
+      else if (n === 6 && name.toLowerCase() === 'expect') this.#expect = raw[i + 1];
+    }
+  }
+
+  /** A per-process unique id, also in the access and error logs. */
+  get id(): string {
+    return (this.#id ??= `${this.#idPrefix}-${this.#idNumber.toString(36)}`);
+  }
+
+  /** Header names are lower-case. */
+  get headers(): IncomingHttpHeaders {
+    return this.raw.headers;
+  }
+
+  /** Internal: keep the client's address now (a socket forgets its peer once closed; the access line needs it). */
+  pinRemote(): void {
+    this.#ip ??= this.raw.socket.remoteAddress ?? '';
   }
 
   /** 'https' on a TLS socket (or as a trusted proxy reports it, with `tools.proxy`). */
@@ -103,7 +128,7 @@ export class Request {
 
   /** The client's address (behind a trusted proxy, with `tools.proxy`, the one it reports). */
   get remote(): { readonly ip: string; readonly port: number } {
-    return (this.#remote ??= { ip: this.#ip, port: this.raw.socket.remotePort ?? 0 });
+    return (this.#remote ??= { ip: this.#ip ?? this.raw.socket.remoteAddress ?? '', port: this.raw.socket.remotePort ?? 0 });
   }
 
   /**
@@ -178,8 +203,8 @@ export class Request {
 
   /** True when the request has a body (declared or chunked). */
   get hasBody(): boolean {
-    const len = this.headers['content-length'];
-    return (len !== undefined && len !== '0') || this.headers['transfer-encoding'] !== undefined;
+    const len = this.contentLength;
+    return (len !== undefined && len !== '0') || this.transferEncoding !== undefined;
   }
 
   /** True when the body was read (or being read) by someone. */
@@ -189,7 +214,7 @@ export class Request {
 
   /** Internal: whether a `100 Continue` is still owed to a client that asked for one. */
   get continuePending(): boolean {
-    return !this.#continueSent && /^100-continue$/i.test(this.headers.expect ?? '');
+    return !this.#continueSent && this.#expect !== undefined && /^100-continue$/i.test(this.#expect);
   }
 
   #takeBody(): void {

@@ -51,7 +51,7 @@ export function commit(host: WriterHost, ctx: RequestContext, length: number | n
   if (!h.hasLower('server')) head.Server = SERVER;
   if (host.closing && !h.hasLower('connection')) head.Connection = 'close';
   response.markCommitted();
-  ctx.firstByteAt = performance.now();
+  if (ctx.started !== 0) ctx.firstByteAt = performance.now();
   ctx.res.writeHead(status, response.customReason, head);
 }
 
