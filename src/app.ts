@@ -82,6 +82,10 @@ export class App implements PipelineHost {
     const socket = req.socket;
     // node gives the socket to a response at once unless another is still being written there.
     const current = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (current === res) {
+      this.#run(req, res);
+      return;
+    }
     const ahead = this.#queueTail.get(socket) ?? current;
     if (ahead === undefined || ahead === null || ahead === res || ahead.destroyed) {
       this.#run(req, res);

@@ -249,7 +249,7 @@ function finalize(ctx: RequestContext): Ready | Promise<Ready> {
     throw new DrupeError('DRUPE_ERR_INVALID_STATUS', `Status ${response.status} is an interim (1xx) status, not a final one: use 200-599`);
   }
   // The common case, a UTF-8 string: no shaping, no encoding here, no promise.
-  if (typeof response.body === 'string' && !response.committed && encoderForType(response.headers.get('content-type')) === utf8) {
+  if (typeof response.body === 'string' && !response.committed && (response.headers.size === 0 || encoderForType(response.headers.get('content-type')) === utf8)) {
     return { kind: 'bytes', data: response.body };
   }
   return finalizeShaped(ctx);
@@ -457,7 +457,7 @@ async function sendAfterUnreadBody(host: PipelineHost, ctx: RequestContext, read
 
 /** on_end_request hooks, temp files, and the access line. */
 function endRequest(host: PipelineHost, ctx: RequestContext): void | Promise<void> {
-  if (ctx.plan?.hooks.on_end_request || ctx.request.tempFiles.length > 0) return endRequestSlow(host, ctx);
+  if (ctx.plan?.hooks.on_end_request || ctx.request.hasTempFiles) return endRequestSlow(host, ctx);
   if (host.accessLog) host.logAccess(accessLine(ctx));
 }
 
@@ -470,7 +470,7 @@ async function endRequestSlow(host: PipelineHost, ctx: RequestContext): Promise<
       host.logError('An on_end_request hook failed', err, ctx.request.id);
     }
   }
-  if (ctx.request.tempFiles.length > 0) {
+  if (ctx.request.hasTempFiles) {
     await ctx.request.cleanup().catch((err: unknown) => host.logError('Removing upload temp files failed', err, ctx.request.id));
   }
   if (host.accessLog) host.logAccess(accessLine(ctx));

@@ -73,7 +73,7 @@ export class Request {
   #closedReason: RequestAbortedError | undefined;
   #continueSent = false;
   /** Temp files of spooled uploads, deleted when the request ends. */
-  readonly tempFiles: string[] = [];
+  #tempFiles: string[] | undefined;
 
   constructor(req: IncomingMessage, res: ServerResponse, idPrefix: string, idNumber: number, path: string, query: string, fallbackHost: string) {
     this.raw = req;
@@ -284,7 +284,7 @@ export class Request {
         maxFileSize: s.maxFileSize,
         maxFieldSize: 1024 * 1024,
         spoolThreshold: s.spoolThreshold,
-      }, this.tempFiles);
+      }, (this.#tempFiles ??= []));
     }
   }
 
@@ -296,9 +296,14 @@ export class Request {
     this.#params = params;
   }
 
+  /** Internal: whether uploads left temp files to delete. */
+  get hasTempFiles(): boolean {
+    return this.#tempFiles !== undefined && this.#tempFiles.length > 0;
+  }
+
   /** Internal: clean up what the request left behind (temp files). */
   async cleanup(): Promise<void> {
-    if (this.tempFiles.length > 0) await removeTempFiles(this.tempFiles.splice(0));
+    if (this.#tempFiles !== undefined && this.#tempFiles.length > 0) await removeTempFiles(this.#tempFiles.splice(0));
   }
 }
 

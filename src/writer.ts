@@ -23,6 +23,7 @@ export interface WriterHost {
 const DEFAULT_TYPE = 'text/html;charset=utf-8';
 const SERVER = 'Drupe';
 const NON_ASCII = /[^\x00-\x7f]/;
+const hasNonAscii = (s: string | undefined): boolean => s !== undefined && NON_ASCII.test(s);
 /**
  * A producer that never awaits may write this many bytes, or this many
  * chunks, before the writer yields one event-loop turn (S4 fairness).
@@ -64,7 +65,7 @@ export function sendBytes(host: WriterHost, ctx: RequestContext, data: Buffer | 
   if (response.headers.hasLower('content-length')) response.headers.delete('content-length');
   if (response.headers.hasLower('transfer-encoding')) response.headers.delete('transfer-encoding');
   // node glues the head to a string body and encodes both as UTF-8: fine for an ASCII head only.
-  if (typeof data === 'string' && (response.headers.hasLatin1 || NON_ASCII.test(response.customReason ?? ''))) data = Buffer.from(data, 'utf8');
+  if (typeof data === 'string' && (response.headers.hasLatin1 || hasNonAscii(response.customReason))) data = Buffer.from(data, 'utf8');
   const length = typeof data === 'string' ? Buffer.byteLength(data, 'utf8') : data.length;
   commit(host, ctx, bodyless ? null : length);
   if (bodyless || request.method === 'HEAD') res.end();

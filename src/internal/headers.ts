@@ -25,6 +25,9 @@ export function checkHeaderValue(name: string, value: string): boolean {
 
 interface Entry { name: string; values: string[] }
 
+// Shared by every Headers until its first write; never written to (#writable swaps it out first).
+const EMPTY = new Map<string, Entry>();
+
 /** Who may veto a header change (the response, once committed). */
 export interface HeadersGuard {
   checkWritable(action: string, name?: string): void;
@@ -40,13 +43,19 @@ export interface HeadersGuard {
  *   response.headers.append('Set-Cookie', 'a=1');
  */
 export class Headers {
-  #map = new Map<string, Entry>();
+  // Most responses set no header at all: the map is made on the first write.
+  #map: Map<string, Entry> = EMPTY;
   #guard: HeadersGuard | undefined;
   #latin1 = false;
 
   /** `guard` is asked before every change; the response uses it to refuse changes after commit (S2). */
   constructor(guard?: HeadersGuard) {
     this.#guard = guard;
+  }
+
+  #writable(): Map<string, Entry> {
+    if (this.#map === EMPTY) this.#map = new Map();
+    return this.#map;
   }
 
   get(name: string): string | undefined {
@@ -82,7 +91,7 @@ export class Headers {
     const v = String(value);
     checkHeaderName(name);
     if (checkHeaderValue(name, v)) this.#latin1 = true;
-    this.#map.set(name.toLowerCase(), { name, values: [v] });
+    this.#writable().set(name.toLowerCase(), { name, values: [v] });
     return this;
   }
 
@@ -93,7 +102,7 @@ export class Headers {
     if (checkHeaderValue(name, v)) this.#latin1 = true;
     const key = name.toLowerCase();
     const e = this.#map.get(key);
-    if (e === undefined) this.#map.set(key, { name, values: [v] });
+    if (e === undefined) this.#writable().set(key, { name, values: [v] });
     else e.values.push(v);
     return this;
   }
