@@ -1,4 +1,4 @@
-import { materialize, shapeOf, shapeSelf, type BodyShape, type ChunkSource, type Encode, type SelfShapingBody } from '../body.js';
+import { discardBody, discardSelf, materialize, shapeOf, shapeSelf, type BodyShape, type ChunkSource, type Encode, type SelfShapingBody } from '../body.js';
 import type { Context } from '../context.js';
 import { DrupeError } from '../errors.js';
 import { CODINGS, CompressingSource, compressBytes, continuation, negotiate, type Coding, type CompressOptions } from '../internal/compress.js';
@@ -171,6 +171,11 @@ class CompressedBody implements SelfShapingBody {
   constructor(inner: unknown, p: Prepared) {
     this.#inner = inner;
     this.#p = p;
+  }
+
+  /** Replaced before it was sent (an error page): release what the wrapped body holds (an open file). */
+  [discardSelf](): void {
+    discardBody(this.#inner);
   }
 
   async [shapeSelf](ctx: Context, encode: Encode): Promise<BodyShape> {

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Instructions per request, the steadiest measure on a shared, noisy machine:
+# the server runs under callgrind with instrumentation off, is warmed up with
+# 2,000 requests, then counts exactly N requests (autocannon, 10 connections,
+# 127.0.0.1 only). V8's JIT compiler is reported apart, because it is a
+# warm-up cost that a long benchmark amortizes.
+#   bench/instructions.sh                      node-http drupe fastify on /hello
+#   bench/instructions.sh /json node-http drupe
+set -euo pipefail
+cd "$(dirname "$0")"
+path=${1:-/hello}; shift || true
+frameworks=${*:-node-http drupe fastify}
+n=${N:-3000}
+port=${PORT:-3970}
+command -v valgrind >/dev/null || apt-get install -y valgrind >/dev/null
+[ -d node_modules ] || npm ci --no-audit --no-fund >/dev/null
+[ -f ../dist/index.js ] || (cd .. && npm run --silent build)
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+for fw in $frameworks; do
+  rm -f "$out"/cg.*
+  valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$out/cg.%p" node "servers/$fw.mjs" "$port" >"$out/server.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 600); do curl -s -o /dev/null "127.0.0.1:$port$path" && break; sleep 0.2; done
+  node_modules/.bin/autocannon -a 2000 -c 10 "http://127.0.0.1:$port$path" >/dev/null 2>&1
+  callgrind_control -i on "$pid" >/dev/null
+  node_modules/.bin/autocannon -a "$n" -c 10 "http://127.0.0.1:$port$path" >/dev/null 2>&1
+  callgrind_control -i off "$pid" >/dev/null
+  callgrind_control -d "$pid" >/dev/null
+  sleep 1
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+  cat "$out"/cg.* > "$out/all"
+  callgrind_annotate --inclusive=no --threshold=100 "$out/all" 2>/dev/null | N=$n FW=$fw python3 -c '
+import os, re, sys
+n = int(os.environ["N"]); total = jit = 0
+for line in sys.stdin:
+    m = re.match(r"\s*([\d,]+) \(\s*[\d.]+%\)\s+(.*)", line)
+    if not m or "PROGRAM TOTALS" in m.group(2): continue
+    ir = int(m.group(1).replace(",", "")); total += ir
+    if re.search(r"compiler::|[Mm]aglev|[Tt]urboshaft|OptimizingCompile|Assembler|Compile|Zone|RegisterAllocator|InstructionSelector|CodeGenerator|BytecodeGenerator|Parser|Scanner", m.group(2)): jit += ir
+print(f"{os.environ[\"FW\"]:10} {(total - jit) // n:8d} instructions/request ({jit // n} more in JIT compilation)")
+'
+done
