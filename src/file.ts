@@ -3,7 +3,7 @@ import { constants as fsConstants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
-import { contentType as mimeContentType } from 'mime-types';
+import { createRequire } from 'node:module';
 import { discardSelf, shapeSelf, type BodyShape, type ChunkSource, type SelfShapingBody } from './body.js';
 import type { Context } from './context.js';
 import { DrupeError, HTTPError, NotFound } from './errors.js';
@@ -44,9 +44,14 @@ const unsent = new FinalizationRegistry<FileHandle>((fh) => {
   fh.close().catch(() => undefined);
 });
 
+// mime-db is a few MB once parsed: loaded on the first file served, not at start-up (idle RSS).
+const load = createRequire(import.meta.url);
+let mime: typeof import('mime-types') | undefined;
+
 /** The Content-Type for a file name, from the mime-db database (text types with `charset=utf-8`). */
 export function typeForName(name: string): string {
-  return mimeContentType(basename(name)) || 'application/octet-stream';
+  mime ??= load('mime-types') as typeof import('mime-types');
+  return mime.contentType(basename(name)) || 'application/octet-stream';
 }
 
 /**

@@ -9,8 +9,13 @@ import { finished } from 'node:stream/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import busboy from 'busboy';
+import { createRequire } from 'node:module';
+import type busboyType from 'busboy';
 import { HTTPError } from '../errors.js';
+
+// Loaded on the first multipart body, not at start-up (idle RSS).
+const load = createRequire(import.meta.url);
+let busboy: typeof busboyType | undefined;
 import { UploadedFile } from '../upload.js';
 import { addParam, type Params } from './form.js';
 
@@ -46,8 +51,9 @@ export function parseMultipartInto(
       reject(new HTTPError(415, 'Expected a multipart/form-data body'));
       return;
     }
-    let bb: busboy.Busboy;
+    let bb: busboyType.Busboy;
     try {
+      busboy ??= load('busboy') as typeof busboyType;
       bb = busboy({
         headers: { 'content-type': contentType },
         defParamCharset: 'utf8', // raw UTF-8 file names (what browsers send) decode as such, not as latin1
