@@ -9,25 +9,11 @@ import { Readable } from 'node:stream';
 import { ReadableStream } from 'node:stream/web';
 import { exposed, json, HTTPError, HTTPRedirect, InternalRedirect, NotFound, type Context } from '../src/index.js';
 import { rawRequest, type ParsedResponse, type RawResult } from '../src/testing.js';
+import { deferred, within } from './helpers/async.js';
 import { startApp, type TestServer } from './helpers/server.js';
 
 // -- helpers ----------------------------------------------------------------
 
-interface Deferred<T> { promise: Promise<T>; resolve(v: T): void }
-function deferred<T>(): Deferred<T> {
-  let resolve!: (v: T) => void;
-  const promise = new Promise<T>((r) => { resolve = r; });
-  return { promise, resolve };
-}
-
-/** Resolve with `promise`, or fail the test instead of hanging. */
-function within<T>(promise: Promise<T>, what: string, ms = 5000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 /** A raw HTTP/1.1 request; `Connection: close` unless `keepAlive`. */
 function rawReq(port: number, method: string, target: string, keepAlive = false): string {

@@ -2,13 +2,16 @@
 // before commit (404/403 while the handler can still react), its headers
 // (type, validators, ranges, disposition), HEAD, file descriptors closed on
 // every path, and memory flat while a 50 MiB file goes out buffered and streamed.
-import { test } from 'node:test';
+import { spawn } from 'node:child_process';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, mkdirSync, openSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import net from 'node:net';
-import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { exposed, serveFile, serveStream, FileBody, HTTPError, InternalRedirect, NotFound, type Context } from '../src/index.js';
 import { streamRequest } from '../src/testing.js';
 import { assertLength, fdsBackTo, head, names, one, openFds, raw, start, tempDir } from './helpers/files.js';
@@ -139,7 +142,8 @@ test('serveFile: a missing file and a directory are 404s the handler can catch, 
   assert.equal((await one(server.port, 'GET', '/nul')).status, 404, 'a NUL byte in the path');
 });
 
-test('serveFile: a file the process may not read is a 403', { skip: process.getuid?.() === 0 ? 'running as root: permissions are not enforced' : false }, async (t) => {
+test('serveFile: a file the process may not read is a 403', async (t) => {
+  if (process.getuid?.() === 0) return forbiddenAsNobody(t);
   const { dir } = files(t);
   const p = join(dir, 'locked.txt');
   writeFileSync(p, 'locked');
@@ -150,6 +154,86 @@ test('serveFile: a file the process may not read is a 403', { skip: process.getu
   assert.equal(r.status, 403);
   assert.ok(!r.body.toString().includes('locked'));
 });
+
+const NOBODY = 65534;
+
+/** Whether a user that is neither owner nor in the group may traverse to `path` and read it (the mode bits for "other"). */
+function otherMayRead(path: string): boolean {
+  try {
+    if ((statSync(path).mode & 0o004) === 0) return false;
+    for (let dir = dirname(path); ; dir = dirname(dir)) {
+      if ((statSync(dir).mode & 0o001) === 0) return false;
+      if (dirname(dir) === dir) return true;
+    }
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * As root, permissions are not enforced in this process: a child Node
+ * process running as `nobody` serves the unreadable file, and the test asks
+ * it over a socket from here.
+ */
+async function forbiddenAsNobody(t: TestContext): Promise<void> {
+  const index = fileURLToPath(new URL('../src/index.js', import.meta.url));
+  if (!otherMayRead(index)) {
+    t.skip(`running as root, and ${index} is not readable by nobody (uid ${NOBODY}) to run the server as that user`);
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'drupe-forbidden-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  chmodSync(dir, 0o755);
+  const secret = randomBytes(16).toString('hex');
+  const locked = join(dir, 'locked.txt');
+  writeFileSync(locked, secret);
+  chmodSync(locked, 0o000);
+  const script = join(dir, 'server.mjs');
+  writeFileSync(script, [
+    `import { accessSync, constants } from 'node:fs';`,
+    `import { App, exposed, serve, serveFile } from ${JSON.stringify(pathToFileURL(index).href)};`,
+    `const file = process.argv[2];`,
+    `let readable = true;`,
+    `try { accessSync(file, constants.R_OK); } catch { readable = false; }`,
+    `const app = new App({ default: exposed(() => serveFile(file)) });`,
+    `const running = await serve(app, { host: '127.0.0.1', port: 0, config: { environment: 'test' } });`,
+    `process.stdout.write(JSON.stringify({ port: running.port, uid: process.getuid(), readable }) + '\\n');`,
+    `// The parent gone (its end of stdin closed): stop.`,
+    `process.stdin.on('end', () => process.exit(0));`,
+    `process.stdin.resume();`,
+  ].join('\n'));
+  chmodSync(script, 0o644);
+  const child = spawn(process.execPath, [script, locked], { uid: NOBODY, gid: NOBODY, cwd: dir, stdio: ['pipe', 'pipe', 'pipe'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  t.after(async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill();
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
+  });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
+  const ready = await new Promise<{ port: number; uid: number; readable: boolean }>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`the child server did not start in 20 s\n${stderr}`)), 20_000);
+    const fail = (why: string) => { clearTimeout(timer); reject(new Error(`${why}\n${stderr}`)); };
+    child.once('error', (err) => fail(`spawn failed: ${err.message}`));
+    child.once('exit', (code, signal) => fail(`the child server exited (${code ?? signal}) before it listened`));
+    child.stdout.setEncoding('utf8').on('data', (s: string) => {
+      out += s;
+      const nl = out.indexOf('\n');
+      if (nl === -1) return;
+      clearTimeout(timer);
+      resolve(JSON.parse(out.slice(0, nl)) as { port: number; uid: number; readable: boolean });
+    });
+  });
+  assert.equal(ready.uid, NOBODY, 'the server runs as nobody');
+  assert.equal(ready.readable, false, 'nobody may not read the file');
+  const r = await one(ready.port, 'GET', '/locked.txt');
+  assert.equal(r.status, 403);
+  assertLength(r, '403 page');
+  const page = r.body.toString();
+  assert.ok(!page.includes(secret), 'nothing of the file is sent');
+  assert.ok(!page.includes(dir), 'the error page does not reveal the server path');
+}
 
 test('serveFile: HEAD sends the GET headers (same Content-Length) and no body', async (t) => {
   const { dir, bin } = files(t);
@@ -250,6 +334,43 @@ test('serveFile: the file descriptor is closed on every path (full, HEAD, 304, 4
     await new Promise((resolve) => setTimeout(resolve, 50));
     assert.equal(await fdsBackTo(baseline), baseline, 'dropped bodies closed on collection');
   }
+});
+
+test('serveFile: a gzip-wrapped file body replaced before it was sent (a later before_finalize hook throws) closes its file at once', { skip: openFds() === undefined ? 'needs /proc/self/fd' : false }, async (t) => {
+  const dir = tempDir(t);
+  writeFileSync(join(dir, 'page.txt'), 'compress me '.repeat(100));
+  // Every body stays referenced until the end of the test, so only an explicit release (never GC) can close its file.
+  const kept: FileBody[] = [];
+  const serve = async (): Promise<FileBody> => {
+    const body = await serveFile(join(dir, 'page.txt'));
+    kept.push(body);
+    return body;
+  };
+  // After tools.gzip (before_finalize, priority 90) wrapped the file body.
+  const late = (fn: (ctx: Context) => void) => ({ run: fn, priority: 95 });
+  const root = {
+    refused: exposed(() => serve(), { 'hooks.before_finalize': late(() => { throw new HTTPError(409, 'refused'); }) }),
+    redirected: exposed(() => serve(), {
+      'hooks.before_finalize': late(({ request }: Context) => {
+        if (request.path === '/redirected') throw new InternalRedirect('/plain');
+      }),
+    }),
+    plain: exposed(() => 'plain'),
+    sent: exposed(() => serve()),
+  };
+  const server = await start(t, root, { '/': { 'tools.gzip.on': true } });
+  const gzip = { 'Accept-Encoding': 'gzip' };
+  // Warm up (lazy modules, zlib, the first connection) before counting.
+  const warm = await one(server.port, 'GET', '/sent', gzip);
+  assert.equal(warm.headers['content-encoding'], 'gzip', 'the file body is gzip-wrapped on this route');
+  assert.equal(await fdsBackTo(openFds()!), openFds());
+  const baseline = openFds()!;
+  for (let i = 0; i < 5; i++) {
+    assert.equal((await one(server.port, 'GET', '/refused', gzip)).status, 409);
+    assert.equal((await one(server.port, 'GET', '/redirected', gzip)).body.toString(), 'plain');
+  }
+  assert.equal(kept.length, 11);
+  assert.equal(await fdsBackTo(baseline), baseline, 'the wrapped file bodies were closed when they were replaced');
 });
 
 for (const stream of [false, true]) {

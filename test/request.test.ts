@@ -8,25 +8,11 @@ import net from 'node:net';
 import { existsSync } from 'node:fs';
 import { exposed, json, UploadedFile, type Context } from '../src/index.js';
 import { rawRequest, type ParsedResponse } from '../src/testing.js';
+import { deferred, within } from './helpers/async.js';
 import { startApp, get, type TestServer } from './helpers/server.js';
 
 // -- helpers ----------------------------------------------------------------
 
-interface Deferred<T> { promise: Promise<T>; resolve(v: T): void }
-function deferred<T>(): Deferred<T> {
-  let resolve!: (v: T) => void;
-  const promise = new Promise<T>((r) => { resolve = r; });
-  return { promise, resolve };
-}
-
-/** Resolve with `promise`, or fail the test instead of hanging. */
-function within<T>(promise: Promise<T>, what: string, ms = 5000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 /** Wait (polling, bounded) until `cond()` holds. */
 async function eventually(cond: () => boolean, what: string, ms = 5000): Promise<void> {
