@@ -102,7 +102,7 @@ function* respond(host: PipelineHost, ctx: RequestContext): Steps<Ready> {
       const hooks = plan.hooks;
       if (hooks.on_start_resource) { const pending = runHooks(hooks.on_start_resource, ctx, logExtraError); if (pending) yield pending; }
       checkDeclaredLength(request);
-      if (request.queryString !== '') void request.params; // a malformed query is a 400 now, not in the handler
+      if (request.queryString !== '') void request.query; // a malformed query is a 400 now, not in the handler
       if (hooks.before_request_body) { const pending = runHooks(hooks.before_request_body, ctx, logExtraError); if (pending) yield pending; }
       if (plan.settings.processBody && request.hasBody) yield request.processForm();
       if (hooks.before_handler) { const pending = runHooks(hooks.before_handler, ctx, logExtraError); if (pending) yield pending; }
@@ -171,7 +171,7 @@ function usePlan(host: PipelineHost, ctx: RequestContext): Plan {
   request.settings = plan.settings;
   request.handler = plan.handler ?? (plan.byMethod === null ? notFound : methodNotAllowed);
   request.isIndex = plan.isIndex;
-  if (plan.params !== null) Object.assign(request.params, plan.params);
+  if (plan.params !== null) Object.assign(request.ownParams(), plan.params);
   response.stream = plan.settings.stream;
   response.onStreamError = plan.settings.onStreamError;
   return plan;

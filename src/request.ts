@@ -152,11 +152,16 @@ export class Request {
 
   /** Query and form-body parameters together (repeated keys as arrays; no prototype). */
   get params(): Params {
-    if (this.#params === undefined) {
-      this.#params = createParams();
-      Object.assign(this.#params, this.query);
-    }
-    return this.#params;
+    // The query's own object until something adds to it (a form body, _cp_dispatch, tools.json_in):
+    // most requests then build one parameter object, not two.
+    return (this.#params ??= this.query);
+  }
+
+  /** Internal: `params` to add to, no longer shared with `query`. */
+  ownParams(): Params {
+    const params = this.params;
+    if (params === this.#query) this.#params = Object.assign(createParams(), params);
+    return this.#params!;
   }
 
   /** Cookies the client sent, by name (no prototype). */
@@ -277,9 +282,9 @@ export class Request {
     const s = this.settings;
     if (type === 'application/x-www-form-urlencoded') {
       const buf = await this.bytes();
-      parseFormInto(this.params, buf.toString('utf8'), { maxParams: s.maxParams }, 'form body');
+      parseFormInto(this.ownParams(), buf.toString('utf8'), { maxParams: s.maxParams }, 'form body');
     } else if (type === 'multipart/form-data') {
-      await parseMultipartInto(this.params, this.stream(), this.headers['content-type']!, {
+      await parseMultipartInto(this.ownParams(), this.stream(), this.headers['content-type']!, {
         maxParts: s.maxParts,
         maxFileSize: s.maxFileSize,
         maxFieldSize: 1024 * 1024,
