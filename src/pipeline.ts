@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { discardBody, materialize, shapeOf, type BodyShape, type ChunkSource, type Encode } from './body.js';
+import { discardBody, JsonBody, materialize, shapeOf, type BodyShape, type ChunkSource, type Encode } from './body.js';
 import { RequestContext, type Context } from './context.js';
 import { DrupeError, HTTPError, HTTPRedirect, InternalRedirect, NotFound } from './errors.js';
 import { escapeHtml, renderErrorPage } from './error-page.js';
@@ -251,6 +251,11 @@ function finalize(ctx: RequestContext): Ready | Promise<Ready> {
   // The common case, a UTF-8 string: no shaping, no encoding here, no promise.
   if (typeof response.body === 'string' && !response.committed && (response.headers.size === 0 || encoderForType(response.headers.get('content-type')) === utf8)) {
     return { kind: 'bytes', data: response.body };
+  }
+  // json(value) with no Content-Type of the handler's: JSON text is UTF-8, sent as a string the same way.
+  if (response.body instanceof JsonBody && !response.committed && !response.headers.hasLower('content-type')) {
+    response.headers.set('Content-Type', 'application/json');
+    return { kind: 'bytes', data: JSON.stringify(response.body.value) ?? 'null' };
   }
   return finalizeShaped(ctx);
 }
