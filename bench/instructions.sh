@@ -23,10 +23,10 @@ for fw in $frameworks; do
   pid=$!
   for _ in $(seq 600); do curl -s -o /dev/null "127.0.0.1:$port$path" && break; sleep 0.2; done
   node_modules/.bin/autocannon -a 2000 -c 10 "http://127.0.0.1:$port$path" >/dev/null 2>&1
-  callgrind_control -i on "$pid" >/dev/null
+  callgrind_control -i on "$pid" >/dev/null 2>&1
   node_modules/.bin/autocannon -a "$n" -c 10 "http://127.0.0.1:$port$path" >/dev/null 2>&1
-  callgrind_control -i off "$pid" >/dev/null
-  callgrind_control -d "$pid" >/dev/null
+  callgrind_control -i off "$pid" >/dev/null 2>&1
+  callgrind_control -d "$pid" >/dev/null 2>&1
   sleep 1
   kill "$pid"; wait "$pid" 2>/dev/null || true
   cat "$out"/cg.* > "$out/all"
@@ -38,6 +38,7 @@ for line in sys.stdin:
     if not m or "PROGRAM TOTALS" in m.group(2): continue
     ir = int(m.group(1).replace(",", "")); total += ir
     if re.search(r"compiler::|[Mm]aglev|[Tt]urboshaft|OptimizingCompile|Assembler|Compile|Zone|RegisterAllocator|InstructionSelector|CodeGenerator|BytecodeGenerator|Parser|Scanner", m.group(2)): jit += ir
-print(f"{os.environ[\"FW\"]:10} {(total - jit) // n:8d} instructions/request ({jit // n} more in JIT compilation)")
+fw = os.environ["FW"]
+print(f"{fw:10} {(total - jit) // n:8d} instructions/request ({jit // n} more in JIT compilation)")
 '
 done
