@@ -255,3 +255,28 @@ function overLimit(source: ChunkSource, limit: number): never {
 export function shapeOf(body: unknown, ctx: Context, encode: Encode): BodyShape | Promise<BodyShape> {
   return isSelfShaping(body) ? body[shapeSelf](ctx, encode) : shapeBody(body, encode);
 }
+
+/**
+ * A tool's body that wraps the handler's (gzip, etags): the inner body is
+ * shaped first, and released if the wrapper is replaced before it is sent.
+ */
+export abstract class WrappingBody implements SelfShapingBody {
+  readonly #inner: unknown;
+
+  constructor(inner: unknown) {
+    this.#inner = inner;
+  }
+
+  /** Replaced before it was sent (an error page): release what the wrapped body holds (an open file). */
+  [discardSelf](): void {
+    discardBody(this.#inner);
+  }
+
+  /** The wrapped body's shape. */
+  protected async innerShape(ctx: Context, encode: Encode): Promise<BodyShape> {
+    const shaped = shapeOf(this.#inner, ctx, encode);
+    return isThenable(shaped) ? ((await shaped) as BodyShape) : shaped;
+  }
+
+  abstract [shapeSelf](ctx: Context, encode: Encode): BodyShape | Promise<BodyShape>;
+}

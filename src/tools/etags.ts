@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { discardBody, discardSelf, materialize, shapeOf, shapeSelf, type BodyShape, type Encode, type SelfShapingBody } from '../body.js';
+import { materialize, shapeSelf, WrappingBody, type BodyShape, type Encode } from '../body.js';
 import type { Context } from '../context.js';
 import { HTTPError } from '../errors.js';
 import { FileBody, StreamBody } from '../file.js';
@@ -23,22 +23,16 @@ export function strongTag(data: Buffer): string {
  * conditional request answered from the ETag/Last-Modified the response
  * carries — before anything is committed.
  */
-class EtagBody implements SelfShapingBody {
-  readonly #inner: unknown;
+class EtagBody extends WrappingBody {
   readonly #autotags: boolean;
 
   constructor(inner: unknown, autotags: boolean) {
-    this.#inner = inner;
+    super(inner);
     this.#autotags = autotags;
   }
 
-  [discardSelf](): void {
-    discardBody(this.#inner);
-  }
-
   async [shapeSelf](ctx: Context, encode: Encode): Promise<BodyShape> {
-    const shaped = shapeOf(this.#inner, ctx, encode);
-    let shape: BodyShape = isThenable<BodyShape>(shaped) ? await shaped : shaped;
+    let shape = await this.innerShape(ctx, encode);
     const { request, response } = ctx;
     if (response.committed || response.status < 200 || response.status > 299) return shape;
     const h = response.headers;

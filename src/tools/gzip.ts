@@ -1,4 +1,4 @@
-import { discardBody, discardSelf, materialize, shapeOf, shapeSelf, type BodyShape, type ChunkSource, type Encode, type SelfShapingBody } from '../body.js';
+import { materialize, shapeSelf, WrappingBody, type BodyShape, type ChunkSource, type Encode } from '../body.js';
 import type { Context } from '../context.js';
 import { DrupeError } from '../errors.js';
 import { CODINGS, CompressingSource, compressBytes, continuation, negotiate, type Coding, type CompressOptions } from '../internal/compress.js';
@@ -164,23 +164,16 @@ class Prepended implements ChunkSource {
 }
 
 /** The handler's body, compressed when the client and the response allow it. */
-class CompressedBody implements SelfShapingBody {
-  readonly #inner: unknown;
+class CompressedBody extends WrappingBody {
   readonly #p: Prepared;
 
   constructor(inner: unknown, p: Prepared) {
-    this.#inner = inner;
+    super(inner);
     this.#p = p;
   }
 
-  /** Replaced before it was sent (an error page): release what the wrapped body holds (an open file). */
-  [discardSelf](): void {
-    discardBody(this.#inner);
-  }
-
   async [shapeSelf](ctx: Context, encode: Encode): Promise<BodyShape> {
-    const shaped = shapeOf(this.#inner, ctx, encode);
-    let shape: BodyShape = isThenable<BodyShape>(shaped) ? await shaped : shaped;
+    let shape = await this.innerShape(ctx, encode);
     const { request, response } = ctx;
     if (response.committed) return shape;
     if (shape.kind === 'chunks' && shape.length === undefined && !response.stream) {
