@@ -1,5 +1,4 @@
 import { DrupeError } from './errors.js';
-import type { Context } from './context.js';
 import type { Dispatcher } from './dispatch.js';
 import { HOOK_POINTS, type HookEntry } from './hooks.js';
 import { findTool } from './tool.js';

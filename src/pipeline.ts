@@ -3,7 +3,7 @@ import { discardBody, JsonBody, materialize, shapeOf, type BodyShape, type Chunk
 import { RequestContext, type Context } from './context.js';
 import { DrupeError, HTTPError, HTTPRedirect, InternalRedirect, NotFound } from './errors.js';
 import { escapeHtml, renderErrorPage } from './error-page.js';
-import { runHooks, type Hook } from './hooks.js';
+import { runHooks } from './hooks.js';
 import { ClientGoneError, drainBody } from './internal/body-reader.js';
 import { createParams, parseFormInto, stringifyParams } from './internal/form.js';
 import { charsetOf, encodingFor } from './internal/media-type.js';
