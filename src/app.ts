@@ -87,7 +87,7 @@ export class App implements PipelineHost {
       return;
     }
     const ahead = this.#queueTail.get(socket) ?? current;
-    if (ahead === undefined || ahead === null || ahead === res || ahead.destroyed) {
+    if (ahead === undefined || ahead === null || ahead.destroyed) {
       this.#run(req, res);
       return;
     }

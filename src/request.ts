@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import { HTTPError } from './errors.js';
 import { createParams, parseFormInto, type Params } from './internal/form.js';
 import { parseMultipartInto, removeTempFiles } from './internal/multipart.js';
-import { readBody, limitedBody, ClientGoneError } from './internal/body-reader.js';
+import { readBody, limitedBody } from './internal/body-reader.js';
 import { parseCookieHeader } from './internal/cookies.js';
 import { charsetOf, mediaType } from './internal/media-type.js';
 import type { RouteSettings } from './config.js';
@@ -319,4 +319,3 @@ export class Request {
   }
 }
 
-export { ClientGoneError };

@@ -18,26 +18,18 @@ function continueAsync<T>(steps: Steps<T>, pending: PromiseLike<unknown>): Promi
       if (step.done) resolve(step.value);
       else Promise.resolve(step.value).then(onValue, onError);
     };
-    const onValue = (value: unknown): void => {
+    const resume = (move: () => IteratorResult<PromiseLike<unknown>, T>): void => {
       let step: IteratorResult<PromiseLike<unknown>, T>;
       try {
-        step = steps.next(value);
+        step = move();
       } catch (err) {
         reject(err);
         return;
       }
       advance(step);
     };
-    const onError = (err: unknown): void => {
-      let step: IteratorResult<PromiseLike<unknown>, T>;
-      try {
-        step = steps.throw(err);
-      } catch (again) {
-        reject(again);
-        return;
-      }
-      advance(step);
-    };
+    const onValue = (value: unknown): void => resume(() => steps.next(value));
+    const onError = (err: unknown): void => resume(() => steps.throw(err));
     Promise.resolve(pending).then(onValue, onError);
   });
 }
