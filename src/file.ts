@@ -34,7 +34,13 @@ export interface ServeStreamOptions {
 /** How much of the file one chunk holds. */
 const CHUNK = 64 * 1024;
 const EMPTY = Buffer.alloc(0);
-const OPEN_FLAGS = fsConstants.O_RDONLY | (fsConstants.O_NONBLOCK ?? 0);
+// Non-blocking and no controlling terminal: opening a FIFO or a device must not hang or have side effects.
+const OPEN_FLAGS = fsConstants.O_RDONLY | (fsConstants.O_NONBLOCK ?? 0) | (fsConstants.O_NOCTTY ?? 0);
+
+/** Internal: open a path the way files are served (errors as they come). */
+export function openForReading(path: string): Promise<FileHandle> {
+  return open(path, OPEN_FLAGS);
+}
 
 /**
  * A file handle nobody sent (the handler threw after `serveFile`, an error
@@ -82,10 +88,11 @@ function errCode(err: unknown): string | undefined {
 }
 
 /** Set the headers every file-like body sends (the handler's own Content-Type wins unless `contentType` is given). */
-function setEntityHeaders(ctx: Context, o: { contentType: string | undefined; defaultType: string; etag: string | undefined; lastModified: number | undefined; disposition: string | undefined }): Validators {
+function setEntityHeaders(ctx: Context, o: { contentType: string | undefined; typeName: string | undefined; etag: string | undefined; lastModified: number | undefined; disposition: string | undefined }): Validators {
   const h = ctx.response.headers;
   if (o.contentType !== undefined) h.set('Content-Type', o.contentType);
-  else if (!h.has('content-type')) h.set('Content-Type', o.defaultType);
+  // The MIME database is consulted only when no Content-Type is given.
+  else if (!h.has('content-type')) h.set('Content-Type', o.typeName === undefined ? 'application/octet-stream' : typeForName(o.typeName));
   if (o.lastModified !== undefined && !h.has('last-modified')) h.set('Last-Modified', new Date(o.lastModified).toUTCString());
   if (o.etag !== undefined && !h.has('etag')) h.set('ETag', o.etag);
   if (o.disposition !== undefined) h.set('Content-Disposition', o.disposition);
@@ -169,7 +176,7 @@ export class FileBody implements SelfShapingBody {
       const size = this.size;
       const v = setEntityHeaders(ctx, {
         contentType: this.options.contentType,
-        defaultType: typeForName(this.options.name ?? this.path),
+        typeName: this.options.name ?? this.path,
         etag: this.etag,
         lastModified: this.mtime,
         disposition: dispositionOf(this.options, basename(this.path)),
@@ -293,7 +300,7 @@ export async function serveFile(path: string, options: ServeFileOptions = {}): P
   const abs = resolve(path);
   let fh: FileHandle;
   try {
-    fh = await open(abs, OPEN_FLAGS);
+    fh = await openForReading(abs);
   } catch (err) {
     throw fileError(err);
   }
@@ -358,7 +365,7 @@ export class StreamBody implements SelfShapingBody {
       const lastModified = o.lastModified === undefined ? undefined : typeof o.lastModified === 'number' ? o.lastModified : o.lastModified.getTime();
       const v = setEntityHeaders(ctx, {
         contentType: o.contentType,
-        defaultType: o.name !== undefined ? typeForName(o.name) : 'application/octet-stream',
+        typeName: o.name,
         etag,
         lastModified,
         disposition: dispositionOf(o, undefined),

@@ -2,18 +2,17 @@
 // before commit (404/403 while the handler can still react), its headers
 // (type, validators, ranges, disposition), HEAD, file descriptors closed on
 // every path, and memory flat while a 50 MiB file goes out buffered and streamed.
-import { spawn } from 'node:child_process';
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { exposed, serveFile, serveStream, FileBody, HTTPError, InternalRedirect, NotFound, type Context } from '../src/index.js';
 import { streamRequest } from '../src/testing.js';
+import { NOBODY, serveAsNobody } from './helpers/as-nobody.js';
 import { assertLength, fdsBackTo, head, names, one, openFds, raw, start, tempDir } from './helpers/files.js';
 
 function files(t: { after(fn: () => unknown): void }): { dir: string; text: string; bin: Buffer } {
@@ -154,32 +153,8 @@ test('serveFile: a file the process may not read is a 403', async (t) => {
   assert.ok(!r.body.toString().includes('locked'));
 });
 
-const NOBODY = 65534;
-
-/** Whether a user that is neither owner nor in the group may traverse to `path` and read it (the mode bits for "other"). */
-function otherMayRead(path: string): boolean {
-  try {
-    if ((statSync(path).mode & 0o004) === 0) return false;
-    for (let dir = dirname(path); ; dir = dirname(dir)) {
-      if ((statSync(dir).mode & 0o001) === 0) return false;
-      if (dirname(dir) === dir) return true;
-    }
-  } catch {
-    return false;
-  }
-}
-
-/**
- * As root, permissions are not enforced in this process: a child Node
- * process running as `nobody` serves the unreadable file, and the test asks
- * it over a socket from here.
- */
+/** As root, permissions are not enforced in this process: the unreadable file is served by a child running as nobody. */
 async function forbiddenAsNobody(t: TestContext): Promise<void> {
-  const index = fileURLToPath(new URL('../src/index.js', import.meta.url));
-  if (!otherMayRead(index)) {
-    t.skip(`running as root, and ${index} is not readable by nobody (uid ${NOBODY}) to run the server as that user`);
-    return;
-  }
   const dir = mkdtempSync(join(tmpdir(), 'drupe-forbidden-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   chmodSync(dir, 0o755);
@@ -187,46 +162,16 @@ async function forbiddenAsNobody(t: TestContext): Promise<void> {
   const locked = join(dir, 'locked.txt');
   writeFileSync(locked, secret);
   chmodSync(locked, 0o000);
-  const script = join(dir, 'server.mjs');
-  writeFileSync(script, [
-    `import { accessSync, constants } from 'node:fs';`,
-    `import { App, exposed, serve, serveFile } from ${JSON.stringify(pathToFileURL(index).href)};`,
-    `const file = process.argv[2];`,
-    `let readable = true;`,
-    `try { accessSync(file, constants.R_OK); } catch { readable = false; }`,
-    `const app = new App({ default: exposed(() => serveFile(file)) });`,
-    `const running = await serve(app, { host: '127.0.0.1', port: 0, config: { environment: 'test' } });`,
-    `process.stdout.write(JSON.stringify({ port: running.port, uid: process.getuid(), readable }) + '\\n');`,
-    `// The parent gone (its end of stdin closed): stop.`,
-    `process.stdin.on('end', () => process.exit(0));`,
-    `process.stdin.resume();`,
-  ].join('\n'));
-  chmodSync(script, 0o644);
-  const child = spawn(process.execPath, [script, locked], { uid: NOBODY, gid: NOBODY, cwd: dir, stdio: ['pipe', 'pipe', 'pipe'] });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  t.after(async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill();
-    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
-  });
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
-  const ready = await new Promise<{ port: number; uid: number; readable: boolean }>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`the child server did not start in 20 s\n${stderr}`)), 20_000);
-    const fail = (why: string) => { clearTimeout(timer); reject(new Error(`${why}\n${stderr}`)); };
-    child.once('error', (err) => fail(`spawn failed: ${err.message}`));
-    child.once('exit', (code, signal) => fail(`the child server exited (${code ?? signal}) before it listened`));
-    child.stdout.setEncoding('utf8').on('data', (s: string) => {
-      out += s;
-      const nl = out.indexOf('\n');
-      if (nl === -1) return;
-      clearTimeout(timer);
-      resolve(JSON.parse(out.slice(0, nl)) as { port: number; uid: number; readable: boolean });
-    });
-  });
-  assert.equal(ready.uid, NOBODY, 'the server runs as nobody');
-  assert.equal(ready.readable, false, 'nobody may not read the file');
-  const r = await one(ready.port, 'GET', '/locked.txt');
+  const server = await serveAsNobody(t, dir, [
+    `const { accessSync, constants } = await import('node:fs');`,
+    `facts.readable = true;`,
+    `try { accessSync(args[0], constants.R_OK); } catch { facts.readable = false; }`,
+    `app = new drupe.App({ default: drupe.exposed(() => drupe.serveFile(args[0])) });`,
+  ].join('\n'), [locked]);
+  if (server === null) return;
+  assert.equal(server.uid, NOBODY, 'the server runs as nobody');
+  assert.equal(server.facts['readable'], false, 'nobody may not read the file');
+  const r = await one(server.port, 'GET', '/locked.txt');
   assert.equal(r.status, 403);
   assertLength(r, '403 page');
   const page = r.body.toString();

@@ -5,10 +5,11 @@
 // from outside, encoded slashes never slipping past a guard on a subtree.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App, HTTPError, exposed, type Config } from '../src/index.js';
 import type { ParsedResponse } from '../src/testing.js';
+import { NOBODY, serveAsNobody } from './helpers/as-nobody.js';
 import { assertLength, head, one, raw, start, tempDir } from './helpers/files.js';
 
 const SECRET = 'TOP-SECRET-b7f3c1';
@@ -273,6 +274,43 @@ test('dotfiles and follow_symlinks can be allowed', async (t) => {
   assert.equal((await one(server.port, 'GET', '/links/%2e%2e/secret.txt')).status, 403, 'symlinks allowed, .. still refused');
   assert.equal((await one(server.port, 'GET', '/plain/link-in.css')).body.toString(), 'a { color: red }', 'a symlink that stays inside');
   assert.equal((await one(server.port, 'GET', '/plain/link-in.css')).headers['content-type'], 'text/css; charset=utf-8');
+});
+
+/**
+ * A directory nobody may list but may search (mode 711) still serves its
+ * index; a file nobody may read is a 403 with nothing of it sent. As root,
+ * permissions do not apply in this process, so a child serves as nobody.
+ */
+test('permissions: a search-only directory serves its index, an unreadable file is a 403', async (t) => {
+  const base = tempDir(t, 'drupe-static-perm-');
+  chmodSync(base, 0o755);
+  const pub = join(base, 'public');
+  mkdirSync(join(pub, 'xonly'), { recursive: true });
+  writeFileSync(join(pub, 'xonly', 'index.html'), '<p>searchable</p>');
+  writeFileSync(join(pub, 'locked.txt'), SECRET);
+  chmodSync(pub, 0o755);
+  chmodSync(join(pub, 'xonly'), 0o711);
+  chmodSync(join(pub, 'locked.txt'), 0o000);
+  let port: number;
+  if (process.getuid?.() === 0) {
+    const server = await serveAsNobody(t, base, `app = new drupe.App({}, { '/static': ${JSON.stringify(staticSection(base))} });`);
+    if (server === null) return;
+    assert.equal(server.uid, NOBODY, 'the server runs as nobody');
+    port = server.port;
+  } else {
+    port = (await start(t, {}, { '/static': staticSection(base) })).port;
+  }
+  const idx = await one(port, 'GET', '/static/xonly/');
+  assert.equal(idx.status, 200);
+  assert.equal(idx.body.toString(), '<p>searchable</p>');
+  const redirect = await one(port, 'GET', '/static/xonly');
+  assert.equal(redirect.status, 301);
+  assert.equal(redirect.headers['location'], 'http://127.0.0.1/static/xonly/');
+  assert.equal((await one(port, 'GET', '/static/xonly/missing.txt')).status, 404);
+  const locked = await one(port, 'GET', '/static/locked.txt');
+  assert.equal(locked.status, 403);
+  assertLength(locked, '403 page');
+  assertNoSecret(locked, locked.body.toString(), 'an unreadable file');
 });
 
 test('match and content_types', async (t) => {

@@ -1,8 +1,9 @@
-import { realpath, stat } from 'node:fs/promises';
+import { readlinkSync, type Stats } from 'node:fs';
+import { realpath, stat, type FileHandle } from 'node:fs/promises';
 import { extname, join, resolve, sep } from 'node:path';
 import type { Context } from '../context.js';
 import { DrupeError, HTTPError, HTTPRedirect, NotFound } from '../errors.js';
-import { serveFile } from '../file.js';
+import { FileBody, openForReading } from '../file.js';
 import { defineTool } from '../tool.js';
 
 const patterns = new Map<string, RegExp>();
@@ -63,15 +64,63 @@ function inside(real: string, dir: string): boolean {
   return real === dir || real.startsWith(dir.endsWith(sep) ? dir : dir + sep);
 }
 
+function errCode(err: unknown): string | undefined {
+  return typeof err === 'object' && err !== null ? (err as { code?: string }).code : undefined;
+}
+
+function missing(err: unknown): boolean {
+  const code = errCode(err);
+  return code === 'ENOENT' || code === 'ENOTDIR' || code === 'ENAMETOOLONG' || code === 'ELOOP';
+}
+
 async function realOrNull(p: string): Promise<string | null> {
   try {
     return await realpath(p);
   } catch (err) {
-    const code = (err as { code?: string }).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ENAMETOOLONG' || code === 'ELOOP') return null;
+    if (missing(err)) return null;
+    const code = errCode(err);
     if (code === 'EACCES' || code === 'EPERM') throw forbidden();
     throw err;
   }
+}
+
+/**
+ * The served directory's real path, looked up again at most once a second
+ * (it is on every request's way; a deploy that swaps a symlinked directory
+ * is seen within that second). Keyed by the options, not the resolved path,
+ * so a hit costs no path arithmetic.
+ */
+const dirs = new Map<string, { real: string | null; until: number }>();
+const DIR_TTL_MS = 1000;
+
+async function realDir(root: string, dir: string): Promise<string | null> {
+  const key = root + '\0' + dir;
+  const now = Date.now();
+  const hit = dirs.get(key);
+  if (hit !== undefined && hit.until > now) return hit.real;
+  const real = await realOrNull(resolve(root === '' ? process.cwd() : root, dir));
+  if (dirs.size >= 1000) dirs.clear();
+  dirs.set(key, { real, until: now + DIR_TTL_MS });
+  return real;
+}
+
+/**
+ * Where an open descriptor's file really is. On Linux, /proc names the file
+ * that was opened, so a symlink swapped between a check and the open cannot
+ * slip a file from outside in; read synchronously, as procfs answers from
+ * memory. Elsewhere, realpath of the name (checked after the open).
+ */
+let procFds = process.platform === 'linux';
+
+async function openedPath(fh: FileHandle, path: string): Promise<string | null> {
+  if (procFds) {
+    try {
+      return readlinkSync(`/proc/self/fd/${fh.fd}`);
+    } catch {
+      procFds = false;
+    }
+  }
+  return realOrNull(path);
 }
 
 interface StaticdirOptions {
@@ -85,27 +134,64 @@ interface StaticdirOptions {
   section: string;
 }
 
-/**
- * Where the file a request names really is, checked: inside the directory
- * (after resolving symlinks, unless `follow_symlinks`), no dotfile on the
- * way (unless `dotfiles`). Null when there is no such file or directory.
- */
-async function locate(dirReal: string, rest: readonly string[], o: StaticdirOptions): Promise<string | null> {
-  const real = await realOrNull(join(dirReal, ...rest));
-  if (real === null) return null;
-  if (!o.follow_symlinks) {
-    if (!inside(real, dirReal)) throw new NotFound();
-    if (!o.dotfiles && real !== dirReal && real.slice(dirReal.length).split(sep).some((s) => s.startsWith('.'))) throw new NotFound();
-  }
-  return real;
+/** An opened file or directory (no descriptor: a directory we may search but not read). */
+interface Found {
+  fh: FileHandle | null;
+  st: Stats;
 }
 
-async function statOrNull(p: string): Promise<import('node:fs').Stats | null> {
+/** Refuse a real path outside the directory, or with a dotfile on the way (unless allowed). */
+function checkReal(real: string, dirReal: string, o: StaticdirOptions): void {
+  if (o.follow_symlinks) return;
+  if (!inside(real, dirReal)) throw new NotFound();
+  if (!o.dotfiles && real !== dirReal && real.slice(dirReal.length).split(sep).some((s) => s.startsWith('.'))) throw new NotFound();
+}
+
+/**
+ * Open what `path` names and check where it really is — inside the
+ * directory after resolving symlinks (unless `follow_symlinks`), no
+ * dotfile on the way (unless `dotfiles`) — before anything is read from
+ * it. Null when there is no such file or directory.
+ */
+async function openInside(dirReal: string, path: string, o: StaticdirOptions): Promise<Found | null> {
+  let fh: FileHandle;
   try {
-    return await stat(p);
-  } catch {
-    return null;
+    fh = await openForReading(path);
+  } catch (err) {
+    if (missing(err)) return null;
+    const code = errCode(err);
+    if (code === 'EACCES' || code === 'EPERM') return searchOnly(dirReal, path, o);
+    throw err;
   }
+  try {
+    if (!o.follow_symlinks) {
+      const real = await openedPath(fh, path);
+      if (real === null) {
+        await fh.close();
+        return null;
+      }
+      checkReal(real, dirReal, o);
+    }
+    return { fh, st: await fh.stat() };
+  } catch (err) {
+    await fh.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** A path we may not open: a directory we may still search (for its index), or a 403. */
+async function searchOnly(dirReal: string, path: string, o: StaticdirOptions): Promise<Found | null> {
+  const real = await realOrNull(path);
+  if (real === null) return null;
+  checkReal(real, dirReal, o);
+  const st = await stat(real).catch(() => null);
+  if (st === null) return null;
+  if (!st.isDirectory()) throw forbidden();
+  return { fh: null, st };
+}
+
+async function release(found: Found): Promise<void> {
+  await found.fh?.close().catch(() => undefined);
 }
 
 /**
@@ -132,27 +218,30 @@ export const staticdir = defineTool<StaticdirOptions>({
     const rest = remainder(request.path, o.section === '' ? '/' : o.section);
     if (rest === null) return;
     if (!o.dotfiles && rest.some((s) => s.startsWith('.'))) throw new NotFound();
-    const dirReal = await realOrNull(resolve(o.root === '' ? process.cwd() : o.root, o.dir));
+    const dirReal = await realDir(o.root, o.dir);
     if (dirReal === null) return;
-    const real = await locate(dirReal, rest, o);
-    if (real === null) return;
-    const st = await statOrNull(real);
-    if (st === null) return;
+    let path = rest.length === 0 ? dirReal : join(dirReal, ...rest);
+    let found = await openInside(dirReal, path, o);
+    if (found === null) return;
     const slash = request.path.endsWith('/');
-    let file = real;
     let name = rest[rest.length - 1] ?? '';
-    if (st.isDirectory()) {
+    if (found.st.isDirectory()) {
+      await release(found);
       if (o.index === '') return;
-      const index = await locate(dirReal, [...rest, o.index], o);
-      if (index === null || !(await statOrNull(index))?.isFile()) return;
-      if (!slash) throw new HTTPRedirect(request.path + '/' + (request.queryString === '' ? '' : '?' + request.queryString), 301);
-      file = index;
+      path = join(path, o.index);
+      found = await openInside(dirReal, path, o);
+      if (found === null) return;
+      if (found.fh === null || !found.st.isFile()) return release(found);
+      if (!slash) {
+        await release(found);
+        throw new HTTPRedirect(request.path + '/' + (request.queryString === '' ? '' : '?' + request.queryString), 301);
+      }
       name = o.index;
-    } else if (slash || !st.isFile()) {
-      return;
+    } else if (slash || found.fh === null || !found.st.isFile()) {
+      return release(found);
     }
     const contentType = typeOverride(o.content_types, name);
-    response.body = await serveFile(file, contentType === undefined ? {} : { contentType });
+    response.body = new FileBody(path, found.fh, found.st.size, found.st.mtimeMs, contentType === undefined ? {} : { contentType });
     request.handler = null;
   },
 });
