@@ -91,6 +91,10 @@ class SseSource implements ChunkSource {
   #preface: Buffer | undefined;
   #pending: Promise<Step> | undefined;
   #done = false;
+  /** One heartbeat timer for the stream, re-armed at each pull rather than made anew per event. */
+  #timer: NodeJS.Timeout | undefined;
+  /** The pull the writer is waiting on: the heartbeat answers it when no event came in time. */
+  #waiting: ((chunk: Buffer | null) => void) | null = null;
 
   constructor(events: Iterable<string | SseMessage> | AsyncIterable<string | SseMessage>, options: SseOptions) {
     const asyncIt = (events as Partial<AsyncIterable<string | SseMessage>>)[Symbol.asyncIterator];
@@ -99,32 +103,55 @@ class SseSource implements ChunkSource {
     if (options.retry !== undefined) this.#preface = Buffer.from(formatEvent({ data: '', retry: options.retry }).replace(/data: \n/, ''));
   }
 
-  async next(): Promise<Buffer | null> {
-    const chunk = await this.#next();
+  next(): Promise<Buffer | null> {
     const preface = this.#preface;
-    if (preface === undefined) return chunk;
+    if (preface === undefined) return this.#next();
     // The retry field goes out with the first event (or heartbeat), so nothing
     // commits before the events started: an error before them answers as buffered (S1).
     this.#preface = undefined;
-    return chunk === null ? preface : Buffer.concat([preface, chunk]);
+    return this.#next().then((chunk) => (chunk === null ? preface : Buffer.concat([preface, chunk])));
   }
 
-  async #next(): Promise<Buffer | null> {
-    this.#pending ??= this.#pull();
-    let step: Step | Buffer;
-    if (this.#heartbeat > 0) {
-      let timer: NodeJS.Timeout | undefined;
-      try {
-        step = await Promise.race([this.#pending, new Promise<Buffer>((resolve) => { timer = setTimeout(resolve, this.#heartbeat, HEARTBEAT); })]);
-      } finally {
-        clearTimeout(timer); // also when the events fail: a live timer would hold the process for a heartbeat
-      }
-    } else {
-      step = await this.#pending;
-    }
-    if (step === HEARTBEAT) return HEARTBEAT;
+  #next(): Promise<Buffer | null> {
+    const pending = (this.#pending ??= this.#pull());
+    if (this.#heartbeat <= 0) return pending.then(this.#taken);
+    // Asked for only once the socket took the last chunk, so heartbeats never pile up behind a slow reader.
+    if (this.#timer === undefined) this.#timer = setTimeout(this.#beat, this.#heartbeat);
+    else this.#timer.refresh();
+    return new Promise((resolve, reject) => {
+      this.#waiting = resolve;
+      pending.then((step) => {
+        // A heartbeat answered this pull already: the event goes to the next one.
+        if (this.#waiting !== resolve) return;
+        this.#waiting = null;
+        resolve(this.#taken(step));
+      }, (err: unknown) => {
+        this.#stopTimer();
+        reject(err);
+      });
+    });
+  }
+
+  #taken = (step: Step): Buffer | null => {
     this.#pending = undefined;
-    return (step as Step).done ? null : (step as { chunk: Buffer }).chunk;
+    if (step.done) {
+      this.#stopTimer();
+      return null;
+    }
+    return step.chunk;
+  };
+
+  #beat = (): void => {
+    const waiting = this.#waiting;
+    if (waiting === null) return;
+    this.#waiting = null;
+    waiting(HEARTBEAT);
+  };
+
+  /** A live timer would hold the process for a heartbeat after the stream ended. */
+  #stopTimer(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
   }
 
   async #pull(): Promise<Step> {
@@ -149,6 +176,7 @@ class SseSource implements ChunkSource {
   }
 
   async close(): Promise<void> {
+    this.#stopTimer();
     if (this.#done) return;
     this.#done = true;
     this.#pending?.catch(() => undefined);
