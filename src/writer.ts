@@ -133,16 +133,24 @@ function quietly(p: void | Promise<void>): void {
 export async function sendStream(host: WriterHost, ctx: RequestContext, source: ChunkSource, first: Buffer | null | undefined | Promise<Buffer | null>): Promise<void> {
   const { res, request, response } = ctx;
   let gone = res.destroyed;
+  /** The writer waiting for the socket to drain (or to close). */
   let wake: (() => void) | null = null;
+  const onDrain = (): void => {
+    const w = wake;
+    wake = null;
+    w?.();
+  };
   const onClose = (): void => {
     if (res.writableFinished) return;
     gone = true;
     request.abort(new RequestAbortedError('DRUPE_CLIENT_CLOSED', 'The client closed the connection'));
     // An async generator runs return() after its pending next() settles (S6).
     quietly(source.close());
-    wake?.();
+    onDrain();
   };
   res.on('close', onClose);
+  // One listener for the whole stream, not one per chunk that waits.
+  res.on('drain', onDrain);
   host.streams.add(ctx);
   let sent = 0;
   try {
@@ -187,10 +195,7 @@ export async function sendStream(host: WriterHost, ctx: RequestContext, source: 
         if (!res.write(chunk)) {
           await new Promise<void>((resolve) => {
             wake = resolve;
-            res.once('drain', resolve);
           });
-          res.off('drain', wake!);
-          wake = null;
           burst = burstChunks = 0;
           if (gone) break;
         } else if ((burst += chunk.length) >= FAIRNESS_BYTES) {
@@ -222,6 +227,7 @@ export async function sendStream(host: WriterHost, ctx: RequestContext, source: 
   } finally {
     ctx.bytesSent = sent;
     res.off('close', onClose);
+    res.off('drain', onDrain);
     host.streams.delete(ctx);
   }
 }
