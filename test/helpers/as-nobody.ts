@@ -9,7 +9,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 export const NOBODY = 65534;
 
 /** Whether a user that is neither owner nor in the group may traverse to `path` and read it (the mode bits for "other"). */
-export function otherMayRead(path: string): boolean {
+function otherMayRead(path: string): boolean {
   try {
     if ((statSync(path).mode & 0o004) === 0) return false;
     for (let dir = dirname(path); ; dir = dirname(dir)) {
