@@ -93,8 +93,10 @@ class SseSource implements ChunkSource {
   #done = false;
   /** One heartbeat timer for the stream, re-armed at each pull rather than made anew per event. */
   #timer: NodeJS.Timeout | undefined;
-  /** The pull the writer is waiting on: the heartbeat answers it when no event came in time. */
-  #waiting: ((chunk: Buffer | null) => void) | null = null;
+  /** The writer waiting for a chunk: the heartbeat answers it when no event came in time. */
+  #waiting: { resolve: (chunk: Buffer | null) => void; reject: (err: unknown) => void } | null = null;
+  /** What a pull produced while no one waited (a heartbeat had answered the writer first). */
+  #early: { step: Step } | { error: unknown } | undefined;
 
   constructor(events: Iterable<string | SseMessage> | AsyncIterable<string | SseMessage>, options: SseOptions) {
     const asyncIt = (events as Partial<AsyncIterable<string | SseMessage>>)[Symbol.asyncIterator];
@@ -113,24 +115,47 @@ class SseSource implements ChunkSource {
   }
 
   #next(): Promise<Buffer | null> {
-    const pending = (this.#pending ??= this.#pull());
-    if (this.#heartbeat <= 0) return pending.then(this.#taken);
+    if (this.#heartbeat <= 0) return (this.#pending ??= this.#pull()).then(this.#taken);
+    const early = this.#early;
+    if (early !== undefined) {
+      this.#early = undefined;
+      return 'error' in early ? Promise.reject(early.error) : Promise.resolve(this.#taken(early.step));
+    }
+    if (this.#pending === undefined) {
+      // One reaction per pull, however many heartbeats go out while it is pending (an idle stream holds nothing more).
+      const pending = this.#pull();
+      this.#pending = pending;
+      pending.then(this.#arrived, this.#failed);
+    }
     // Asked for only once the socket took the last chunk, so heartbeats never pile up behind a slow reader.
     if (this.#timer === undefined) this.#timer = setTimeout(this.#beat, this.#heartbeat);
     else this.#timer.refresh();
     return new Promise((resolve, reject) => {
-      this.#waiting = resolve;
-      pending.then((step) => {
-        // A heartbeat answered this pull already: the event goes to the next one.
-        if (this.#waiting !== resolve) return;
-        this.#waiting = null;
-        resolve(this.#taken(step));
-      }, (err: unknown) => {
-        this.#stopTimer();
-        reject(err);
-      });
+      this.#waiting = { resolve, reject };
     });
   }
+
+  #arrived = (step: Step): void => {
+    const waiting = this.#waiting;
+    if (waiting === null) {
+      this.#early = { step };
+      return;
+    }
+    this.#waiting = null;
+    waiting.resolve(this.#taken(step));
+  };
+
+  #failed = (error: unknown): void => {
+    this.#stopTimer();
+    this.#pending = undefined;
+    const waiting = this.#waiting;
+    if (waiting === null) {
+      this.#early = { error };
+      return;
+    }
+    this.#waiting = null;
+    waiting.reject(error);
+  };
 
   #taken = (step: Step): Buffer | null => {
     this.#pending = undefined;
@@ -145,7 +170,7 @@ class SseSource implements ChunkSource {
     const waiting = this.#waiting;
     if (waiting === null) return;
     this.#waiting = null;
-    waiting(HEARTBEAT);
+    waiting.resolve(HEARTBEAT);
   };
 
   /** A live timer would hold the process for a heartbeat after the stream ended. */

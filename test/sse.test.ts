@@ -3,6 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { NotFound, exposed, formatEvent, sse, type Context, type SseMessage } from '../src/index.js';
 import { rawRequest, streamRequest, type SseEvent } from '../src/testing.js';
+import { shapeSelf, type BodyShape, type ChunkSource } from '../src/body.js';
+import { Response } from '../src/response.js';
 import { startApp } from './helpers/server.js';
 import { deferred, one, req, startLogged, waitFor, within } from './helpers/streaming.js';
 
@@ -289,4 +291,41 @@ test('sse(): a client that leaves stops the events and runs their finally', asyn
   assert.deepEqual(got, ['n1', 'n2', 'n3']);
   const { access } = await logged.logs();
   assert.match(access, /outcome=client-closed/);
+});
+
+// The source on its own, driven the way the writer drives it: the moments
+// between a heartbeat and the writer's next pull cannot be timed over a socket.
+test('sse(): an event or a failure that comes while a heartbeat is out is what the next pull gets', async () => {
+  const drive = (events: AsyncIterable<string>): ChunkSource => {
+    const shape = sse(events, { heartbeat: 20 })[shapeSelf]({ response: new Response() } as unknown as Context);
+    assert.equal((shape as BodyShape).kind, 'chunks');
+    return (shape as Extract<BodyShape, { kind: 'chunks' }>).source;
+  };
+  const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+  const gate = deferred();
+  const events = drive((async function* () {
+    yield 'first';
+    await gate.promise;
+    yield 'second';
+  })());
+  assert.equal(String(await events.next()), 'data: first\n\n');
+  assert.equal(String(await events.next()), ': keep-alive\n\n', 'the producer is idle: a heartbeat answers');
+  gate.resolve();
+  await turn(); // 'second' arrives while nobody waits
+  assert.equal(String(await within(Promise.resolve(events.next()), 'the event that came during the heartbeat')), 'data: second\n\n');
+  assert.equal(await events.next(), null);
+
+  const failGate = deferred();
+  const failing = drive((async function* () {
+    yield 'first';
+    await failGate.promise;
+    throw new Error('the feed broke');
+  })());
+  assert.equal(String(await failing.next()), 'data: first\n\n');
+  assert.equal(String(await failing.next()), ': keep-alive\n\n');
+  failGate.resolve();
+  await turn();
+  await assert.rejects(within(Promise.resolve(failing.next()), 'the failure that came during the heartbeat'), /the feed broke/);
+  await failing.close();
 });
