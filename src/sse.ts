@@ -195,12 +195,21 @@ class SseSource implements ChunkSource {
       return { done: false, chunk: Buffer.from(formatEvent(r.value), 'utf8') };
     } catch (err) {
       // A bad event (CR/LF in event or id) ends the stream: the producer is still suspended at its yield, so let its finally run.
-      await this.close().catch(() => undefined);
+      await this.#finish().catch(() => undefined);
       throw err;
     }
   }
 
-  async close(): Promise<void> {
+  /** The writer stops early (the client left, or the response failed). */
+  close(): Promise<void> {
+    // A writer still waiting (the client left while the events were idle) ends now, not at the next event.
+    const waiting = this.#waiting;
+    this.#waiting = null;
+    waiting?.resolve(null);
+    return this.#finish();
+  }
+
+  async #finish(): Promise<void> {
     this.#stopTimer();
     if (this.#done) return;
     this.#done = true;

@@ -293,6 +293,26 @@ test('sse(): a client that leaves stops the events and runs their finally', asyn
   assert.match(access, /outcome=client-closed/);
 });
 
+test('sse(): a client that leaves while the events are idle ends the request at once, not at the next event', async (t) => {
+  const ended = deferred();
+  const never = new Promise<never>(() => undefined);
+  const root = {
+    feed: exposed(() => sse((async function* () {
+      yield 'first';
+      await never;
+    })(), { heartbeat: 60_000 })),
+  };
+  const server = await startApp(root, { '/': { 'hooks.on_end_request': () => ended.resolve() } });
+  t.after(() => server.close());
+  const res = await streamRequest(server.port, { path: '/feed' });
+  for await (const e of res.events()) {
+    assert.equal(e.data, 'first');
+    break;
+  }
+  res.disconnect();
+  await within(ended.promise, 'the request to end after the client left');
+});
+
 // The source on its own, driven the way the writer drives it: the moments
 // between a heartbeat and the writer's next pull cannot be timed over a socket.
 test('sse(): an event or a failure that comes while a heartbeat is out is what the next pull gets', async () => {
