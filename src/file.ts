@@ -83,7 +83,8 @@ function dispositionOf(options: { disposition?: 'inline' | 'attachment' | undefi
   return name === undefined || name === '' ? type : contentDisposition(type, name);
 }
 
-function errCode(err: unknown): string | undefined {
+/** Internal: the `code` of a file-system error, if any. */
+export function errCode(err: unknown): string | undefined {
   return typeof err === 'object' && err !== null ? (err as { code?: string }).code : undefined;
 }
 

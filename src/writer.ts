@@ -135,7 +135,7 @@ export async function sendStream(host: WriterHost, ctx: RequestContext, source: 
   let gone = res.destroyed;
   /** The writer waiting for the socket to drain (or to close). */
   let wake: (() => void) | null = null;
-  const onDrain = (): void => {
+  const wakeWriter = (): void => {
     const w = wake;
     wake = null;
     w?.();
@@ -146,11 +146,11 @@ export async function sendStream(host: WriterHost, ctx: RequestContext, source: 
     request.abort(new RequestAbortedError('DRUPE_CLIENT_CLOSED', 'The client closed the connection'));
     // An async generator runs return() after its pending next() settles (S6).
     quietly(source.close());
-    onDrain();
+    wakeWriter();
   };
   res.on('close', onClose);
   // One listener for the whole stream, not one per chunk that waits.
-  res.on('drain', onDrain);
+  res.on('drain', wakeWriter);
   host.streams.add(ctx);
   let sent = 0;
   try {
@@ -227,7 +227,7 @@ export async function sendStream(host: WriterHost, ctx: RequestContext, source: 
   } finally {
     ctx.bytesSent = sent;
     res.off('close', onClose);
-    res.off('drain', onDrain);
+    res.off('drain', wakeWriter);
     host.streams.delete(ctx);
   }
 }

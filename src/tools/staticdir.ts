@@ -3,7 +3,7 @@ import { realpath, stat, type FileHandle } from 'node:fs/promises';
 import { extname, join, resolve, sep } from 'node:path';
 import type { Context } from '../context.js';
 import { DrupeError, HTTPError, HTTPRedirect, NotFound } from '../errors.js';
-import { FileBody, openForReading } from '../file.js';
+import { errCode, FileBody, openForReading } from '../file.js';
 import { defineTool } from '../tool.js';
 
 const patterns = new Map<string, RegExp>();
@@ -64,13 +64,14 @@ function inside(real: string, dir: string): boolean {
   return real === dir || real.startsWith(dir.endsWith(sep) ? dir : dir + sep);
 }
 
-function errCode(err: unknown): string | undefined {
-  return typeof err === 'object' && err !== null ? (err as { code?: string }).code : undefined;
-}
-
 function missing(err: unknown): boolean {
   const code = errCode(err);
   return code === 'ENOENT' || code === 'ENOTDIR' || code === 'ENAMETOOLONG' || code === 'ELOOP';
+}
+
+function denied(err: unknown): boolean {
+  const code = errCode(err);
+  return code === 'EACCES' || code === 'EPERM';
 }
 
 async function realOrNull(p: string): Promise<string | null> {
@@ -78,8 +79,7 @@ async function realOrNull(p: string): Promise<string | null> {
     return await realpath(p);
   } catch (err) {
     if (missing(err)) return null;
-    const code = errCode(err);
-    if (code === 'EACCES' || code === 'EPERM') throw forbidden();
+    if (denied(err)) throw forbidden();
     throw err;
   }
 }
@@ -159,8 +159,7 @@ async function openInside(dirReal: string, path: string, o: StaticdirOptions): P
     fh = await openForReading(path);
   } catch (err) {
     if (missing(err)) return null;
-    const code = errCode(err);
-    if (code === 'EACCES' || code === 'EPERM') return searchOnly(dirReal, path, o);
+    if (denied(err)) return searchOnly(dirReal, path, o);
     throw err;
   }
   try {
