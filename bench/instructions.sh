@@ -22,7 +22,7 @@ for fw in $frameworks; do
   valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$out/cg.%p" node "servers/$fw.mjs" "$port" >"$out/server.log" 2>&1 &
   pid=$!
   for _ in $(seq 600); do curl -s -o /dev/null "127.0.0.1:$port$path" && break; sleep 0.2; done
-  node_modules/.bin/autocannon -a 2000 -c 10 "http://127.0.0.1:$port$path" >/dev/null 2>&1
+  node_modules/.bin/autocannon -a "${WARM:-2000}" -c 10 "http://127.0.0.1:$port$path" >/dev/null 2>&1
   callgrind_control -i on "$pid" >/dev/null 2>&1
   node_modules/.bin/autocannon -a "$n" -c 10 "http://127.0.0.1:$port$path" >/dev/null 2>&1
   callgrind_control -i off "$pid" >/dev/null 2>&1
@@ -30,6 +30,7 @@ for fw in $frameworks; do
   sleep 1
   kill "$pid"; wait "$pid" 2>/dev/null || true
   cat "$out"/cg.* > "$out/all"
+  [ -z "${KEEP:-}" ] || callgrind_annotate --inclusive=no --threshold=100 "$out/all" >"$KEEP/$fw.txt" 2>/dev/null
   callgrind_annotate --inclusive=no --threshold=100 "$out/all" 2>/dev/null | N=$n FW=$fw python3 -c '
 import os, re, sys
 n = int(os.environ["N"]); total = jit = 0
@@ -37,7 +38,7 @@ for line in sys.stdin:
     m = re.match(r"\s*([\d,]+) \(\s*[\d.]+%\)\s+(.*)", line)
     if not m or "PROGRAM TOTALS" in m.group(2): continue
     ir = int(m.group(1).replace(",", "")); total += ir
-    if re.search(r"compiler::|[Mm]aglev|[Tt]urboshaft|OptimizingCompile|Assembler|Compile|Zone|RegisterAllocator|InstructionSelector|CodeGenerator|BytecodeGenerator|Parser|Scanner", m.group(2)): jit += ir
+    if re.search(r"v8::internal::(compiler::|maglev::|baseline::|interpreter::Bytecode|Parser|Scanner|Zone|Assembler|OptimizingCompile|Compiler)", m.group(2)): jit += ir
 fw = os.environ["FW"]
 print(f"{fw:10} {(total - jit) // n:8d} instructions/request ({jit // n} more in JIT compilation)")
 '

@@ -33,7 +33,8 @@ const MAX_INTERNAL_REDIRECTS = 10;
  * produce a response (dispatch, hooks, handler, body), write it, then end
  * the request (last hooks, clean-up, access log). Written as a generator
  * that `drive` runs synchronously until something is really pending
- * (src/internal/drive.ts): read every `yield` as `await`.
+ * (src/internal/drive.ts): read every `yield` as `await`. One generator,
+ * not one per stage: each costs an allocation and a resumption per request.
  */
 export function handle(host: PipelineHost, req: IncomingMessage, res: ServerResponse): void | Promise<void> {
   return drive(lifecycle(host, req, res));
@@ -41,19 +42,78 @@ export function handle(host: PipelineHost, req: IncomingMessage, res: ServerResp
 
 function* lifecycle(host: PipelineHost, req: IncomingMessage, res: ServerResponse): Steps<void> {
   const ctx = createContext(host, req, res);
-  let ready: Ready;
+  const { request, response } = ctx;
+  let ready: Ready | undefined;
+  // 1. Dispatch → hooks → handler → body, until a body is ready to write. Any exception
+  //    becomes a response (B2); an InternalRedirect starts over on another path.
   try {
-    ready = yield* respond(host, ctx);
+    let visited: Set<string> | undefined;
+    let failure: { error: unknown } | undefined;
+    let inFinalizeHooks = false;
+    for (;;) {
+      try {
+        inFinalizeHooks = false;
+        if (ctx.targetError !== undefined) throw ctx.targetError;
+        const plan = usePlan(host, ctx);
+        const hooks = plan.hooks;
+        if (hooks.on_start_resource) { const pending = runHooks(hooks.on_start_resource, ctx, logExtraError); if (pending) yield pending; }
+        checkDeclaredLength(request);
+        if (request.queryString !== '') void request.query; // a malformed query is a 400 now, not in the handler
+        if (hooks.before_request_body) { const pending = runHooks(hooks.before_request_body, ctx, logExtraError); if (pending) yield pending; }
+        if (plan.settings.processBody && request.hasBody) yield request.processForm();
+        if (hooks.before_handler) { const pending = runHooks(hooks.before_handler, ctx, logExtraError); if (pending) yield pending; }
+        const handler = request.handler;
+        if (handler !== null) {
+          const result: unknown = handler.call(plan.self, ctx);
+          response.body = isThenable(result) ? yield result : result;
+        }
+        if (hooks.before_finalize) {
+          inFinalizeHooks = true;
+          { const pending = runHooks(hooks.before_finalize, ctx, logExtraError); if (pending) yield pending; }
+          inFinalizeHooks = false;
+        }
+        { const f = finalize(ctx); ready = isThenable(f) ? ((yield f) as Ready) : f; }
+        break;
+      } catch (err) {
+        let error = err;
+        if (err instanceof InternalRedirect && !response.committed) {
+          const loop = internalRedirect(ctx, err, (visited ??= new Set()));
+          if (loop === null) continue;
+          error = loop;
+        }
+        // CherryPy's order: on_end_resource runs before the error points of an unexpected error.
+        if (isUnexpected(ctx, error)) failure = { error };
+        // An HTTPError raised by a before_finalize hook: its page is not run through those hooks again.
+        else ready = yield* errorResponse(host, ctx, error, !inFinalizeHooks);
+        break;
+      }
+    }
+    const endHooks = ctx.plan?.hooks.on_end_resource;
+    if (endHooks) {
+      try {
+        { const pending = runHooks(endHooks, ctx, logExtraError); if (pending) yield pending; }
+      } catch (err) {
+        if (failure !== undefined) logExtraError(err, ctx); // the first error answers
+        else {
+          if (ready?.kind === 'stream') { const closing = ready.source.close(); if (closing) yield closing; }
+          if (isUnexpected(ctx, err)) failure = { error: err };
+          else ready = yield* errorResponse(host, ctx, err);
+        }
+      }
+    }
+    if (failure !== undefined) ready = yield* errorResponse(host, ctx, failure.error);
   } catch (err) {
     ready = lastResort(host, ctx, err);
   }
+  // 2. Write it.
   try {
-    const sending = send(host, ctx, ready);
+    const sending = send(host, ctx, ready!);
     if (sending) yield sending;
   } catch (err) {
-    host.logError('Writing the response failed', err, ctx.request.id);
+    host.logError('Writing the response failed', err, request.id);
     abort(ctx);
   }
+  // 3. End the request.
   const ending = endRequest(host, ctx);
   if (ending) yield ending;
 }
@@ -81,72 +141,6 @@ function createContext(host: PipelineHost, req: IncomingMessage, res: ServerResp
   const ctx = new RequestContext(host, request, new Response(), res, host.accessLog ? performance.now() : 0);
   if (targetError !== undefined) ctx.targetError = targetError;
   return ctx;
-}
-
-/**
- * Dispatch → hooks → handler → body, until a body is ready to write.
- * Any exception becomes a response here (B2); an InternalRedirect starts
- * over on another path.
- */
-function* respond(host: PipelineHost, ctx: RequestContext): Steps<Ready> {
-  const { request, response } = ctx;
-  let visited: Set<string> | undefined;
-  let ready: Ready | undefined;
-  let failure: { error: unknown } | undefined;
-  let inFinalizeHooks = false;
-  for (;;) {
-    try {
-      inFinalizeHooks = false;
-      if (ctx.targetError !== undefined) throw ctx.targetError;
-      const plan = usePlan(host, ctx);
-      const hooks = plan.hooks;
-      if (hooks.on_start_resource) { const pending = runHooks(hooks.on_start_resource, ctx, logExtraError); if (pending) yield pending; }
-      checkDeclaredLength(request);
-      if (request.queryString !== '') void request.query; // a malformed query is a 400 now, not in the handler
-      if (hooks.before_request_body) { const pending = runHooks(hooks.before_request_body, ctx, logExtraError); if (pending) yield pending; }
-      if (plan.settings.processBody && request.hasBody) yield request.processForm();
-      if (hooks.before_handler) { const pending = runHooks(hooks.before_handler, ctx, logExtraError); if (pending) yield pending; }
-      const handler = request.handler;
-      if (handler !== null) {
-        const result: unknown = handler.call(plan.self, ctx);
-        response.body = isThenable(result) ? yield result : result;
-      }
-      if (hooks.before_finalize) {
-        inFinalizeHooks = true;
-        { const pending = runHooks(hooks.before_finalize, ctx, logExtraError); if (pending) yield pending; }
-        inFinalizeHooks = false;
-      }
-      { const f = finalize(ctx); ready = isThenable(f) ? ((yield f) as Ready) : f; }
-      break;
-    } catch (err) {
-      let error = err;
-      if (err instanceof InternalRedirect && !response.committed) {
-        const loop = internalRedirect(ctx, err, (visited ??= new Set()));
-        if (loop === null) continue;
-        error = loop;
-      }
-      // CherryPy's order: on_end_resource runs before the error points of an unexpected error.
-      if (isUnexpected(ctx, error)) failure = { error };
-      // An HTTPError raised by a before_finalize hook: its page is not run through those hooks again.
-      else ready = yield* errorResponse(host, ctx, error, !inFinalizeHooks);
-      break;
-    }
-  }
-  const endHooks = ctx.plan?.hooks.on_end_resource;
-  if (endHooks) {
-    try {
-      { const pending = runHooks(endHooks, ctx, logExtraError); if (pending) yield pending; }
-    } catch (err) {
-      if (failure !== undefined) logExtraError(err, ctx); // the first error answers
-      else {
-        if (ready?.kind === 'stream') { const closing = ready.source.close(); if (closing) yield closing; }
-        if (isUnexpected(ctx, err)) failure = { error: err };
-        else ready = yield* errorResponse(host, ctx, err);
-      }
-    }
-  }
-  if (failure !== undefined) return yield* errorResponse(host, ctx, failure.error);
-  return ready!;
 }
 
 /** An error that becomes a 500 and fires before_error_response / after_error_response. */

@@ -42,15 +42,21 @@ export function commit(host: WriterHost, ctx: RequestContext, length: number | n
   const { response } = ctx;
   const h = response.headers;
   const status = response.status;
-  const head = h.toObject();
-  if (!isBodyless(status)) {
-    if (!h.hasLower('content-type')) head['Content-Type'] = DEFAULT_TYPE;
-    // A streamed body's declared length is the handler's own header: never send it twice.
-    if (length !== null && !h.hasLower('content-length')) head['Content-Length'] = String(length);
-    if (ctx.streamed && !h.hasLower('x-accel-buffering')) head['X-Accel-Buffering'] = 'no';
+  let head: Record<string, string | string[]>;
+  if (h.size === 0 && length !== null && !ctx.streamed && !host.closing && !isBodyless(status)) {
+    // Most buffered responses set no header of their own: their head is one literal, with no lookups.
+    head = { 'Content-Type': DEFAULT_TYPE, 'Content-Length': String(length), Server: SERVER };
+  } else {
+    head = h.toObject();
+    if (!isBodyless(status)) {
+      if (!h.hasLower('content-type')) head['Content-Type'] = DEFAULT_TYPE;
+      // A streamed body's declared length is the handler's own header: never send it twice.
+      if (length !== null && !h.hasLower('content-length')) head['Content-Length'] = String(length);
+      if (ctx.streamed && !h.hasLower('x-accel-buffering')) head['X-Accel-Buffering'] = 'no';
+    }
+    if (!h.hasLower('server')) head.Server = SERVER;
+    if (host.closing && !h.hasLower('connection')) head.Connection = 'close';
   }
-  if (!h.hasLower('server')) head.Server = SERVER;
-  if (host.closing && !h.hasLower('connection')) head.Connection = 'close';
   response.markCommitted();
   if (ctx.started !== 0) ctx.firstByteAt = performance.now();
   ctx.res.writeHead(status, response.customReason, head);
@@ -61,11 +67,14 @@ export function sendBytes(host: WriterHost, ctx: RequestContext, data: Buffer | 
   const { response, request, res } = ctx;
   if (res.destroyed) return;
   const bodyless = isBodyless(response.status);
-  // Our own length, never the handler's (HOSTILE 15); none at all for 204/304.
-  if (response.headers.hasLower('content-length')) response.headers.delete('content-length');
-  if (response.headers.hasLower('transfer-encoding')) response.headers.delete('transfer-encoding');
+  const h = response.headers;
+  if (h.size !== 0) {
+    // Our own length, never the handler's (HOSTILE 15); none at all for 204/304.
+    if (h.hasLower('content-length')) h.delete('content-length');
+    if (h.hasLower('transfer-encoding')) h.delete('transfer-encoding');
+  }
   // node glues the head to a string body and encodes both as UTF-8: fine for an ASCII head only.
-  if (typeof data === 'string' && (response.headers.hasLatin1 || hasNonAscii(response.customReason))) data = Buffer.from(data, 'utf8');
+  if (typeof data === 'string' && (h.hasLatin1 || hasNonAscii(response.customReason))) data = Buffer.from(data, 'utf8');
   const length = typeof data === 'string' ? Buffer.byteLength(data, 'utf8') : data.length;
   commit(host, ctx, bodyless ? null : length);
   if (bodyless || request.method === 'HEAD') res.end();
