@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Instructions per request, the steadiest measure on a shared, noisy machine:
 # the server runs under callgrind with instrumentation off, is warmed up with
-# 2,000 requests, then counts exactly N requests (autocannon, 10 connections,
-# 127.0.0.1 only). V8's JIT compiler is reported apart, because it is a
-# warm-up cost that a long benchmark amortizes.
+# WARM requests (20,000), then counts exactly N requests (10,000; autocannon,
+# 10 connections, 127.0.0.1 only). V8's JIT compiler is reported apart: it
+# keeps recompiling now and then even after the warm-up. Runs of one server
+# still differ by 1-3 %: compare medians of interleaved runs.
 #   bench/instructions.sh                      node-http drupe fastify on /hello
 #   bench/instructions.sh /json node-http drupe
+#   KEEP=dir bench/instructions.sh ...         also keep each server's callgrind_annotate listing
 set -euo pipefail
 cd "$(dirname "$0")"
 path=${1:-/hello}; shift || true
 frameworks=${*:-node-http drupe fastify}
-n=${N:-3000}
+n=${N:-10000}
 port=${PORT:-3970}
 command -v valgrind >/dev/null || apt-get install -y valgrind >/dev/null
 [ -d node_modules ] || npm ci --no-audit --no-fund >/dev/null
@@ -22,7 +24,7 @@ for fw in $frameworks; do
   valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$out/cg.%p" node "servers/$fw.mjs" "$port" >"$out/server.log" 2>&1 &
   pid=$!
   for _ in $(seq 600); do curl -s -o /dev/null "127.0.0.1:$port$path" && break; sleep 0.2; done
-  node_modules/.bin/autocannon -a "${WARM:-2000}" -c 10 "http://127.0.0.1:$port$path" >/dev/null 2>&1
+  node_modules/.bin/autocannon -a "${WARM:-20000}" -c 10 "http://127.0.0.1:$port$path" >/dev/null 2>&1
   callgrind_control -i on "$pid" >/dev/null 2>&1
   node_modules/.bin/autocannon -a "$n" -c 10 "http://127.0.0.1:$port$path" >/dev/null 2>&1
   callgrind_control -i off "$pid" >/dev/null 2>&1
