@@ -23,6 +23,27 @@ export function checkHeaderValue(name: string, value: string): boolean {
   throw new DrupeError('DRUPE_ERR_INVALID_HEADER', `Header ${name} has a value with a control character or a character beyond Latin-1 in it (percent-encode it)`);
 }
 
+// The names a response sets are few and mostly constant: each is checked and
+// lower-cased once, not at every set (bounded, so names built from input cannot grow it).
+const CHECKED_KEYS = new Map<string, string>();
+const CHECKED_KEYS_MAX = 512;
+
+/** The lower-case key of a name about to be set; throws for an invalid name. */
+function checkedKey(name: string): string {
+  let key = CHECKED_KEYS.get(name);
+  if (key === undefined) {
+    checkHeaderName(name);
+    key = name.toLowerCase();
+    if (CHECKED_KEYS.size < CHECKED_KEYS_MAX && name.length <= 64) CHECKED_KEYS.set(name, key);
+  }
+  return key;
+}
+
+/** The lower-case key for a lookup (an invalid name is simply not there). */
+function keyOf(name: string): string {
+  return CHECKED_KEYS.get(name) ?? name.toLowerCase();
+}
+
 interface Entry { name: string; values: string[] }
 
 // Shared by every Headers until its first write; never written to (#writable swaps it out first).
@@ -59,18 +80,19 @@ export class Headers {
   }
 
   get(name: string): string | undefined {
-    const e = this.#map.get(name.toLowerCase());
+    const key = keyOf(name);
+    const e = this.#map.get(key);
     if (e === undefined) return undefined;
-    return e.values.length === 1 ? e.values[0] : e.values.join(name.toLowerCase() === 'set-cookie' ? '\n' : ', ');
+    return e.values.length === 1 ? e.values[0] : e.values.join(key === 'set-cookie' ? '\n' : ', ');
   }
 
   /** All values of a header, e.g. every `Set-Cookie`. */
   getAll(name: string): string[] {
-    return this.#map.get(name.toLowerCase())?.values.slice() ?? [];
+    return this.#map.get(keyOf(name))?.values.slice() ?? [];
   }
 
   has(name: string): boolean {
-    return this.#map.has(name.toLowerCase());
+    return this.#map.has(keyOf(name));
   }
 
   /**
@@ -89,18 +111,17 @@ export class Headers {
   set(name: string, value: string | number): this {
     this.#guard?.checkWritable('set header', name);
     const v = String(value);
-    checkHeaderName(name);
+    const key = checkedKey(name);
     if (checkHeaderValue(name, v)) this.#latin1 = true;
-    this.#writable().set(name.toLowerCase(), { name, values: [v] });
+    this.#writable().set(key, { name, values: [v] });
     return this;
   }
 
   append(name: string, value: string | number): this {
     this.#guard?.checkWritable('append header', name);
     const v = String(value);
-    checkHeaderName(name);
+    const key = checkedKey(name);
     if (checkHeaderValue(name, v)) this.#latin1 = true;
-    const key = name.toLowerCase();
     const e = this.#map.get(key);
     if (e === undefined) this.#writable().set(key, { name, values: [v] });
     else e.values.push(v);
@@ -109,7 +130,7 @@ export class Headers {
 
   delete(name: string): boolean {
     this.#guard?.checkWritable('delete header', name);
-    return this.#map.delete(name.toLowerCase());
+    return this.#map.delete(keyOf(name));
   }
 
   /** Remove every header except those named (lower-case). */
