@@ -8,6 +8,7 @@
 #   bench/instructions.sh                      node-http drupe fastify on /hello
 #   bench/instructions.sh /json node-http drupe
 #   KEEP=dir bench/instructions.sh ...         also keep each server's callgrind_annotate listing
+#   NODE_FLAGS=--perf-basic-prof ...           node flags for the servers (this one names JIT code in /tmp/perf-PID.map)
 set -euo pipefail
 cd "$(dirname "$0")"
 path=${1:-/hello}; shift || true
@@ -21,7 +22,7 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 for fw in $frameworks; do
   rm -f "$out"/cg.*
-  valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$out/cg.%p" node "servers/$fw.mjs" "$port" >"$out/server.log" 2>&1 &
+  valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$out/cg.%p" node ${NODE_FLAGS:-} "servers/$fw.mjs" "$port" >"$out/server.log" 2>&1 &
   pid=$!
   for _ in $(seq 600); do curl -s -o /dev/null "127.0.0.1:$port$path" && break; sleep 0.2; done
   node_modules/.bin/autocannon -a "${WARM:-20000}" -c 10 "http://127.0.0.1:$port$path" >/dev/null 2>&1
@@ -32,7 +33,7 @@ for fw in $frameworks; do
   sleep 1
   kill "$pid"; wait "$pid" 2>/dev/null || true
   cat "$out"/cg.* > "$out/all"
-  [ -z "${KEEP:-}" ] || callgrind_annotate --inclusive=no --threshold=100 "$out/all" >"$KEEP/$fw.txt" 2>/dev/null
+  [ -z "${KEEP:-}" ] || { callgrind_annotate --inclusive=no --threshold=100 "$out/all" >"$KEEP/$fw.txt" 2>/dev/null; cp "$out/all" "$KEEP/$fw.callgrind"; }
   callgrind_annotate --inclusive=no --threshold=100 "$out/all" 2>/dev/null | N=$n FW=$fw python3 -c '
 import os, re, sys
 n = int(os.environ["N"]); total = jit = 0

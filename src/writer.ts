@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import type { ChunkSource } from './body.js';
 import type { RequestContext } from './context.js';
 import { DrupeError } from './errors.js';
@@ -42,10 +43,11 @@ export function commit(host: WriterHost, ctx: RequestContext, length: number | n
   const { response } = ctx;
   const h = response.headers;
   const status = response.status;
-  let head: Record<string, string | string[]>;
+  let head: Record<string, string | string[]> | string[];
   if (h.size === 0 && length !== null && !ctx.streamed && !host.closing && !isBodyless(status)) {
-    // Most buffered responses set no header of their own: their head is one literal, with no lookups.
-    head = { 'Content-Type': DEFAULT_TYPE, 'Content-Length': String(length), Server: SERVER };
+    // Most buffered responses set no header of their own: their head is one literal, with no
+    // lookups, and a flat [name, value, …] list, which node walks more cheaply than an object's keys.
+    head = ['Content-Type', DEFAULT_TYPE, 'Content-Length', String(length), 'Server', SERVER];
   } else {
     head = h.toObject();
     if (!isBodyless(status)) {

@@ -163,6 +163,30 @@ test('an absolute-form target dispatches on its path only; the authority is igno
   assert.ok(!root.head.toLowerCase().includes('evil.example'));
 });
 
+test('a fragment sent in the target is dropped, a later ? stays in the query; short and long targets alike', async (t) => {
+  const server = await start(t, { echo: exposed(describeRequest) });
+  const long = 'x'.repeat(80); // past the length where the target is split by builtin searches instead of one pass
+  for (const pad of ['', `&pad=${long}`]) {
+    const cases: Array<[string, string, Record<string, string>]> = [
+      [`/echo?a=1${pad}#frag`, '/echo', { a: '1', ...(pad ? { pad: long } : {}) }],
+      [`/echo#frag?a=1${pad}`, '/echo', {}],
+      [`/echo?a=1?b${pad}`, '/echo', { a: '1?b', ...(pad ? { pad: long } : {}) }],
+      [`/echo?a=1${pad}#x?b=2`, '/echo', { a: '1', ...(pad ? { pad: long } : {}) }],
+    ];
+    for (const [target, path, query] of cases) {
+      const res = await one(server.port, rawReq(server.port, 'GET', target));
+      assert.equal(res.status, 200, target);
+      const got = bodyJson(res);
+      assert.equal(got.path, path, target);
+      assert.deepEqual(got.query, query, target);
+    }
+  }
+  // A long path with a fragment and no query.
+  const res = await one(server.port, rawReq(server.port, 'GET', `/echo#${long}?a=1`));
+  assert.equal(res.status, 200);
+  assert.deepEqual(bodyJson(res).query, {});
+});
+
 // -- query and params ----------------------------------------------------------
 
 test('query and params: repeated keys become arrays, + and %XX decode, bare keys are empty strings', async (t) => {
