@@ -43,21 +43,20 @@ export function commit(host: WriterHost, ctx: RequestContext, length: number | n
   const { response } = ctx;
   const h = response.headers;
   const status = response.status;
-  let head: Record<string, string | string[]> | string[];
+  let head: Array<string | string[]>;
   if (h.size === 0 && length !== null && !ctx.streamed && !host.closing && !isBodyless(status)) {
-    // Most buffered responses set no header of their own: their head is one literal, with no
-    // lookups, and a flat [name, value, …] list, which node walks more cheaply than an object's keys.
+    // Most buffered responses set no header of their own: their head is one literal, with no lookups.
     head = ['Content-Type', DEFAULT_TYPE, 'Content-Length', String(length), 'Server', SERVER];
   } else {
-    head = h.toObject();
+    head = h.toList();
     if (!isBodyless(status)) {
-      if (!h.hasLower('content-type')) head['Content-Type'] = DEFAULT_TYPE;
+      if (!h.hasLower('content-type')) head.push('Content-Type', DEFAULT_TYPE);
       // A streamed body's declared length is the handler's own header: never send it twice.
-      if (length !== null && !h.hasLower('content-length')) head['Content-Length'] = String(length);
-      if (ctx.streamed && !h.hasLower('x-accel-buffering')) head['X-Accel-Buffering'] = 'no';
+      if (length !== null && !h.hasLower('content-length')) head.push('Content-Length', String(length));
+      if (ctx.streamed && !h.hasLower('x-accel-buffering')) head.push('X-Accel-Buffering', 'no');
     }
-    if (!h.hasLower('server')) head.Server = SERVER;
-    if (host.closing && !h.hasLower('connection')) head.Connection = 'close';
+    if (!h.hasLower('server')) head.push('Server', SERVER);
+    if (host.closing && !h.hasLower('connection')) head.push('Connection', 'close');
   }
   response.markCommitted();
   if (ctx.started !== 0) ctx.firstByteAt = performance.now();

@@ -148,13 +148,13 @@ export class Headers {
   }
 
   /**
-   * The headers as the object `writeHead` takes (repeated ones as arrays):
-   * node hands a fresh object straight to its header writer, while an
-   * array goes through removeHeader/appendHeader first.
+   * The headers as the flat list `writeHead` takes (name, value, name,
+   * value…; a repeated header's values as one array): node walks it more
+   * cheaply than an object's keys.
    */
-  toObject(): Record<string, string | string[]> {
-    const out: Record<string, string | string[]> = {};
-    for (const e of this.#map.values()) out[e.name] = e.values.length === 1 ? e.values[0]! : e.values;
+  toList(): Array<string | string[]> {
+    const out: Array<string | string[]> = [];
+    for (const e of this.#map.values()) out.push(e.name, e.values.length === 1 ? e.values[0]! : e.values);
     return out;
   }
 
