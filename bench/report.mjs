@@ -12,6 +12,24 @@ export function median(xs) {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
+/**
+ * The median over rounds of one framework's ratio to the reference measured
+ * in the same round. The machine's speed drifts between rounds (the same
+ * server by up to 80 %), and a drift hits everyone measured in that round
+ * alike, so pairing by round cancels most of it; a ratio of two medians
+ * taken from different rounds does not.
+ */
+function pairedRatio(results, name, ref, fw, pick) {
+  const refRuns = results[name]?.[ref]?.runs ?? [];
+  const ratios = [];
+  for (const run of results[name]?.[fw]?.runs ?? []) {
+    const other = refRuns.find((r) => r.round === run.round);
+    if (other !== undefined && pick(run) > 0 && pick(other) > 0) ratios.push(pick(other) / pick(run));
+  }
+  return ratios.length ? median(ratios).toFixed(2) : 'n/a';
+}
+const cpuPer = (r) => r.cpuPer;
+
 const fmt = (x, d = 0) => (Number.isFinite(x) ? x.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }) : 'n/a');
 const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b ? (a / b).toFixed(2) : 'n/a');
 
@@ -52,6 +70,7 @@ export function report({ results, scenarios, frameworks, machine, opts, notes, S
     row('× drupe', (s) => ratio(s.value, drupe));
     row(`cpu ${CPU_UNIT[kind]}`, (s) => fmt(s.cpuPer, 1));
     row('cpu eff × node', (s) => ratio(sum[name]['node-http']?.cpuPer, s.cpuPer));
+    lines.push(' '.repeat(14) + 'paired × node'.padEnd(14) + frameworks.map((fw) => pairedRatio(results, name, 'node-http', fw, cpuPer).padStart(w)).join(''));
   }
   const idle = Object.fromEntries(frameworks.map((fw) => [fw,
     median(scenarios.flatMap((n) => results[n]?.[fw]?.runs ?? []).map((r) => r.idleKiB)) / 1024]));
@@ -89,6 +108,14 @@ export function report({ results, scenarios, frameworks, machine, opts, notes, S
     for (const name of scenarios) {
       const base = sum[name][ref]?.cpuPer;
       md.push(`| ${name} × ${LABEL[ref]} | ${frameworks.map((f) => ratio(base, sum[name][f].cpuPer)).join(' | ')} |`);
+    }
+  }
+  md.push('', '### CPU efficiency paired by round (medians of per-round ratios)', '');
+  md.push('The same ratio taken within each round, then the median over rounds: the machine\'s drift between rounds cancels out. Read this table first.', '');
+  md.push(`| scenario | ${frameworks.map((f) => LABEL[f]).join(' | ')} |`, `|---|${frameworks.map(() => '---:').join('|')}|`);
+  for (const ref of ['node-http', 'drupe']) {
+    for (const name of scenarios) {
+      md.push(`| ${name} × ${LABEL[ref]} | ${frameworks.map((f) => pairedRatio(results, name, ref, f, cpuPer)).join(' | ')} |`);
     }
   }
   for (const name of scenarios) {

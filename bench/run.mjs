@@ -243,7 +243,7 @@ for (let round = 0; round < opts.rounds; round++) {
       if (slot.errors.length && !slot.runs.length && round > 0) continue; // failed before: don't retry every round
       try {
         const r = await measure(fw, name);
-        slot.runs.push(r);
+        slot.runs.push({ ...r, round });
         log(`[${round + 1}/${opts.rounds}] ${name.padEnd(12)} ${fw.padEnd(9)} ${r.value.toFixed(1).padStart(10)}  cpu/unit ${r.cpuPer.toFixed(1)} µs`);
       } catch (e) {
         slot.errors.push(e.message);
