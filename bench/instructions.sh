@@ -8,7 +8,9 @@
 #   bench/instructions.sh                      node-http drupe fastify on /hello
 #   bench/instructions.sh /json node-http drupe
 #   KEEP=dir bench/instructions.sh ...         also keep each server's callgrind_annotate listing
-#   NODE_FLAGS=--perf-basic-prof ...           node flags for the servers (this one names JIT code in /tmp/perf-PID.map)
+#   NODE_FLAGS=... bench/instructions.sh ...   node flags for the servers
+#   ATTRIBUTE=1 bench/instructions.sh ...      also split each request: the framework's own JS, the builtins
+#                                              it calls, node's writeHead and end (attribute.mjs)
 set -euo pipefail
 cd "$(dirname "$0")"
 path=${1:-/hello}; shift || true
@@ -19,6 +21,7 @@ command -v valgrind >/dev/null || apt-get install -y valgrind >/dev/null
 [ -d node_modules ] || npm ci --no-audit --no-fund >/dev/null
 [ -f ../dist/index.js ] || (cd .. && npm run --silent build)
 out=$(mktemp -d)
+[ -z "${ATTRIBUTE:-}" ] || NODE_FLAGS="${NODE_FLAGS:-} --perf-basic-prof"
 trap 'rm -rf "$out"' EXIT
 for fw in $frameworks; do
   rm -f "$out"/cg.*
@@ -33,6 +36,10 @@ for fw in $frameworks; do
   sleep 1
   kill "$pid"; wait "$pid" 2>/dev/null || true
   cat "$out"/cg.* > "$out/all"
+  if [ -n "${ATTRIBUTE:-}" ]; then
+    node attribute.mjs "$out/all" "/tmp/perf-$pid.map" "$n" "$fw"
+    rm -f "/tmp/perf-$pid.map"
+  fi
   [ -z "${KEEP:-}" ] || { callgrind_annotate --inclusive=no --threshold=100 "$out/all" >"$KEEP/$fw.txt" 2>/dev/null; cp "$out/all" "$KEEP/$fw.callgrind"; }
   callgrind_annotate --inclusive=no --threshold=100 "$out/all" 2>/dev/null | N=$n FW=$fw python3 -c '
 import os, re, sys
