@@ -40,6 +40,8 @@ export function formatEvent(message: string | SseMessage): string {
     out += `retry: ${m.retry}\n`;
   }
   const data = typeof m.data === 'string' ? m.data : JSON.stringify(m.data) ?? '';
+  // Most data is one line: no split (a regular-expression split per event costs as much as the rest).
+  if (NO_LINE_BREAK.test(data)) return `${out}data: ${data}\n\n`;
   for (const line of data.split(/\r\n|\r|\n/)) out += `data: ${line}\n`;
   return out + '\n';
 }
@@ -84,6 +86,7 @@ export function sse(events: Iterable<string | SseMessage> | AsyncIterable<string
 }
 
 type Step = { done: true } | { done: false; chunk: Buffer };
+const DONE: Step = { done: true };
 
 class SseSource implements ChunkSource {
   #it: Iterator<string | SseMessage> | AsyncIterator<string | SseMessage>;
@@ -179,26 +182,35 @@ class SseSource implements ChunkSource {
     this.#timer = undefined;
   }
 
-  async #pull(): Promise<Step> {
-    let r: IteratorResult<string | SseMessage>;
+  /** The next event as a chunk: one reaction on the producer's promise, no async function around it. */
+  #pull(): Promise<Step> {
+    let next: IteratorResult<string | SseMessage> | Promise<IteratorResult<string | SseMessage>>;
     try {
-      r = await this.#it.next();
+      next = this.#it.next();
     } catch (err) {
       this.#done = true;
-      throw err;
+      return Promise.reject(err);
     }
-    if (r.done) {
+    return Promise.resolve(next).then(this.#toStep, this.#producerFailed);
+  }
+
+  #producerFailed = (err: unknown): never => {
+    this.#done = true;
+    throw err;
+  };
+
+  #toStep = (r: IteratorResult<string | SseMessage>): Step | Promise<Step> => {
+    if (r.done === true) {
       this.#done = true;
-      return { done: true };
+      return DONE;
     }
     try {
       return { done: false, chunk: Buffer.from(formatEvent(r.value), 'utf8') };
     } catch (err) {
       // A bad event (CR/LF in event or id) ends the stream: the producer is still suspended at its yield, so let its finally run.
-      await this.#finish().catch(() => undefined);
-      throw err;
+      return this.#finish().catch(() => undefined).then(() => { throw err; });
     }
-  }
+  };
 
   /** The writer stops early (the client left, or the response failed). */
   close(): Promise<void> {
