@@ -258,8 +258,11 @@ machine.loadEnd = loadavg()[0];
 const { text, markdown } = report({ results, scenarios, frameworks, machine, opts, notes: env.notes, SCENARIOS });
 log(`\n${text}`);
 const date = new Date().toISOString().slice(0, 10);
-const file = join(BENCH, 'results', full ? `${date}.md` : `${date}-${picked.join('-') || 'custom'}.md`);
+const stem = join(BENCH, 'results', full ? date : `${date}-${picked.join('-') || 'custom'}`);
+// A second run the same day gets -2, -3, …: results already written (and perhaps quoted) stay as they are.
+let file = `${stem}.md`;
+for (let n = 2; existsSync(file); n++) file = `${stem}-${n}.md`;
 mkdirSync(dirname(file), { recursive: true });
 writeFileSync(file, markdown);
 log(`wrote ${file.slice(ROOT.length + 1)}`);
-if (full) updateDocs(join(ROOT, 'docs', 'benchmarks.md'), `../bench/results/${date}.md`, machine);
+if (full) updateDocs(join(ROOT, 'docs', 'benchmarks.md'), `../bench/results/${file.slice(file.lastIndexOf('/') + 1)}`, machine);
