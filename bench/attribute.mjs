@@ -64,6 +64,8 @@ for (const line of readFileSync(file, 'utf8').split('\n')) {
     if (!OWN.test(fn) || OWN.test(callee)) continue;
     if (/writeHead|_storeHeader/.test(callee)) totals.writeHead += cost;
     else if (/^JS:\*?~?\^?end node:_http_outgoing/.test(callee)) totals.end += cost;
+    // Calls into JavaScript, and the builtins that only pass a call on (a generator's next, Function.prototype.call),
+    // carry the callee's whole cost: the framework's own share of it is already in its self cost, node's is not its.
     else if (!callee.startsWith('JS:') && !callee.includes('GeneratorPrototypeNext') && !callee.includes('Call_Receiver')) totals.builtins += cost;
     continue;
   }
