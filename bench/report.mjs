@@ -13,22 +13,21 @@ export function median(xs) {
 }
 
 /**
- * The median over rounds of one framework's ratio to the reference measured
+ * The median over rounds of one framework's CPU efficiency against the reference measured
  * in the same round. The machine's speed drifts between rounds (the same
  * server by up to 80 %), and a drift hits everyone measured in that round
  * alike, so pairing by round cancels most of it; a ratio of two medians
  * taken from different rounds does not.
  */
-function pairedRatio(results, name, ref, fw, pick) {
+function pairedCpuRatio(results, name, ref, fw) {
   const refRuns = results[name]?.[ref]?.runs ?? [];
   const ratios = [];
   for (const run of results[name]?.[fw]?.runs ?? []) {
     const other = refRuns.find((r) => r.round === run.round);
-    if (other !== undefined && pick(run) > 0 && pick(other) > 0) ratios.push(pick(other) / pick(run));
+    if (other !== undefined && run.cpuPer > 0 && other.cpuPer > 0) ratios.push(other.cpuPer / run.cpuPer);
   }
   return ratios.length ? median(ratios).toFixed(2) : 'n/a';
 }
-const cpuPer = (r) => r.cpuPer;
 
 const fmt = (x, d = 0) => (Number.isFinite(x) ? x.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }) : 'n/a');
 const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b ? (a / b).toFixed(2) : 'n/a');
@@ -70,7 +69,7 @@ export function report({ results, scenarios, frameworks, machine, opts, notes, S
     row('× drupe', (s) => ratio(s.value, drupe));
     row(`cpu ${CPU_UNIT[kind]}`, (s) => fmt(s.cpuPer, 1));
     row('cpu eff × node', (s) => ratio(sum[name]['node-http']?.cpuPer, s.cpuPer));
-    lines.push(' '.repeat(14) + 'paired × node'.padEnd(14) + frameworks.map((fw) => pairedRatio(results, name, 'node-http', fw, cpuPer).padStart(w)).join(''));
+    lines.push(' '.repeat(14) + 'paired × node'.padEnd(14) + frameworks.map((fw) => pairedCpuRatio(results, name, 'node-http', fw).padStart(w)).join(''));
   }
   const idle = Object.fromEntries(frameworks.map((fw) => [fw,
     median(scenarios.flatMap((n) => results[n]?.[fw]?.runs ?? []).map((r) => r.idleKiB)) / 1024]));
@@ -115,7 +114,7 @@ export function report({ results, scenarios, frameworks, machine, opts, notes, S
   md.push(`| scenario | ${frameworks.map((f) => LABEL[f]).join(' | ')} |`, `|---|${frameworks.map(() => '---:').join('|')}|`);
   for (const ref of ['node-http', 'drupe']) {
     for (const name of scenarios) {
-      md.push(`| ${name} × ${LABEL[ref]} | ${frameworks.map((f) => pairedRatio(results, name, ref, f, cpuPer)).join(' | ')} |`);
+      md.push(`| ${name} × ${LABEL[ref]} | ${frameworks.map((f) => pairedCpuRatio(results, name, ref, f)).join(' | ')} |`);
     }
   }
   for (const name of scenarios) {
