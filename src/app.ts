@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { defaultEnvironment, environmentDefaults, validateConfig, type Config } from './config.js';
+import { DEFAULT_SERVER_HEADER, defaultEnvironment, environmentDefaults, validateConfig, type Config } from './config.js';
 import type { RequestContext } from './context.js';
 import { ObjectDispatcher } from './dispatch.js';
 import { DrupeError } from './errors.js';
@@ -54,6 +54,7 @@ export class App implements PipelineHost {
   closing = false;
   readonly streams = new Set<RequestContext>();
   fallbackHost = 'localhost';
+  serverHeader = DEFAULT_SERVER_HEADER;
   /** The node listener: `http.createServer(app.listener)` works too. */
   readonly listener: (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -158,6 +159,7 @@ export class App implements PipelineHost {
   #makeSource(global: Config): PlanSource {
     const env = global.environment ?? defaultEnvironment();
     const base = Object.freeze({ ...BASE, ...environmentDefaults(env), ...global, environment: env });
+    this.serverHeader = base['response.headers.server'] ?? DEFAULT_SERVER_HEADER;
     return { root: this.root, base, sections: this.#sections, defaultDispatcher: new ObjectDispatcher() };
   }
 

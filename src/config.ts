@@ -49,6 +49,8 @@ export interface Config {
   'response.stream_commit'?: StreamCommit;
   /** What a failed stream writes as its last chunk before the cut (see `response.onStreamError`). */
   'response.on_stream_error'?: (err: unknown) => string | Uint8Array | undefined;
+  /** The `Server` header of every response ('Drupe' unless set); '' sends none. A response's own `Server` header wins. */
+  'response.headers.server'?: string;
   'log.screen'?: boolean;
   'log.access_file'?: string;
   'log.error_file'?: string;
@@ -86,6 +88,7 @@ const KNOWN: Record<string, { check: Check; expects: string; globalOnly?: boolea
   'response.max_buffered_size': { check: isSize, expects: 'a byte count' },
   'response.stream_commit': { check: (v) => v === 'first-chunk' || v === 'immediately' || isSeconds(v), expects: "'first-chunk', 'immediately' or a number of milliseconds" },
   'response.on_stream_error': { check: (v) => typeof v === 'function', expects: 'a function' },
+  'response.headers.server': { check: (v) => typeof v === 'string' && !/[^\t\x20-\x7e]/.test(v), expects: "a header value of printable ASCII ('' for no Server header)" },
   'log.screen': { check: isBool, expects: 'a boolean', globalOnly: true },
   'log.access_file': { check: isString, expects: 'a file path', globalOnly: true },
   'log.error_file': { check: isString, expects: 'a file path', globalOnly: true },
@@ -147,6 +150,7 @@ export function validateConfig(config: Readonly<Record<string, unknown>>, where:
     if (ns === 'error_page') checkErrorPage(key, rest, value, where);
     else if (ns === 'hooks') checkHook(key, rest, value, where);
     else if (ns === 'tools') checkToolKey(key, rest, value, where);
+    else if (key.startsWith('response.headers.')) fail(key, where, "only 'response.headers.server' is a config key; set other headers with tools.response_headers");
     else fail(key, where, `unknown key${suggest(key)}`);
   }
 }
@@ -212,8 +216,11 @@ export interface RouteSettings {
   readonly maxBuffered: number;
   readonly streamCommit: StreamCommit;
   readonly onStreamError: ((err: unknown) => string | Uint8Array | undefined) | undefined;
+  /** '' for none. */
+  readonly serverHeader: string;
 }
 
+export const DEFAULT_SERVER_HEADER = 'Drupe';
 export const DEFAULT_MAX_BODY = 100 * 1024 * 1024;
 export const DEFAULT_MAX_BUFFERED = 64 * 1024 * 1024;
 
@@ -243,5 +250,6 @@ export function routeSettings(c: Config): RouteSettings {
     maxBuffered: c['response.max_buffered_size'] ?? DEFAULT_MAX_BUFFERED,
     streamCommit: c['response.stream_commit'] ?? 'first-chunk',
     onStreamError: c['response.on_stream_error'],
+    serverHeader: c['response.headers.server'] ?? DEFAULT_SERVER_HEADER,
   };
 }

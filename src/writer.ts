@@ -14,15 +14,16 @@ export type Ready =
   /** Nothing can be sent: the client is gone, or the response failed after commit. */
   | { readonly kind: 'abort'; readonly error: unknown };
 
-/** What the writer needs from the app: its log, and whether the server is shutting down. */
+/** What the writer needs from the app: its log, whether the server is shutting down, the default Server header. */
 export interface WriterHost {
   readonly closing: boolean;
+  /** The global `response.headers.server`, for a request that never got a route (a malformed target). */
+  readonly serverHeader: string;
   readonly streams: Set<RequestContext>;
   logError(message: string, err: unknown, requestId: string): void;
 }
 
 const DEFAULT_TYPE = 'text/html;charset=utf-8';
-const SERVER = 'Drupe';
 const NON_ASCII = /[^\x00-\x7f]/;
 const hasNonAscii = (s: string | undefined): boolean => s !== undefined && NON_ASCII.test(s);
 /**
@@ -43,10 +44,13 @@ export function commit(host: WriterHost, ctx: RequestContext, length: number | n
   const { response } = ctx;
   const h = response.headers;
   const status = response.status;
+  const server = ctx.plan?.settings.serverHeader ?? host.serverHeader;
   let head: Array<string | string[]>;
   if (h.size === 0 && length !== null && !ctx.streamed && !host.closing && !isBodyless(status)) {
     // Most buffered responses set no header of their own: their head is one literal, with no lookups.
-    head = ['Content-Type', DEFAULT_TYPE, 'Content-Length', String(length), 'Server', SERVER];
+    head = server === ''
+      ? ['Content-Type', DEFAULT_TYPE, 'Content-Length', String(length)]
+      : ['Content-Type', DEFAULT_TYPE, 'Content-Length', String(length), 'Server', server];
   } else {
     head = h.toList();
     if (!isBodyless(status)) {
@@ -55,7 +59,7 @@ export function commit(host: WriterHost, ctx: RequestContext, length: number | n
       if (length !== null && !h.hasLower('content-length')) head.push('Content-Length', String(length));
       if (ctx.streamed && !h.hasLower('x-accel-buffering')) head.push('X-Accel-Buffering', 'no');
     }
-    if (!h.hasLower('server')) head.push('Server', SERVER);
+    if (server !== '' && !h.hasLower('server')) head.push('Server', server);
     if (host.closing && !h.hasLower('connection')) head.push('Connection', 'close');
   }
   response.markCommitted();

@@ -1,0 +1,98 @@
+// The Server header: 'Drupe' on every response by default (buffered,
+// streamed, error pages, a malformed target), once; `response.headers.server`
+// changes it per subtree or, as '', leaves it out; a response's own Server
+// header wins. Asserted on the raw head, so a repeated header would show.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { App, DrupeError, exposed, type Config, type Context } from '../src/index.js';
+import { rawRequest, type ParsedResponse } from '../src/testing.js';
+import { startApp, type TestServer } from './helpers/server.js';
+
+const bad = (o: Record<string, unknown>): Config => o as Config;
+
+async function one(server: TestServer, target: string): Promise<ParsedResponse> {
+  const r = await rawRequest(server.port, `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+  assert.equal(r.responses.length, 1, r.text);
+  return r.responses[0]!;
+}
+
+/** Every value of the Server header, as sent. */
+const servers = (r: ParsedResponse): string[] => r.rawHeaders.filter(([n]) => n.toLowerCase() === 'server').map(([, v]) => v);
+
+function* chunks(): Generator<string> { yield 'a'; yield 'b'; }
+
+const tree = (): object => ({
+  plain: exposed(() => 'plain'),
+  typed: exposed(({ response }: Context) => { response.headers.set('Content-Type', 'text/plain'); return 'typed'; }),
+  streamed: exposed(() => chunks(), { 'response.stream': true }),
+  own: exposed(({ response }: Context) => { response.headers.set('Server', 'Mine/2'); return 'own'; }),
+  quiet: exposed(() => 'quiet', { 'response.headers.server': '' }),
+  api: { index: exposed(() => 'api'), deeper: { index: exposed(() => 'deeper') } },
+});
+
+// Each kind of response Drupe writes: the literal head, a head with headers of its own,
+// a streamed one, an error page, and a 400 for a target that never reaches a route.
+const KINDS = ['/plain', '/typed', '/streamed', '/missing', '/%zz'];
+
+test('by default every kind of response carries Server: Drupe once, and a Date', async (t) => {
+  const server = await startApp(tree());
+  t.after(() => server.close());
+  for (const target of KINDS) {
+    const r = await one(server, target);
+    assert.deepEqual(servers(r), ['Drupe'], target);
+    assert.ok(r.headers.date, target);
+  }
+  assert.equal((await one(server, '/%zz')).status, 400);
+});
+
+test("global response.headers.server: '' leaves the header out of every kind of response", async (t) => {
+  const server = await startApp(tree(), {}, { 'response.headers.server': '' });
+  t.after(() => server.close());
+  for (const target of KINDS) {
+    const r = await one(server, target);
+    assert.deepEqual(servers(r), [], target);
+    assert.ok(r.headers.date, target);
+  }
+  const streamed = await one(server, '/streamed');
+  assert.equal(streamed.body.toString(), 'ab');
+  assert.equal(streamed.headers['transfer-encoding'], 'chunked');
+  const plain = await one(server, '/plain');
+  assert.equal(plain.body.toString(), 'plain');
+  assert.equal(plain.headers['content-length'], '5');
+});
+
+test('response.headers.server follows the tree: a section changes its subtree, a handler can drop it', async (t) => {
+  const server = await startApp(tree(), { '/api': { 'response.headers.server': 'Api/1' } }, { 'response.headers.server': 'Site' });
+  t.after(() => server.close());
+  assert.deepEqual(servers(await one(server, '/plain')), ['Site']);
+  assert.deepEqual(servers(await one(server, '/missing')), ['Site']);
+  assert.deepEqual(servers(await one(server, '/%zz')), ['Site'], 'a target with no route gets the global value');
+  assert.deepEqual(servers(await one(server, '/api/')), ['Api/1']);
+  assert.deepEqual(servers(await one(server, '/api/deeper/')), ['Api/1']);
+  assert.deepEqual(servers(await one(server, '/api/nothing-here')), ['Api/1'], "the subtree's error pages too");
+  assert.deepEqual(servers(await one(server, '/quiet')), []);
+});
+
+test("a response's own Server header wins over the default and over ''", async (t) => {
+  const plain = await startApp(tree());
+  t.after(() => plain.close());
+  assert.deepEqual(servers(await one(plain, '/own')), ['Mine/2']);
+  const quiet = await startApp(tree(), {}, { 'response.headers.server': '' });
+  t.after(() => quiet.close());
+  assert.deepEqual(servers(await one(quiet, '/own')), ['Mine/2']);
+});
+
+test('response.headers.server is checked at new App(): a string of printable ASCII, and the only response.headers key', () => {
+  const throwsNaming = (fn: () => unknown, ...parts: string[]): void => {
+    assert.throws(fn, (err: unknown) => {
+      assert.ok(err instanceof DrupeError);
+      for (const p of parts) assert.ok(err.message.includes(p), `${err.message} should mention ${p}`);
+      return true;
+    });
+  };
+  throwsNaming(() => new App(tree(), { '/': bad({ 'response.headers.server': 'a\r\nX-Injected: 1' }) }), "'response.headers.server'", 'printable ASCII');
+  throwsNaming(() => new App(tree(), { '/': bad({ 'response.headers.server': 1 }) }), "'response.headers.server'");
+  throwsNaming(() => new App(tree(), { '/': bad({ 'response.headers.server': null }) }), "'response.headers.server'");
+  throwsNaming(() => new App(tree(), { '/': bad({ 'response.headers.x-frame-options': 'DENY' }) }), "'response.headers.x-frame-options'", 'tools.response_headers');
+  assert.ok(new App(tree(), { '/': { 'response.headers.server': 'Example/1.0 (test)' } }));
+});
