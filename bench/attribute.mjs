@@ -11,6 +11,7 @@ const n = Number(requests);
 // What counts as the framework's own code, by the file its functions come from.
 const OWN = {
   drupe: /\/dist\//,
+  'drupe-no-server': /\/dist\//,
   fastify: /node_modules\/(fastify|find-my-way|avvio|@fastify)\//,
   hono: /node_modules\/(hono|@hono)\//,
   koa: /node_modules\/(koa|@koa|koa-[\w-]+)\//,

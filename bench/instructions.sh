@@ -7,7 +7,8 @@
 # still differ by 1-3 %: compare medians of interleaved runs.
 #   bench/instructions.sh                      node-http drupe fastify on /hello
 #   bench/instructions.sh /json node-http drupe
-#   KEEP=dir bench/instructions.sh ...         also keep each server's callgrind_annotate listing
+#   KEEP=dir bench/instructions.sh ...         also keep each server's callgrind_annotate listing (and, with
+#                                              ATTRIBUTE, its perf map)
 #   NODE_FLAGS=... bench/instructions.sh ...   node flags for the servers
 #   ATTRIBUTE=1 bench/instructions.sh ...      also split each request: the framework's own JS, the builtins
 #                                              it calls, node's writeHead and end (attribute.mjs)
@@ -38,6 +39,7 @@ for fw in $frameworks; do
   cat "$out"/cg.* > "$out/all"
   if [ -n "${ATTRIBUTE:-}" ]; then
     node attribute.mjs "$out/all" "/tmp/perf-$pid.map" "$n" "$fw"
+    [ -z "${KEEP:-}" ] || cp "/tmp/perf-$pid.map" "$KEEP/$fw.map"
     rm -f "/tmp/perf-$pid.map"
   fi
   [ -z "${KEEP:-}" ] || { callgrind_annotate --inclusive=no --threshold=100 "$out/all" >"$KEEP/$fw.txt" 2>/dev/null; cp "$out/all" "$KEEP/$fw.callgrind"; }

@@ -1,7 +1,7 @@
 // Turns the runs into medians, ratios and tables (console text and Markdown).
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 
-const LABEL = { 'node-http': 'node:http', drupe: 'drupe', fastify: 'fastify', hono: 'hono', koa: 'koa', express: 'express' };
+const LABEL = { 'node-http': 'node:http', drupe: 'drupe', 'drupe-no-server': 'drupe, no Server', fastify: 'fastify', hono: 'hono', koa: 'koa', express: 'express' };
 const UNIT = { wrk: 'req/s', sse: 'events/s', slow: 'KiB RSS/conn' };
 const CPU_UNIT = { wrk: 'µs/req', sse: 'µs/event', slow: 'µs/client' };
 
@@ -55,7 +55,7 @@ function summarize(results, scenarios, frameworks) {
 
 export function report({ results, scenarios, frameworks, machine, opts, notes, SCENARIOS }) {
   const sum = summarize(results, scenarios, frameworks);
-  const w = 11;
+  const w = Math.max(11, ...frameworks.map((f) => LABEL[f].length + 2));
   const lines = [];
   const head = 'scenario'.padEnd(14) + 'row'.padEnd(14) + frameworks.map((f) => LABEL[f].padStart(w)).join('');
   lines.push(head, '-'.repeat(head.length));

@@ -16,6 +16,11 @@ const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(BENCH, '..');
 
 export const FRAMEWORKS = ['node-http', 'drupe', 'fastify', 'hono', 'koa', 'express'];
+/**
+ * Measured only when named in --frameworks: Drupe with `response.headers.server: ''`,
+ * to show what its one header more than the peers costs (see docs/benchmarks.md).
+ */
+const VARIANTS = ['drupe-no-server'];
 // kind: wrk (requests/s), sse (events/s), slow (RSS per connection).
 export const SCENARIOS = {
   hello: { kind: 'wrk', path: '/hello', connections: 100, expect: { body: 'Hello World!' } },
@@ -38,10 +43,10 @@ for (const a of process.argv.slice(2)) {
   else { console.error(`unknown scenario or option: ${a}\nscenarios: ${Object.keys(SCENARIOS).join(' ')}`); process.exit(1); }
 }
 const scenarios = picked.length ? picked : Object.keys(SCENARIOS);
-const frameworks = String(opts.frameworks).split(',').filter((f) => FRAMEWORKS.includes(f));
+const frameworks = String(opts.frameworks).split(',').filter((f) => FRAMEWORKS.includes(f) || VARIANTS.includes(f));
 opts.duration = Math.max(1, Math.round(opts.duration)); // wrk takes whole seconds
 opts.warmup = Math.max(1, Math.round(opts.warmup));
-const full = !picked.length && frameworks.length === FRAMEWORKS.length && opts.rounds >= 2;
+const full = !picked.length && FRAMEWORKS.every((f) => frameworks.includes(f)) && opts.rounds >= 2;
 
 const log = (...a) => console.log(...a);
 const sh = (cmd, args, o = {}) => spawnSync(cmd, args, { encoding: 'utf8', ...o });
@@ -54,7 +59,7 @@ function setup() {
     const r = sh('npm', ['ci', '--no-audit', '--no-fund'], { cwd: BENCH, stdio: 'inherit' });
     if (r.status !== 0) throw new Error('npm ci in bench/ failed');
   }
-  if (frameworks.includes('drupe')) {
+  if (frameworks.some((f) => f.startsWith('drupe'))) {
     if (!existsSync(join(ROOT, 'node_modules'))) sh('npm', ['ci', '--no-audit', '--no-fund'], { cwd: ROOT, stdio: 'inherit' });
     log('building Drupe (npm run build) ...');
     const r = sh('npm', ['run', '--silent', 'build'], { cwd: ROOT });

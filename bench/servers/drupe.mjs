@@ -38,5 +38,8 @@ try {
   console.error(`no static files: ${e.message}`);
   app = new App(root, { '/': {} });
 }
-await serve(app, { host, port, config: { 'log.screen': false, environment: 'production' } });
-ready('drupe');
+// Set only by drupe-no-server.mjs, the variant that measures the Server header's cost.
+const server = process.env.BENCH_DRUPE_SERVER_HEADER;
+const extra = server === undefined ? {} : { 'response.headers.server': server };
+await serve(app, { host, port, config: { 'log.screen': false, environment: 'production', ...extra } });
+ready(server === undefined ? 'drupe' : 'drupe-no-server');
