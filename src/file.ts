@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { constants as fsConstants } from 'node:fs';
+import { constants as fsConstants, read as readCallback } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -222,6 +222,20 @@ export class FileBody implements SelfShapingBody {
 /** A run of bytes: literal bytes (multipart headers), or a range of the file. */
 type Piece = Buffer | ByteRange;
 
+/**
+ * One positioned read. `FileHandle.read` costs about 19 k instructions a
+ * call in node 20 (an async wrapper with a rest-argument spread, a result
+ * object whose `then` is looked up when it resolves); the callback read
+ * about a tenth of that: 0.3 M instructions less per MiB sent. It bypasses
+ * the handle's count of pending operations, so FileSource.close waits for
+ * its own pending read before closing the handle.
+ */
+function readAt(fd: number, buf: Buffer, length: number, position: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    readCallback(fd, buf, 0, length, position, (err, bytesRead) => (err === null ? resolve(bytesRead) : reject(err)));
+  });
+}
+
 /** Reads ranges of an open file at their positions, one chunk per pull; closes the file at the end or on close(). */
 class FileSource implements ChunkSource {
   #fh: FileHandle;
@@ -229,6 +243,8 @@ class FileSource implements ChunkSource {
   #i = 0;
   #pos: number;
   #closed = false;
+  /** The read in flight: the file must not be closed under it (its descriptor could be reused meanwhile). */
+  #reading: Promise<number> | undefined;
 
   constructor(fh: FileHandle, pieces: Piece[]) {
     this.#fh = fh;
@@ -257,7 +273,9 @@ class FileSource implements ChunkSource {
       const buf = Buffer.allocUnsafe(want);
       let bytesRead: number;
       try {
-        ({ bytesRead } = await this.#fh.read(buf, 0, want, this.#pos));
+        this.#reading = readAt(this.#fh.fd, buf, want, this.#pos);
+        bytesRead = await this.#reading;
+        this.#reading = undefined;
         if (bytesRead === 0 && !this.#closed) throw new Error(`The file ended early (it shrank while being sent): ${left} bytes missing`);
       } catch (err) {
         // A failed read ends the body: release the file whoever handles the error.
@@ -279,7 +297,7 @@ class FileSource implements ChunkSource {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    // FileHandle.close() waits for a pending read.
+    if (this.#reading !== undefined) await this.#reading.catch(() => undefined);
     await this.#fh.close().catch(() => undefined);
   }
 }
