@@ -236,6 +236,22 @@ function readAt(fd: number, buf: Buffer, length: number, position: number): Prom
   });
 }
 
+// Read buffers the writer has handed back (ChunkSource.release), for the next reads. A new
+// 64 KiB buffer per chunk is memory outside V8's heap that V8 answers with young-generation
+// collections (every 16-32 MiB sent), and each of those promotes the objects of every request
+// in flight, so serving files kept triggering full collections. Bounded: at most 1 MiB kept.
+const spareBuffers: Buffer[] = [];
+const SPARE_MAX = 16;
+const poolMemory = new WeakSet<ArrayBufferLike>();
+
+function readBuffer(): Buffer {
+  const spare = spareBuffers.pop();
+  if (spare !== undefined) return spare;
+  const buf = Buffer.allocUnsafeSlow(CHUNK);
+  poolMemory.add(buf.buffer);
+  return buf;
+}
+
 /** Reads ranges of an open file at their positions, one chunk per pull; closes the file at the end or on close(). */
 class FileSource implements ChunkSource {
   #fh: FileHandle;
@@ -270,7 +286,7 @@ class FileSource implements ChunkSource {
         continue;
       }
       const want = Math.min(CHUNK, left);
-      const buf = Buffer.allocUnsafe(want);
+      const buf = readBuffer();
       let bytesRead: number;
       try {
         this.#reading = readAt(this.#fh.fd, buf, want, this.#pos);
@@ -284,7 +300,14 @@ class FileSource implements ChunkSource {
       }
       if (this.#closed) return null;
       this.#pos += bytesRead;
-      return bytesRead === want ? buf : buf.subarray(0, bytesRead);
+      return bytesRead === CHUNK ? buf : buf.subarray(0, bytesRead);
+    }
+  }
+
+  release(chunk: Buffer): void {
+    // Only this source's read buffers (not the literal multipart pieces), whole again.
+    if (spareBuffers.length < SPARE_MAX && poolMemory.has(chunk.buffer)) {
+      spareBuffers.push(chunk.length === CHUNK ? chunk : Buffer.from(chunk.buffer, 0, CHUNK));
     }
   }
 

@@ -135,6 +135,11 @@ export function declaredLength(ctx: RequestContext): number | null {
   return Number(v);
 }
 
+/** The write callback that hands a written chunk back to its source (node calls it once the socket is done with it). */
+function releaseLater(source: ChunkSource, chunk: Buffer): () => void {
+  return () => source.release!(chunk);
+}
+
 function quietly(p: void | Promise<void>): void {
   if (isThenable(p)) p.catch(() => undefined);
 }
@@ -206,7 +211,7 @@ export async function sendStream(host: WriterHost, ctx: RequestContext, source: 
           throw new DrupeError('DRUPE_ERR_CONTENT_LENGTH', `The streamed body produced more than its declared Content-Length (${declared} bytes)`);
         }
         sent += chunk.length;
-        if (!res.write(chunk)) {
+        if (!res.write(chunk, source.release === undefined ? undefined : releaseLater(source, chunk))) {
           await new Promise<void>((resolve) => {
             wake = resolve;
           });

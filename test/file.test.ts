@@ -10,6 +10,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { gunzipSync } from 'node:zlib';
 import { exposed, serveFile, serveStream, FileBody, HTTPError, InternalRedirect, NotFound, type Context } from '../src/index.js';
 import { streamRequest } from '../src/testing.js';
 import { NOBODY, serveAsNobody } from './helpers/as-nobody.js';
@@ -203,6 +204,42 @@ test('serveFile: a file body is sent as it is read, never buffered (a file over 
   assert.equal(r.status, 200);
   assertLength(r, 'big file');
   assert.ok(r.body.equals(big));
+});
+
+test('serveFile: many files sent at once, whole, ranged and through gzip, each arrive byte for byte (read buffers are reused only once the socket is done with them)', async (t) => {
+  const dir = tempDir(t);
+  // Sizes around the 64 KiB read size: a partial last chunk, exact multiples, one byte over.
+  const sizes = [64 * 1024, 3 * 64 * 1024, 5 * 64 * 1024 + 77, 64 * 1024 + 1, 200_000, 1024 * 1024 + 3];
+  const contents = sizes.map((size, i) => {
+    const data = randomBytes(size);
+    writeFileSync(join(dir, `f${i}.bin`), data);
+    return data;
+  });
+  const root = { ...fileRoot(dir), gz: { default: exposed((ctx: Context) => serveFile(join(dir, ...ctx.args), { contentType: 'text/plain' })) } };
+  const server = await start(t, root, { '/gz': { 'tools.gzip.on': true } });
+  for (let round = 0; round < 3; round++) {
+    const jobs: Array<Promise<void>> = [];
+    contents.forEach((data, i) => {
+      for (let k = 0; k < 3; k++) {
+        jobs.push(one(server.port, 'GET', `/f${i}.bin`).then((r) => {
+          assert.equal(r.status, 200);
+          assert.ok(r.body.equals(data), `f${i}.bin, round ${round}, client ${k}`);
+        }));
+      }
+      const from = Math.floor(data.length / 3);
+      jobs.push(one(server.port, 'GET', `/f${i}.bin`, { Range: `bytes=0-9,${from}-` }).then((r) => {
+        assert.equal(r.status, 206);
+        assert.ok(r.body.includes(data.subarray(from)), `f${i}.bin, second range, round ${round}`);
+        assert.ok(r.body.includes(data.subarray(0, 10)), `f${i}.bin, first range, round ${round}`);
+      }));
+      jobs.push(one(server.port, 'GET', `/gz/f${i}.bin`, { 'Accept-Encoding': 'gzip' }).then((r) => {
+        assert.equal(r.status, 200);
+        assert.equal(r.headers['content-encoding'], 'gzip');
+        assert.ok(gunzipSync(r.body).equals(data), `gz/f${i}.bin, round ${round}`);
+      }));
+    });
+    await Promise.all(jobs);
+  }
 });
 
 test('serveFile: streamed mode (response.stream) sends the file with its Content-Length', async (t) => {
