@@ -104,7 +104,7 @@ function pinned(core, cmd, args) {
 }
 
 async function startServer(fw, extraEnv = {}) {
-  if (fw === 'drupe' && env.notes.drupeMissing) throw new Error(env.notes.drupeMissing);
+  if (fw.startsWith('drupe') && env.notes.drupeMissing) throw new Error(env.notes.drupeMissing);
   const port = await freePort();
   const [cmd, args] = pinned(1, process.execPath, [join(BENCH, 'servers', `${fw}.mjs`), String(port)]);
   const child = spawn(cmd, args, { cwd: join(BENCH, 'servers'), env: { ...process.env, NODE_ENV: 'production', PORT: String(port), ...extraEnv } });
