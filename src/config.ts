@@ -1,6 +1,7 @@
 import { DrupeError } from './errors.js';
 import type { Dispatcher } from './dispatch.js';
 import { HOOK_POINTS, type HookEntry } from './hooks.js';
+import { isAsciiFieldValue } from './internal/headers.js';
 import { findTool } from './tool.js';
 
 export type Environment = 'development' | 'production' | 'test';
@@ -88,7 +89,7 @@ const KNOWN: Record<string, { check: Check; expects: string; globalOnly?: boolea
   'response.max_buffered_size': { check: isSize, expects: 'a byte count' },
   'response.stream_commit': { check: (v) => v === 'first-chunk' || v === 'immediately' || isSeconds(v), expects: "'first-chunk', 'immediately' or a number of milliseconds" },
   'response.on_stream_error': { check: (v) => typeof v === 'function', expects: 'a function' },
-  'response.headers.server': { check: (v) => typeof v === 'string' && !/[^\t\x20-\x7e]/.test(v), expects: "a header value of printable ASCII ('' for no Server header)" },
+  'response.headers.server': { check: (v) => typeof v === 'string' && isAsciiFieldValue(v), expects: "a header value of printable ASCII ('' for no Server header)" },
   'log.screen': { check: isBool, expects: 'a boolean', globalOnly: true },
   'log.access_file': { check: isString, expects: 'a file path', globalOnly: true },
   'log.error_file': { check: isString, expects: 'a file path', globalOnly: true },

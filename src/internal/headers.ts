@@ -13,9 +13,14 @@ export function checkHeaderName(name: string): void {
 
 const NOT_ASCII_FIELD = /[^\t\x20-\x7e]/;
 
+/** Tab, space and visible ASCII only: a value that is safe everywhere, with nothing to encode. */
+export function isAsciiFieldValue(value: string): boolean {
+  return !NOT_ASCII_FIELD.test(value);
+}
+
 /** Throws for a value node would refuse or that could split a header; true when it holds Latin-1 beyond ASCII. */
 export function checkHeaderValue(name: string, value: string): boolean {
-  if (!NOT_ASCII_FIELD.test(value)) return false; // one test on the common path
+  if (isAsciiFieldValue(value)) return false; // one test on the common path
   if (!NOT_FIELD_CHAR.test(value)) return true;
   if (BAD_VALUE.test(value)) {
     throw new DrupeError('DRUPE_ERR_INVALID_HEADER', `Header ${name} has a value with CR, LF or NUL in it`);
