@@ -294,6 +294,14 @@ test('a value of the wrong type fails at new App(), naming the key', () => {
   throwsConfig(() => new App(tree(), { '/': bad({ 'hooks.before_handler': [() => undefined, { priority: 1 }] }) }), "'hooks.before_handler'");
 });
 
+test('response.headers.server is checked at new App(): a string of printable ASCII, and the only response.headers key', () => {
+  throwsConfig(() => new App(tree(), { '/': bad({ 'response.headers.server': 'a\r\nX-Injected: 1' }) }), "'response.headers.server'", 'printable ASCII');
+  throwsConfig(() => new App(tree(), { '/': bad({ 'response.headers.server': 1 }) }), "'response.headers.server'");
+  throwsConfig(() => new App(tree(), { '/': bad({ 'response.headers.server': null }) }), "'response.headers.server'");
+  throwsConfig(() => new App(tree(), { '/': bad({ 'response.headers.x-frame-options': 'DENY' }) }), "'response.headers.x-frame-options'", 'tools.response_headers');
+  assert.ok(new App(tree(), { '/': { 'response.headers.server': 'Example/1.0 (test)' } }));
+});
+
 test('a server-wide key in a section fails at new App()', () => {
   throwsConfig(() => new App(tree(), { '/': bad({ 'server.socket_port': 8080 }) }), "'server.socket_port'", 'serve');
   throwsConfig(() => new App(tree(), { '/api': bad({ environment: 'production' }) }), "'environment'");

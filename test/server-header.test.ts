@@ -2,13 +2,12 @@
 // streamed, error pages, a malformed target), once; `response.headers.server`
 // changes it per subtree or, as '', leaves it out; a response's own Server
 // header wins. Asserted on the raw head, so a repeated header would show.
+// Its config checks are in config.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { App, DrupeError, exposed, type Config, type Context } from '../src/index.js';
+import { exposed, type Context } from '../src/index.js';
 import { rawRequest, type ParsedResponse } from '../src/testing.js';
 import { startApp, type TestServer } from './helpers/server.js';
-
-const bad = (o: Record<string, unknown>): Config => o as Config;
 
 async function one(server: TestServer, target: string): Promise<ParsedResponse> {
   const r = await rawRequest(server.port, `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
@@ -80,19 +79,4 @@ test("a response's own Server header wins over the default and over ''", async (
   const quiet = await startApp(tree(), {}, { 'response.headers.server': '' });
   t.after(() => quiet.close());
   assert.deepEqual(servers(await one(quiet, '/own')), ['Mine/2']);
-});
-
-test('response.headers.server is checked at new App(): a string of printable ASCII, and the only response.headers key', () => {
-  const throwsNaming = (fn: () => unknown, ...parts: string[]): void => {
-    assert.throws(fn, (err: unknown) => {
-      assert.ok(err instanceof DrupeError);
-      for (const p of parts) assert.ok(err.message.includes(p), `${err.message} should mention ${p}`);
-      return true;
-    });
-  };
-  throwsNaming(() => new App(tree(), { '/': bad({ 'response.headers.server': 'a\r\nX-Injected: 1' }) }), "'response.headers.server'", 'printable ASCII');
-  throwsNaming(() => new App(tree(), { '/': bad({ 'response.headers.server': 1 }) }), "'response.headers.server'");
-  throwsNaming(() => new App(tree(), { '/': bad({ 'response.headers.server': null }) }), "'response.headers.server'");
-  throwsNaming(() => new App(tree(), { '/': bad({ 'response.headers.x-frame-options': 'DENY' }) }), "'response.headers.x-frame-options'", 'tools.response_headers');
-  assert.ok(new App(tree(), { '/': { 'response.headers.server': 'Example/1.0 (test)' } }));
 });
