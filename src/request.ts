@@ -144,15 +144,9 @@ export class Request {
   /** The query's parameters (repeated keys as arrays; no prototype). */
   get query(): Params {
     if (this.#query === undefined) {
-      if (this.queryString === '') this.#query = createParams();
-      else {
-        // Filled as an ordinary object, then cut loose from Object.prototype: V8 adds parsed
-        // (non-constant) keys to a null-prototype object several times slower. addParam checks
-        // own keys only and defines '__proto__' as a plain own property, so nothing leaks meanwhile.
-        const query = {} as Params;
-        parseFormInto(query, this.queryString, { maxParams: this.settings.maxParams }, 'query string');
-        this.#query = Object.setPrototypeOf(query, null) as Params;
-      }
+      const query = createParams();
+      if (this.queryString !== '') parseFormInto(query, this.queryString, { maxParams: this.settings.maxParams }, 'query string');
+      this.#query = query;
     }
     return this.#query;
   }
