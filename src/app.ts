@@ -174,7 +174,7 @@ export class App implements PipelineHost {
     const cached = this.#plans.get(path);
     if (cached !== undefined) return cached;
     const segments = pathSegments(path);
-    const { plan, cacheable } = planFor(this.#source, segments, path.endsWith('/'));
+    const { plan, cacheable } = planFor(this.#source, path, segments);
     if (cacheable) {
       if (this.#plans.size >= PLAN_CACHE_SIZE) this.#plans.delete(this.#plans.keys().next().value!);
       this.#plans.set(path, plan);

@@ -1,6 +1,6 @@
 import type { Context } from './context.js';
 import type { Config } from './config.js';
-import { findTool } from './tool.js';
+import { findTool, type PlannedRoute } from './tool.js';
 
 /** CherryPy's eight hook points, in the order a request meets them. */
 export const HOOK_POINTS = [
@@ -34,7 +34,7 @@ export type HookLists = { readonly [P in HookPoint]: readonly Hook[] | null };
  * `hooks.<point>` keys plus every tool switched on by `tools.<name>.on`.
  * Built once per route; an empty point is `null` so the hot path skips it.
  */
-export function buildHookLists(config: Config): HookLists {
+export function buildHookLists(config: Config, route: PlannedRoute): HookLists {
   const lists = new Map<HookPoint, Hook[]>();
   const add = (point: HookPoint, hook: Hook): void => {
     const list = lists.get(point);
@@ -67,6 +67,7 @@ export function buildHookLists(config: Config): HookLists {
       const tool = findTool(name);
       if (tool === undefined) continue;
       const opts = Object.freeze({ ...tool.defaults, ...options.get(name) });
+      if (tool.appliesTo !== undefined && !tool.appliesTo(route, opts)) continue;
       add(tool.point, {
         name: `tools.${name}`,
         run: (ctx) => tool.run(ctx, opts),

@@ -9,7 +9,7 @@ export { HTTPError, NotFound, HTTPRedirect, InternalRedirect, HeadersSentError, 
 export { json, JsonBody } from './body.js';
 export { serveFile, serveStream, FileBody, StreamBody, type ServeFileOptions, type ServeStreamOptions } from './file.js';
 export { ObjectDispatcher, MethodDispatcher, type Dispatcher, type Found, type CpDispatch } from './dispatch.js';
-export { defineTool, type Tool } from './tool.js';
+export { defineTool, type PlannedRoute, type Tool } from './tool.js';
 export type { CheckPassword } from './tools/auth_basic.js';
 export { HOOK_POINTS, type HookPoint, type HookFn, type HookEntry } from './hooks.js';
 export type { Config, Environment, ErrorPage, ErrorPageInfo, StreamCommit } from './config.js';

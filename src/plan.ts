@@ -2,6 +2,7 @@ import { routeSettings, type Config, type RouteSettings } from './config.js';
 import { attributeName, type Dispatcher, type Found } from './dispatch.js';
 import { handlerConfig, nodeConfig, type Handler } from './expose.js';
 import { buildHookLists, type HookLists } from './hooks.js';
+import type { PlannedRoute } from './tool.js';
 
 /**
  * Everything a request needs that depends only on its path (and, under a
@@ -53,21 +54,23 @@ export function sectionKeys(segments: readonly string[]): string[] {
   return keys;
 }
 
-export function planFor(src: PlanSource, segments: readonly string[], trailingSlash: boolean): { plan: Plan; cacheable: boolean } {
+export function planFor(src: PlanSource, path: string, segments: readonly string[]): { plan: Plan; cacheable: boolean } {
   const keys = sectionKeys(segments);
+  const trailingSlash = path.endsWith('/');
   // The dispatcher comes from path sections alone (as in CherryPy): the deepest one that names it.
   let dispatcher = src.base['request.dispatch'] ?? src.defaultDispatcher;
   for (const k of keys) dispatcher = src.sections.get(k)?.['request.dispatch'] ?? dispatcher;
   const found = dispatcher.find(src.root, segments, trailingSlash);
   const merged = mergeConfig(src, found, keys);
+  const route: PlannedRoute = { path, isIndex: found.isIndex };
   if (found.methods !== null) {
     const byMethod = new Map<string, Plan>();
     const allow = [...found.methods.keys()].join(', ');
-    for (const [method, fn] of found.methods) byMethod.set(method, makePlan(found, fn, withHandler(merged, fn), null, allow));
-    return { plan: makePlan(found, null, merged, byMethod, allow), cacheable: found.cacheable };
+    for (const [method, fn] of found.methods) byMethod.set(method, makePlan(found, route, fn, withHandler(merged, fn), null, allow));
+    return { plan: makePlan(found, route, null, merged, byMethod, allow), cacheable: found.cacheable };
   }
   const config = found.handler === null ? merged : withHandler(merged, found.handler);
-  return { plan: makePlan(found, found.handler, config, null, ''), cacheable: found.cacheable };
+  return { plan: makePlan(found, route, found.handler, config, null, ''), cacheable: found.cacheable };
 }
 
 /** CherryPy's order, deeper wins: at each depth the node's class config, then that path's section. */
@@ -101,7 +104,7 @@ function withHandler(merged: Config, fn: Handler): Config {
   return own === undefined || Object.keys(own).length === 0 ? merged : { ...merged, ...own };
 }
 
-function makePlan(found: Found, handler: Handler | null, config: Config, byMethod: ReadonlyMap<string, Plan> | null, allow: string): Plan {
+function makePlan(found: Found, route: PlannedRoute, handler: Handler | null, config: Config, byMethod: ReadonlyMap<string, Plan> | null, allow: string): Plan {
   return Object.freeze({
     handler,
     self: found.self,
@@ -109,7 +112,7 @@ function makePlan(found: Found, handler: Handler | null, config: Config, byMetho
     isIndex: found.isIndex,
     config: Object.freeze(config),
     settings: Object.freeze(routeSettings(config)),
-    hooks: buildHookLists(config),
+    hooks: buildHookLists(config, route),
     params: found.params,
     byMethod,
     allow,

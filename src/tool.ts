@@ -35,6 +35,21 @@ export interface Tool<O extends object = Record<string, unknown>> {
    * return a promise. `options` is one frozen object per route.
    */
   run(ctx: Context, options: Readonly<O>): unknown;
+  /**
+   * Optional: whether the tool can have anything to do on a route, asked
+   * once when the route's plan is built (the plan is cached per path);
+   * `false` leaves the tool out of that route's hooks, so its requests
+   * never call it. Without it the tool runs on every request of the route.
+   */
+  appliesTo?(route: PlannedRoute, options: Readonly<O>): boolean;
+}
+
+/** What a route's path alone decides, as a tool's `appliesTo` sees it. */
+export interface PlannedRoute {
+  /** The request path the plan is for, still percent-encoded ('/a/b/'). */
+  readonly path: string;
+  /** Whether the handler is an `index` (null: no handler was found). */
+  readonly isIndex: boolean | null;
 }
 
 const registry = new Map<string, Tool<object>>();

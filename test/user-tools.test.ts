@@ -192,3 +192,54 @@ test('options are one frozen object per route', async (t) => {
   await ask(server.port, '/b');
   assert.equal(seen.size, 2);
 });
+
+test('appliesTo is asked once per route, with the path, isIndex and options; false leaves the tool out of that route', async (t) => {
+  const asked: Array<[string, boolean | null, string]> = [];
+  let runs = 0;
+  defineTool({
+    name: 'user_tools_scoped',
+    point: 'before_handler',
+    defaults: { prefix: '/none' },
+    appliesTo(route, o) {
+      asked.push([route.path, route.isIndex, o.prefix]);
+      return route.path.startsWith(o.prefix);
+    },
+    run({ response }) {
+      runs++;
+      response.headers.set('X-Scoped', 'yes');
+    },
+  });
+  const root = { docs: { index: exposed(() => 'docs'), page: exposed(() => 'page') }, other: exposed(() => 'other') };
+  const server = await startApp(root, { '/': { 'tools.user_tools_scoped.on': true, 'tools.user_tools_scoped.prefix': '/docs' } });
+  t.after(() => server.close());
+  for (let i = 0; i < 2; i++) {
+    assert.equal((await ask(server.port, '/docs/')).headers['x-scoped'], 'yes');
+    assert.equal((await ask(server.port, '/docs/page')).headers['x-scoped'], 'yes');
+    const other = await ask(server.port, '/other');
+    assert.equal(other.status, 200);
+    assert.equal(other.headers['x-scoped'], undefined);
+  }
+  assert.equal(runs, 4);
+  assert.deepEqual(asked, [['/docs/', true, '/docs'], ['/docs/page', false, '/docs'], ['/other', false, '/docs']]);
+});
+
+function pathOf(location: string | undefined): string {
+  const url = new URL(location ?? '');
+  return url.pathname + url.search;
+}
+
+test('trailing_slash still redirects per route after its plan is cached, and leaves the others alone', async (t) => {
+  const root = { dir: { index: exposed(() => 'dir'), leaf: exposed(() => 'leaf') } };
+  const server = await startApp(root);
+  t.after(() => server.close());
+  for (let i = 0; i < 2; i++) {
+    const toIndex = await ask(server.port, '/dir?x=1');
+    assert.equal(toIndex.status, 301);
+    assert.equal(pathOf(toIndex.headers.location), '/dir/?x=1');
+    const offLeaf = await ask(server.port, '/dir/leaf/');
+    assert.equal(offLeaf.status, 301);
+    assert.equal(pathOf(offLeaf.headers.location), '/dir/leaf');
+    assert.equal((await ask(server.port, '/dir/')).body.toString(), 'dir');
+    assert.equal((await ask(server.port, '/dir/leaf')).body.toString(), 'leaf');
+  }
+});
