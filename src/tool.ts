@@ -48,7 +48,7 @@ export interface Tool<O extends object = Record<string, unknown>> {
 export interface PlannedRoute {
   /** The request path the plan is for, still percent-encoded ('/a/b/'). */
   readonly path: string;
-  /** Whether the handler is an `index` (null: no handler was found). */
+  /** true: an index (wants a trailing slash); false: a plain handler (wants none); null: no opinion (a `default`, a MethodDispatcher resource, no handler). */
   readonly isIndex: boolean | null;
 }
 

@@ -6,9 +6,9 @@ export type ParamValue = string | UploadedFile | Array<string | UploadedFile>;
 export type Params = Record<string, ParamValue>;
 
 export function createParams(): Params {
-  // Not Object.create(null): V8 makes that a dictionary-mode object, where adding parsed
-  // (non-constant) keys costs several times more. An empty literal cut loose before its
-  // first key keeps fast properties (measured: about 1.6 k fewer instructions on /a/b/c?name=x).
+  // Not Object.create(null): V8 makes that a dictionary-mode object, and filling one cost
+  // about 3.4 k more instructions a request on /a/b/c?name=x than this does. An empty
+  // literal cut loose before its first key keeps fast properties.
   return Object.setPrototypeOf({}, null) as Params;
 }
 
