@@ -418,6 +418,29 @@ test('json(value) sends JSON with Content-Type application/json, unless the hand
 
 // -- B5: the size bound ------------------------------------------------------------------
 
+test("the head, header by header in order: none of the handler's own, only a type (as set), a repeated type, a type and more", async (t) => {
+  const server = await start(t, {
+    plain: exposed(() => 'plain'),
+    typed: exposed(({ response }: Context) => { response.headers.set('content-TYPE', 'text/plain'); return 'typed'; }),
+    data: exposed(() => json({ a: 1 })),
+    twice: exposed(({ response }: Context) => { response.headers.append('Content-Type', 'text/plain').append('Content-Type', 'text/html'); return 'twice'; }),
+    more: exposed(({ response }: Context) => { response.headers.set('X-One', '1').set('Content-Type', 'text/plain'); return 'more'; }),
+  });
+  const heads: Record<string, Array<[string, string]>> = {};
+  for (const path of ['plain', 'typed', 'data', 'twice', 'more']) {
+    const r = await one(server.port, `/${path}`);
+    assertBuffered(r, path);
+    heads[path] = r.rawHeaders.filter(([n]) => n !== 'Date' && n !== 'Connection');
+  }
+  assert.deepEqual(heads, {
+    plain: [['Content-Type', 'text/html;charset=utf-8'], ['Content-Length', '5'], ['Server', 'Drupe']],
+    typed: [['content-TYPE', 'text/plain'], ['Content-Length', '5'], ['Server', 'Drupe']],
+    data: [['Content-Type', 'application/json'], ['Content-Length', '7'], ['Server', 'Drupe']],
+    twice: [['Content-Type', 'text/plain'], ['Content-Type', 'text/html'], ['Content-Length', '5'], ['Server', 'Drupe']],
+    more: [['X-One', '1'], ['Content-Type', 'text/plain'], ['Content-Length', '4'], ['Server', 'Drupe']],
+  });
+});
+
 test('response.max_buffered_size: a bigger generator → 500 saying to stream, and its finally ran (B5)', async (t) => {
   let syncFinally = 0;
   let syncPulled = 0;
