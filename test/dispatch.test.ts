@@ -377,6 +377,22 @@ test('trailing_slash does not touch a default handler or an index at the root', 
   assert.equal((await raw(server, 'GET', '/')).status, 200);
 });
 
+test('trailing_slash is decided once per route: both redirects still happen on a cached plan, the other routes are left alone', async (t) => {
+  const root = { dir: { index: exposed(() => 'dir'), leaf: exposed(() => 'leaf') } };
+  const server = await startApp(root);
+  t.after(() => server.close());
+  for (let i = 0; i < 2; i++) {
+    const toIndex = await raw(server, 'GET', '/dir?x=1');
+    assert.equal(toIndex.status, 301);
+    assert.equal(toIndex.headers.location, `http://127.0.0.1:${server.port}/dir/?x=1`);
+    const offLeaf = await raw(server, 'GET', '/dir/leaf/');
+    assert.equal(offLeaf.status, 301);
+    assert.equal(offLeaf.headers.location, `http://127.0.0.1:${server.port}/dir/leaf`);
+    assert.equal((await raw(server, 'GET', '/dir/')).body.toString(), 'dir');
+    assert.equal((await raw(server, 'GET', '/dir/leaf')).body.toString(), 'leaf');
+  }
+});
+
 test("'tools.trailing_slash.on': false disables both redirects", async (t) => {
   const server = await startApp(new TreeRoot(), { '/': { 'tools.trailing_slash.on': false } });
   t.after(() => server.close());

@@ -222,24 +222,3 @@ test('appliesTo is asked once per route, with the path, isIndex and options; fal
   assert.equal(runs, 4);
   assert.deepEqual(asked, [['/docs/', true, '/docs'], ['/docs/page', false, '/docs'], ['/other', false, '/docs']]);
 });
-
-function pathOf(location: string | undefined): string {
-  const url = new URL(location ?? '');
-  return url.pathname + url.search;
-}
-
-test('trailing_slash still redirects per route after its plan is cached, and leaves the others alone', async (t) => {
-  const root = { dir: { index: exposed(() => 'dir'), leaf: exposed(() => 'leaf') } };
-  const server = await startApp(root);
-  t.after(() => server.close());
-  for (let i = 0; i < 2; i++) {
-    const toIndex = await ask(server.port, '/dir?x=1');
-    assert.equal(toIndex.status, 301);
-    assert.equal(pathOf(toIndex.headers.location), '/dir/?x=1');
-    const offLeaf = await ask(server.port, '/dir/leaf/');
-    assert.equal(offLeaf.status, 301);
-    assert.equal(pathOf(offLeaf.headers.location), '/dir/leaf');
-    assert.equal((await ask(server.port, '/dir/')).body.toString(), 'dir');
-    assert.equal((await ask(server.port, '/dir/leaf')).body.toString(), 'leaf');
-  }
-});
