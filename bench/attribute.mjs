@@ -4,6 +4,7 @@
 // request's instructions are split into the framework's own JavaScript, the
 // V8 builtins it calls directly, node's writeHead and end, and the rest.
 //   node attribute.mjs <callgrind file> <perf map> <requests> <framework>
+// TOP=N also lists the N functions with the most self cost per request, JIT code by name.
 import { readFileSync } from 'node:fs';
 
 const [file, mapFile, requests, framework] = process.argv.slice(2);
@@ -50,6 +51,7 @@ const resolve = (rest) => {
 
 const totals = { own: 0, builtins: 0, writeHead: 0, end: 0 };
 let all = 0;
+const self = new Map();
 let fn = '';
 let callee = '';
 let afterCalls = false;
@@ -71,9 +73,14 @@ for (const line of readFileSync(file, 'utf8').split('\n')) {
     continue;
   }
   all += cost;
+  self.set(fn, (self.get(fn) ?? 0) + cost);
   if (OWN.test(fn)) totals.own += cost;
 }
 const per = (x) => String(Math.round(x / n)).padStart(7);
 console.log(`${framework.padEnd(10)} ${per(all)} instructions/request, JIT compilation included:`
   + ` own JS ${per(totals.own).trim()}, builtins it calls ${per(totals.builtins).trim()},`
   + ` node's writeHead ${per(totals.writeHead).trim()}, end ${per(totals.end).trim()}`);
+const top = Number(process.env.TOP ?? 0);
+for (const [name, cost] of [...self].sort((a, b) => b[1] - a[1]).slice(0, top)) {
+  console.log(`${per(cost)}  ${name.slice(0, 150)}`);
+}

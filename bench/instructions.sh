@@ -12,6 +12,7 @@
 #   NODE_FLAGS=... bench/instructions.sh ...   node flags for the servers
 #   ATTRIBUTE=1 bench/instructions.sh ...      also split each request: the framework's own JS, the builtins
 #                                              it calls, node's writeHead and end (attribute.mjs)
+#                                              (TOP=N: and the N functions with the most self cost)
 set -euo pipefail
 cd "$(dirname "$0")"
 path=${1:-/hello}; shift || true

@@ -6,6 +6,7 @@ import { escapeHtml, renderErrorPage } from './error-page.js';
 import { runHooks } from './hooks.js';
 import { ClientGoneError, drainBody } from './internal/body-reader.js';
 import { createParams, parseFormInto, stringifyParams } from './internal/form.js';
+import { CONTENT_TYPE } from './internal/headers.js';
 import { charsetOf, encodingFor } from './internal/media-type.js';
 import { reasonPhrase } from './internal/status.js';
 import { parseTarget, type Target } from './internal/target.js';
@@ -247,7 +248,7 @@ function finalize(ctx: RequestContext): Ready | Promise<Ready> {
     return { kind: 'bytes', data: response.body };
   }
   // json(value) with no Content-Type of the handler's: JSON text is UTF-8, sent as a string the same way.
-  if (response.body instanceof JsonBody && !response.committed && !response.headers.hasLower('content-type')) {
+  if (response.body instanceof JsonBody && !response.committed && (response.headers.framing & CONTENT_TYPE) === 0) {
     response.headers.set('Content-Type', 'application/json');
     return { kind: 'bytes', data: JSON.stringify(response.body.value) ?? 'null' };
   }

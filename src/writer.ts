@@ -2,6 +2,7 @@ import { Buffer } from 'node:buffer';
 import type { ChunkSource } from './body.js';
 import type { RequestContext } from './context.js';
 import { DrupeError } from './errors.js';
+import { CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, SERVER, TRANSFER_ENCODING, X_ACCEL_BUFFERING } from './internal/headers.js';
 import { isBodyless } from './internal/status.js';
 import { RequestAbortedError } from './request.js';
 
@@ -53,14 +54,15 @@ export function commit(host: WriterHost, ctx: RequestContext, length: number | n
       : ['Content-Type', DEFAULT_TYPE, 'Content-Length', String(length), 'Server', server];
   } else {
     head = h.toList();
+    const has = h.framing;
     if (!isBodyless(status)) {
-      if (!h.hasLower('content-type')) head.push('Content-Type', DEFAULT_TYPE);
+      if ((has & CONTENT_TYPE) === 0) head.push('Content-Type', DEFAULT_TYPE);
       // A streamed body's declared length is the handler's own header: never send it twice.
-      if (length !== null && !h.hasLower('content-length')) head.push('Content-Length', String(length));
-      if (ctx.streamed && !h.hasLower('x-accel-buffering')) head.push('X-Accel-Buffering', 'no');
+      if (length !== null && (has & CONTENT_LENGTH) === 0) head.push('Content-Length', String(length));
+      if (ctx.streamed && (has & X_ACCEL_BUFFERING) === 0) head.push('X-Accel-Buffering', 'no');
     }
-    if (server !== '' && !h.hasLower('server')) head.push('Server', server);
-    if (host.closing && !h.hasLower('connection')) head.push('Connection', 'close');
+    if (server !== '' && (has & SERVER) === 0) head.push('Server', server);
+    if (host.closing && (has & CONNECTION) === 0) head.push('Connection', 'close');
   }
   response.markCommitted();
   if (ctx.started !== 0) ctx.firstByteAt = performance.now();
@@ -73,11 +75,9 @@ export function sendBytes(host: WriterHost, ctx: RequestContext, data: Buffer | 
   if (res.destroyed) return;
   const bodyless = isBodyless(response.status);
   const h = response.headers;
-  if (h.size !== 0) {
-    // Our own length, never the handler's (HOSTILE 15); none at all for 204/304.
-    if (h.hasLower('content-length')) h.delete('content-length');
-    if (h.hasLower('transfer-encoding')) h.delete('transfer-encoding');
-  }
+  // Our own length, never the handler's (HOSTILE 15); none at all for 204/304.
+  if ((h.framing & CONTENT_LENGTH) !== 0) h.delete('content-length');
+  if ((h.framing & TRANSFER_ENCODING) !== 0) h.delete('transfer-encoding');
   // node glues the head to a string body and encodes both as UTF-8: fine for an ASCII head only.
   if (typeof data === 'string' && (h.hasLatin1 || hasNonAscii(response.customReason))) data = Buffer.from(data, 'utf8');
   const length = typeof data === 'string' ? Buffer.byteLength(data, 'utf8') : data.length;

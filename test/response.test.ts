@@ -182,12 +182,14 @@ test('a header value with CR or LF → 500, never a split header (raw bytes)', a
     set: exposed(({ response }: Context) => { response.headers.set('X-Bad', 'a\r\nInjected: yes'); return 'no'; }),
     lf: exposed(({ response }: Context) => { response.headers.set('X-Bad', 'a\nInjected: yes'); return 'no'; }),
     cr: exposed(({ response }: Context) => { response.headers.set('X-Bad', 'a\rInjected: yes'); return 'no'; }),
+    // Values up to 64 characters and longer ones are checked two ways: both refuse.
+    long: exposed(({ response }: Context) => { response.headers.set('X-Bad', `${'a'.repeat(63)}\r\nInjected: yes`); return 'no'; }),
     append: exposed(({ response }: Context) => { response.headers.append('X-Bad', 'ok'); response.headers.append('X-Bad', 'b\r\n\r\n<script>'); return 'no'; }),
     user: exposed(({ params, response }: Context) => { response.headers.set('X-Echo', String(params.v)); return 'no'; }),
     hname: exposed(({ response }: Context) => { response.headers.set('X-Bad\r\nInjected', 'yes'); return 'no'; }),
     cookie: exposed(({ response }: Context) => { response.setCookie('c', 'v', { path: '/\r\nInjected: yes' }); return 'no'; }),
   }, {}, { 'log.screen': false });
-  for (const target of ['/set', '/lf', '/cr', '/append', '/user?v=a%0D%0AInjected:%20yes', '/hname', '/cookie']) {
+  for (const target of ['/set', '/lf', '/cr', '/long', '/append', '/user?v=a%0D%0AInjected:%20yes', '/hname', '/cookie']) {
     const res = await one(server.port, 'GET', target);
     assert.equal(res.status, 500, target);
     assert.ok(!headerNames(res).includes('injected'), `${target}: split header`);
@@ -204,8 +206,13 @@ test('a header value node:http would refuse (control character, beyond Latin-1) 
     ctl: exposed(({ response }: Context) => { response.headers.set('X-Name', 'a\x01b'); return 'no'; }),
     del: exposed(({ response }: Context) => { response.headers.append('X-Name', 'a\x7fb'); return 'no'; }),
     latin1: exposed(({ response }: Context) => { response.headers.set('X-Name', 'Zoë\tok'); return 'fine'; }),
+    // Values up to 64 characters and longer ones are checked two ways: both refuse, both let Latin-1 through.
+    ctl64: exposed(({ response }: Context) => { response.headers.set('X-Name', `${'a'.repeat(63)}\x02`); return 'no'; }),
+    ctl65: exposed(({ response }: Context) => { response.headers.set('X-Name', `${'a'.repeat(64)}\x1f`); return 'no'; }),
+    uni65: exposed(({ response }: Context) => { response.headers.set('X-Name', `${'a'.repeat(64)}✓`); return 'no'; }),
+    latin65: exposed(({ response }: Context) => { response.headers.set('X-Name', `${'a'.repeat(64)}ë`); return 'fine'; }),
   }, {}, { 'log.screen': false });
-  for (const target of ['/uni', '/ctl', '/del']) {
+  for (const target of ['/uni', '/ctl', '/del', '/ctl64', '/ctl65', '/uni65']) {
     const res = await one(server.port, 'GET', target);
     assert.equal(res.status, 500, target);
     assert.ok(!headerNames(res).includes('x-name'), target);
@@ -214,6 +221,9 @@ test('a header value node:http would refuse (control character, beyond Latin-1) 
   const ok = await one(server.port, 'GET', '/latin1');
   assert.equal(ok.status, 200);
   assert.equal(Buffer.from(ok.headers['x-name']!, 'latin1').toString('latin1'), 'Zoë\tok');
+  const long = await one(server.port, 'GET', '/latin65');
+  assert.equal(long.status, 200);
+  assert.equal(long.headers['x-name'], `${'a'.repeat(64)}ë`);
 });
 
 test('a header with CR/LF in production: a generic 500 page', async (t) => {
@@ -279,6 +289,40 @@ test("the default Content-Type is 'text/html;charset=utf-8', strings are UTF-8",
   assert.equal(headerNames(own).filter((n) => n === 'content-type').length, 1);
 });
 
+test('the writer\'s own headers: one set by the handler replaces the default, one set then deleted brings it back', async (t) => {
+  const server = await start(t, {
+    own: exposed(({ response }: Context) => {
+      response.headers.set('CONTENT-TYPE', 'text/plain');
+      response.headers.set('server', 'Mine');
+      response.headers.set('Connection', 'close');
+      return 'x';
+    }),
+    deleted: exposed(({ response }: Context) => {
+      for (const name of ['Content-Type', 'Server', 'Content-Length', 'Transfer-Encoding', 'Connection']) response.headers.set(name, 'x');
+      for (const name of ['content-type', 'SERVER', 'Content-length', 'transfer-encoding', 'connection']) response.headers.delete(name);
+      return 'x';
+    }),
+    // An error page drops the content headers the handler had set (and keeps the others).
+    failed: exposed(({ response }: Context) => {
+      response.headers.set('Content-Type', 'application/json');
+      response.headers.set('Content-Length', '999');
+      response.headers.set('Server', 'Mine');
+      throw new Error('no');
+    }),
+  });
+  const own = await one(server.port, 'GET', '/own');
+  assert.deepEqual(own.rawHeaders.filter(([n]) => ['content-type', 'server', 'connection', 'content-length'].includes(n.toLowerCase())),
+    [['CONTENT-TYPE', 'text/plain'], ['server', 'Mine'], ['Connection', 'close'], ['Content-Length', '1']]);
+  const deleted = await one(server.port, 'GET', '/deleted');
+  assert.deepEqual(deleted.rawHeaders.filter(([n]) => ['content-type', 'server', 'content-length', 'transfer-encoding'].includes(n.toLowerCase())),
+    [['Content-Type', 'text/html;charset=utf-8'], ['Content-Length', '1'], ['Server', 'Drupe']]);
+  assert.equal(deleted.body.toString(), 'x');
+  const failed = await one(server.port, 'GET', '/failed');
+  assert.equal(failed.status, 500);
+  assert.equal(failed.headers['content-type'], 'text/html;charset=utf-8');
+  assert.equal(failed.headers['content-length'], String(failed.body.length));
+  assert.deepEqual(failed.rawHeaders.filter(([n]) => n.toLowerCase() === 'server'), [['Server', 'Mine']]);
+});
 test('strings are encoded by the response charset (iso-8859-1 → one byte 0xE9; utf-16le)', async (t) => {
   const server = await start(t, {
     latin1: exposed(({ response }: Context) => { response.headers.set('Content-Type', 'text/plain;charset=iso-8859-1'); return 'é'; }),

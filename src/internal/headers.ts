@@ -15,7 +15,13 @@ const NOT_ASCII_FIELD = /[^\t\x20-\x7e]/;
 
 /** Tab, space and visible ASCII only: a value that is safe everywhere, with nothing to encode. */
 export function isAsciiFieldValue(value: string): boolean {
-  return !NOT_ASCII_FIELD.test(value);
+  if (value.length > 64) return !NOT_ASCII_FIELD.test(value);
+  // Most values are short (a media type, a length): a loop the compiler inlines costs less than calling the regular expression.
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c > 0x7e || (c < 0x20 && c !== 9)) return false;
+  }
+  return true;
 }
 
 /** Throws for a value node would refuse or that could split a header; true when it holds Latin-1 beyond ASCII. */
@@ -28,17 +34,40 @@ export function checkHeaderValue(name: string, value: string): boolean {
   throw new DrupeError('DRUPE_ERR_INVALID_HEADER', `Header ${name} has a value with a control character or a character beyond Latin-1 in it (percent-encode it)`);
 }
 
+/**
+ * Bits of `Headers.framing`: the headers the writer asks about on every
+ * response, known without a lookup.
+ */
+export const CONTENT_TYPE = 1;
+export const CONTENT_LENGTH = 2;
+export const TRANSFER_ENCODING = 4;
+export const SERVER = 8;
+export const X_ACCEL_BUFFERING = 16;
+export const CONNECTION = 32;
+const FRAMING_BITS = new Map<string, number>([
+  ['content-type', CONTENT_TYPE], ['content-length', CONTENT_LENGTH], ['transfer-encoding', TRANSFER_ENCODING],
+  ['server', SERVER], ['x-accel-buffering', X_ACCEL_BUFFERING], ['connection', CONNECTION],
+]);
+
+interface Key {
+  /** The name in lower case. */
+  readonly key: string;
+  /** Its bit in `Headers.framing`, or 0. */
+  readonly bit: number;
+}
+
 // The names a response sets are few and mostly constant: each is checked and
 // lower-cased once, not at every set (bounded, so names built from input cannot grow it).
-const CHECKED_KEYS = new Map<string, string>();
+const CHECKED_KEYS = new Map<string, Key>();
 const CHECKED_KEYS_MAX = 512;
 
 /** The lower-case key of a name about to be set; throws for an invalid name. */
-function checkedKey(name: string): string {
+function checkedKey(name: string): Key {
   let key = CHECKED_KEYS.get(name);
   if (key === undefined) {
     checkHeaderName(name);
-    key = name.toLowerCase();
+    const lower = name.toLowerCase();
+    key = { key: lower, bit: FRAMING_BITS.get(lower) ?? 0 };
     if (CHECKED_KEYS.size < CHECKED_KEYS_MAX && name.length <= 64) CHECKED_KEYS.set(name, key);
   }
   return key;
@@ -46,7 +75,7 @@ function checkedKey(name: string): string {
 
 /** The lower-case key for a lookup (an invalid name is simply not there). */
 function keyOf(name: string): string {
-  return CHECKED_KEYS.get(name) ?? name.toLowerCase();
+  return CHECKED_KEYS.get(name)?.key ?? name.toLowerCase();
 }
 
 interface Entry { name: string; values: string[] }
@@ -73,6 +102,7 @@ export class Headers {
   #map: Map<string, Entry> = EMPTY;
   #guard: HeadersGuard | undefined;
   #latin1 = false;
+  #framing = 0;
 
   /** `guard` is asked before every change; the response uses it to refuse changes after commit (S2). */
   constructor(guard?: HeadersGuard) {
@@ -108,40 +138,52 @@ export class Headers {
     return this.#latin1;
   }
 
-  /** `has` for a name already in lower case (the writer's own lookups). */
-  hasLower(name: string): boolean {
-    return this.#map.has(name);
+  /**
+   * Internal: which of the headers the writer asks about on every response
+   * are set, as bits (`CONTENT_TYPE`, `CONTENT_LENGTH`, …).
+   */
+  get framing(): number {
+    return this.#framing;
   }
 
   set(name: string, value: string | number): this {
     this.#guard?.checkWritable('set header', name);
-    const v = String(value);
-    const key = checkedKey(name);
+    const v = typeof value === 'string' ? value : String(value);
+    const k = checkedKey(name);
     if (checkHeaderValue(name, v)) this.#latin1 = true;
-    this.#writable().set(key, { name, values: [v] });
+    this.#writable().set(k.key, { name, values: [v] });
+    this.#framing |= k.bit;
     return this;
   }
 
   append(name: string, value: string | number): this {
     this.#guard?.checkWritable('append header', name);
-    const v = String(value);
-    const key = checkedKey(name);
+    const v = typeof value === 'string' ? value : String(value);
+    const k = checkedKey(name);
     if (checkHeaderValue(name, v)) this.#latin1 = true;
-    const e = this.#map.get(key);
-    if (e === undefined) this.#writable().set(key, { name, values: [v] });
+    const e = this.#map.get(k.key);
+    if (e === undefined) this.#writable().set(k.key, { name, values: [v] });
     else e.values.push(v);
+    this.#framing |= k.bit;
     return this;
   }
 
   delete(name: string): boolean {
     this.#guard?.checkWritable('delete header', name);
-    return this.#map.delete(keyOf(name));
+    const key = keyOf(name);
+    this.#framing &= ~(FRAMING_BITS.get(key) ?? 0);
+    return this.#map.delete(key);
   }
 
   /** Remove every header except those named (lower-case). */
   clear(keep: ReadonlySet<string> = new Set()): void {
     this.#guard?.checkWritable('clear headers');
-    for (const key of this.#map.keys()) if (!keep.has(key)) this.#map.delete(key);
+    for (const key of this.#map.keys()) {
+      if (!keep.has(key)) {
+        this.#map.delete(key);
+        this.#framing &= ~(FRAMING_BITS.get(key) ?? 0);
+      }
+    }
   }
 
   *entries(): IterableIterator<[string, string]> {
