@@ -84,7 +84,7 @@ export function report({ results, scenarios, frameworks, machine, opts, notes, S
   md.push('Produced by `npm run bench` (see [docs/benchmarks.md](../../docs/benchmarks.md) for the method).', '');
   md.push('## Machine', '');
   md.push(`- cores: ${machine.cores} (${machine.cpu}), memory ${machine.memory}, Linux ${machine.kernel}`);
-  md.push(`- Node ${machine.node}; load generator: ${machine.loader}; ${machine.pinning}`);
+  md.push(`- Node ${machine.node}${machine.nodeFlags ? ` (every server run with \`${machine.nodeFlags}\`)` : ''}; load generator: ${machine.loader}; ${machine.pinning}`);
   md.push(`- ${opts.rounds} round${opts.rounds === 1 ? '' : 's'}, interleaved; each load ${opts.duration} s after a ${opts.warmup} s warm-up (discarded); slow clients held ${opts.hold} s; whole run ${machine.seconds} s`);
   md.push(`- load average (1 min) at the start and the end: ${machine.loadStart.toFixed(1)} and ${machine.loadEnd.toFixed(1)} (on ${machine.cores} cores; above 2 means others were running too)`);
   if (notes.drupeBuild) md.push(`- Drupe build: ${notes.drupeBuild.replace(/\|/g, '\\|')}`);

@@ -2,6 +2,7 @@
 //   npm run bench                      everything (about 12 minutes)
 //   npm run bench -- hello stream      a subset of scenarios
 //   npm run bench -- --rounds=3 --duration=5 --frameworks=node-http,drupe,fastify
+//   npm run bench -- --node-flags="--max-semi-space-size=8"   the same node flags for every server
 // Servers run on core 1, load generators on core 0; only 127.0.0.1.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -34,7 +35,7 @@ export const SCENARIOS = {
 };
 
 // ---- options ---------------------------------------------------------------
-const opts = { rounds: 2, duration: 3, warmup: 2, hold: 4, frameworks: FRAMEWORKS.join(',') };
+const opts = { rounds: 2, duration: 3, warmup: 2, hold: 4, frameworks: FRAMEWORKS.join(','), 'node-flags': '' };
 const picked = [];
 for (const a of process.argv.slice(2)) {
   const m = /^--([\w-]+)=(.*)$/.exec(a);
@@ -46,7 +47,8 @@ const scenarios = picked.length ? picked : Object.keys(SCENARIOS);
 const frameworks = String(opts.frameworks).split(',').filter((f) => FRAMEWORKS.includes(f) || VARIANTS.includes(f));
 opts.duration = Math.max(1, Math.round(opts.duration)); // wrk takes whole seconds
 opts.warmup = Math.max(1, Math.round(opts.warmup));
-const full = !picked.length && FRAMEWORKS.every((f) => frameworks.includes(f)) && opts.rounds >= 2;
+// A full run is the default one: all peers, every scenario, no node flags of our own.
+const full = !picked.length && FRAMEWORKS.every((f) => frameworks.includes(f)) && opts.rounds >= 2 && opts['node-flags'] === '';
 
 const log = (...a) => console.log(...a);
 const sh = (cmd, args, o = {}) => spawnSync(cmd, args, { encoding: 'utf8', ...o });
@@ -106,7 +108,8 @@ function pinned(core, cmd, args) {
 async function startServer(fw, extraEnv = {}) {
   if (fw.startsWith('drupe') && env.notes.drupeMissing) throw new Error(env.notes.drupeMissing);
   const port = await freePort();
-  const [cmd, args] = pinned(1, process.execPath, [join(BENCH, 'servers', `${fw}.mjs`), String(port)]);
+  const flags = String(opts['node-flags']).split(' ').filter(Boolean);
+  const [cmd, args] = pinned(1, process.execPath, [...flags, join(BENCH, 'servers', `${fw}.mjs`), String(port)]);
   const child = spawn(cmd, args, { cwd: join(BENCH, 'servers'), env: { ...process.env, NODE_ENV: 'production', PORT: String(port), ...extraEnv } });
   live.add(child);
   child.on('exit', () => live.delete(child));
@@ -234,6 +237,7 @@ const machine = {
   node: process.version,
   loader: env.notes.loader,
   pinning: env.notes.pinning,
+  nodeFlags: String(opts['node-flags']),
   kernel: sh('uname', ['-r']).stdout.trim(),
   loadStart: loadavg()[0],
 };
