@@ -9,7 +9,9 @@
 #   bench/instructions.sh /json node-http drupe
 #   KEEP=dir bench/instructions.sh ...         also keep each server's callgrind_annotate listing (and, with
 #                                              ATTRIBUTE, its perf map)
-#   NODE_FLAGS=... bench/instructions.sh ...   node flags for the servers
+#   NODE_FLAGS=... bench/instructions.sh ...   node flags for the servers (default: the young generation
+#                                              bench/run.mjs gives every server, --min-semi-space-size=16;
+#                                              NODE_FLAGS= for V8's own heap sizing)
 #   ATTRIBUTE=1 bench/instructions.sh ...      also split each request: the framework's own JS, the builtins
 #                                              it calls, node's writeHead and end (attribute.mjs)
 #                                              (TOP=N: and the N functions with the most self cost)
@@ -18,6 +20,7 @@ cd "$(dirname "$0")"
 path=${1:-/hello}; shift || true
 frameworks=${*:-node-http drupe fastify}
 n=${N:-10000}
+NODE_FLAGS=${NODE_FLAGS---min-semi-space-size=16}
 port=${PORT:-3970}
 command -v valgrind >/dev/null || apt-get install -y valgrind >/dev/null
 [ -d node_modules ] || npm ci --no-audit --no-fund >/dev/null

@@ -71,8 +71,12 @@ export function report({ results, scenarios, frameworks, machine, opts, notes, S
     row('cpu eff × node', (s) => ratio(sum[name]['node-http']?.cpuPer, s.cpuPer));
     lines.push(' '.repeat(14) + 'paired × node'.padEnd(14) + frameworks.map((fw) => pairedCpuRatio(results, name, 'node-http', fw).padStart(w)).join(''));
   }
-  const idle = Object.fromEntries(frameworks.map((fw) => [fw,
-    median(scenarios.flatMap((n) => results[n]?.[fw]?.runs ?? []).map((r) => r.idleKiB)) / 1024]));
+  // Idle RSS as V8 sizes the heap by itself, from the runs without node flags when there are any.
+  const idle = Object.fromEntries(frameworks.map((fw) => {
+    const runs = scenarios.flatMap((n) => results[n]?.[fw]?.runs ?? []);
+    const plain = runs.filter((r) => !r.flags);
+    return [fw, median((plain.length ? plain : runs).map((r) => r.idleKiB)) / 1024];
+  }));
   lines.push('idle RSS MiB'.padEnd(28) + frameworks.map((fw) => fmt(idle[fw], 1).padStart(w)).join(''));
   const missing = [];
   for (const name of scenarios) for (const fw of frameworks) if (sum[name][fw].error) missing.push(`${name}/${LABEL[fw]}: ${sum[name][fw].error}`);
@@ -84,7 +88,7 @@ export function report({ results, scenarios, frameworks, machine, opts, notes, S
   md.push('Produced by `npm run bench` (see [docs/benchmarks.md](../../docs/benchmarks.md) for the method).', '');
   md.push('## Machine', '');
   md.push(`- cores: ${machine.cores} (${machine.cpu}), memory ${machine.memory}, Linux ${machine.kernel}`);
-  md.push(`- Node ${machine.node}${machine.nodeFlags ? ` (every server run with \`${machine.nodeFlags}\`)` : ''}; load generator: ${machine.loader}; ${machine.pinning}`);
+  md.push(`- Node ${machine.node}${machine.nodeFlags ? ` (every server run with \`${machine.nodeFlags}\`, except for \`slow-clients\`: memory is measured with V8's own heap sizing, and so is idle RSS when \`slow-clients\` ran)` : ' (every server with V8\'s own heap sizing)'}; load generator: ${machine.loader}; ${machine.pinning}`);
   md.push(`- ${opts.rounds} round${opts.rounds === 1 ? '' : 's'}, interleaved; each load ${opts.duration} s after a ${opts.warmup} s warm-up (discarded); slow clients held ${opts.hold} s; whole run ${machine.seconds} s`);
   md.push(`- load average (1 min) at the start and the end: ${machine.loadStart.toFixed(1)} and ${machine.loadEnd.toFixed(1)} (on ${machine.cores} cores; above 2 means others were running too)`);
   if (notes.drupeBuild) md.push(`- Drupe build: ${notes.drupeBuild.replace(/\|/g, '\\|')}`);

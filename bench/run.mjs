@@ -2,7 +2,7 @@
 //   npm run bench                      everything (about 12 minutes)
 //   npm run bench -- hello stream      a subset of scenarios
 //   npm run bench -- --rounds=3 --duration=5 --frameworks=node-http,drupe,fastify
-//   npm run bench -- --node-flags="--max-semi-space-size=8"   the same node flags for every server
+//   npm run bench -- --node-flags=      every server with V8's own heap sizing (see YOUNG_GENERATION)
 // Servers run on core 1, load generators on core 0; only 127.0.0.1.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -35,11 +35,17 @@ export const SCENARIOS = {
 };
 
 // ---- options ---------------------------------------------------------------
-const opts = { rounds: 2, duration: 3, warmup: 2, hold: 4, frameworks: FRAMEWORKS.join(','), 'node-flags': '' };
+/**
+ * Every server starts with the young generation V8 grows to under load anyway (16 MiB a
+ * semi-space on 64-bit): left to itself, each starts at a size set by how much its own
+ * start-up allocated, so short loads would compare start-ups (docs/benchmarks.md).
+ */
+export const YOUNG_GENERATION = '--min-semi-space-size=16';
+const opts = { rounds: 2, duration: 3, warmup: 2, hold: 4, frameworks: FRAMEWORKS.join(','), 'node-flags': YOUNG_GENERATION };
 const picked = [];
 for (const a of process.argv.slice(2)) {
   const m = /^--([\w-]+)=(.*)$/.exec(a);
-  if (m) opts[m[1]] = Number.isNaN(Number(m[2])) ? m[2] : Number(m[2]);
+  if (m) opts[m[1]] = m[1] === 'node-flags' || Number.isNaN(Number(m[2])) ? m[2] : Number(m[2]);
   else if (SCENARIOS[a]) picked.push(a);
   else { console.error(`unknown scenario or option: ${a}\nscenarios: ${Object.keys(SCENARIOS).join(' ')}`); process.exit(1); }
 }
@@ -47,8 +53,8 @@ const scenarios = picked.length ? picked : Object.keys(SCENARIOS);
 const frameworks = String(opts.frameworks).split(',').filter((f) => FRAMEWORKS.includes(f) || VARIANTS.includes(f));
 opts.duration = Math.max(1, Math.round(opts.duration)); // wrk takes whole seconds
 opts.warmup = Math.max(1, Math.round(opts.warmup));
-// A full run is the default one: all peers, every scenario, no node flags of our own.
-const full = !picked.length && FRAMEWORKS.every((f) => frameworks.includes(f)) && opts.rounds >= 2 && opts['node-flags'] === '';
+// A full run is the default one: all peers, every scenario, the default node flags.
+const full = !picked.length && FRAMEWORKS.every((f) => frameworks.includes(f)) && opts.rounds >= 2 && opts['node-flags'] === YOUNG_GENERATION;
 
 const log = (...a) => console.log(...a);
 const sh = (cmd, args, o = {}) => spawnSync(cmd, args, { encoding: 'utf8', ...o });
@@ -105,10 +111,9 @@ function pinned(core, cmd, args) {
   return env.pin ? ['taskset', ['-c', String(core), cmd, ...args]] : [cmd, args];
 }
 
-async function startServer(fw, extraEnv = {}) {
+async function startServer(fw, extraEnv = {}, flags = []) {
   if (fw.startsWith('drupe') && env.notes.drupeMissing) throw new Error(env.notes.drupeMissing);
   const port = await freePort();
-  const flags = String(opts['node-flags']).split(' ').filter(Boolean);
   const [cmd, args] = pinned(1, process.execPath, [...flags, join(BENCH, 'servers', `${fw}.mjs`), String(port)]);
   const child = spawn(cmd, args, { cwd: join(BENCH, 'servers'), env: { ...process.env, NODE_ENV: 'production', PORT: String(port), ...extraEnv } });
   live.add(child);
@@ -181,7 +186,10 @@ async function wrkLoad(url, connections, seconds) {
 
 async function measure(fw, name) {
   const sc = SCENARIOS[name];
-  const server = await startServer(fw, sc.kind === 'sse' ? { BENCH_SSE_CLIENTS: String(sc.clients) } : {});
+  // Memory is measured as V8 sizes it by itself: a young generation started at its largest
+  // holds start-up garbage that a default one would have collected.
+  const flags = sc.kind === 'slow' ? [] : String(opts['node-flags']).split(' ').filter(Boolean);
+  const server = await startServer(fw, sc.kind === 'sse' ? { BENCH_SSE_CLIENTS: String(sc.clients) } : {}, flags);
   try {
     await sleep(200);
     const idleKiB = rssKiB(server.pid);
@@ -198,7 +206,7 @@ async function measure(fw, name) {
       const cpu = cpuMicros(server.pid) - cpu0;
       if (!w.requests) throw new Error('no requests served');
       if (w.non2xx > w.requests * 0.01) throw new Error(`${w.non2xx} of ${w.requests} responses not 2xx`);
-      return { value: w.rps, cpuPer: cpu / w.requests, idleKiB, note: w.socket };
+      return { value: w.rps, cpuPer: cpu / w.requests, idleKiB, flags: flags.length > 0, note: w.socket };
     }
     const script = sc.kind === 'sse' ? 'sse.mjs' : 'slow.mjs';
     const args = [join(BENCH, 'load', script), `--port=${server.port}`, `--pid=${server.pid}`, `--clients=${sc.clients}`];
@@ -212,10 +220,10 @@ async function measure(fw, name) {
     if (j.failed > sc.clients * 0.01) throw new Error(`${j.failed} of ${sc.clients} clients failed (${j.why})`);
     if (sc.kind === 'sse') {
       if (!j.events) throw new Error('no events delivered');
-      return { value: j.rate, cpuPer: j.cpuMicros / j.events, idleKiB };
+      return { value: j.rate, cpuPer: j.cpuMicros / j.events, idleKiB, flags: flags.length > 0 };
     }
     if (j.tooBig) throw new Error(`server RSS passed the cap (${Math.round(j.rssPeakKiB / 1024)} MiB): slow readers not waited for`);
-    return { value: j.perConnKiB, idleKiB, peakKiB: j.rssPeakKiB, cpuPer: j.cpuMicros / sc.clients };
+    return { value: j.perConnKiB, idleKiB, flags: flags.length > 0, peakKiB: j.rssPeakKiB, cpuPer: j.cpuMicros / sc.clients };
   } finally {
     await stopServer(server);
   }
