@@ -161,6 +161,6 @@ export function updateDocs(file, link, machine) {
   const i = text.indexOf(start);
   const j = text.indexOf(end);
   if (i === -1 || j === -1) return;
-  const body = `\nNewest results: [${link.split('/').pop()}](${link}) — ${machine.cores} cores (${machine.cpu}), Node ${machine.node}, ${machine.loader}.\n`;
+  const body = `\nNewest results: [${link.split('/').pop()}](${link}) — ${machine.cores} cores (${machine.cpu}), Node ${machine.node}${machine.nodeFlags ? ` (speed scenarios with \`${machine.nodeFlags}\`)` : ''}, ${machine.loader}.\n`;
   writeFileSync(file, text.slice(0, i + start.length) + body + text.slice(j));
 }
