@@ -40,7 +40,7 @@ export const SCENARIOS = {
  * semi-space on 64-bit): left to itself, each starts at a size set by how much its own
  * start-up allocated, so short loads would compare start-ups (docs/benchmarks.md).
  */
-export const YOUNG_GENERATION = '--min-semi-space-size=16';
+const YOUNG_GENERATION = '--min-semi-space-size=16';
 const opts = { rounds: 2, duration: 3, warmup: 2, hold: 4, frameworks: FRAMEWORKS.join(','), 'node-flags': YOUNG_GENERATION };
 const picked = [];
 for (const a of process.argv.slice(2)) {
