@@ -323,6 +323,7 @@ test('the writer\'s own headers: one set by the handler replaces the default, on
   assert.equal(failed.headers['content-length'], String(failed.body.length));
   assert.deepEqual(failed.rawHeaders.filter(([n]) => n.toLowerCase() === 'server'), [['Server', 'Mine']]);
 });
+
 test('strings are encoded by the response charset (iso-8859-1 → one byte 0xE9; utf-16le)', async (t) => {
   const server = await start(t, {
     latin1: exposed(({ response }: Context) => { response.headers.set('Content-Type', 'text/plain;charset=iso-8859-1'); return 'é'; }),
