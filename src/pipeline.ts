@@ -262,7 +262,7 @@ async function finalizeShaped(ctx: RequestContext): Promise<Ready> {
   const shape: BodyShape = isThenable(shaped) ? await shaped : shaped;
   if (shape.kind === 'bytes' && response.committed) return { kind: 'stream', source: NO_MORE, first: shape.data };
   if (shape.kind === 'bytes') {
-    if (shape.json && !response.headers.has('content-type')) response.headers.set('Content-Type', 'application/json');
+    if (shape.json && (response.headers.framing & CONTENT_TYPE) === 0) response.headers.set('Content-Type', 'application/json');
     return { kind: 'bytes', data: shape.data };
   }
   if (shape.length !== undefined && !response.stream) {

@@ -49,6 +49,11 @@ const FRAMING_BITS = new Map<string, number>([
   ['server', SERVER], ['x-accel-buffering', X_ACCEL_BUFFERING], ['connection', CONNECTION],
 ]);
 
+/** The `framing` bit of a lower-case name, or 0. */
+function framingBit(key: string): number {
+  return FRAMING_BITS.get(key) ?? 0;
+}
+
 interface Key {
   /** The name in lower case. */
   readonly key: string;
@@ -67,7 +72,7 @@ function checkedKey(name: string): Key {
   if (key === undefined) {
     checkHeaderName(name);
     const lower = name.toLowerCase();
-    key = { key: lower, bit: FRAMING_BITS.get(lower) ?? 0 };
+    key = { key: lower, bit: framingBit(lower) };
     if (CHECKED_KEYS.size < CHECKED_KEYS_MAX && name.length <= 64) CHECKED_KEYS.set(name, key);
   }
   return key;
@@ -171,7 +176,7 @@ export class Headers {
   delete(name: string): boolean {
     this.#guard?.checkWritable('delete header', name);
     const key = keyOf(name);
-    this.#framing &= ~(FRAMING_BITS.get(key) ?? 0);
+    this.#framing &= ~framingBit(key);
     return this.#map.delete(key);
   }
 
@@ -181,7 +186,7 @@ export class Headers {
     for (const key of this.#map.keys()) {
       if (!keep.has(key)) {
         this.#map.delete(key);
-        this.#framing &= ~(FRAMING_BITS.get(key) ?? 0);
+        this.#framing &= ~framingBit(key);
       }
     }
   }
