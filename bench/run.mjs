@@ -192,7 +192,8 @@ async function measure(fw, name) {
   const server = await startServer(fw, sc.kind === 'sse' ? { BENCH_SSE_CLIENTS: String(sc.clients) } : {}, flags);
   try {
     await sleep(200);
-    const idleKiB = rssKiB(server.pid);
+    // Whether node flags ran goes with the reading: the report takes idle RSS from runs without them.
+    const idle = { idleKiB: rssKiB(server.pid), flags: flags.length > 0 };
     if (sc.expect) {
       await probe(server.url + sc.path, sc.expect).catch((e) => {
         throw new Error(`${e.message}${server.stderr() ? ` (server said: ${server.stderr().slice(0, 160)})` : ''}`);
@@ -206,7 +207,7 @@ async function measure(fw, name) {
       const cpu = cpuMicros(server.pid) - cpu0;
       if (!w.requests) throw new Error('no requests served');
       if (w.non2xx > w.requests * 0.01) throw new Error(`${w.non2xx} of ${w.requests} responses not 2xx`);
-      return { value: w.rps, cpuPer: cpu / w.requests, idleKiB, flags: flags.length > 0, note: w.socket };
+      return { value: w.rps, cpuPer: cpu / w.requests, ...idle, note: w.socket };
     }
     const script = sc.kind === 'sse' ? 'sse.mjs' : 'slow.mjs';
     const args = [join(BENCH, 'load', script), `--port=${server.port}`, `--pid=${server.pid}`, `--clients=${sc.clients}`];
@@ -220,10 +221,10 @@ async function measure(fw, name) {
     if (j.failed > sc.clients * 0.01) throw new Error(`${j.failed} of ${sc.clients} clients failed (${j.why})`);
     if (sc.kind === 'sse') {
       if (!j.events) throw new Error('no events delivered');
-      return { value: j.rate, cpuPer: j.cpuMicros / j.events, idleKiB, flags: flags.length > 0 };
+      return { value: j.rate, cpuPer: j.cpuMicros / j.events, ...idle };
     }
     if (j.tooBig) throw new Error(`server RSS passed the cap (${Math.round(j.rssPeakKiB / 1024)} MiB): slow readers not waited for`);
-    return { value: j.perConnKiB, idleKiB, flags: flags.length > 0, peakKiB: j.rssPeakKiB, cpuPer: j.cpuMicros / sc.clients };
+    return { value: j.perConnKiB, ...idle, peakKiB: j.rssPeakKiB, cpuPer: j.cpuMicros / sc.clients };
   } finally {
     await stopServer(server);
   }
