@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exposed, serveFile, type Context } from '../src/index.js';
-import { evaluateConditions, ifRangeAllows } from '../src/internal/conditional.js';
+import { evaluateConditions, ifRangeAllows } from '../src/body/conditional.js';
 import type { ParsedResponse } from '../src/testing.js';
 import { assertLength, head, names, one, raw, start, tempDir } from './helpers/files.js';
 

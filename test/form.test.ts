@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { HTTPError } from '../src/errors.js';
-import { addParam, createParams, parseFormInto, stringifyParams, type Params } from '../src/internal/form.js';
-import { UploadedFile } from '../src/upload.js';
+import { HTTPError } from '../src/lib/errors.js';
+import { addParam, createParams, parseFormInto, stringifyParams, type Params } from '../src/http/form.js';
+import { UploadedFile } from '../src/http/upload.js';
 
 const limits = { maxParams: 1000 };
 

@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { Readable } from 'node:stream';
-import { HTTPError } from '../src/errors.js';
-import { createParams, type Params } from '../src/internal/form.js';
-import { parseMultipartInto, removeTempFiles, type MultipartLimits } from '../src/internal/multipart.js';
-import { UploadedFile } from '../src/upload.js';
+import { HTTPError } from '../src/lib/errors.js';
+import { createParams, type Params } from '../src/http/form.js';
+import { parseMultipartInto, removeTempFiles, type MultipartLimits } from '../src/http/multipart.js';
+import { UploadedFile } from '../src/http/upload.js';
 
 const BOUNDARY = '----drupeTestBoundary7MA4YWxk';
 const CT = `multipart/form-data; boundary=${BOUNDARY}`;

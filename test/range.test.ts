@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exposed, serveFile, type Config, type Context } from '../src/index.js';
-import { parseRange, MAX_RANGES } from '../src/internal/range.js';
+import { parseRange, MAX_RANGES } from '../src/body/range.js';
 import type { ParsedResponse } from '../src/testing.js';
 import { assertLength, head, one, raw, start, tempDir } from './helpers/files.js';
 

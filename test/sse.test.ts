@@ -3,8 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { NotFound, exposed, formatEvent, sse, type Context, type SseMessage } from '../src/index.js';
 import { rawRequest, streamRequest, type SseEvent } from '../src/testing.js';
-import { shapeSelf, type BodyShape, type ChunkSource } from '../src/body.js';
-import { Response } from '../src/response.js';
+import { shapeSelf, type BodyShape, type ChunkSource } from '../src/body/body.js';
+import { Response } from '../src/http/response.js';
 import { startApp } from './helpers/server.js';
 import { deferred, one, req, startLogged, waitFor, within } from './helpers/streaming.js';
 

@@ -1,6 +1,6 @@
-import type { Context } from '../context.js';
-import { DrupeError, HTTPError } from '../errors.js';
-import { defineTool } from '../tool.js';
+import type { Context } from '../http/request.js';
+import { DrupeError, HTTPError } from '../lib/errors.js';
+import { defineTool } from '../core/tool.js';
 import { isAnsweredPreflight } from './cors.js';
 
 export interface AllowOptions {

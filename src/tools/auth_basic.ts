@@ -1,7 +1,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Context } from '../context.js';
-import { DrupeError, HTTPError } from '../errors.js';
-import { defineTool } from '../tool.js';
+import type { Context } from '../http/request.js';
+import { DrupeError, HTTPError } from '../lib/errors.js';
+import { defineTool } from '../core/tool.js';
 import { isAnsweredPreflight } from './cors.js';
 
 /** Checks a user's password (may be async); true lets the request in. */

@@ -1,8 +1,8 @@
-import type { Context } from '../context.js';
-import { DrupeError } from '../errors.js';
-import type { Request } from '../request.js';
-import { addVary } from '../internal/vary.js';
-import { defineTool } from '../tool.js';
+import type { Context } from '../http/request.js';
+import { DrupeError } from '../lib/errors.js';
+import type { Request } from '../http/request.js';
+import { addVary } from '../http/vary.js';
+import { defineTool } from '../core/tool.js';
 
 export interface CorsOptions {
   /** Origins allowed to read responses (`https://app.example`), or `'*'` for any. */

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import { materialize, shapeSelf, WrappingBody, type BodyShape, type Encode } from '../body.js';
-import type { Context } from '../context.js';
-import { HTTPError } from '../errors.js';
-import { FileBody, StreamBody } from '../file.js';
-import { evaluateConditions, parseHttpDate, toNotModified } from '../internal/conditional.js';
-import { defineTool } from '../tool.js';
+import { materialize, shapeSelf, WrappingBody, type BodyShape, type Encode } from '../body/body.js';
+import type { Context } from '../http/request.js';
+import { settingsOf } from '../core/request-context.js';
+import { HTTPError } from '../lib/errors.js';
+import { FileBody, StreamBody } from '../body/file.js';
+import { evaluateConditions, parseHttpDate, toNotModified } from '../body/conditional.js';
+import { defineTool } from '../core/tool.js';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -39,7 +40,7 @@ class EtagBody extends WrappingBody {
     if (this.#autotags && !h.has('etag') && response.status === 200 && !response.stream) {
       if (shape.kind === 'chunks' && shape.length === undefined) {
         // A buffered iterable or stream: materialize it here (as the pipeline would) so it can be hashed.
-        const data = materialize(shape.source, request.settings.maxBuffered);
+        const data = materialize(shape.source, settingsOf(ctx)!.maxBuffered);
         shape = { kind: 'bytes', data: isThenable<Buffer>(data) ? await data : data, json: false };
       }
       if (shape.kind === 'bytes') h.set('ETag', strongTag(shape.data));

@@ -1,6 +1,6 @@
-import type { Context } from '../context.js';
-import { DrupeError } from '../errors.js';
-import { defineTool } from '../tool.js';
+import type { Context } from '../http/request.js';
+import { DrupeError } from '../lib/errors.js';
+import { defineTool } from '../core/tool.js';
 
 export interface ExpiresOptions {
   /** How long the response may be cached, in seconds; 0: not at all (revalidate every time). */

@@ -1,10 +1,11 @@
-import { materialize, shapeSelf, WrappingBody, type BodyShape, type ChunkSource, type Encode } from '../body.js';
-import type { Context } from '../context.js';
-import { DrupeError } from '../errors.js';
-import { CODINGS, CompressingSource, compressBytes, continuation, negotiate, type Coding, type CompressOptions } from '../internal/compress.js';
-import { mediaType } from '../internal/media-type.js';
-import { addVary } from '../internal/vary.js';
-import { defineTool } from '../tool.js';
+import { materialize, shapeSelf, WrappingBody, type BodyShape, type ChunkSource, type Encode } from '../body/body.js';
+import type { Context } from '../http/request.js';
+import { settingsOf } from '../core/request-context.js';
+import { DrupeError } from '../lib/errors.js';
+import { CODINGS, CompressingSource, compressBytes, continuation, negotiate, type Coding, type CompressOptions } from '../body/compress.js';
+import { mediaType } from '../lib/media-type.js';
+import { addVary } from '../http/vary.js';
+import { defineTool } from '../core/tool.js';
 
 export interface GzipOptions {
   /** zlib level for gzip and deflate, -1 (zlib's default, 6) … 9. */
@@ -179,7 +180,7 @@ class CompressedBody extends WrappingBody {
     if (shape.kind === 'chunks' && shape.length === undefined && !response.stream) {
       // Buffered: the pipeline would materialize it anyway. Doing it here lets the decision
       // see the headers a generator set and the real size, and gives a correct Content-Length.
-      const data = materialize(shape.source, request.settings.maxBuffered);
+      const data = materialize(shape.source, settingsOf(ctx)!.maxBuffered);
       shape = { kind: 'bytes', data: isThenable<Buffer>(data) ? await data : data, json: false };
     }
     if (shape.kind === 'bytes') {
@@ -191,7 +192,7 @@ class CompressedBody extends WrappingBody {
     }
     // Decide now when nothing more can change the headers before commit: a body of known
     // length (a file: its headers are set), HEAD (never pulled), or a commit before the first chunk.
-    const now = shape.length !== undefined || request.method === 'HEAD' || request.settings.streamCommit === 'immediately';
+    const now = shape.length !== undefined || request.method === 'HEAD' || settingsOf(ctx)!.streamCommit === 'immediately';
     if (!now) return { kind: 'chunks', source: new DeferredSource(ctx, this.#p, shape.source) };
     const coding = decide(ctx, this.#p, false, undefined);
     if (coding === null) return shape;

@@ -1,8 +1,8 @@
-import type { Context } from '../context.js';
-import { DrupeError, HTTPError } from '../errors.js';
-import { mediaType } from '../internal/media-type.js';
-import type { ParamValue } from '../request.js';
-import { defineTool } from '../tool.js';
+import type { Context } from '../http/request.js';
+import { DrupeError, HTTPError } from '../lib/errors.js';
+import { mediaType } from '../lib/media-type.js';
+import type { ParamValue } from '../http/request.js';
+import { defineTool } from '../core/tool.js';
 
 export interface JsonInOptions {
   /** Media types read as JSON (exact match, case-insensitive, parameters ignored). */

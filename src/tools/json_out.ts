@@ -1,8 +1,9 @@
 import { Readable } from 'node:stream';
-import { isSelfShaping, JsonBody } from '../body.js';
-import type { Context } from '../context.js';
-import { HTTPError } from '../errors.js';
-import { defineTool } from '../tool.js';
+import { isSelfShaping, JsonBody } from '../body/body.js';
+import type { Context } from '../http/request.js';
+import { settingsOf } from '../core/request-context.js';
+import { HTTPError } from '../lib/errors.js';
+import { defineTool } from '../core/tool.js';
 
 export interface JsonOutOptions {
   /** The Content-Type of a JSON body, unless the handler set one. */
@@ -49,7 +50,7 @@ function toJson(ctx: Context, o: Readonly<JsonOutOptions>, value: unknown): unkn
   }
   if (!response.headers.has('content-type')) response.headers.set('Content-Type', 'application/x-ndjson');
   response.onStreamError ??= (err) => {
-    const shown = err instanceof HTTPError || request.settings.showTracebacks;
+    const shown = err instanceof HTTPError || settingsOf(ctx)?.showTracebacks;
     const message = shown && err instanceof Error ? err.message : 'The stream failed';
     return line({ error: message });
   };

@@ -1,7 +1,7 @@
 import { BlockList, isIP } from 'node:net';
-import type { Context } from '../context.js';
-import { DrupeError } from '../errors.js';
-import { defineTool } from '../tool.js';
+import type { Context } from '../http/request.js';
+import { DrupeError } from '../lib/errors.js';
+import { defineTool } from '../core/tool.js';
 
 export interface ProxyOptions {
   /** Addresses (or CIDR ranges, `10.0.0.0/8`) of the proxies whose headers are believed. None by default. */

@@ -1,6 +1,6 @@
-import type { Context } from '../context.js';
-import { DrupeError } from '../errors.js';
-import { defineTool } from '../tool.js';
+import type { Context } from '../http/request.js';
+import { DrupeError } from '../lib/errors.js';
+import { defineTool } from '../core/tool.js';
 
 export interface ResponseHeadersOptions {
   /** Header name → value, set on every response of the subtree. */

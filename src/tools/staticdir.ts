@@ -1,10 +1,10 @@
 import { readlinkSync, type Stats } from 'node:fs';
 import { realpath, stat, type FileHandle } from 'node:fs/promises';
 import { extname, join, resolve, sep } from 'node:path';
-import type { Context } from '../context.js';
-import { DrupeError, HTTPError, HTTPRedirect, NotFound } from '../errors.js';
-import { errCode, FileBody, openForReading } from '../file.js';
-import { defineTool } from '../tool.js';
+import type { Context } from '../http/request.js';
+import { DrupeError, HTTPError, HTTPRedirect, NotFound } from '../lib/errors.js';
+import { errCode, FileBody, openForReading } from '../body/file.js';
+import { defineTool } from '../core/tool.js';
 
 const patterns = new Map<string, RegExp>();
 

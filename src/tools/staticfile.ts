@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
-import type { Context } from '../context.js';
-import { DrupeError, NotFound } from '../errors.js';
-import { serveFile } from '../file.js';
-import { defineTool } from '../tool.js';
+import type { Context } from '../http/request.js';
+import { DrupeError, NotFound } from '../lib/errors.js';
+import { serveFile } from '../body/file.js';
+import { defineTool } from '../core/tool.js';
 import { matches, typeOverride } from './staticdir.js';
 
 interface StaticfileOptions {

@@ -1,5 +1,5 @@
-import { HTTPRedirect } from '../errors.js';
-import { defineTool } from '../tool.js';
+import { HTTPRedirect } from '../lib/errors.js';
+import { defineTool } from '../core/tool.js';
 
 interface Options { missing: boolean; extra: boolean; status: number }
 

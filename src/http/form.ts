@@ -1,5 +1,5 @@
-import { HTTPError } from '../errors.js';
-import { UploadedFile } from '../upload.js';
+import { HTTPError } from '../lib/errors.js';
+import { UploadedFile } from './upload.js';
 
 export type ParamValue = string | UploadedFile | Array<string | UploadedFile>;
 /** Query and form parameters. Always made by createParams(): no prototype, so no key can reach Object.prototype. */

@@ -1,31 +1,9 @@
-import type { Context } from './context.js';
+import type { Context } from '../http/request.js';
 import type { Config } from './config.js';
+import { HOOK_POINTS, type Hook, type HookEntry, type HookPoint } from './hook-points.js';
 import { findTool, type PlannedRoute } from './tool.js';
 
-/** CherryPy's eight hook points, in the order a request meets them. */
-export const HOOK_POINTS = [
-  'on_start_resource',
-  'before_request_body',
-  'before_handler',
-  'before_finalize',
-  'on_end_resource',
-  'before_error_response',
-  'after_error_response',
-  'on_end_request',
-] as const;
-export type HookPoint = (typeof HOOK_POINTS)[number];
-
-export type HookFn = (ctx: Context) => unknown;
-/** A hook as config takes it: a function, or one with its priority (lower runs first, default 50) and failsafe flag. */
-export type HookEntry = HookFn | { run: HookFn; priority?: number; failsafe?: boolean };
-
-export interface Hook {
-  readonly name: string;
-  readonly run: HookFn;
-  readonly priority: number;
-  /** Runs even after an earlier hook of the same point failed. */
-  readonly failsafe: boolean;
-}
+export { HOOK_POINTS, type Hook, type HookEntry, type HookFn, type HookPoint } from './hook-points.js';
 
 export type HookLists = { readonly [P in HookPoint]: readonly Hook[] | null };
 

@@ -1,30 +1,14 @@
 import type { ServerResponse } from 'node:http';
-import type { Params } from './internal/form.js';
+import type { Context } from '../http/request.js';
+import type { Params } from '../http/form.js';
+import type { Request } from '../http/request.js';
+import type { Response } from '../http/response.js';
+import { commit, type Exchange, type WriterHost } from '../http/writer.js';
+import type { RouteSettings } from './config.js';
 import type { Plan } from './plan.js';
-import type { Request } from './request.js';
-import type { Response } from './response.js';
-import { commit, type WriterHost } from './writer.js';
-
-/**
- * What every handler, hook and tool receives.
- *
- * @example
- *   @expose() greet({ params, response }: Context) {
- *     response.headers.set('Content-Type', 'text/plain');
- *     return `Hello ${params.name ?? 'world'}`;
- *   }
- */
-export interface Context {
-  readonly request: Request;
-  readonly response: Response;
-  /** Query and form parameters (the same object as `request.params`). */
-  readonly params: Params;
-  /** Path segments left over for a `default` handler (or a MethodDispatcher resource). */
-  readonly args: readonly string[];
-}
 
 /** The pipeline's own view of a request in flight. */
-export class RequestContext implements Context {
+export class RequestContext implements Context, Exchange {
   readonly request: Request;
   readonly response: Response;
   readonly res: ServerResponse;
@@ -56,7 +40,16 @@ export class RequestContext implements Context {
     this.res.flushHeaders();
   }
 
+  get serverHeader(): string | undefined {
+    return this.plan?.settings.serverHeader;
+  }
+
   get params(): Params {
     return this.request.params;
   }
+}
+
+/** The settings of the route a request is on (tools read body bounds and stream policy here). */
+export function settingsOf(ctx: Context): RouteSettings | undefined {
+  return (ctx as RequestContext).plan?.settings;
 }

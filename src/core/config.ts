@@ -1,7 +1,8 @@
-import { DrupeError } from './errors.js';
-import type { Dispatcher } from './dispatch.js';
-import { HOOK_POINTS, type HookEntry } from './hooks.js';
-import { isAsciiFieldValue } from './internal/headers.js';
+import { DrupeError } from '../lib/errors.js';
+import type { RequestLimits } from '../http/request.js';
+import type { Dispatcher } from './dispatcher.js';
+import { HOOK_POINTS, type HookEntry } from './hook-points.js';
+import { isAsciiFieldValue } from '../http/headers.js';
 import { findTool } from './tool.js';
 
 export type Environment = 'development' | 'production' | 'test';
@@ -205,15 +206,10 @@ function checkToolKey(key: string, rest: string, value: unknown, where: string):
 }
 
 /** Settings every request reads, derived once per route from its merged config. */
-export interface RouteSettings {
+export interface RouteSettings extends RequestLimits {
   readonly stream: boolean;
   readonly showTracebacks: boolean;
   readonly processBody: boolean;
-  readonly maxBodySize: number;
-  readonly maxParams: number;
-  readonly maxParts: number;
-  readonly maxFileSize: number;
-  readonly spoolThreshold: number;
   readonly maxBuffered: number;
   readonly streamCommit: StreamCommit;
   readonly onStreamError: ((err: unknown) => string | Uint8Array | undefined) | undefined;

@@ -1,6 +1,6 @@
-import type { Context } from './context.js';
-import { DrupeError } from './errors.js';
-import type { HookPoint } from './hooks.js';
+import type { Context } from '../http/request.js';
+import { DrupeError } from '../lib/errors.js';
+import type { HookPoint } from './hook-points.js';
 
 /**
  * A tool: code that runs at one hook point for every route where

@@ -1,4 +1,4 @@
-import { HTTPError } from '../errors.js';
+import { HTTPError } from '../lib/errors.js';
 
 export interface Target { path: string; query: string }
 

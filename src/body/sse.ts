@@ -1,6 +1,6 @@
-import { DrupeError } from './errors.js';
+import { DrupeError } from '../lib/errors.js';
 import { shapeSelf, type BodyShape, type ChunkSource, type SelfShapingBody } from './body.js';
-import type { Context } from './context.js';
+import type { Context } from '../http/request.js';
 
 /** One server-sent event. `data` that is not a string is sent as JSON. */
 export interface SseMessage {

@@ -1,4 +1,4 @@
-import { reasonPhrase } from './internal/status.js';
+import { reasonPhrase } from './status.js';
 
 /**
  * An HTTP answer raised as an exception: its status, and a message shown

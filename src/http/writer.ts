@@ -1,10 +1,11 @@
 import { Buffer } from 'node:buffer';
-import type { ChunkSource } from './body.js';
-import type { RequestContext } from './context.js';
-import { DrupeError } from './errors.js';
-import { CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, SERVER, TRANSFER_ENCODING, X_ACCEL_BUFFERING } from './internal/headers.js';
-import { isBodyless } from './internal/status.js';
-import { RequestAbortedError } from './request.js';
+import type { ServerResponse } from 'node:http';
+import type { ChunkSource } from './chunk-source.js';
+import { DrupeError } from '../lib/errors.js';
+import { CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, SERVER, TRANSFER_ENCODING, X_ACCEL_BUFFERING } from './headers.js';
+import { isBodyless } from '../lib/status.js';
+import { RequestAbortedError, type Request } from './request.js';
+import type { Response } from './response.js';
 
 /** A response ready to go out, as the pipeline hands it to the writer. */
 export type Ready =
@@ -15,12 +16,28 @@ export type Ready =
   /** Nothing can be sent: the client is gone, or the response failed after commit. */
   | { readonly kind: 'abort'; readonly error: unknown };
 
+/** One request in flight, as the writer sees it: what to write, where, and what to record for the access line. */
+export interface Exchange {
+  readonly request: Request;
+  readonly response: Response;
+  readonly res: ServerResponse;
+  /** The route's `response.headers.server`; undefined before a route was found. */
+  readonly serverHeader: string | undefined;
+  /** When the request started (0: no access log, no timings kept). */
+  readonly started: number;
+  firstByteAt: number;
+  bytesSent: number;
+  outcome: 'complete' | 'error' | 'client-closed';
+  /** The response is (or will be) streamed: no literal head, X-Accel-Buffering. */
+  streamed: boolean;
+}
+
 /** What the writer needs from the app: its log, whether the server is shutting down, the default Server header. */
 export interface WriterHost {
   readonly closing: boolean;
   /** The global `response.headers.server`, for a request that never got a route (a malformed target). */
   readonly serverHeader: string;
-  readonly streams: Set<RequestContext>;
+  readonly streams: Set<Exchange>;
   logError(message: string, err: unknown, requestId: string): void;
 }
 
@@ -41,11 +58,11 @@ const LAST_CHUNK_GRACE_MS = 1000;
  * the body length to declare, or null to leave framing to the protocol
  * (chunked on HTTP/1.1, close-delimited on HTTP/1.0).
  */
-export function commit(host: WriterHost, ctx: RequestContext, length: number | null): void {
+export function commit(host: WriterHost, ctx: Exchange, length: number | null): void {
   const { response } = ctx;
   const h = response.headers;
   const status = response.status;
-  const server = ctx.plan?.settings.serverHeader ?? host.serverHeader;
+  const server = ctx.serverHeader ?? host.serverHeader;
   let head: Array<string | string[]>;
   if (h.size === 0 && length !== null && !ctx.streamed && !host.closing && !isBodyless(status)) {
     // Most buffered responses set no header of their own: their head is one literal, with no lookups.
@@ -70,7 +87,7 @@ export function commit(host: WriterHost, ctx: RequestContext, length: number | n
 }
 
 /** A buffered response: length known, one write (B4, B6). */
-export function sendBytes(host: WriterHost, ctx: RequestContext, data: Buffer | string): void {
+export function sendBytes(host: WriterHost, ctx: Exchange, data: Buffer | string): void {
   const { response, request, res } = ctx;
   if (res.destroyed) return;
   const bodyless = isBodyless(response.status);
@@ -95,7 +112,7 @@ export function sendBytes(host: WriterHost, ctx: RequestContext, data: Buffer | 
  * uncork first: what was already written still reaches the client, which
  * can then see exactly where the body stopped.
  */
-export function abort(ctx: RequestContext): void {
+export function abort(ctx: Exchange): void {
   const socket = ctx.res.socket;
   if (socket !== null && !socket.destroyed) while (socket.writableCorked > 0) socket.uncork();
   ctx.res.destroy();
@@ -106,7 +123,7 @@ export function abort(ctx: RequestContext): void {
  * one last in-band chunk (an SSE error event, say); then the socket is
  * destroyed without a terminator.
  */
-function truncate(ctx: RequestContext, err: unknown, host: WriterHost): void {
+function truncate(ctx: Exchange, err: unknown, host: WriterHost): void {
   const { res, response } = ctx;
   let last: string | Uint8Array | undefined;
   try {
@@ -128,7 +145,7 @@ function isThenable<T>(v: unknown): v is Promise<T> {
 }
 
 /** The handler's Content-Length for a streamed body, checked (the pipeline checks it before commit too). */
-export function declaredLength(ctx: RequestContext): number | null {
+export function declaredLength(ctx: Exchange): number | null {
   const v = ctx.response.headers.get('content-length');
   if (v === undefined) return null;
   if (!/^\d{1,15}$/.test(v)) throw new DrupeError('DRUPE_ERR_CONTENT_LENGTH', `Invalid Content-Length ${JSON.stringify(v)} set by the handler`);
@@ -149,7 +166,7 @@ function quietly(p: void | Promise<void>): void {
  * it comes, pull the next only once the socket took the last, and end so
  * the client can tell a complete body from a cut one.
  */
-export async function sendStream(host: WriterHost, ctx: RequestContext, source: ChunkSource, first: Buffer | null | undefined | Promise<Buffer | null>): Promise<void> {
+export async function sendStream(host: WriterHost, ctx: Exchange, source: ChunkSource, first: Buffer | null | undefined | Promise<Buffer | null>): Promise<void> {
   const { res, request, response } = ctx;
   let gone = res.destroyed;
   /** The writer waiting for the socket to drain (or to close). */

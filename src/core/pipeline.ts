@@ -1,21 +1,22 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { discardBody, JsonBody, materialize, shapeOf, type BodyShape, type ChunkSource, type Encode } from './body.js';
-import { RequestContext, type Context } from './context.js';
-import { DrupeError, HTTPError, HTTPRedirect, InternalRedirect, NotFound } from './errors.js';
+import { discardBody, JsonBody, materialize, shapeOf, type BodyShape, type ChunkSource, type Encode } from '../body/body.js';
+import type { Context } from '../http/request.js';
+import { RequestContext } from './request-context.js';
+import { DrupeError, HTTPError, HTTPRedirect, InternalRedirect, NotFound } from '../lib/errors.js';
 import { escapeHtml, renderErrorPage } from './error-page.js';
 import { runHooks } from './hooks.js';
-import { ClientGoneError, drainBody } from './internal/body-reader.js';
-import { createParams, parseFormInto, stringifyParams } from './internal/form.js';
-import { CONTENT_TYPE } from './internal/headers.js';
-import { charsetOf, encodingFor } from './internal/media-type.js';
-import { reasonPhrase } from './internal/status.js';
-import { parseTarget, type Target } from './internal/target.js';
-import { drive, type Steps } from './internal/drive.js';
+import { ClientGoneError, drainBody } from '../http/body-reader.js';
+import { createParams, parseFormInto, stringifyParams } from '../http/form.js';
+import { CONTENT_TYPE } from '../http/headers.js';
+import { charsetOf, encodingFor } from '../lib/media-type.js';
+import { reasonPhrase } from '../lib/status.js';
+import { parseTarget, type Target } from '../http/target.js';
+import { drive, type Steps } from '../lib/drive.js';
 import { clfTime, quoted } from './log.js';
 import type { Plan } from './plan.js';
-import { Request, RequestAbortedError } from './request.js';
-import { Response } from './response.js';
-import { abort, declaredLength, sendBytes, sendStream, type Ready, type WriterHost } from './writer.js';
+import { Request, RequestAbortedError } from '../http/request.js';
+import { Response } from '../http/response.js';
+import { abort, declaredLength, sendBytes, sendStream, type Ready, type WriterHost } from '../http/writer.js';
 
 /** What the pipeline needs from the App. */
 export interface PipelineHost extends WriterHost {
@@ -271,12 +272,12 @@ async function finalizeShaped(ctx: RequestContext): Promise<Ready> {
     return { kind: 'stream', source: shape.source, first: undefined };
   }
   if (!response.stream) {
-    const data = materialize(shape.source, request.settings.maxBuffered);
+    const data = materialize(shape.source, ctx.plan!.settings.maxBuffered);
     return { kind: 'bytes', data: isThenable(data) ? await data : data };
   }
   ctx.streamed = true;
   declaredLength(ctx); // a malformed Content-Length is a 500 now, while an error page can still be sent
-  const policy = request.settings.streamCommit;
+  const policy = ctx.plan!.settings.streamCommit;
   if (request.method === 'HEAD' || policy === 'immediately') return { kind: 'stream', source: shape.source, first: undefined };
   const first = shape.source.next();
   if (!isThenable(first)) return { kind: 'stream', source: shape.source, first };
@@ -318,6 +319,7 @@ function internalRedirect(ctx: RequestContext, ir: InternalRedirect, visited: Se
     request.method = 'GET';
   }
   request.redirectTo(path, query, params);
+  discardBody(response.body);
   response.reset();
   return null;
 }
@@ -359,7 +361,7 @@ function* errorResponse(host: PipelineHost, ctx: RequestContext, err: unknown, r
     const hooks = ctx.plan?.hooks;
     if (hooks?.before_error_response) { const pending = runHooks(hooks.before_error_response, ctx, logExtraError); if (pending) yield pending; }
     resetFor(response, 500);
-    const show = request.settings?.showTracebacks ?? false;
+    const show = ctx.plan?.settings.showTracebacks ?? false;
     const message = show && err instanceof Error ? err.message : 'The server encountered an unexpected condition which prevented it from fulfilling the request.';
     const traceback = show ? (err instanceof Error ? (err.stack ?? String(err)) : String(err)) : '';
     const html = setPage(ctx, 500, message, traceback);

@@ -1,12 +1,11 @@
-import { discardBody } from './body.js';
-import { DrupeError, HeadersSentError } from './errors.js';
-import { Headers } from './internal/headers.js';
-import { serializeCookie, type CookieOptions } from './internal/cookies.js';
+import { DrupeError, HeadersSentError } from '../lib/errors.js';
+import { Headers } from './headers.js';
+import { serializeCookie, type CookieOptions } from './cookies.js';
 import { STATUS_CODES } from 'node:http';
-import { reasonPhrase } from './internal/status.js';
+import { reasonPhrase } from '../lib/status.js';
 
-export type { CookieOptions } from './internal/cookies.js';
-export { Headers } from './internal/headers.js';
+export type { CookieOptions } from './cookies.js';
+export { Headers } from './headers.js';
 
 const STATUS_TEXT = /^([1-5]\d\d)(?: ([\t\x20-\x7e\x80-\xff]*))?$/;
 
@@ -110,10 +109,9 @@ export class Response {
     this.#owner = owner;
   }
 
-  /** Internal: a fresh response for an InternalRedirect. */
+  /** Internal: a fresh response for an InternalRedirect (the caller released the old body). */
   reset(): void {
     this.forceStatus(200);
-    discardBody(this.body);
     this.body = undefined;
     this.stream = false;
   }

@@ -1,4 +1,4 @@
-import { DrupeError } from '../errors.js';
+import { DrupeError } from '../lib/errors.js';
 import { checkHeaderName } from './headers.js';
 
 /** Parse a Cookie header into a null-prototype object; the first of a repeated name wins. */

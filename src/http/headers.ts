@@ -1,4 +1,4 @@
-import { DrupeError } from '../errors.js';
+import { DrupeError } from '../lib/errors.js';
 
 // RFC 9110 token characters for names; values may hold any visible char,
 // space and tab, but never CR, LF or NUL (that is how headers get split).

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Response } from '../response.js';
+import type { Response } from '../http/response.js';
 
 /**
  * Conditional requests (RFC 9110 §13): evaluated against the validators of

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { Transform, type TransformCallback } from 'node:stream';
-import { HTTPError } from '../errors.js';
+import { HTTPError } from '../lib/errors.js';
 
 export function tooLarge(limit: number): HTTPError {
   return new HTTPError(413, `Request body too large (limit ${limit} bytes)`, { Connection: 'close' });

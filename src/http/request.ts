@@ -1,15 +1,14 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
-import { HTTPError } from './errors.js';
-import { createParams, parseFormInto, type Params } from './internal/form.js';
-import { parseMultipartInto, removeTempFiles } from './internal/multipart.js';
-import { readBody, limitedBody } from './internal/body-reader.js';
-import { parseCookieHeader } from './internal/cookies.js';
-import { charsetOf, mediaType } from './internal/media-type.js';
-import type { RouteSettings } from './config.js';
-import type { Handler } from './expose.js';
+import { HTTPError } from '../lib/errors.js';
+import { createParams, parseFormInto, type Params } from './form.js';
+import { parseMultipartInto, removeTempFiles } from './multipart.js';
+import { readBody, limitedBody } from './body-reader.js';
+import { parseCookieHeader } from './cookies.js';
+import { charsetOf, mediaType } from '../lib/media-type.js';
+import type { Response } from './response.js';
 
-export type { Params, ParamValue } from './internal/form.js';
+export type { Params, ParamValue } from './form.js';
 
 /** Why `request.signal` aborted: `reason.code` is one of these. */
 export type AbortCode = 'DRUPE_CLIENT_CLOSED' | 'DRUPE_SERVER_CLOSING';
@@ -21,6 +20,15 @@ export class RequestAbortedError extends Error {
     this.name = 'AbortError';
     this.code = code;
   }
+}
+
+/** The bounds a request's body and params are read within (from the route's config). */
+export interface RequestLimits {
+  readonly maxBodySize: number;
+  readonly maxParams: number;
+  readonly maxParts: number;
+  readonly maxFileSize: number;
+  readonly spoolThreshold: number;
 }
 
 const HOST_OK = /^[A-Za-z0-9.\-_~[\]:]+$/;
@@ -55,7 +63,7 @@ export class Request {
   /** true at an index handler, false at another handler, null for default/none (used by tools.trailing_slash). */
   isIndex: boolean | null = null;
   /** Settings of the route being served (body limits and more). */
-  settings!: RouteSettings;
+  settings!: RequestLimits;
 
   #res: ServerResponse;
   #scheme: 'http' | 'https' | undefined;
@@ -313,3 +321,24 @@ export class Request {
   }
 }
 
+/**
+ * What every handler, hook and tool receives.
+ *
+ * @example
+ *   @expose() greet({ params, response }: Context) {
+ *     response.headers.set('Content-Type', 'text/plain');
+ *     return `Hello ${params.name ?? 'world'}`;
+ *   }
+ */
+export interface Context {
+  readonly request: Request;
+  readonly response: Response;
+  /** Query and form parameters (the same object as `request.params`). */
+  readonly params: Params;
+  /** Path segments left over for a `default` handler (or a MethodDispatcher resource). */
+  readonly args: readonly string[];
+}
+
+/** A page handler: gets the request's context, returns a body (or a promise of one). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Handler = (this: any, ctx: Context) => unknown;

@@ -11,12 +11,12 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { createRequire } from 'node:module';
 import type busboyType from 'busboy';
-import { HTTPError } from '../errors.js';
+import { HTTPError } from '../lib/errors.js';
 
 // Loaded on the first multipart body, not at start-up (idle RSS).
 const load = createRequire(import.meta.url);
 let busboy: typeof busboyType | undefined;
-import { UploadedFile } from '../upload.js';
+import { UploadedFile } from './upload.js';
 import { addParam, type Params } from './form.js';
 
 export interface MultipartLimits {

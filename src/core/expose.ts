@@ -1,9 +1,7 @@
 import type { Config } from './config.js';
-import type { Context } from './context.js';
+import type { Handler } from '../http/request.js';
 
-/** A page handler: gets the request's context, returns a body (or a promise of one). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type Handler = (this: any, ctx: Context) => unknown;
+export type { Handler } from '../http/request.js';
 
 const exposedHandlers = new WeakMap<Function, Config>();
 

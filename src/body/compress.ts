@@ -1,6 +1,6 @@
 import zlib from 'node:zlib';
 import { promisify } from 'node:util';
-import type { ChunkSource } from '../body.js';
+import type { ChunkSource } from './body.js';
 
 /** The content codings Drupe can produce. */
 export type Coding = 'br' | 'gzip' | 'deflate';

@@ -5,10 +5,10 @@ import { basename, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { createRequire } from 'node:module';
 import { discardSelf, shapeSelf, type BodyShape, type ChunkSource, type SelfShapingBody } from './body.js';
-import type { Context } from './context.js';
-import { DrupeError, HTTPError, NotFound } from './errors.js';
-import { evaluateConditions, ifRangeAllows, parseHttpDate, toNotModified, type Validators } from './internal/conditional.js';
-import { contentRange, multipartLayout, parseRange, type ByteRange } from './internal/range.js';
+import type { Context } from '../http/request.js';
+import { DrupeError, HTTPError, NotFound } from '../lib/errors.js';
+import { evaluateConditions, ifRangeAllows, parseHttpDate, toNotModified, type Validators } from './conditional.js';
+import { contentRange, multipartLayout, parseRange, type ByteRange } from './range.js';
 
 export interface ServeFileOptions {
   /** The Content-Type to send; by default from the file's extension (`application/octet-stream` when unknown). */
