@@ -50,13 +50,11 @@ test('expires: secs gives max-age and a future Expires; 0 gives no-cache; the ha
     never: exposed(() => 'never'),
     own: exposed(({ response }: Context) => { response.headers.set('Cache-Control', 'private'); return 'own'; }),
     forced: exposed(({ response }: Context) => { response.headers.set('Cache-Control', 'private'); return 'forced'; }),
-    negative: exposed(() => 'x'),
   };
   const server = await startApp(root, {
     '/': { 'tools.expires.on': true, 'tools.expires.secs': 3600 },
     '/never': { 'tools.expires.secs': 0 },
     '/forced': { 'tools.expires.force': true },
-    '/negative': { 'tools.expires.secs': -5 },
   });
   t.after(() => server.close());
   const cached = await ask(server.port, '/cached');
@@ -71,7 +69,8 @@ test('expires: secs gives max-age and a future Expires; 0 gives no-cache; the ha
   assert.equal(own.headers['cache-control'], 'private');
   assert.equal(own.headers.expires, undefined);
   assert.equal((await ask(server.port, '/forced')).headers['cache-control'], 'max-age=3600');
-  assert.equal((await ask(server.port, '/negative')).status, 500);
+  // A negative secs never reaches a request: the App refuses it.
+  assert.throws(() => new App(root, { '/negative': { 'tools.expires.secs': -5 } }), { code: 'DRUPE_ERR_CONFIG_VALUE', message: /'tools\.expires\.secs' in section '\/negative'.*-5/ });
 });
 
 // ---------------------------------------------------------------------------
@@ -140,19 +139,18 @@ test('proxy: from a trusted peer, the client address, scheme and host are the fo
   assert.equal(junk.body.toString(), '127.0.0.1 http 127.0.0.1');
 });
 
-test('proxy: base fixes scheme and host; header names are options; an invalid trusted entry is a 500', async (t) => {
+test('proxy: base fixes scheme and host; header names are options; an invalid trusted entry fails at start-up', async (t) => {
   const root = { a: proxyRoot(), b: proxyRoot(), bad: proxyRoot() };
   const server = await startApp(root, {
     '/': { 'tools.proxy.on': true, 'tools.proxy.trusted': ['127.0.0.1'] },
     '/a': { 'tools.proxy.base': 'https://site.example:8443' },
     '/b': { 'tools.proxy.remote': 'X-Real-IP', 'tools.proxy.local': '' },
-    '/bad': { 'tools.proxy.trusted': ['localhost'] },
   });
   t.after(() => server.close());
   assert.equal((await ask(server.port, '/a/go', { 'X-Forwarded-Host': 'ignored.example' })).headers.location, 'https://site.example:8443/target');
   const b = await ask(server.port, '/b/who', { 'X-Real-IP': '192.0.2.9', 'X-Forwarded-For': '203.0.113.7', 'X-Forwarded-Host': 'ignored.example' });
   assert.equal(b.body.toString(), '192.0.2.9 http 127.0.0.1');
-  assert.equal((await ask(server.port, '/bad/who')).status, 500);
+  assert.throws(() => new App(root, { '/bad': { 'tools.proxy.trusted': ['localhost'] } }), { code: 'DRUPE_ERR_CONFIG_VALUE', message: /'tools\.proxy\.trusted' in section '\/bad'.*"localhost"/ });
 });
 
 // ---------------------------------------------------------------------------
