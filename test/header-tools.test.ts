@@ -198,6 +198,32 @@ test('auth_basic: 401 with WWW-Authenticate without valid credentials; the user 
   assert.equal((await ask(server.port, '/elsewhere')).body.toString(), 'public');
 });
 
+test("auth_basic runs where CherryPy runs it: before_handler, priority 1 — after on_start_resource and the body, before the other before_handler tools and hooks", async (t) => {
+  const seen: string[] = [];
+  const note = (what: string) => ({ request, params }: Context): void => { seen.push(`${what} login=${String(request.login)} name=${String(params.name)}`); };
+  const server = await startApp({ guarded: exposed(({ request }: Context) => `hello ${String(request.login)}`), page: exposed(() => 'page') }, {
+    '/': {
+      ...USERS,
+      'tools.trailing_slash.extra': true,
+      'hooks.on_start_resource': note('start'),
+      'hooks.before_handler': [{ run: note('before0'), priority: 0 }, { run: note('before2'), priority: 2 }],
+    },
+  });
+  t.after(() => server.close());
+  const form = { 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Length': '8', Connection: 'close' };
+  const r = await rawRequest(server.port, req('/guarded', { method: 'POST', headers: form }) + 'name=ann');
+  assert.equal(r.responses[0]!.status, 401);
+  // The form was read before the check (CherryPy's order); a hook at priority 2 never ran.
+  assert.deepEqual(seen, ['start login=undefined name=undefined', 'before0 login=undefined name=ann']);
+  seen.length = 0;
+  const ok = await rawRequest(server.port, req('/guarded', { method: 'POST', headers: { ...form, Authorization: basic('ann', 's3cret') } }) + 'name=ann');
+  assert.equal(ok.responses[0]!.body.toString(), 'hello ann');
+  assert.deepEqual(seen, ['start login=undefined name=undefined', 'before0 login=undefined name=ann', 'before2 login=ann name=ann']);
+  // Before the trailing-slash redirect (before_handler, 20): no redirect tells an anonymous client what exists.
+  assert.equal((await ask(server.port, '/page/')).status, 401);
+  assert.equal((await ask(server.port, '/page/', { Authorization: basic('ann', 's3cret') })).status, 301);
+});
+
 test('auth_basic: encoded slashes and empty segments never bypass the guard of a subtree (HOSTILE 19)', async (t) => {
   const server = await startApp(authRoot(), { '/admin': USERS });
   t.after(() => server.close());
