@@ -3,7 +3,7 @@
 // `_cp_dispatch`, and the per-path plan cache.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { HTTPError, MethodDispatcher, expose, exposed, type Context } from '../src/index.js';
+import { HTTPError, MethodDispatcher, expose, exposed, type Config, type Context } from '../src/index.js';
 import { rawRequest, type ParsedResponse } from '../src/testing.js';
 import { startApp, get, type TestServer } from './helpers/server.js';
 
@@ -311,6 +311,9 @@ test('a section guarding a subtree applies however `.`, `-` or `_` spell its seg
 // ---------------------------------------------------------------------------
 // tools.trailing_slash
 
+/** The redirect off a stray slash is off by default (CherryPy's `extra: False`); these tests switch it on. */
+const EXTRA: Config = { 'tools.trailing_slash.extra': true };
+
 test('trailing_slash (on by default): an index without its slash is a 301 to the slashed URL', async (t) => {
   const server = await startApp(new TreeRoot());
   t.after(() => server.close());
@@ -322,8 +325,20 @@ test('trailing_slash (on by default): an index without its slash is a 301 to the
   assert.equal(deeper.headers.location, `http://127.0.0.1:${server.port}/branch/leaf/`);
 });
 
-test('trailing_slash: a stray slash after a plain handler is a 301 off it', async (t) => {
-  const server = await startApp(new TreeRoot());
+test('trailing_slash by default (CherryPy: missing on, extra off): a stray slash after a plain handler is served, not redirected', async (t) => {
+  const root = { index: exposed(() => 'root'), show_msg: exposed(() => 'Hello world!'), sub: { index: exposed(() => 'sub') } };
+  const server = await startApp(root);
+  t.after(() => server.close());
+  const stray = await raw(server, 'GET', '/show_msg/');
+  assert.equal(stray.status, 200);
+  assert.equal(stray.headers.location, undefined);
+  assert.equal(stray.body.toString(), 'Hello world!');
+  assert.equal((await raw(server, 'GET', '/show_msg')).body.toString(), 'Hello world!');
+  assert.equal((await raw(server, 'GET', '/sub')).status, 301, 'an index without its slash is still redirected');
+});
+
+test('trailing_slash with extra: a stray slash after a plain handler is a 301 off it', async (t) => {
+  const server = await startApp(new TreeRoot(), { '/': EXTRA });
   t.after(() => server.close());
   const res = await raw(server, 'GET', '/about/');
   assert.equal(res.status, 301);
@@ -340,7 +355,7 @@ test('trailing_slash keeps the query string, and the handler does not run', asyn
     sub: { index: exposed(() => { calls++; return 'sub'; }) },
     page: exposed(() => { calls++; return 'page'; }),
   };
-  const server = await startApp(root);
+  const server = await startApp(root, { '/': EXTRA });
   t.after(() => server.close());
   const a = await raw(server, 'GET', '/sub?x=1&y=a%20b');
   assert.equal(a.status, 301);
@@ -358,7 +373,7 @@ test('trailing_slash keeps the query string, and the handler does not run', asyn
 
 test('trailing_slash never builds a redirect to another host from //host paths', async (t) => {
   const root = { index: exposed(() => 'root'), evil: { index: exposed(() => 'evil index'), page: exposed(() => 'evil page') }, page: exposed(() => 'page') };
-  const server = await startApp(root);
+  const server = await startApp(root, { '/': EXTRA });
   t.after(() => server.close());
   for (const path of ['//evil', '//evil/page/', '//page/']) {
     const res = await raw(server, 'GET', path);
@@ -379,7 +394,7 @@ test('trailing_slash does not touch a default handler or an index at the root', 
 
 test('trailing_slash is decided once per route: both redirects still happen on a cached plan, the other routes are left alone', async (t) => {
   const root = { dir: { index: exposed(() => 'dir'), leaf: exposed(() => 'leaf') } };
-  const server = await startApp(root);
+  const server = await startApp(root, { '/': EXTRA });
   t.after(() => server.close());
   for (let i = 0; i < 2; i++) {
     const toIndex = await raw(server, 'GET', '/dir?x=1');
@@ -394,7 +409,7 @@ test('trailing_slash is decided once per route: both redirects still happen on a
 });
 
 test("'tools.trailing_slash.on': false disables both redirects", async (t) => {
-  const server = await startApp(new TreeRoot(), { '/': { 'tools.trailing_slash.on': false } });
+  const server = await startApp(new TreeRoot(), { '/': { ...EXTRA, 'tools.trailing_slash.on': false } });
   t.after(() => server.close());
   const index = await raw(server, 'GET', '/branch');
   assert.equal(index.status, 200);
@@ -405,7 +420,7 @@ test("'tools.trailing_slash.on': false disables both redirects", async (t) => {
 });
 
 test('trailing_slash can be switched off for one subtree only', async (t) => {
-  const server = await startApp(new TreeRoot(), { '/branch/leaf': { 'tools.trailing_slash.on': false } });
+  const server = await startApp(new TreeRoot(), { '/': EXTRA, '/branch/leaf': { 'tools.trailing_slash.on': false } });
   t.after(() => server.close());
   assert.equal((await raw(server, 'GET', '/branch')).status, 301);
   assert.equal((await raw(server, 'GET', '/branch/leaf')).status, 200);
@@ -414,7 +429,7 @@ test('trailing_slash can be switched off for one subtree only', async (t) => {
 
 test('tools.trailing_slash.status chooses the redirect status; missing/extra switch each direction', async (t) => {
   const server = await startApp(new TreeRoot(), {
-    '/': { 'tools.trailing_slash.status': 308 },
+    '/': { ...EXTRA, 'tools.trailing_slash.status': 308 },
     '/branch/leaf': { 'tools.trailing_slash.extra': false },
   });
   t.after(() => server.close());
@@ -434,7 +449,7 @@ test('a handler-level trailing_slash setting wins over the section', async (t) =
     loose: exposed(() => 'loose', { 'tools.trailing_slash.on': false }),
     strict: exposed(() => 'strict'),
   };
-  const server = await startApp(root);
+  const server = await startApp(root, { '/': EXTRA });
   t.after(() => server.close());
   assert.equal((await raw(server, 'GET', '/loose/')).status, 200);
   assert.equal((await raw(server, 'GET', '/strict/')).status, 301);

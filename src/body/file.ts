@@ -172,6 +172,11 @@ export async function serveFile(path: string, options: ServeFileOptions = {}): P
   }
 }
 
+/** Internal: the body of a file a tool opened and checked itself (tools.staticdir), as serveFile would make it. */
+export function openedFileBody(path: string, fh: FileHandle, st: { size: number; mtimeMs: number }, options: ServeFileOptions): FileBody {
+  return new FileBody(path, fh, st.size, st.mtimeMs, options);
+}
+
 /** A file-system error as an HTTP answer: missing → 404, forbidden → 403, anything else as it is (a 500). */
 function fileError(err: unknown): unknown {
   switch (errCode(err)) {

@@ -6,7 +6,7 @@ import { HTTPError } from '../lib/errors.js';
 import { FileBody } from '../body/file.js';
 import { StreamBody } from '../body/stream-body.js';
 import { evaluateConditions, parseHttpDate, toNotModified } from '../body/conditional.js';
-import { defineTool } from '../core/tool.js';
+import type { ToolBehaviour } from '../core/tool.js';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -70,14 +70,11 @@ class EtagBody extends WrappingBody {
  * @example
  *   new App(root, { '/': { 'tools.etags.on': true, 'tools.etags.autotags': true } });
  */
-export const etags = defineTool({
-  name: 'etags',
-  point: 'before_finalize',
-  priority: 75,
+export const etags: ToolBehaviour<{ autotags: boolean }> = {
   defaults: { autotags: false },
   run({ response }: Context, { autotags }) {
     const body = response.body;
     if (body instanceof FileBody || body instanceof StreamBody) return;
     response.body = new EtagBody(body, autotags);
   },
-});
+};

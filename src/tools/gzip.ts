@@ -1,11 +1,10 @@
 import { materialize, shapeSelf, WrappingBody, type BodyShape, type ChunkSource, type Encode } from '../body/body.js';
 import type { Context } from '../http/request.js';
 import { settingsOf } from '../core/request-context.js';
-import { DrupeError } from '../lib/errors.js';
 import { CODINGS, CompressingSource, compressBytes, continuation, negotiate, type Coding, type CompressOptions } from '../body/compress.js';
 import { mediaType } from '../lib/media-type.js';
 import { addVary } from '../http/vary.js';
-import { defineTool } from '../core/tool.js';
+import { optionError, type ToolBehaviour } from '../core/tool.js';
 
 export interface GzipOptions {
   /** zlib level for gzip and deflate, -1 (zlib's default, 6) … 9. */
@@ -26,16 +25,12 @@ interface Prepared extends CompressOptions {
   readonly encodings: readonly string[];
 }
 
-const prepared = new WeakMap<object, Prepared>();
-
 function bad(option: string, expects: string, value: unknown): never {
-  throw new DrupeError('DRUPE_ERR_CONFIG_VALUE', `tools.gzip.${option}: expected ${expects}, got ${JSON.stringify(value)}`);
+  throw optionError('gzip', option, expects, value);
 }
 
-/** Options checked and compiled once per route (the options object is per route and frozen). */
+/** Options checked and compiled once per route: the levels, the media-type patterns as regular expressions. */
 function prepare(o: Readonly<GzipOptions>): Prepared {
-  let p = prepared.get(o);
-  if (p !== undefined) return p;
   if (!Number.isInteger(o.level) || o.level < -1 || o.level > 9) bad('level', 'an integer -1 … 9', o.level);
   if (!Number.isInteger(o.brotli_quality) || o.brotli_quality < 0 || o.brotli_quality > 11) bad('brotli_quality', 'an integer 0 … 11', o.brotli_quality);
   if (!Number.isInteger(o.min_size) || o.min_size < 0) bad('min_size', 'a byte count', o.min_size);
@@ -44,9 +39,7 @@ function prepare(o: Readonly<GzipOptions>): Prepared {
     bad('encodings', `a list of ${CODINGS.join(', ')}`, o.encodings);
   }
   const types = o.mime_types.map((t) => new RegExp('^' + t.trim().toLowerCase().split('*').map((s) => s.replace(/[.+?^${}()|[\]\\/]/g, '\\$&')).join('.*') + '$'));
-  p = { level: o.level, brotliQuality: o.brotli_quality, minSize: o.min_size, types, encodings: o.encodings };
-  prepared.set(o, p);
-  return p;
+  return { level: o.level, brotliQuality: o.brotli_quality, minSize: o.min_size, types, encodings: o.encodings };
 }
 
 const DEFAULT_TYPE = 'text/html';
@@ -216,11 +209,7 @@ class CompressedBody extends WrappingBody {
  * @example
  *   new App(root, { '/': { 'tools.gzip.on': true, 'tools.gzip.mime_types': ['text/*', 'application/json'] } });
  */
-export const gzip = defineTool<GzipOptions>({
-  name: 'gzip',
-  point: 'before_finalize',
-  // After the tools that replace the body (etags at 75): it wraps them all.
-  priority: 90,
+export const gzip: ToolBehaviour<GzipOptions, Prepared> = {
   defaults: {
     level: 6,
     brotli_quality: 4,
@@ -231,9 +220,9 @@ export const gzip = defineTool<GzipOptions>({
     ],
     encodings: ['br', 'gzip', 'deflate'],
   },
-  run({ response }, options) {
-    const p = prepare(options);
+  prepare,
+  run({ response }, p) {
     if (response.committed || response.body === undefined || response.body === null) return;
     response.body = new CompressedBody(response.body, p);
   },
-});
+};
