@@ -11,7 +11,9 @@ import zlib from 'node:zlib';
 import { HTTPError, exposed, json, serveFile, sse, type Config, type Context } from '../src/index.js';
 import { rawRequest, streamRequest, type ParsedResponse } from '../src/testing.js';
 import { startApp } from './helpers/server.js';
-import { TERMINATOR, deferred, req, waitFor, within } from './helpers/streaming.js';
+import { deferred, waitFor, within } from './helpers/async.js';
+import { req } from './helpers/http.js';
+import { TERMINATOR } from './helpers/streaming.js';
 
 const GZIP: Config = { 'tools.gzip.on': true };
 const TEXT = 'Drupe compresses this line. '.repeat(40); // 1120 bytes, well over min_size

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { App, DrupeError, HTTPError, defineTool, expose, exposed, type Config, type Context, type Tool } from '../src/index.js';
 import { rawRequest, type ParsedResponse } from '../src/testing.js';
 import { startApp } from './helpers/server.js';
-import { req } from './helpers/streaming.js';
+import { req } from './helpers/http.js';
 
 async function ask(port: number, path: string, method = 'GET'): Promise<ParsedResponse> {
   const r = await rawRequest(port, req(path, { method, headers: { Connection: 'close' } }));
