@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import { createRequire } from 'node:module';
 import { discardSelf, shapeSelf, type BodyShape, type ChunkSource, type SelfShapingBody } from './body.js';
 import type { Context } from '../http/request.js';
-import { DrupeError, HTTPError, NotFound } from '../lib/errors.js';
+import { BodyTypeError, HTTPError, NotFound } from '../lib/errors.js';
 import { evaluateConditions, ifRangeAllows, parseHttpDate, toNotModified, type Validators } from './conditional.js';
 import { contentRange, multipartLayout, parseRange, type ByteRange } from './range.js';
 
@@ -153,7 +153,7 @@ export class FileBody implements SelfShapingBody {
 
   #take(): FileHandle {
     const fh = this.#fh;
-    if (fh === undefined) throw new DrupeError('DRUPE_ERR_BODY_TYPE', 'This file body was already sent: call serveFile() for each response');
+    if (fh === undefined) throw new BodyTypeError('This file body was already sent: call serveFile() for each response');
     this.#fh = undefined;
     unsent.unregister(this);
     return fh;
@@ -382,7 +382,7 @@ function fileError(err: unknown): unknown {
 export function serveStream(stream: Readable, options: ServeStreamOptions): StreamBody {
   if (!Number.isSafeInteger(options.size) || options.size < 0) {
     stream.destroy();
-    throw new DrupeError('DRUPE_ERR_BODY_TYPE', `serveStream needs the stream's exact size in bytes, got ${String(options.size)}`);
+    throw new BodyTypeError(`serveStream needs the stream's exact size in bytes, got ${String(options.size)}`);
   }
   return new StreamBody(stream, options);
 }
@@ -447,7 +447,7 @@ class ReadableSource implements ChunkSource {
     const v = r.value;
     if (typeof v === 'string') return Buffer.from(v, 'utf8');
     if (v instanceof Uint8Array) return Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
-    throw new DrupeError('DRUPE_ERR_BODY_TYPE', 'serveStream needs a byte stream (it produced an object)');
+    throw new BodyTypeError('serveStream needs a byte stream (it produced an object)');
   }
 
   close(): void {

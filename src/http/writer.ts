@@ -1,11 +1,12 @@
 import { Buffer } from 'node:buffer';
 import type { ServerResponse } from 'node:http';
 import type { ChunkSource } from './chunk-source.js';
-import { DrupeError } from '../lib/errors.js';
+import { DrupeError, RequestAbortedError } from '../lib/errors.js';
 import { CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, SERVER, TRANSFER_ENCODING, X_ACCEL_BUFFERING } from './headers.js';
 import { isBodyless } from '../lib/status.js';
-import { RequestAbortedError, type Request } from './request.js';
+import type { Request } from './request.js';
 import type { Response } from './response.js';
+import { isThenable } from '../lib/thenable.js';
 
 /** A response ready to go out, as the pipeline hands it to the writer. */
 export type Ready =
@@ -138,10 +139,6 @@ function truncate(ctx: Exchange, err: unknown, host: WriterHost): void {
     clearTimeout(timer);
     abort(ctx);
   });
-}
-
-function isThenable<T>(v: unknown): v is Promise<T> {
-  return typeof v === 'object' && v !== null && typeof (v as Promise<T>).then === 'function';
 }
 
 /** The handler's Content-Length for a streamed body, checked (the pipeline checks it before commit too). */

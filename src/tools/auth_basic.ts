@@ -2,6 +2,7 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Context } from '../http/request.js';
 import { DrupeError, HTTPError } from '../lib/errors.js';
 import { defineTool } from '../core/tool.js';
+import { isThenable } from '../lib/thenable.js';
 import { isAnsweredPreflight } from './cors.js';
 
 /** Checks a user's password (may be async); true lets the request in. */
@@ -87,6 +88,6 @@ export const authBasic = defineTool<AuthBasicOptions>({
     };
     if (o.checkpassword === null) return admit(checkUsers(o.users, c.user, c.password));
     const ok = o.checkpassword(o.realm, c.user, c.password);
-    return typeof ok === 'object' && ok !== null && typeof ok.then === 'function' ? Promise.resolve(ok).then(admit) : admit(ok as boolean);
+    return isThenable<boolean>(ok) ? Promise.resolve(ok).then(admit) : admit(ok);
   },
 });

@@ -4,6 +4,7 @@ import type { Context } from '../http/request.js';
 import { settingsOf } from '../core/request-context.js';
 import { HTTPError } from '../lib/errors.js';
 import { defineTool } from '../core/tool.js';
+import { isThenable } from '../lib/thenable.js';
 
 export interface JsonOutOptions {
   /** The Content-Type of a JSON body, unless the handler set one. */
@@ -34,10 +35,6 @@ function* lines(values: Iterable<unknown>): Generator<string> {
 
 async function* asyncLines(values: AsyncIterable<unknown>): AsyncGenerator<string> {
   for await (const v of values) yield line(v);
-}
-
-function isThenable(v: unknown): v is PromiseLike<unknown> {
-  return typeof v === 'object' && v !== null && typeof (v as PromiseLike<unknown>).then === 'function';
 }
 
 /** The handler's return value as a JSON or NDJSON body. */
