@@ -3,7 +3,6 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { BodyTypeError, DrupeError } from '../lib/errors.js';
 import type { ChunkSource } from '../http/chunk-source.js';
 import type { Context } from '../http/request.js';
-import { isThenable } from '../lib/thenable.js';
 
 export type { ChunkSource } from '../http/chunk-source.js';
 
@@ -285,4 +284,14 @@ export abstract class WrappingBody implements SelfShapingBody {
   }
 
   abstract [shapeSelf](ctx: Context, encode: Encode): BodyShape | Promise<BodyShape>;
+}
+
+/**
+ * lib/thenable.ts's test, kept apart here on purpose: this module asks it once
+ * per chunk, and V8 keeps type feedback per function, so the shared copy, fed
+ * every kind of value in the code base, makes the `.then` lookup megamorphic
+ * and streamed responses measurably slower.
+ */
+function isThenable<T = unknown>(v: unknown): v is PromiseLike<T> {
+  return typeof v === 'object' && v !== null && typeof (v as PromiseLike<T>).then === 'function';
 }

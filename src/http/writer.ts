@@ -6,7 +6,6 @@ import { CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, SERVER, TRANSFER_ENCODING, X_
 import { isBodyless } from '../lib/status.js';
 import type { Request } from './request.js';
 import type { Response } from './response.js';
-import { isThenable } from '../lib/thenable.js';
 
 /** A response ready to go out, as the pipeline hands it to the writer. */
 export type Ready =
@@ -263,4 +262,14 @@ export async function sendStream(host: WriterHost, ctx: Exchange, source: ChunkS
     res.off('drain', wakeWriter);
     host.streams.delete(ctx);
   }
+}
+
+/**
+ * lib/thenable.ts's test, kept apart here on purpose: this module asks it once
+ * per chunk, and V8 keeps type feedback per function, so the shared copy, fed
+ * every kind of value in the code base, makes the `.then` lookup megamorphic
+ * and streamed responses measurably slower.
+ */
+function isThenable<T = unknown>(v: unknown): v is PromiseLike<T> {
+  return typeof v === 'object' && v !== null && typeof (v as PromiseLike<T>).then === 'function';
 }
