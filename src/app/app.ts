@@ -8,7 +8,7 @@ import { DrupeError } from '../lib/errors.js';
 import { handlerConfig, isExposed, nodeConfig } from '../core/expose.js';
 import { pathSegments } from '../http/target.js';
 import { Logger } from '../core/log.js';
-import { handle, type PipelineHost } from '../core/pipeline.js';
+import { handle, type PipelineHost } from '../core/lifecycle.js';
 import { planFor, sectionSegment, type Plan, type PlanSource } from '../core/plan.js';
 import type { Request } from '../http/request.js';
 import { defineTool } from '../core/tool.js';

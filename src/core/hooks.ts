@@ -2,6 +2,7 @@ import type { Context } from '../http/request.js';
 import type { Config } from './config.js';
 import { HOOK_POINTS, type Hook, type HookEntry, type HookPoint } from './hook-points.js';
 import { findTool, prepareTool, splitToolKey, toolOptions, toolOptionsIn, type PlannedRoute } from './tool.js';
+import { isThenable } from '../lib/thenable.js';
 
 export { HOOK_POINTS, type Hook, type HookEntry, type HookFn, type HookPoint } from './hook-points.js';
 
@@ -52,10 +53,6 @@ export function buildHookLists(config: Config, route: PlannedRoute): HookLists {
     out[point] = list === undefined ? null : Object.freeze(list.sort((a, b) => a.priority - b.priority));
   }
   return out as HookLists;
-}
-
-function isThenable(v: unknown): v is PromiseLike<unknown> {
-  return typeof v === 'object' && v !== null && typeof (v as PromiseLike<unknown>).then === 'function';
 }
 
 /**

@@ -3,6 +3,7 @@ import type { Context } from '../http/request.js';
 import { HTTPError } from '../lib/errors.js';
 import { checkHeaderValue } from '../http/headers.js';
 import { optionError, type ToolBehaviour } from '../core/tool.js';
+import { isThenable } from '../lib/thenable.js';
 
 /** Checks a user's password (may be async); true lets the request in. */
 export type CheckPassword = (realm: string, user: string, password: string) => boolean | Promise<boolean>;
@@ -109,6 +110,6 @@ export const authBasic: ToolBehaviour<AuthBasicOptions, Guard> = {
     };
     if (g.checkpassword === null) return admit(checkUsers(g.users, c.user, c.password));
     const ok = g.checkpassword(g.realm, c.user, c.password);
-    return typeof ok === 'object' && ok !== null && typeof ok.then === 'function' ? Promise.resolve(ok).then(admit) : admit(ok as boolean);
+    return isThenable<boolean>(ok) ? Promise.resolve(ok).then(admit) : admit(ok);
   },
 };

@@ -1,10 +1,11 @@
-import { materialize, shapeSelf, WrappingBody, type BodyShape, type ChunkSource, type Encode } from '../body/body.js';
+import { bufferedShape, shapeSelf, WrappingBody, type BodyShape, type ChunkSource, type Encode } from '../body/body.js';
 import type { Context } from '../http/request.js';
 import { settingsOf } from '../core/request-context.js';
 import { CODINGS, CompressingSource, compressBytes, continuation, negotiate, type Coding, type CompressOptions } from '../body/compress.js';
 import { mediaType } from '../lib/media-type.js';
 import { addVary } from '../http/vary.js';
 import { optionError, type ToolBehaviour } from '../core/tool.js';
+import { isThenable } from '../lib/thenable.js';
 
 export interface GzipOptions {
   /** zlib level for gzip and deflate, -1 (zlib's default, 6) … 9. */
@@ -75,10 +76,6 @@ function decide(ctx: Context, p: Prepared, json: boolean, size: number | undefin
   // Another representation: the uncompressed one's strong validator would be a lie.
   if (etag !== undefined && !etag.startsWith('W/')) h.set('ETag', 'W/' + etag);
   return chosen.coding;
-}
-
-function isThenable<T>(v: unknown): v is PromiseLike<T> {
-  return typeof v === 'object' && v !== null && typeof (v as PromiseLike<T>).then === 'function';
 }
 
 /** A failed compressed stream's last in-band chunk (`onStreamError`), compressed to continue the stream. */
@@ -173,8 +170,8 @@ class CompressedBody extends WrappingBody {
     if (shape.kind === 'chunks' && shape.length === undefined && !response.stream) {
       // Buffered: the pipeline would materialize it anyway. Doing it here lets the decision
       // see the headers a generator set and the real size, and gives a correct Content-Length.
-      const data = materialize(shape.source, settingsOf(ctx)!.maxBuffered);
-      shape = { kind: 'bytes', data: isThenable<Buffer>(data) ? await data : data, json: false };
+      const bytes = bufferedShape(shape.source, settingsOf(ctx)!.maxBuffered);
+      shape = isThenable(bytes) ? await bytes : bytes;
     }
     if (shape.kind === 'bytes') {
       // HEAD too: it gets the GET's headers and length (B6).

@@ -5,6 +5,7 @@ import { settingsOf } from '../core/request-context.js';
 import { HTTPError } from '../lib/errors.js';
 import { optionError, type ToolBehaviour } from '../core/tool.js';
 import { isAsciiFieldValue } from '../http/headers.js';
+import { isThenable } from '../lib/thenable.js';
 
 export interface JsonOutOptions {
   /** The Content-Type of a JSON body, unless the handler set one. */
@@ -35,10 +36,6 @@ function* lines(values: Iterable<unknown>): Generator<string> {
 
 async function* asyncLines(values: AsyncIterable<unknown>): AsyncGenerator<string> {
   for await (const v of values) yield line(v);
-}
-
-function isThenable(v: unknown): v is PromiseLike<unknown> {
-  return typeof v === 'object' && v !== null && typeof (v as PromiseLike<unknown>).then === 'function';
 }
 
 /** The handler's return value as a JSON or NDJSON body. */
