@@ -1,4 +1,4 @@
-// Buffered bodies (DESIGN B1–B6): every body type is materialized before
+// Buffered bodies (B1–B6, docs/contract.md): every body type is materialized before
 // commit and sent with Content-Length, never chunked; status and headers may
 // change inside a generator until commit; anything thrown while
 // materializing becomes a proper response; non-bodies are clear 500s; the

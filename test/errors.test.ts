@@ -1,4 +1,4 @@
-// Exceptions and error pages (DESIGN §4, issue 2 part 8, HOSTILE 17), over a real socket.
+// Exceptions and error pages (docs/contract.md, "Exceptions"; issue 2 part 8; HOSTILE 17), over a real socket.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync, writeFileSync } from 'node:fs';

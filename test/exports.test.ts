@@ -75,7 +75,7 @@ test('src/testing.ts (drupe/testing) exports exactly the pinned runtime names', 
   assert.deepEqual(Object.keys(mod).sort(), TESTING_EXPORTS);
 });
 
-test('the names DESIGN.md pins for issue 2 are all exported', async () => {
+test('the names the docs pin for issue 2 are all exported', async () => {
   const mod = (await import('../src/index.js')) as Record<string, unknown>;
   for (const name of ['App', 'serve', 'quickstart', 'expose', 'exposed', 'HTTPError', 'NotFound', 'HTTPRedirect', 'InternalRedirect', 'HeadersSentError', 'json']) {
     assert.equal(typeof mod[name], 'function', name);

@@ -1,4 +1,4 @@
-// serveFile and serveStream (issue 4 part 1, DESIGN B7): the file is opened
+// serveFile and serveStream (issue 4 part 1, B7): the file is opened
 // before commit (404/403 while the handler can still react), its headers
 // (type, validators, ranges, disposition), HEAD, file descriptors closed on
 // every path, and memory flat while a 50 MiB file goes out buffered and streamed.

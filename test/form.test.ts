@@ -80,7 +80,7 @@ test('a[length]=100000000 is just a key', () => {
   assert.equal(p['a[length]'], '100000000');
 });
 
-// Timeouts here are hang guards, not speed assertions (DESIGN §6: speed lives in bench/).
+// Timeouts here are hang guards, not speed assertions: speed lives in bench/.
 test('100,000 pairs are refused with a 400 after maxParams pairs at most', { timeout: 5000 }, () => {
   const text = 'a=1&'.repeat(100_000);
   const into = createParams();

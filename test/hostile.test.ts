@@ -1,4 +1,4 @@
-// Hostile input and faults (shared/HOSTILE.md, items 1–17 and 23): each item
+// Hostile input and faults (docs/security.md, items 1–17 and 23): each item
 // is a test over a raw socket to 127.0.0.1, checking the answer a trusted
 // server gives. Node's parser (llhttp) already rejects much of this; these
 // tests prove Drupe did not undo that and covers the rest.

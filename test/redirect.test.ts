@@ -1,4 +1,4 @@
-// HTTPRedirect (DESIGN §4, issue 2 part 8) and the redirect items of HOSTILE 9 and 16, over real sockets.
+// HTTPRedirect (docs/contract.md, "Exceptions"; issue 2 part 8) and the redirect items of HOSTILE 9 and 16, over real sockets.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DrupeError, HTTPRedirect, exposed, type Context } from '../src/index.js';

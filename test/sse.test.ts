@@ -1,4 +1,4 @@
-// Server-sent events: sse(events, options) over the streamed-body machinery (DESIGN §3 S10; issue 3 part 11).
+// Server-sent events: sse(events, options) over the streamed-body machinery (S10 of docs/contract.md; issue 3 part 11).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { NotFound, exposed, formatEvent, sse, type Context, type SseMessage } from '../src/index.js';

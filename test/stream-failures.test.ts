@@ -1,4 +1,4 @@
-// Streams that fail or lose their client (DESIGN §3 S5, S6; HOSTILE 20–22, 24; issue 3 parts 6, 7, 12),
+// Streams that fail or lose their client (S5, S6 of docs/contract.md; HOSTILE 20–22, 24; issue 3 parts 6, 7, 12),
 // asserted on raw bytes over real sockets.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

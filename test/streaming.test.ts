@@ -1,4 +1,4 @@
-// Streamed response bodies (DESIGN §3 S1–S4, S7, S8; issue 3 parts 1–5, 8–10), over real sockets.
+// Streamed response bodies (S1–S4, S7, S8 of docs/contract.md; issue 3 parts 1–5, 8–10), over real sockets.
 // Failures mid-stream and disconnects are in stream-failures.test.ts; sse() in sse.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

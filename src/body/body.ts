@@ -180,7 +180,7 @@ export function isSelfShaping(body: unknown): body is SelfShapingBody {
 const EMPTY = Buffer.alloc(0);
 
 /**
- * Classify a body (DESIGN §3). Anything that is not a body type is a
+ * Classify a body (the body types of docs/contract.md). Anything that is not a body type is a
  * coded TypeError saying what to return instead.
  */
 export function shapeBody(body: unknown, encode: Encode): BodyShape {

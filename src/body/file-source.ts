@@ -11,12 +11,10 @@ const CHUNK = 64 * 1024;
 export type Piece = Buffer | ByteRange;
 
 /**
- * One positioned read. `FileHandle.read` costs about 19 k instructions a
- * call in node 20 (an async wrapper with a rest-argument spread, a result
- * object whose `then` is looked up when it resolves); with the callback read
- * a 1 MiB file costs 0.3 M instructions less to send. It bypasses
- * the handle's count of pending operations, so FileSource.close waits for
- * its own pending read before closing the handle.
+ * One positioned read, through the callback `fs.read`: cheaper than
+ * `FileHandle.read` (docs/benchmarks.md, "`file`: the cost named"). It
+ * bypasses the handle's count of pending operations, so FileSource.close
+ * waits for its own pending read before closing the handle.
  */
 function readAt(fd: number, buf: Buffer, length: number, position: number): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -24,11 +22,9 @@ function readAt(fd: number, buf: Buffer, length: number, position: number): Prom
   });
 }
 
-// Read buffers the writer has handed back (ChunkSource.release), for the next reads. A new
-// 64 KiB buffer per chunk is memory outside V8's heap that V8 answers with young-generation
-// collections (about every 30 MiB sent, measured); with them the old generation kept filling (with promoted
-// objects of requests in flight, most likely) and serving files kept triggering full
-// collections. Bounded: at most 1 MiB kept.
+// Read buffers the writer has handed back (ChunkSource.release), reused for the next reads:
+// a fresh buffer per chunk costs garbage collections (docs/benchmarks.md, "`file`: the cost
+// named"). Bounded: at most 1 MiB kept.
 const spareBuffers: Buffer[] = [];
 const SPARE_MAX = 16;
 const poolMemory = new WeakSet<ArrayBufferLike>();

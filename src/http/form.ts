@@ -6,9 +6,9 @@ export type ParamValue = string | UploadedFile | Array<string | UploadedFile>;
 export type Params = Record<string, ParamValue>;
 
 export function createParams(): Params {
-  // Not Object.create(null): V8 makes that a dictionary-mode object, and filling one cost
-  // about 3.4 k more instructions a request on /a/b/c?name=x than this does. An empty
-  // literal cut loose before its first key keeps fast properties.
+  // Not Object.create(null), which V8 makes a slow dictionary-mode object: an empty literal
+  // cut loose before its first key keeps fast properties (docs/benchmarks.md, "`params`
+  // without a prototype, cheaper").
   return Object.setPrototypeOf({}, null) as Params;
 }
 

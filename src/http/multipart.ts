@@ -1,6 +1,6 @@
 // multipart/form-data through busboy: a well-kept parser for a format with
 // many sharp edges (boundaries split across chunks, RFC 5987 file names),
-// the one runtime dependency DESIGN §6 allows for this job.
+// a runtime dependency for this one job (docs/architecture.md, "Runtime dependencies", says why).
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { unlink } from 'node:fs/promises';

@@ -1,6 +1,6 @@
 /**
  * Helpers so a handler or generator waiting on something slow stops within
- * milliseconds of a disconnect, instead of at its next `yield` (DESIGN S6).
+ * milliseconds of a disconnect, instead of at its next `yield` (S6).
  */
 
 function abortError(signal: AbortSignal): unknown {

@@ -103,7 +103,7 @@ export class InternalRedirect extends Error {
   }
 }
 
-/** A status or header change after the headers went out (DESIGN S2). */
+/** A status or header change after the headers went out (S2). */
 export class HeadersSentError extends Error {
   readonly code = 'DRUPE_ERR_HEADERS_SENT';
   constructor(what: string) {
