@@ -1,6 +1,6 @@
 import { Buffer } from 'node:buffer';
 import type { ServerResponse } from 'node:http';
-import type { ChunkSource } from './chunk-source.js';
+import type { Chunk, ChunkSource } from './chunk-source.js';
 import { DrupeError } from '../lib/errors.js';
 import { CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, SERVER, TRANSFER_ENCODING, X_ACCEL_BUFFERING } from './headers.js';
 import { isBodyless } from '../lib/status.js';
@@ -206,12 +206,15 @@ export async function sendStream(host: WriterHost, ctx: Exchange, source: ChunkS
     // Nothing in hand yet ('immediately', or N ms without a chunk): node holds
     // the head until the first write unless told to send it now (S1).
     if (committing && ctx.streamed && (first === undefined || isThenable(first))) res.flushHeaders();
+    // UTF-8 text goes to node as a string, which it encodes as it writes, with no Buffer per chunk —
+    // unless the head may still travel glued to it: node would encode that head as UTF-8 too.
+    const text = !(response.headers.hasLatin1 || hasNonAscii(response.customReason));
     let burst = 0;
     let burstChunks = 0;
-    let chunk: Buffer | null | undefined | Promise<Buffer | null> = first;
+    let chunk: Chunk | null | undefined | Promise<Chunk | null> = first;
     for (;;) {
-      if (chunk === undefined) chunk = source.next();
-      if (isThenable<Buffer | null>(chunk)) {
+      if (chunk === undefined) chunk = source.next(text);
+      if (isThenable<Chunk | null>(chunk)) {
         chunk = await chunk;
         burst = burstChunks = 0;
       }
@@ -224,17 +227,19 @@ export async function sendStream(host: WriterHost, ctx: Exchange, source: ChunkS
         if (gone) break;
       }
       if (chunk.length > 0) {
-        if (declared !== null && sent + chunk.length > declared) {
+        // Content-Length and the access line count bytes, not UTF-16 units.
+        const size = typeof chunk === 'string' ? Buffer.byteLength(chunk, 'utf8') : chunk.length;
+        if (declared !== null && sent + size > declared) {
           throw new DrupeError('DRUPE_ERR_CONTENT_LENGTH', `The streamed body produced more than its declared Content-Length (${declared} bytes)`);
         }
-        sent += chunk.length;
-        if (!res.write(chunk, source.release === undefined ? undefined : releaseLater(source, chunk))) {
+        sent += size;
+        if (!res.write(chunk, typeof chunk === 'string' || source.release === undefined ? undefined : releaseLater(source, chunk))) {
           await new Promise<void>((resolve) => {
             wake = resolve;
           });
           burst = burstChunks = 0;
           if (gone) break;
-        } else if ((burst += chunk.length) >= FAIRNESS_BYTES) {
+        } else if ((burst += size) >= FAIRNESS_BYTES) {
           // A producer that never awaits must not starve other connections.
           await new Promise<void>((resolve) => setImmediate(resolve));
           burst = burstChunks = 0;
