@@ -188,7 +188,10 @@ export async function sendStream(host: WriterHost, ctx: Exchange, source: ChunkS
   // One listener for the whole stream, not one per chunk that waits.
   res.on('drain', wakeWriter);
   host.streams.add(ctx);
+  /** Bytes written, as long as every chunk was measured; strings left unmeasured (see `measure`) are counted apart. */
   let sent = 0;
+  let unmeasured = 0;
+  let written = 0;
   try {
     if (gone) {
       ctx.outcome = 'client-closed';
@@ -209,6 +212,9 @@ export async function sendStream(host: WriterHost, ctx: Exchange, source: ChunkS
     // UTF-8 text goes to node as a string, which it encodes as it writes, with no Buffer per chunk —
     // unless the head may still travel glued to it: node would encode that head as UTF-8 too.
     const text = !(response.headers.hasLatin1 || hasNonAscii(response.customReason));
+    // A string's bytes are counted only for a reader of the count, a declared length or the access
+    // line: node counts them again as it writes the string, and the count is a scan of the whole string.
+    const measure = declared !== null || ctx.started !== 0;
     let burst = 0;
     let burstChunks = 0;
     let chunk: Chunk | null | undefined | Promise<Chunk | null> = first;
@@ -227,12 +233,17 @@ export async function sendStream(host: WriterHost, ctx: Exchange, source: ChunkS
         if (gone) break;
       }
       if (chunk.length > 0) {
-        // Content-Length and the access line count bytes, not UTF-16 units.
-        const size = typeof chunk === 'string' ? Buffer.byteLength(chunk, 'utf8') : chunk.length;
+        // Bytes, not UTF-16 units: a string is measured as UTF-8.
+        let size = chunk.length;
+        if (typeof chunk === 'string') {
+          if (measure) size = Buffer.byteLength(chunk);
+          else unmeasured++;
+        }
         if (declared !== null && sent + size > declared) {
           throw new DrupeError('DRUPE_ERR_CONTENT_LENGTH', `The streamed body produced more than its declared Content-Length (${declared} bytes)`);
         }
-        sent += size;
+        if (unmeasured === 0) sent += size;
+        written++;
         if (!res.write(chunk, typeof chunk === 'string' || source.release === undefined ? undefined : releaseLater(source, chunk))) {
           await new Promise<void>((resolve) => {
             wake = resolve;
@@ -262,7 +273,8 @@ export async function sendStream(host: WriterHost, ctx: Exchange, source: ChunkS
       return;
     }
     ctx.outcome = 'error';
-    host.logError(`Stream of ${request.method} ${request.path} failed after ${sent} bytes; response truncated`, err, request.id);
+    const after = unmeasured === 0 ? `${sent} bytes` : `${written} chunks`;
+    host.logError(`Stream of ${request.method} ${request.path} failed after ${after}; response truncated`, err, request.id);
     quietly(source.close());
     truncate(ctx, err, host);
   } finally {
