@@ -62,12 +62,6 @@ function bytesOf(value: unknown): Buffer {
   throw new BodyTypeError(`A body chunk must be a string or bytes, got ${describe(value)}`);
 }
 
-/** A chunk for a consumer that writes strings: UTF-8 text stays a string. */
-function toTextChunk(value: unknown, encode: Encode): Chunk {
-  if (typeof value === 'string') return encode.text === undefined ? encode(value) : encode.text(value);
-  return bytesOf(value);
-}
-
 /** An iterator's values as chunks: a generator, an iterable, or a Readable (readableSource). */
 class IteratorSource implements ChunkSource {
   #it: Iterator<unknown> | AsyncIterator<unknown>;
@@ -101,7 +95,11 @@ class IteratorSource implements ChunkSource {
       return null;
     }
     try {
-      return utf8Text ? toTextChunk(r.value, this.#encode) : toChunk(r.value, this.#encode);
+      const v = r.value;
+      if (typeof v !== 'string') return bytesOf(v);
+      // For a consumer that writes strings, UTF-8 text stays a string.
+      const encode = this.#encode;
+      return utf8Text && encode.text !== undefined ? encode.text(v) : encode(v);
     } catch (err) {
       // A bad chunk ends the body: the producer is still suspended, so let its finally run.
       const closed = this.close();
