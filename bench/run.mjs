@@ -28,6 +28,7 @@ export const SCENARIOS = {
   tree: { kind: 'wrk', path: '/a/b/c?name=x', connections: 100, expect: { body: 'Hello x' } },
   json: { kind: 'wrk', path: '/json', connections: 100, expect: { length: 1024, json: true } },
   stream: { kind: 'wrk', path: '/stream', connections: 50, expect: { length: 100 * 1024 } },
+  'stream-text': { kind: 'wrk', path: '/stream-text', connections: 50, expect: { length: 100 * 1024, type: 'text/html' } },
   big: { kind: 'wrk', path: '/big', connections: 8, expect: { length: 10 * 1024 * 1024 } },
   file: { kind: 'wrk', path: '/static/1mb.bin', connections: 16, expect: { length: 1024 * 1024 } },
   sse: { kind: 'sse', clients: 1000 },
@@ -167,6 +168,7 @@ async function probe(url, expect) {
   if (expect.body && body.toString() !== expect.body) throw new Error(`probe: body ${JSON.stringify(body.toString().slice(0, 40))}`);
   if (expect.length && body.length !== expect.length) throw new Error(`probe: ${body.length} bytes, expected ${expect.length}`);
   if (expect.json) JSON.parse(body.toString());
+  if (expect.type && !res.headers.get('content-type')?.startsWith(expect.type)) throw new Error(`probe: Content-Type ${res.headers.get('content-type')}`);
 }
 
 async function wrkLoad(url, connections, seconds) {

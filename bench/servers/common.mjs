@@ -4,6 +4,7 @@
 //   GET /a/b/c?name=x    a handler three levels deep reading a query param
 //   GET /json            a 1 KiB JSON body
 //   GET /stream          100 chunks of 1 KiB from a generator
+//   GET /stream-text     100 strings of 1 KiB (ASCII HTML) from a generator
 //   GET /slow            256 chunks of 1 KiB (the slow-clients scenario)
 //   GET /big             a 10 MiB buffered body
 //   GET /static/1mb.bin  a 1 MiB static file
@@ -28,6 +29,13 @@ export const STREAM_CHUNKS = 100;
 export const SLOW_CHUNKS = 256; // 2,000 of these fit the kernel's TCP memory: see docs/benchmarks.md
 export function* chunks(n = STREAM_CHUNKS) {
   for (let i = 0; i < n; i++) yield CHUNK;
+}
+
+// One 1 KiB line of HTML, as a flat string (built from bytes, so V8 holds no rope to flatten on first use).
+export const TEXT_CHUNK = Buffer.from(`<li>${'x'.repeat(1024 - '<li></li>\n'.length)}</li>\n`, 'latin1').toString('latin1');
+export const HTML = 'text/html; charset=utf-8';
+export function* textChunks(n = STREAM_CHUNKS) {
+  for (let i = 0; i < n; i++) yield TEXT_CHUNK;
 }
 
 export const BIG = Buffer.alloc(10 * 1024 * 1024, 'b');

@@ -3,7 +3,7 @@
 // static files through tools.staticdir. Needs `npm run build` at the root.
 import * as drupe from '../../dist/index.js';
 import {
-  port, host, HELLO, JSON_BODY, BIG, STATIC_DIR, SLOW_CHUNKS, CHUNK, STREAM_CHUNKS, events, ready,
+  port, host, HELLO, JSON_BODY, BIG, STATIC_DIR, SLOW_CHUNKS, CHUNK, STREAM_CHUNKS, TEXT_CHUNK, events, ready,
 } from './common.mjs';
 
 // A namespace import, so a helper that has not landed yet costs only its route.
@@ -20,6 +20,10 @@ const root = {
   json: json && exposed(() => json(JSON_BODY)),
   stream: exposed(function* () {
     for (let i = 0; i < STREAM_CHUNKS; i++) yield CHUNK;
+  }, { 'response.stream': true }),
+  // GET /stream-text ('-' names '_', as in CherryPy): strings, under the default Content-Type, text/html;charset=utf-8.
+  stream_text: exposed(function* () {
+    for (let i = 0; i < STREAM_CHUNKS; i++) yield TEXT_CHUNK;
   }, { 'response.stream': true }),
   slow: exposed(function* () {
     for (let i = 0; i < SLOW_CHUNKS; i++) yield CHUNK;

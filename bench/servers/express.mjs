@@ -3,7 +3,7 @@
 import express from 'express';
 import { Readable } from 'node:stream';
 import {
-  port, host, HELLO, JSON_BODY, BIG, STATIC_DIR, SLOW_CHUNKS, chunks, onEvent, sseFrame, ready,
+  port, host, HELLO, JSON_BODY, BIG, STATIC_DIR, SLOW_CHUNKS, HTML, chunks, textChunks, onEvent, sseFrame, ready,
 } from './common.mjs';
 
 const app = express();
@@ -14,6 +14,10 @@ app.get('/json', (req, res) => { res.json(JSON_BODY); });
 app.get('/stream', (req, res) => {
   res.type('application/octet-stream');
   Readable.from(chunks()).pipe(res);
+});
+app.get('/stream-text', (req, res) => {
+  res.type(HTML);
+  Readable.from(textChunks()).pipe(res);
 });
 app.get('/slow', (req, res) => {
   res.type('application/octet-stream');

@@ -4,7 +4,7 @@ import Fastify from 'fastify';
 import fastifyStatic from '@fastify/static';
 import { Readable } from 'node:stream';
 import {
-  port, host, HELLO, JSON_BODY, BIG, STATIC_DIR, SLOW_CHUNKS, chunks, events, sseFrame, ready,
+  port, host, HELLO, JSON_BODY, BIG, STATIC_DIR, SLOW_CHUNKS, HTML, chunks, textChunks, events, sseFrame, ready,
 } from './common.mjs';
 
 const app = Fastify({ logger: false });
@@ -16,6 +16,10 @@ app.get('/json', async () => JSON_BODY);
 app.get('/stream', async (request, reply) => {
   reply.type('application/octet-stream');
   return Readable.from(chunks());
+});
+app.get('/stream-text', async (request, reply) => {
+  reply.type(HTML);
+  return Readable.from(textChunks());
 });
 app.get('/slow', async (request, reply) => {
   reply.type('application/octet-stream');

@@ -6,7 +6,7 @@ import { serve } from '@hono/node-server';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { relative } from 'node:path';
 import {
-  port, host, HELLO, JSON_BODY, BIG, STATIC_DIR, SLOW_CHUNKS, chunks, events, ready,
+  port, host, HELLO, JSON_BODY, BIG, STATIC_DIR, SLOW_CHUNKS, HTML, chunks, textChunks, events, ready,
 } from './common.mjs';
 
 const app = new Hono();
@@ -18,10 +18,19 @@ const writeChunks = (n) => (c) => {
   });
 };
 
+// s.write takes a string too (it encodes it with a TextEncoder).
+const writeText = (c) => {
+  c.header('Content-Type', HTML);
+  return stream(c, async (s) => {
+    for (const text of textChunks()) await s.write(text);
+  });
+};
+
 app.get('/hello', (c) => c.text(HELLO));
 app.get('/a/b/c', (c) => c.text(`Hello ${c.req.query('name')}`));
 app.get('/json', (c) => c.json(JSON_BODY));
 app.get('/stream', writeChunks());
+app.get('/stream-text', writeText);
 app.get('/slow', writeChunks(SLOW_CHUNKS));
 app.get('/big', (c) => c.body(BIG, 200, { 'Content-Type': 'application/octet-stream' }));
 app.get('/sse', (c) => streamSSE(c, async (s) => {

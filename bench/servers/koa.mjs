@@ -6,7 +6,7 @@ import serve from 'koa-static';
 import { Readable } from 'node:stream';
 import { dirname } from 'node:path';
 import {
-  port, host, HELLO, JSON_BODY, BIG, STATIC_DIR, SLOW_CHUNKS, chunks, events, sseFrame, ready,
+  port, host, HELLO, JSON_BODY, BIG, STATIC_DIR, SLOW_CHUNKS, HTML, chunks, textChunks, events, sseFrame, ready,
 } from './common.mjs';
 
 const app = new Koa();
@@ -18,6 +18,10 @@ router.get('/json', (ctx) => { ctx.body = JSON_BODY; });
 router.get('/stream', (ctx) => {
   ctx.type = 'application/octet-stream';
   ctx.body = Readable.from(chunks());
+});
+router.get('/stream-text', (ctx) => {
+  ctx.type = HTML;
+  ctx.body = Readable.from(textChunks());
 });
 router.get('/slow', (ctx) => {
   ctx.type = 'application/octet-stream';

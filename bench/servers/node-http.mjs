@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import { createReadStream, statSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  port, host, HELLO, JSON_BODY, BIG, STATIC_DIR, SLOW_CHUNKS, chunks, onEvent, sseFrame, ready,
+  port, host, HELLO, JSON_BODY, BIG, STATIC_DIR, SLOW_CHUNKS, HTML, chunks, textChunks, onEvent, sseFrame, ready,
 } from './common.mjs';
 
 const FILE = join(STATIC_DIR, '1mb.bin');
@@ -47,6 +47,9 @@ function onRequest(req, res) {
     case '/stream':
       res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
       return writeAll(res, chunks());
+    case '/stream-text':
+      res.writeHead(200, { 'Content-Type': HTML });
+      return writeAll(res, textChunks());
     case '/slow':
       res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
       return writeAll(res, chunks(SLOW_CHUNKS));

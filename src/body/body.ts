@@ -1,10 +1,10 @@
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { BodyTypeError, DrupeError } from '../lib/errors.js';
-import type { ChunkSource } from '../http/chunk-source.js';
+import type { Chunk, ChunkSource } from '../http/chunk-source.js';
 import type { Context } from '../http/request.js';
 
-export type { ChunkSource } from '../http/chunk-source.js';
+export type { Chunk, ChunkSource } from '../http/chunk-source.js';
 
 /**
  * A JSON response body; sets `Content-Type: application/json` unless the
@@ -21,7 +21,18 @@ export function json(value: unknown): JsonBody {
   return new JsonBody(value);
 }
 
-export type Encode = (s: string) => Buffer;
+/** How strings become bytes: by the response's charset as it is when each string is encoded (B3). */
+export interface Encode {
+  (s: string): Buffer;
+  /**
+   * Optional: the string itself when that charset is UTF-8, for a consumer
+   * that writes strings (node encodes them as it writes, with no Buffer of
+   * their own); otherwise its bytes.
+   */
+  text?(s: string): Buffer | string;
+}
+
+const UTF8: Encode = (s) => Buffer.from(s, 'utf8');
 
 function describe(v: unknown): string {
   if (v === null) return 'null';
@@ -39,24 +50,31 @@ function describe(v: unknown): string {
 /** A chunk as bytes; a string is encoded by the response charset. */
 export function toChunk(value: unknown, encode: Encode): Buffer {
   if (typeof value === 'string') return encode(value);
+  return bytesOf(value);
+}
+
+function bytesOf(value: unknown): Buffer {
   if (value instanceof Uint8Array) return Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
   throw new BodyTypeError(`A body chunk must be a string or bytes, got ${describe(value)}`);
 }
 
+/** An iterator's values as chunks: a generator, an iterable, or a Readable (readableSource). */
 class IteratorSource implements ChunkSource {
   #it: Iterator<unknown> | AsyncIterator<unknown>;
   #encode: Encode;
   #done = false;
   #destroy: (() => void) | undefined;
 
-  /** `destroy`: stop the producer at once on close (a Readable), rather than after its pending next() settles. */
+  /** `destroy`: stop the producer at once on close (a Readable), rather than after its pending next() settles (S6). */
   constructor(it: Iterator<unknown> | AsyncIterator<unknown>, encode: Encode, destroy?: () => void) {
     this.#it = it;
     this.#encode = encode;
     this.#destroy = destroy;
   }
 
-  next(): Buffer | null | Promise<Buffer | null> {
+  next(): Buffer | null | Promise<Buffer | null>;
+  next(utf8Text: boolean): Chunk | null | Promise<Chunk | null>;
+  next(utf8Text = false): Chunk | null | Promise<Chunk | null> {
     let r: IteratorResult<unknown> | Promise<IteratorResult<unknown>>;
     try {
       r = this.#it.next();
@@ -64,16 +82,20 @@ class IteratorSource implements ChunkSource {
       this.#done = true;
       throw err;
     }
-    return isThenable(r) ? r.then((x) => this.#take(x), (err: unknown) => { this.#done = true; throw err; }) : this.#take(r);
+    return isThenable(r) ? r.then((x) => this.#take(x, utf8Text), (err: unknown) => { this.#done = true; throw err; }) : this.#take(r, utf8Text);
   }
 
-  #take(r: IteratorResult<unknown>): Buffer | null {
+  #take(r: IteratorResult<unknown>, utf8Text: boolean): Chunk | null {
     if (r.done) {
       this.#done = true;
       return null;
     }
     try {
-      return toChunk(r.value, this.#encode);
+      const v = r.value;
+      if (typeof v !== 'string') return bytesOf(v);
+      // For a consumer that writes strings, UTF-8 text stays a string.
+      const encode = this.#encode;
+      return utf8Text && encode.text !== undefined ? encode.text(v) : encode(v);
     } catch (err) {
       // A bad chunk ends the body: the producer is still suspended, so let its finally run.
       const closed = this.close();
@@ -89,6 +111,15 @@ class IteratorSource implements ChunkSource {
     const ret = this.#it.return?.();
     if (isThenable(ret)) return Promise.resolve(ret).then(() => undefined);
   }
+}
+
+/**
+ * A Readable as a chunk source. close() destroys it at once, even if it was
+ * never read or a read is pending (S6). `encode`: for string chunks (UTF-8
+ * unless told otherwise).
+ */
+export function readableSource(stream: Readable, encode: Encode = UTF8): ChunkSource {
+  return new IteratorSource(stream[Symbol.asyncIterator](), encode, () => stream.destroy());
 }
 
 class WebStreamSource implements ChunkSource {
@@ -192,7 +223,7 @@ export function shapeBody(body: unknown, encode: Encode): BodyShape {
     return { kind: 'bytes', data: Buffer.from(text === undefined ? 'null' : text, 'utf8'), json: true };
   }
   if (typeof body === 'object') {
-    if (body instanceof Readable) return { kind: 'chunks', source: new IteratorSource(body[Symbol.asyncIterator](), encode, () => body.destroy()) };
+    if (body instanceof Readable) return { kind: 'chunks', source: readableSource(body, encode) };
     if (isWebStream(body)) return { kind: 'chunks', source: new WebStreamSource(body, encode) };
     const asyncIt = (body as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator];
     if (typeof asyncIt === 'function') return { kind: 'chunks', source: new IteratorSource(asyncIt.call(body), encode) };

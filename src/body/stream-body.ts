@@ -1,7 +1,7 @@
 // serveStream / StreamBody: an already-open Readable of known size, sent as
-// it is read; ReadableSource turns it into the writer's chunks.
+// it is read; readableSource (body.ts) turns it into the writer's chunks.
 import type { Readable } from 'node:stream';
-import { discardSelf, shapeSelf, type BodyShape, type ChunkSource, type SelfShapingBody } from './body.js';
+import { discardSelf, readableSource, shapeSelf, type BodyShape, type SelfShapingBody } from './body.js';
 import type { Context } from '../http/request.js';
 import { BodyTypeError } from '../lib/errors.js';
 import { dispositionOf, preconditions, setEntityHeaders } from './entity-headers.js';
@@ -69,41 +69,10 @@ export class StreamBody implements SelfShapingBody {
         return { kind: 'bytes', data: EMPTY, json: false };
       }
       ctx.response.headers.set('Content-Length', o.size);
-      return { kind: 'chunks', source: new ReadableSource(this.stream), length: o.size };
+      return { kind: 'chunks', source: readableSource(this.stream), length: o.size };
     } catch (err) {
       this.stream.destroy();
       throw err;
     }
-  }
-}
-
-/** A Readable as a chunk source; close() destroys it even if it was never read. */
-class ReadableSource implements ChunkSource {
-  #stream: Readable;
-  #it: AsyncIterator<unknown> | undefined;
-  #done = false;
-
-  constructor(stream: Readable) {
-    this.#stream = stream;
-  }
-
-  async next(): Promise<Buffer | null> {
-    if (this.#done) return null;
-    this.#it ??= this.#stream[Symbol.asyncIterator]();
-    const r = await this.#it.next();
-    if (r.done) {
-      this.#done = true;
-      return null;
-    }
-    const v = r.value;
-    if (typeof v === 'string') return Buffer.from(v, 'utf8');
-    if (v instanceof Uint8Array) return Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
-    throw new BodyTypeError('serveStream needs a byte stream (it produced an object)');
-  }
-
-  close(): void {
-    if (this.#done) return;
-    this.#done = true;
-    this.#stream.destroy();
   }
 }

@@ -84,14 +84,23 @@ function encoderFor(ctx: RequestContext): Encode {
   const headers = ctx.response.headers;
   let type: string | undefined | null = null; // null: not looked up yet
   let encode: Encode = utf8;
-  return (s) => {
-    const now = headers.get('content-type');
-    if (now !== type) {
-      type = now;
-      encode = encoderForType(now);
+  const now = (): Encode => {
+    // No Content-Type of the handler's yet: the default's charset, UTF-8, with no lookup.
+    if ((headers.framing & CONTENT_TYPE) === 0) return utf8;
+    const t = headers.get('content-type');
+    if (t !== type) {
+      type = t;
+      encode = encoderForType(t);
     }
-    return encode(s);
+    return encode;
   };
+  const encoder: Encode = (s) => now()(s);
+  // For the writer: UTF-8 text left a string, which node encodes as it writes.
+  encoder.text = (s) => {
+    const e = now();
+    return e === utf8 ? s : e(s);
+  };
+  return encoder;
 }
 
 function encoderForType(contentType: string | undefined): Encode {

@@ -1,6 +1,6 @@
 import { Buffer } from 'node:buffer';
 import type { ServerResponse } from 'node:http';
-import type { ChunkSource } from './chunk-source.js';
+import type { Chunk, ChunkSource } from './chunk-source.js';
 import { DrupeError, RequestAbortedError } from '../lib/errors.js';
 import { CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, SERVER, TRANSFER_ENCODING, X_ACCEL_BUFFERING } from './headers.js';
 import { isBodyless } from '../lib/status.js';
@@ -184,7 +184,10 @@ export async function sendStream(host: WriterHost, ctx: Exchange, source: ChunkS
   // One listener for the whole stream, not one per chunk that waits.
   res.on('drain', wakeWriter);
   host.streams.add(ctx);
+  /** Bytes written, as long as every chunk was measured; strings left unmeasured (see `measure`) are counted apart. */
   let sent = 0;
+  let unmeasured = 0;
+  let written = 0;
   try {
     if (gone) {
       ctx.outcome = 'client-closed';
@@ -202,40 +205,48 @@ export async function sendStream(host: WriterHost, ctx: Exchange, source: ChunkS
     // Nothing in hand yet ('immediately', or N ms without a chunk): node holds
     // the head until the first write unless told to send it now (S1).
     if (committing && ctx.streamed && (first === undefined || isThenable(first))) res.flushHeaders();
+    // UTF-8 text goes to node as a string, which it encodes as it writes, with no Buffer per chunk —
+    // unless the head may still travel glued to it: node would encode that head as UTF-8 too.
+    const text = !(response.headers.hasLatin1 || hasNonAscii(response.customReason));
+    // A string's bytes are counted only for a reader of the count, a declared length or the access
+    // line: node counts them again as it writes the string, and the count is a scan of the whole string.
+    const measure = declared !== null || ctx.started !== 0;
+    // Fairness (S4): a producer that never waits for I/O must not starve other connections. Neither
+    // an awaited chunk nor a drain is sure to give the event loop a turn (both may settle as
+    // microtasks while a fast reader keeps up), so only the writer's own yield resets these counts.
     let burst = 0;
     let burstChunks = 0;
-    let chunk: Buffer | null | undefined | Promise<Buffer | null> = first;
+    let chunk: Chunk | null | undefined | Promise<Chunk | null> = first;
     for (;;) {
-      if (chunk === undefined) chunk = source.next();
-      if (isThenable<Buffer | null>(chunk)) {
-        chunk = await chunk;
-        burst = burstChunks = 0;
-      }
+      if (chunk === undefined) chunk = source.next(text);
+      if (isThenable<Chunk | null>(chunk)) chunk = await chunk;
       if (gone) break;
       if (chunk === null) break;
-      if (++burstChunks >= FAIRNESS_CHUNKS) {
-        // Even empty chunks count: a producer yielding '' forever must not hold the loop.
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        burst = burstChunks = 0;
-        if (gone) break;
-      }
       if (chunk.length > 0) {
-        if (declared !== null && sent + chunk.length > declared) {
+        // Bytes, not UTF-16 units: a string is measured as UTF-8.
+        let size = chunk.length;
+        if (typeof chunk === 'string') {
+          if (measure) size = Buffer.byteLength(chunk);
+          else unmeasured++;
+        }
+        if (declared !== null && sent + size > declared) {
           throw new DrupeError('DRUPE_ERR_CONTENT_LENGTH', `The streamed body produced more than its declared Content-Length (${declared} bytes)`);
         }
-        sent += chunk.length;
-        if (!res.write(chunk, source.release === undefined ? undefined : releaseLater(source, chunk))) {
+        if (unmeasured === 0) sent += size;
+        written++;
+        burst += size;
+        if (!res.write(chunk, typeof chunk === 'string' || source.release === undefined ? undefined : releaseLater(source, chunk))) {
           await new Promise<void>((resolve) => {
             wake = resolve;
           });
-          burst = burstChunks = 0;
-          if (gone) break;
-        } else if ((burst += chunk.length) >= FAIRNESS_BYTES) {
-          // A producer that never awaits must not starve other connections.
-          await new Promise<void>((resolve) => setImmediate(resolve));
-          burst = burstChunks = 0;
           if (gone) break;
         }
+      }
+      // Empty chunks count too: a producer yielding '' forever must not hold the loop.
+      if (++burstChunks >= FAIRNESS_CHUNKS || burst >= FAIRNESS_BYTES) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        burst = burstChunks = 0;
+        if (gone) break;
       }
       chunk = undefined;
     }
@@ -253,7 +264,8 @@ export async function sendStream(host: WriterHost, ctx: Exchange, source: ChunkS
       return;
     }
     ctx.outcome = 'error';
-    host.logError(`Stream of ${request.method} ${request.path} failed after ${sent} bytes; response truncated`, err, request.id);
+    const after = unmeasured === 0 ? `${sent} bytes` : `${written} chunks`;
+    host.logError(`Stream of ${request.method} ${request.path} failed after ${after}; response truncated`, err, request.id);
     quietly(source.close());
     truncate(ctx, err, host);
   } finally {
