@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { BodyTypeError, DrupeError } from '../lib/errors.js';
 import type { Chunk, ChunkSource } from '../http/chunk-source.js';
+import { isThenable } from '../lib/thenable.js';
 import type { Context } from '../http/request.js';
 
 export type { Chunk, ChunkSource } from '../http/chunk-source.js';
@@ -63,11 +64,14 @@ class IteratorSource implements ChunkSource {
   #it: Iterator<unknown> | AsyncIterator<unknown>;
   #encode: Encode;
   #done = false;
+  /** Whether `it` is an async iterator: known once, so no chunk asks whether its result is a promise. */
+  #async: boolean;
   #destroy: (() => void) | undefined;
 
   /** `destroy`: stop the producer at once on close (a Readable), rather than after its pending next() settles (S6). */
-  constructor(it: Iterator<unknown> | AsyncIterator<unknown>, encode: Encode, destroy?: () => void) {
+  constructor(it: Iterator<unknown> | AsyncIterator<unknown>, async: boolean, encode: Encode, destroy?: () => void) {
     this.#it = it;
+    this.#async = async;
     this.#encode = encode;
     this.#destroy = destroy;
   }
@@ -82,7 +86,8 @@ class IteratorSource implements ChunkSource {
       this.#done = true;
       throw err;
     }
-    return isThenable(r) ? r.then((x) => this.#take(x, utf8Text), (err: unknown) => { this.#done = true; throw err; }) : this.#take(r, utf8Text);
+    if (!this.#async) return this.#take(r as IteratorResult<unknown>, utf8Text);
+    return Promise.resolve(r).then((x) => this.#take(x, utf8Text), (err: unknown) => { this.#done = true; throw err; });
   }
 
   #take(r: IteratorResult<unknown>, utf8Text: boolean): Chunk | null {
@@ -119,7 +124,7 @@ class IteratorSource implements ChunkSource {
  * unless told otherwise).
  */
 export function readableSource(stream: Readable, encode: Encode = UTF8): ChunkSource {
-  return new IteratorSource(stream[Symbol.asyncIterator](), encode, () => stream.destroy());
+  return new IteratorSource(stream[Symbol.asyncIterator](), true, encode, () => stream.destroy());
 }
 
 class WebStreamSource implements ChunkSource {
@@ -226,9 +231,9 @@ export function shapeBody(body: unknown, encode: Encode): BodyShape {
     if (body instanceof Readable) return { kind: 'chunks', source: readableSource(body, encode) };
     if (isWebStream(body)) return { kind: 'chunks', source: new WebStreamSource(body, encode) };
     const asyncIt = (body as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator];
-    if (typeof asyncIt === 'function') return { kind: 'chunks', source: new IteratorSource(asyncIt.call(body), encode) };
+    if (typeof asyncIt === 'function') return { kind: 'chunks', source: new IteratorSource(asyncIt.call(body), true, encode) };
     const it = (body as Partial<Iterable<unknown>>)[Symbol.iterator];
-    if (typeof it === 'function') return { kind: 'chunks', source: new IteratorSource(it.call(body), encode) };
+    if (typeof it === 'function') return { kind: 'chunks', source: new IteratorSource(it.call(body), false, encode) };
   }
   const hint = typeof body === 'object' && !isThenable(body)
     ? 'return json(value) (or switch on tools.json_out) to send JSON'
@@ -315,14 +320,4 @@ export abstract class WrappingBody implements SelfShapingBody {
   }
 
   abstract [shapeSelf](ctx: Context, encode: Encode): BodyShape | Promise<BodyShape>;
-}
-
-/**
- * lib/thenable.ts's test, kept apart here on purpose: this module asks it once
- * per chunk, and V8 keeps type feedback per function, so the shared copy, fed
- * every kind of value in the code base, makes the `.then` lookup megamorphic
- * and streamed responses measurably slower.
- */
-function isThenable<T = unknown>(v: unknown): v is PromiseLike<T> {
-  return typeof v === 'object' && v !== null && typeof (v as PromiseLike<T>).then === 'function';
 }

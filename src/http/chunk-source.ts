@@ -3,7 +3,7 @@ export type Chunk = Buffer | string;
 
 /** A body, one chunk at a time: what the writer pulls from. */
 export interface ChunkSource {
-  /** The next chunk (empty chunks included), or null at the end. */
+  /** The next chunk (empty chunks included), or null at the end; a pending one as a native Promise (the writer tests `instanceof Promise`). */
   next(): Buffer | null | Promise<Buffer | null>;
   /**
    * The same, for a consumer that writes strings itself (the writer): with

@@ -154,7 +154,7 @@ function releaseLater(source: ChunkSource, chunk: Buffer): () => void {
 }
 
 function quietly(p: void | Promise<void>): void {
-  if (isThenable(p)) p.catch(() => undefined);
+  if (p instanceof Promise) p.catch(() => undefined);
 }
 
 /**
@@ -204,7 +204,7 @@ export async function sendStream(host: WriterHost, ctx: Exchange, source: ChunkS
     }
     // Nothing in hand yet ('immediately', or N ms without a chunk): node holds
     // the head until the first write unless told to send it now (S1).
-    if (committing && ctx.streamed && (first === undefined || isThenable(first))) res.flushHeaders();
+    if (committing && ctx.streamed && (first === undefined || first instanceof Promise)) res.flushHeaders();
     // UTF-8 text goes to node as a string, which it encodes as it writes, with no Buffer per chunk —
     // unless the head may still travel glued to it: node would encode that head as UTF-8 too.
     const text = !(response.headers.hasLatin1 || hasNonAscii(response.customReason));
@@ -219,7 +219,8 @@ export async function sendStream(host: WriterHost, ctx: Exchange, source: ChunkS
     let chunk: Chunk | null | undefined | Promise<Chunk | null> = first;
     for (;;) {
       if (chunk === undefined) chunk = source.next(text);
-      if (isThenable<Chunk | null>(chunk)) chunk = await chunk;
+      // A source's promises are native (chunk-source.ts): a type test, not a `.then` lookup per chunk.
+      if (chunk instanceof Promise) chunk = await chunk;
       if (gone) break;
       if (chunk === null) break;
       if (chunk.length > 0) {
@@ -274,14 +275,4 @@ export async function sendStream(host: WriterHost, ctx: Exchange, source: ChunkS
     res.off('drain', wakeWriter);
     host.streams.delete(ctx);
   }
-}
-
-/**
- * lib/thenable.ts's test, kept apart here on purpose: this module asks it once
- * per chunk, and V8 keeps type feedback per function, so the shared copy, fed
- * every kind of value in the code base, makes the `.then` lookup megamorphic
- * and streamed responses measurably slower.
- */
-function isThenable<T = unknown>(v: unknown): v is PromiseLike<T> {
-  return typeof v === 'object' && v !== null && typeof (v as PromiseLike<T>).then === 'function';
 }
