@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
-import type { App } from './app.js';
+import { hostOf, type App } from './app.js';
 import type { Config } from '../core/config.js';
 import { RequestAbortedError } from '../http/request.js';
 
@@ -84,15 +84,16 @@ export async function serve(app: App, options: ServeOptions = {}): Promise<Runni
       resolve();
     });
   });
+  const appHost = hostOf(app);
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : wanted;
   const shownHost = host.includes(':') ? `[${host}]` : host;
-  app.fallbackHost = `${shownHost}:${port}`;
+  appHost.fallbackHost = `${shownHost}:${port}`;
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= new Promise<void>((resolve) => {
-      app.closing = true;
+      appHost.closing = true;
       const deadline = setTimeout(() => server.closeAllConnections(), shutdownTimeout);
       deadline.unref();
       server.close(() => {
@@ -100,12 +101,12 @@ export async function serve(app: App, options: ServeOptions = {}): Promise<Runni
         // The sockets are gone; let handlers still finishing write their log lines (briefly) before the logs close.
         let timer: NodeJS.Timeout | undefined;
         const grace = new Promise<void>((r) => { timer = setTimeout(r, 1000); });
-        void Promise.race([app.settled(), grace])
-          .then(() => { clearTimeout(timer); return app.closeLogs(); })
+        void Promise.race([appHost.settled(), grace])
+          .then(() => { clearTimeout(timer); return appHost.closeLogs(); })
           .then(resolve, resolve);
       });
       server.closeIdleConnections();
-      for (const ctx of app.streams) {
+      for (const ctx of appHost.streams) {
         ctx.request.abort(new RequestAbortedError('DRUPE_SERVER_CLOSING', 'The server is shutting down'));
       }
     });
