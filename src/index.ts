@@ -7,7 +7,8 @@ export { Request, RequestAbortedError, type AbortCode, type Params, type ParamVa
 export { Response, Headers, type CookieOptions } from './http/response.js';
 export { HTTPError, NotFound, HTTPRedirect, InternalRedirect, HeadersSentError, DrupeError, BodyTypeError, errorCodes, type DrupeErrorCode } from './lib/errors.js';
 export { json, JsonBody } from './body/body.js';
-export { serveFile, serveStream, FileBody, StreamBody, type ServeFileOptions, type ServeStreamOptions } from './body/file.js';
+export { serveFile, FileBody, type ServeFileOptions } from './body/file.js';
+export { serveStream, StreamBody, type ServeStreamOptions } from './body/stream-body.js';
 export { ObjectDispatcher, MethodDispatcher, type Dispatcher, type Found, type CpDispatch } from './core/dispatch.js';
 export { defineTool, type PlannedRoute, type Tool } from './core/tool.js';
 export type { CheckPassword } from './tools/auth_basic.js';

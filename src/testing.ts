@@ -1,2 +1,15 @@
-// The public entry of 'drupe/testing' (test/exports.test.ts pins the list).
-export * from './testing/client.js';
+/**
+ * drupe/testing — a test client that talks HTTP/1.x over raw `node:net`
+ * sockets, so tests observe framing exactly as the server sent it: chunk
+ * boundaries, close-delimited bodies, truncation, resets.
+ *
+ * Every wait has a timeout (default 5000 ms), so a test can never hang; the
+ * client's sockets are unref'd, so a forgotten one never keeps the process
+ * alive. Depends on nothing else in Drupe.
+ *
+ * The public entry of 'drupe/testing': test/exports.test.ts pins the list.
+ */
+export { parseResponses, parseResponsesDetailed, type Framing, type ParsedResponse, type ParseOptions } from './testing/response-parser.js';
+export { rawRequest, type RawRequestOptions, type RawResult } from './testing/raw-request.js';
+export { streamRequest, type StreamRequestOptions, type StreamingResponse, type StreamResult, type BodyChunk } from './testing/stream-request.js';
+export { parseEventStream, type SseEvent } from './testing/sse-parser.js';

@@ -299,11 +299,15 @@ test('an error page function that throws still gives a 500 with a fixed page; th
 
 test('an error page file that cannot be read gives a 500, not a crash', async (t) => {
   const dir = tempDir(t);
+  // A missing file is refused at start-up (below); one removed while serving still must not crash.
+  const file = join(dir, 'removed-later.html');
+  writeFileSync(file, 'page');
   const server = await startApp({
     missing: exposed(() => { throw new HTTPError(404, 'x'); }),
     ok: exposed(() => 'ok'),
-  }, { '/': { 'error_page.404': join(dir, 'does-not-exist.html') } }, { environment: 'production', 'log.screen': false });
+  }, { '/': { 'error_page.404': file } }, { environment: 'production', 'log.screen': false });
   t.after(() => server.close());
+  rmSync(file);
   const res = await get(server.url + '/missing');
   assert.equal(res.status, 500);
   assert.ok(!res.text.includes(dir), `no file path in the page: ${res.text}`);

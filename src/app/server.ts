@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import { hostOf, type App } from './app.js';
 import type { Config } from '../core/config.js';
 import { RequestAbortedError } from '../http/request.js';
+import { DrupeError } from '../lib/errors.js';
 
 export interface ServeOptions {
   /** Defaults to `server.socket_host` or 127.0.0.1. */
@@ -117,12 +118,40 @@ export async function serve(app: App, options: ServeOptions = {}): Promise<Runni
 
 /**
  * CherryPy's one-liner: serve the tree, print the URL, and stop gracefully
- * on SIGINT or SIGTERM.
+ * on SIGINT or SIGTERM. CherryPy's argument order works too:
+ * `quickstart(root, '/', config)`, where the script name is `''` or `'/'`
+ * (an app is served at the root) and a `'global'` section in `config` is
+ * the server-wide config (as `options.config` is).
  *
  * @example
  *   await quickstart(new Root(), { '/': { 'tools.gzip.on': true } }, { port: 8080 });
+ *   await quickstart(new Root(), '/', { global: { 'server.socket_port': 8080 }, '/': { 'tools.gzip.on': true } });
  */
-export async function quickstart(root: object, sections: Readonly<Record<string, Config>> = {}, options: ServeOptions = {}): Promise<RunningServer> {
+export async function quickstart(root: object, sections?: Readonly<Record<string, Config>>, options?: ServeOptions): Promise<RunningServer>;
+export async function quickstart(root: object, scriptName: string, sections?: Readonly<Record<string, Config>>, options?: ServeOptions): Promise<RunningServer>;
+export async function quickstart(
+  root: object,
+  second?: string | Readonly<Record<string, Config>>,
+  third?: Readonly<Record<string, Config>> | ServeOptions,
+  fourth?: ServeOptions,
+): Promise<RunningServer> {
+  let given: Readonly<Record<string, Config>> | undefined;
+  let options: ServeOptions;
+  if (typeof second === 'string') {
+    if (second !== '' && second !== '/') {
+      throw new DrupeError('DRUPE_ERR_CONFIG_VALUE', `quickstart(root, ${JSON.stringify(second)}, config): Drupe serves an app at '/', so the script name must be '' or '/' (give path sections in the config instead)`);
+    }
+    given = third as Readonly<Record<string, Config>> | undefined;
+    options = fourth ?? {};
+  } else {
+    given = second;
+    options = (third as ServeOptions | undefined) ?? {};
+  }
+  if (given !== undefined && (typeof given !== 'object' || given === null)) {
+    throw new DrupeError('DRUPE_ERR_CONFIG_VALUE', 'quickstart(root, sections, options) or quickstart(root, \'/\', sections, options): sections must be an object keyed by path, e.g. { \'/\': { ... } }');
+  }
+  const { global: globalSection, ...sections } = given ?? {};
+  if (globalSection !== undefined) options = { ...options, config: { ...globalSection, ...options.config } };
   const { App } = await import('./app.js');
   const running = await serve(new App(root, sections), options);
   process.stdout.write(`Drupe serving on ${running.url}\n`);

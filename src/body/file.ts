@@ -1,14 +1,16 @@
+// serveFile / FileBody: a file opened before anything is committed, sent by
+// position with Range and conditional requests answered.
 import { randomBytes } from 'node:crypto';
-import { constants as fsConstants, read as readCallback } from 'node:fs';
+import { constants as fsConstants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
-import type { Readable } from 'node:stream';
-import { createRequire } from 'node:module';
-import { discardSelf, shapeSelf, type BodyShape, type ChunkSource, type SelfShapingBody } from './body.js';
+import { discardSelf, shapeSelf, type BodyShape, type SelfShapingBody } from './body.js';
 import type { Context } from '../http/request.js';
 import { DrupeError, HTTPError, NotFound } from '../lib/errors.js';
-import { evaluateConditions, ifRangeAllows, parseHttpDate, toNotModified, type Validators } from './conditional.js';
-import { contentRange, multipartLayout, parseRange, type ByteRange } from './range.js';
+import { ifRangeAllows } from './conditional.js';
+import { dispositionOf, preconditions, setEntityHeaders } from './entity-headers.js';
+import { FileSource, type Piece } from './file-source.js';
+import { contentRange, multipartLayout, parseRange } from './range.js';
 
 export interface ServeFileOptions {
   /** The Content-Type to send; by default from the file's extension (`application/octet-stream` when unknown). */
@@ -19,20 +21,6 @@ export interface ServeFileOptions {
   name?: string;
 }
 
-export interface ServeStreamOptions {
-  /** The exact number of bytes the stream will produce (sent as Content-Length and enforced). */
-  size: number;
-  contentType?: string;
-  disposition?: 'inline' | 'attachment';
-  name?: string;
-  /** A validator for conditional requests: sent as Last-Modified. */
-  lastModified?: Date | number;
-  /** A validator for conditional requests: sent as ETag (`"…"` or `W/"…"`; a bare value is quoted). */
-  etag?: string;
-}
-
-/** How much of the file one chunk holds. */
-const CHUNK = 64 * 1024;
 const EMPTY = Buffer.alloc(0);
 // Non-blocking and no controlling terminal: opening a FIFO or a device must not hang or have side effects.
 const OPEN_FLAGS = fsConstants.O_RDONLY | (fsConstants.O_NONBLOCK ?? 0) | (fsConstants.O_NOCTTY ?? 0);
@@ -50,75 +38,9 @@ const unsent = new FinalizationRegistry<FileHandle>((fh) => {
   fh.close().catch(() => undefined);
 });
 
-// mime-db is a few MB once parsed: loaded on the first file served, not at start-up (idle RSS).
-const load = createRequire(import.meta.url);
-let mime: typeof import('mime-types') | undefined;
-
-/** The Content-Type for a file name, from the mime-db database (text types with `charset=utf-8`). */
-export function typeForName(name: string): string {
-  mime ??= load('mime-types') as typeof import('mime-types');
-  return mime.contentType(basename(name)) || 'application/octet-stream';
-}
-
-/**
- * `Content-Disposition` with an ASCII `filename` and, for any other name,
- * RFC 5987/6266's `filename*=UTF-8''…` that modern clients prefer.
- */
-export function contentDisposition(type: 'inline' | 'attachment', name: string): string {
-  const plain = /^[\x20-\x7e]*$/.test(name) && !/["\\%]/.test(name);
-  if (plain) return `${type}; filename="${name}"`;
-  // eslint-disable-next-line no-control-regex
-  const fallback = name.replace(/[^\x20-\x7e]|["\\%]/g, '_');
-  const wellFormed = typeof (name as { toWellFormed?: () => string }).toWellFormed === 'function'
-    ? (name as unknown as { toWellFormed(): string }).toWellFormed()
-    : name;
-  const encoded = encodeURIComponent(wellFormed).replace(/['()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());
-  return `${type}; filename="${fallback}"; filename*=UTF-8''${encoded}`;
-}
-
-function dispositionOf(options: { disposition?: 'inline' | 'attachment' | undefined; name?: string | undefined }, fallbackName: string | undefined): string | undefined {
-  if (options.disposition === undefined && options.name === undefined) return undefined;
-  const name = options.name ?? fallbackName;
-  const type = options.disposition ?? 'inline';
-  return name === undefined || name === '' ? type : contentDisposition(type, name);
-}
-
 /** Internal: the `code` of a file-system error, if any. */
 export function errCode(err: unknown): string | undefined {
   return typeof err === 'object' && err !== null ? (err as { code?: string }).code : undefined;
-}
-
-/** Set the headers every file-like body sends (the handler's own Content-Type wins unless `contentType` is given). */
-function setEntityHeaders(ctx: Context, o: { contentType: string | undefined; typeName: string | undefined; etag: string | undefined; lastModified: number | undefined; disposition: string | undefined }): Validators {
-  const h = ctx.response.headers;
-  if (o.contentType !== undefined) h.set('Content-Type', o.contentType);
-  // The MIME database is consulted only when no Content-Type is given.
-  else if (!h.has('content-type')) h.set('Content-Type', o.typeName === undefined ? 'application/octet-stream' : typeForName(o.typeName));
-  if (o.lastModified !== undefined && !h.has('last-modified')) h.set('Last-Modified', new Date(o.lastModified).toUTCString());
-  if (o.etag !== undefined && !h.has('etag')) h.set('ETag', o.etag);
-  if (o.disposition !== undefined) h.set('Content-Disposition', o.disposition);
-  return { etag: h.get('etag'), lastModified: parseHttpDate(h.get('last-modified')) ?? o.lastModified };
-}
-
-function is2xx(status: number): boolean {
-  return status >= 200 && status < 300;
-}
-
-/**
- * Preconditions first (RFC 9110 §13.2.2), only for a response that would be
- * a 2xx: 'not-modified' means the response became a 304 (the caller sends
- * no body); a failed precondition throws a 412.
- */
-function preconditions(ctx: Context, v: Validators): 'not-modified' | 'proceed' {
-  const { request, response } = ctx;
-  if (!is2xx(response.status)) return 'proceed';
-  const outcome = evaluateConditions(request.method, request.headers, v);
-  if (outcome === 'precondition-failed') throw new HTTPError(412, 'Precondition Failed');
-  if (outcome === 'not-modified') {
-    toNotModified(response);
-    return 'not-modified';
-  }
-  return 'proceed';
 }
 
 /**
@@ -219,113 +141,6 @@ export class FileBody implements SelfShapingBody {
   }
 }
 
-/** A run of bytes: literal bytes (multipart headers), or a range of the file. */
-type Piece = Buffer | ByteRange;
-
-/**
- * One positioned read. `FileHandle.read` costs about 19 k instructions a
- * call in node 20 (an async wrapper with a rest-argument spread, a result
- * object whose `then` is looked up when it resolves); with the callback read
- * a 1 MiB file costs 0.3 M instructions less to send. It bypasses
- * the handle's count of pending operations, so FileSource.close waits for
- * its own pending read before closing the handle.
- */
-function readAt(fd: number, buf: Buffer, length: number, position: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    readCallback(fd, buf, 0, length, position, (err, bytesRead) => (err === null ? resolve(bytesRead) : reject(err)));
-  });
-}
-
-// Read buffers the writer has handed back (ChunkSource.release), for the next reads. A new
-// 64 KiB buffer per chunk is memory outside V8's heap that V8 answers with young-generation
-// collections (about every 30 MiB sent, measured); with them the old generation kept filling (with promoted
-// objects of requests in flight, most likely) and serving files kept triggering full
-// collections. Bounded: at most 1 MiB kept.
-const spareBuffers: Buffer[] = [];
-const SPARE_MAX = 16;
-const poolMemory = new WeakSet<ArrayBufferLike>();
-
-function readBuffer(): Buffer {
-  const spare = spareBuffers.pop();
-  if (spare !== undefined) return spare;
-  const buf = Buffer.allocUnsafeSlow(CHUNK);
-  poolMemory.add(buf.buffer);
-  return buf;
-}
-
-/** Reads ranges of an open file at their positions, one chunk per pull; closes the file at the end or on close(). */
-class FileSource implements ChunkSource {
-  #fh: FileHandle;
-  #pieces: Piece[];
-  #i = 0;
-  #pos: number;
-  #closed = false;
-  /** The read in flight: the file must not be closed under it (its descriptor could be reused meanwhile). */
-  #reading: Promise<number> | undefined;
-
-  constructor(fh: FileHandle, pieces: Piece[]) {
-    this.#fh = fh;
-    this.#pieces = pieces;
-    this.#pos = pieces.length > 0 && !Buffer.isBuffer(pieces[0]) ? (pieces[0] as ByteRange).start : 0;
-  }
-
-  async next(): Promise<Buffer | null> {
-    for (;;) {
-      if (this.#closed) return null;
-      const piece = this.#pieces[this.#i];
-      if (piece === undefined) {
-        await this.close();
-        return null;
-      }
-      if (Buffer.isBuffer(piece)) {
-        this.#advance();
-        return piece;
-      }
-      const left = piece.end - this.#pos + 1;
-      if (left <= 0) {
-        this.#advance();
-        continue;
-      }
-      const want = Math.min(CHUNK, left);
-      const buf = readBuffer();
-      let bytesRead: number;
-      try {
-        this.#reading = readAt(this.#fh.fd, buf, want, this.#pos);
-        bytesRead = await this.#reading;
-        this.#reading = undefined;
-        if (bytesRead === 0 && !this.#closed) throw new Error(`The file ended early (it shrank while being sent): ${left} bytes missing`);
-      } catch (err) {
-        // A failed read ends the body: release the file whoever handles the error.
-        await this.close();
-        throw err;
-      }
-      if (this.#closed) return null;
-      this.#pos += bytesRead;
-      return bytesRead === CHUNK ? buf : buf.subarray(0, bytesRead);
-    }
-  }
-
-  release(chunk: Buffer): void {
-    // Only this source's read buffers (not the literal multipart pieces), whole again.
-    if (spareBuffers.length < SPARE_MAX && poolMemory.has(chunk.buffer)) {
-      spareBuffers.push(chunk.length === CHUNK ? chunk : Buffer.from(chunk.buffer, 0, CHUNK));
-    }
-  }
-
-  #advance(): void {
-    this.#i++;
-    const next = this.#pieces[this.#i];
-    if (next !== undefined && !Buffer.isBuffer(next)) this.#pos = next.start;
-  }
-
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    if (this.#reading !== undefined) await this.#reading.catch(() => undefined);
-    await this.#fh.close().catch(() => undefined);
-  }
-}
-
 /**
  * Send a file: opens and stats it now, so a missing file or a directory is
  * a 404 and a file the process may not read is a 403 while the handler can
@@ -366,93 +181,5 @@ function fileError(err: unknown): unknown {
       return new HTTPError(403, 'Forbidden');
     default:
       return err;
-  }
-}
-
-/**
- * A body from an already-open stream of known size (a blob from storage, a
- * decrypted file): sent with Content-Length (enforced) and never read into
- * memory. Conditional requests are answered when `etag` or `lastModified`
- * is given; Range is not offered (a stream cannot seek). The stream is
- * destroyed on every path that does not send it (HEAD, 304, errors).
- *
- * @example
- *   return serveStream(bucket.download(key), { size: meta.size, contentType: meta.type, etag: meta.hash });
- */
-export function serveStream(stream: Readable, options: ServeStreamOptions): StreamBody {
-  if (!Number.isSafeInteger(options.size) || options.size < 0) {
-    stream.destroy();
-    throw new DrupeError('DRUPE_ERR_BODY_TYPE', `serveStream needs the stream's exact size in bytes, got ${String(options.size)}`);
-  }
-  return new StreamBody(stream, options);
-}
-
-export class StreamBody implements SelfShapingBody {
-  readonly stream: Readable;
-  readonly options: Readonly<ServeStreamOptions>;
-
-  constructor(stream: Readable, options: ServeStreamOptions) {
-    this.stream = stream;
-    this.options = options;
-  }
-
-  /** Dropped unsent: destroy the stream. */
-  [discardSelf](): void {
-    this.stream.destroy();
-  }
-
-  [shapeSelf](ctx: Context): BodyShape {
-    const o = this.options;
-    try {
-      const etag = o.etag === undefined ? undefined : /^(W\/)?"/.test(o.etag) ? o.etag : `"${o.etag}"`;
-      const lastModified = o.lastModified === undefined ? undefined : typeof o.lastModified === 'number' ? o.lastModified : o.lastModified.getTime();
-      const v = setEntityHeaders(ctx, {
-        contentType: o.contentType,
-        typeName: o.name,
-        etag,
-        lastModified,
-        disposition: dispositionOf(o, undefined),
-      });
-      if (preconditions(ctx, v) === 'not-modified') {
-        this.stream.destroy();
-        return { kind: 'bytes', data: EMPTY, json: false };
-      }
-      ctx.response.headers.set('Content-Length', o.size);
-      return { kind: 'chunks', source: new ReadableSource(this.stream), length: o.size };
-    } catch (err) {
-      this.stream.destroy();
-      throw err;
-    }
-  }
-}
-
-/** A Readable as a chunk source; close() destroys it even if it was never read. */
-class ReadableSource implements ChunkSource {
-  #stream: Readable;
-  #it: AsyncIterator<unknown> | undefined;
-  #done = false;
-
-  constructor(stream: Readable) {
-    this.#stream = stream;
-  }
-
-  async next(): Promise<Buffer | null> {
-    if (this.#done) return null;
-    this.#it ??= this.#stream[Symbol.asyncIterator]();
-    const r = await this.#it.next();
-    if (r.done) {
-      this.#done = true;
-      return null;
-    }
-    const v = r.value;
-    if (typeof v === 'string') return Buffer.from(v, 'utf8');
-    if (v instanceof Uint8Array) return Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
-    throw new DrupeError('DRUPE_ERR_BODY_TYPE', 'serveStream needs a byte stream (it produced an object)');
-  }
-
-  close(): void {
-    if (this.#done) return;
-    this.#done = true;
-    this.#stream.destroy();
   }
 }

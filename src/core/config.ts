@@ -1,3 +1,4 @@
+import { accessSync, constants as fsConstants, statSync } from 'node:fs';
 import { DrupeError } from '../lib/errors.js';
 import type { RequestLimits } from '../http/request.js';
 import type { Dispatcher } from './dispatcher.js';
@@ -168,6 +169,20 @@ function checkErrorPage(key: string, code: string, value: unknown, where: string
   if (code !== 'default' && !/^[45]\d\d$/.test(code)) fail(key, where, "expected error_page.<4xx or 5xx code> or error_page.default");
   if (typeof value !== 'string' && typeof value !== 'function') {
     throw new DrupeError('DRUPE_ERR_CONFIG_VALUE', `Config key '${key}' in ${where}: expected a file path or a function, got ${describe(value)}`);
+  }
+  // A page file that is not there would turn every such error into a bare 500: refuse it now.
+  if (typeof value === 'string' && !isReadableFile(value)) {
+    throw new DrupeError('DRUPE_ERR_CONFIG_VALUE', `Config key '${key}' in ${where}: the error page file ${JSON.stringify(value)} does not exist or is not a readable file (a relative path is read from ${process.cwd()})`);
+  }
+}
+
+function isReadableFile(path: string): boolean {
+  try {
+    if (!statSync(path).isFile()) return false;
+    accessSync(path, fsConstants.R_OK);
+    return true;
+  } catch {
+    return false;
   }
 }
 

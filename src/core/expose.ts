@@ -1,3 +1,4 @@
+import { DrupeError } from '../lib/errors.js';
 import type { Config } from './config.js';
 import type { Handler } from '../http/request.js';
 
@@ -5,20 +6,75 @@ export type { Handler } from '../http/request.js';
 
 const exposedHandlers = new WeakMap<Function, Config>();
 
+/** A class `@expose` can mark: any class (its instances are nodes of the tree). */
+type AnyClass = abstract new (...args: never) => unknown;
+
+/** What `expose(config)` returns: a decorator for a method or a class. */
+export interface ExposeDecorator {
+  <F extends Handler>(fn: F, context: ClassMethodDecoratorContext): void;
+  <C extends AnyClass>(cls: C, context: ClassDecoratorContext<C>): void;
+}
+
 /**
  * Mark a method as a page handler, with optional handler config (the deepest
- * level of config, above the class's and the path sections').
+ * level of config, above the class's and the path sections'). Written with
+ * or without parentheses, as in CherryPy. On a class, it exposes the class's
+ * own public methods (every name not starting with `_`, not `constructor`);
+ * config for a whole class goes in `static _cp_config`, so `@expose(config)`
+ * on a class with a non-empty config is refused.
  *
  * @example
  *   class Root {
- *     @expose() index() { return 'Hello'; }
+ *     @expose index() { return 'Hello'; }
  *     @expose({ 'response.stream': true }) *feed() { yield 'a'; yield 'b'; }
  *   }
+ *   @expose class Api { list() { return '[]'; } _helper() {} }
  */
-export function expose(config: Config = {}) {
-  return function <F extends Handler>(fn: F, _context: ClassMethodDecoratorContext): void {
-    exposedHandlers.set(fn, config);
-  };
+export function expose<F extends Handler>(fn: F, context: ClassMethodDecoratorContext): void;
+export function expose<C extends AnyClass>(cls: C, context: ClassDecoratorContext<C>): void;
+export function expose(config?: Config): ExposeDecorator;
+export function expose(first?: Config | Function, context?: unknown): ExposeDecorator | void {
+  if (typeof first === 'function') return decorate(first, context, {});
+  // A legacy (experimentalDecorators) `@expose` passes (prototype, name, descriptor): say so instead of exposing nothing.
+  if (context !== undefined) throw legacyDecorators(context);
+  const config = first ?? {};
+  return ((target: Function, ctx: unknown) => decorate(target, ctx, config)) as ExposeDecorator;
+}
+
+function decorate(target: Function, context: unknown, config: Config): void {
+  const kind = typeof context === 'object' && context !== null ? (context as { kind?: unknown }).kind : undefined;
+  if (kind === 'method') {
+    exposedHandlers.set(target, config);
+    return;
+  }
+  const name = typeof context === 'object' && context !== null ? String((context as { name?: unknown }).name) : target.name;
+  if (kind === 'class') {
+    if (Object.keys(config).length > 0) {
+      throw new DrupeError('DRUPE_ERR_CONFIG_VALUE', `@expose(config) on class ${name}: config for a whole class goes in 'static _cp_config'; write @expose or @expose() on the class to expose its methods`);
+    }
+    exposeMethods(target);
+    return;
+  }
+  if (kind === undefined) throw legacyDecorators(context);
+  throw new DrupeError('DRUPE_ERR_CONFIG_VALUE', `@expose on ${String(kind)} ${name}: only methods and classes can be exposed`);
+}
+
+function legacyDecorators(context: unknown): DrupeError {
+  const member = typeof context === 'string' ? ` on ${context}` : '';
+  return new DrupeError('DRUPE_ERR_CONFIG_VALUE', `@expose${member}: Drupe's @expose is a standard decorator; compile without 'experimentalDecorators', or use exposed(fn) instead`);
+}
+
+/** CherryPy's `expose` on a class: each public method of its own becomes a handler (one given its own `@expose(config)` keeps it). */
+function exposeMethods(cls: Function): void {
+  const proto: unknown = cls.prototype;
+  if (typeof proto !== 'object' || proto === null) return;
+  for (const name of Object.getOwnPropertyNames(proto)) {
+    if (name === 'constructor' || name.startsWith('_')) continue;
+    const desc = Object.getOwnPropertyDescriptor(proto, name);
+    // Accessors are not pages (and never run here); only plain methods are exposed.
+    if (desc === undefined || !('value' in desc) || typeof desc.value !== 'function') continue;
+    if (!exposedHandlers.has(desc.value as Function)) exposedHandlers.set(desc.value as Function, {});
+  }
 }
 
 /**

@@ -9,7 +9,6 @@ import { ClientGoneError, drainBody } from '../http/body-reader.js';
 import { createParams, parseFormInto, stringifyParams } from '../http/form.js';
 import { CONTENT_TYPE } from '../http/headers.js';
 import { charsetOf, encodingFor } from '../lib/media-type.js';
-import { reasonPhrase } from '../lib/status.js';
 import { parseTarget, type Target } from '../http/target.js';
 import { drive, type Steps } from '../lib/drive.js';
 import { clfTime, quoted } from './log.js';
@@ -347,6 +346,7 @@ function* errorResponse(host: PipelineHost, ctx: RequestContext, err: unknown, r
       if (err instanceof HTTPRedirect) setRedirect(ctx, err);
       else {
         resetFor(response, err.status);
+        response.status = `${err.status} ${err.reason}`; // HTTPError("410 Gone fishin'") keeps its reason phrase
         for (const [k, v] of Object.entries(err.headers)) response.headers.set(k, v);
         // CherryPy's NotFound(): without a path, it names the request's.
         const message = err instanceof NotFound && err.path === undefined ? `The path '${request.path}' was not found.` : err.message;
@@ -381,7 +381,7 @@ function resetFor(response: Response, status: number): void {
 
 /** The error page becomes the response body (an HTML string). */
 function setPage(ctx: RequestContext, status: number, message: string, traceback: string): string {
-  const info = { status, reason: reasonPhrase(status), message, traceback, path: ctx.request.path };
+  const info = { status, reason: ctx.response.reason, message, traceback, path: ctx.request.path };
   const html = ctx.plan === undefined ? renderErrorPage({}, info) : renderErrorPage(ctx.plan.config, info);
   ctx.response.headers.set('Content-Type', 'text/html;charset=utf-8');
   ctx.response.body = html;

@@ -1,24 +1,39 @@
 import { reasonPhrase } from './status.js';
 
+/** A status as `HTTPError` takes it: a number, or `'NNN Reason'` for a reason phrase of your own (CherryPy's form). */
+export type HTTPErrorStatus = number | `${number} ${string}`;
+
+// The same status line a response accepts: 3 digits, then an optional reason of visible bytes (no CR/LF).
+const ERROR_STATUS_TEXT = /^(\d{3})(?: ([\t\x20-\x7e\x80-\xff]*))?$/;
+
 /**
  * An HTTP answer raised as an exception: its status, and a message shown
- * (HTML-escaped) on the error page.
+ * (HTML-escaped) on the error page. `'NNN Reason'` sends that reason
+ * phrase on the status line, as `response.status = 'NNN Reason'` does.
  *
  * @example
  *   if (!user) throw new HTTPError(403, 'Members only');
+ *   throw new HTTPError("410 Gone fishin'");
  */
 export class HTTPError extends Error {
+  /** The status code (always a number, also when given as `'NNN Reason'`). */
   readonly status: number;
+  /** The reason phrase sent on the status line: the one given with `'NNN Reason'`, else the standard one. */
+  readonly reason: string;
   /** Extra response headers the error carries (`Allow` for a 405, `Connection: close` for a 413). */
   readonly headers: Readonly<Record<string, string>>;
 
-  constructor(status = 500, message?: string, headers: Record<string, string> = {}) {
-    if (!Number.isInteger(status) || status < 400 || status > 599) {
-      throw new DrupeError('DRUPE_ERR_HTTP_ERROR_STATUS', `HTTPError status must be an integer 400-599, got ${String(status)}`);
+  constructor(status: HTTPErrorStatus = 500, message?: string, headers: Record<string, string> = {}) {
+    const m = typeof status === 'string' ? ERROR_STATUS_TEXT.exec(status) : null;
+    const code = m === null ? status : Number(m[1]);
+    if (typeof code !== 'number' || !Number.isInteger(code) || code < 400 || code > 599) {
+      throw new DrupeError('DRUPE_ERR_HTTP_ERROR_STATUS', `HTTPError status must be an integer 400-599 or '4xx Reason' / '5xx Reason', got ${typeof status === 'string' ? JSON.stringify(status) : String(status)}`);
     }
-    super(message ?? reasonPhrase(status));
+    const reason = m?.[2] === undefined || m[2] === '' ? reasonPhrase(code) : m[2];
+    super(message ?? reason);
     this.name = 'HTTPError';
-    this.status = status;
+    this.status = code;
+    this.reason = reason;
     this.headers = headers;
   }
 }

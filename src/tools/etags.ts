@@ -3,7 +3,8 @@ import { materialize, shapeSelf, WrappingBody, type BodyShape, type Encode } fro
 import type { Context } from '../http/request.js';
 import { settingsOf } from '../core/request-context.js';
 import { HTTPError } from '../lib/errors.js';
-import { FileBody, StreamBody } from '../body/file.js';
+import { FileBody } from '../body/file.js';
+import { StreamBody } from '../body/stream-body.js';
 import { evaluateConditions, parseHttpDate, toNotModified } from '../body/conditional.js';
 import { defineTool } from '../core/tool.js';
 

@@ -1,11 +1,12 @@
 /**
- * Incremental HTTP/1.x response parser and text/event-stream parser used by
- * `drupe/testing`. Self-contained: depends on nothing else in Drupe.
+ * Incremental HTTP/1.x response parser used by `drupe/testing`, and
+ * `parseResponses`, its one-shot form.
  *
  * The parser is fed bytes as they arrive and reports, through optional hooks,
  * each response head, each piece of body, the end of each HTTP chunk and the
  * end of each message, so callers can observe framing exactly as sent.
  */
+import { findHeadEnd, isChunked, joinFields, parseContentLength, parseFieldLines } from './http-fields.js';
 
 export type Framing = 'content-length' | 'chunked' | 'close' | 'none';
 
@@ -46,55 +47,6 @@ type State =
   | 'upgraded' | 'done' | 'error';
 
 const EMPTY = Buffer.alloc(0);
-
-/** Index just past the blank line that ends a head (CRLF CRLF, tolerating bare LF), or -1. */
-export function findHeadEnd(buf: Buffer): number {
-  const crlf = buf.indexOf('\r\n\r\n');
-  const lf = buf.indexOf('\n\n');
-  const a = crlf < 0 ? Infinity : crlf + 4;
-  const b = lf < 0 ? Infinity : lf + 2;
-  const end = Math.min(a, b);
-  return end === Infinity ? -1 : end;
-}
-
-/** Parse `name: value` lines (obs-fold continuation lines are joined). Returns an error message on a malformed line. */
-export function parseFieldLines(lines: readonly string[], into: Array<[string, string]>): string | undefined {
-  for (const line of lines) {
-    if ((line.startsWith(' ') || line.startsWith('\t')) && into.length > 0) {
-      const last = into[into.length - 1]!;
-      last[1] = `${last[1]} ${line.trim()}`.trim();
-      continue;
-    }
-    const colon = line.indexOf(':');
-    if (colon <= 0) return `malformed header line ${JSON.stringify(line)}`;
-    into.push([line.slice(0, colon).trimEnd(), line.slice(colon + 1).trim()]);
-  }
-  return undefined;
-}
-
-/** Lower-case names; repeats joined with ', ' (set-cookie with '\n'). */
-export function joinFields(raw: ReadonlyArray<readonly [string, string]>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [rawName, value] of raw) {
-    const name = rawName.toLowerCase();
-    const prev = out[name];
-    out[name] = prev === undefined ? value : `${prev}${name === 'set-cookie' ? '\n' : ', '}${value}`;
-  }
-  return out;
-}
-
-/** A Content-Length value ("5" or a list of identical values "5, 5"); undefined when invalid. */
-function parseContentLength(value: string): number | undefined {
-  const parts = value.split(',').map((s) => s.trim());
-  if (!parts.every((p) => /^\d+$/.test(p) && p === parts[0])) return undefined;
-  const n = Number(parts[0]);
-  return Number.isSafeInteger(n) ? n : undefined;
-}
-
-function isChunked(transferEncoding: string): boolean {
-  const codings = transferEncoding.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
-  return codings[codings.length - 1] === 'chunked';
-}
 
 export class ResponseParser {
   /** Responses that ended, in order (interim 1xx responses included). */
@@ -318,168 +270,29 @@ export class ResponseParser {
   }
 }
 
-/**
- * The request methods found in bytes a client sends (request lines, skipping
- * bodies framed by Content-Length or chunked). Stops at the first thing it
- * cannot follow.
- */
-export function requestMethods(bytes: Buffer): string[] {
-  const methods: string[] = [];
-  let buf = bytes;
-  for (;;) {
-    let start = 0;
-    while (start < buf.length && (buf[start] === 13 || buf[start] === 10)) start++;
-    buf = buf.subarray(start);
-    const end = findHeadEnd(buf);
-    if (end < 0) return methods;
-    const lines = buf.subarray(0, end).toString('latin1').split(/\r?\n/).filter((l) => l !== '');
-    const m = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) \S+ HTTP\/\d/.exec(lines[0] ?? '');
-    if (!m) return methods;
-    methods.push(m[1]!);
-    const raw: Array<[string, string]> = [];
-    parseFieldLines(lines.slice(1), raw);
-    const headers = joinFields(raw);
-    buf = buf.subarray(end);
-    if (headers['transfer-encoding'] !== undefined && isChunked(headers['transfer-encoding'])) {
-      for (;;) { // skip chunks, then trailers
-        const nl = buf.indexOf(10);
-        if (nl < 0) return methods;
-        const size = parseInt(buf.subarray(0, nl).toString('latin1').trim(), 16);
-        buf = buf.subarray(nl + 1);
-        if (Number.isNaN(size)) return methods;
-        if (size === 0) break;
-        buf = buf.subarray(size);
-        const crlf = buf.indexOf(10);
-        if (crlf < 0) return methods;
-        buf = buf.subarray(crlf + 1);
-      }
-      for (;;) {
-        const nl = buf.indexOf(10);
-        if (nl < 0) return methods;
-        const empty = nl === 0 || (nl === 1 && buf[0] === 13);
-        buf = buf.subarray(nl + 1);
-        if (empty) break;
-      }
-    } else if (headers['content-length'] !== undefined) {
-      const n = parseContentLength(headers['content-length']);
-      if (n === undefined) return methods;
-      buf = buf.subarray(n);
-    }
-  }
-}
-
-export interface SseEvent {
-  event?: string;
-  data: string;
-  id?: string;
-  retry?: number;
-  comment?: string;
+export interface ParseOptions {
+  /** The request method of each final response, in order, so HEAD responses are read without a body. */
+  methods?: string[];
+  /** The server closed the connection cleanly after these bytes (completes a close-delimited body). */
+  closed?: boolean;
 }
 
 /**
- * A text/event-stream parser following the WHATWG rules: lines end with CRLF,
- * LF or CR (also when split across chunks); `data` lines are joined with '\n';
- * an event is dispatched on a blank line; a field without a colon has an empty
- * value; one space after the colon is dropped; `retry` must be all digits; an
- * `id` containing NUL is ignored; an unterminated block at the end is dropped.
- *
- * For testing, `id` and `retry` are reported on the block where they appear
- * (not carried over), and a block that only sets `id`/`retry` (which a browser
- * applies without dispatching) is reported too, with `data: ''`.
+ * Parse as many responses as the bytes hold, in order, interim 1xx responses
+ * included. 204/304 responses (and 1xx) are read without a body; pass
+ * `methods` for HEAD. A response cut short is returned with `complete: false`;
+ * parsing stops at bytes that do not make sense (see `parseResponsesDetailed`).
  */
-export class SseParser {
-  private readonly decoder = new TextDecoder('utf-8');
-  private pending = '';
-  private data: string[] = [];
-  private sawData = false;
-  private event: string | undefined;
-  private id: string | undefined;
-  private retry: number | undefined;
-
-  constructor(private readonly options: { comments?: boolean } = {}) {}
-
-  push(chunk: Buffer | Uint8Array | string): SseEvent[] {
-    const text = typeof chunk === 'string' ? chunk : this.decoder.decode(chunk, { stream: true });
-    return this.lines(this.pending + text, false);
-  }
-
-  /** End of stream: flush; an unterminated block is discarded, per the spec. */
-  end(): SseEvent[] {
-    const out = this.lines(this.pending + this.decoder.decode(), true);
-    this.pending = '';
-    this.reset();
-    return out;
-  }
-
-  private lines(text: string, final: boolean): SseEvent[] {
-    const out: SseEvent[] = [];
-    const eol = /[\r\n]/g;
-    let pos = 0;
-    for (;;) {
-      eol.lastIndex = pos;
-      const m = eol.exec(text);
-      if (!m) break;
-      const i = m.index;
-      let next = i + 1;
-      if (text[i] === '\r') {
-        if (i + 1 === text.length && !final) break; // a following LF may be in the next chunk
-        if (text[i + 1] === '\n') next = i + 2;
-      }
-      this.line(text.slice(pos, i), out);
-      pos = next;
-    }
-    this.pending = text.slice(pos);
-    return out;
-  }
-
-  private line(line: string, out: SseEvent[]): void {
-    if (line === '') {
-      this.dispatch(out);
-      return;
-    }
-    const colon = line.indexOf(':');
-    let field = line;
-    let value = '';
-    if (colon >= 0) {
-      field = line.slice(0, colon);
-      value = line.slice(colon + 1);
-      if (value.startsWith(' ')) value = value.slice(1);
-    }
-    if (colon === 0) {
-      if (this.options.comments) out.push({ data: '', comment: value });
-      return;
-    }
-    switch (field) {
-      case 'event': this.event = value; break;
-      case 'data': this.data.push(value); this.sawData = true; break;
-      case 'id': if (!value.includes('\0')) this.id = value; break;
-      case 'retry': if (/^\d+$/.test(value)) this.retry = Number(value); break;
-      default: break; // unknown fields are ignored
-    }
-  }
-
-  private dispatch(out: SseEvent[]): void {
-    if (this.sawData || this.id !== undefined || this.retry !== undefined) {
-      const ev: SseEvent = { data: this.data.join('\n') };
-      if (this.event !== undefined && this.event !== '') ev.event = this.event;
-      if (this.id !== undefined) ev.id = this.id;
-      if (this.retry !== undefined) ev.retry = this.retry;
-      out.push(ev);
-    }
-    this.reset();
-  }
-
-  private reset(): void {
-    this.data = [];
-    this.sawData = false;
-    this.event = undefined;
-    this.id = undefined;
-    this.retry = undefined;
-  }
+export function parseResponses(bytes: Buffer, options: ParseOptions = {}): ParsedResponse[] {
+  return parseResponsesDetailed(bytes, options).responses;
 }
 
-/** Parse a whole text/event-stream text at once. */
-export function parseEventStream(text: string | Buffer, options: { comments?: boolean } = {}): SseEvent[] {
-  const p = new SseParser(options);
-  return [...p.push(text), ...p.end()];
+/** Like `parseResponses`, also telling where parsing stopped and why. */
+export function parseResponsesDetailed(bytes: Buffer, options: ParseOptions = {}): { responses: ParsedResponse[]; error?: string; rest: Buffer } {
+  const parser = new ResponseParser(options.methods ?? []);
+  parser.feed(bytes);
+  parser.finish(options.closed ?? false);
+  const out: { responses: ParsedResponse[]; error?: string; rest: Buffer } = { responses: parser.responses, rest: parser.rest };
+  if (parser.error !== undefined) out.error = parser.error;
+  return out;
 }

@@ -1,0 +1,109 @@
+// serveStream / StreamBody: an already-open Readable of known size, sent as
+// it is read; ReadableSource turns it into the writer's chunks.
+import type { Readable } from 'node:stream';
+import { discardSelf, shapeSelf, type BodyShape, type ChunkSource, type SelfShapingBody } from './body.js';
+import type { Context } from '../http/request.js';
+import { DrupeError } from '../lib/errors.js';
+import { dispositionOf, preconditions, setEntityHeaders } from './entity-headers.js';
+
+export interface ServeStreamOptions {
+  /** The exact number of bytes the stream will produce (sent as Content-Length and enforced). */
+  size: number;
+  contentType?: string;
+  disposition?: 'inline' | 'attachment';
+  name?: string;
+  /** A validator for conditional requests: sent as Last-Modified. */
+  lastModified?: Date | number;
+  /** A validator for conditional requests: sent as ETag (`"…"` or `W/"…"`; a bare value is quoted). */
+  etag?: string;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * A body from an already-open stream of known size (a blob from storage, a
+ * decrypted file): sent with Content-Length (enforced) and never read into
+ * memory. Conditional requests are answered when `etag` or `lastModified`
+ * is given; Range is not offered (a stream cannot seek). The stream is
+ * destroyed on every path that does not send it (HEAD, 304, errors).
+ *
+ * @example
+ *   return serveStream(bucket.download(key), { size: meta.size, contentType: meta.type, etag: meta.hash });
+ */
+export function serveStream(stream: Readable, options: ServeStreamOptions): StreamBody {
+  if (!Number.isSafeInteger(options.size) || options.size < 0) {
+    stream.destroy();
+    throw new DrupeError('DRUPE_ERR_BODY_TYPE', `serveStream needs the stream's exact size in bytes, got ${String(options.size)}`);
+  }
+  return new StreamBody(stream, options);
+}
+
+export class StreamBody implements SelfShapingBody {
+  readonly stream: Readable;
+  readonly options: Readonly<ServeStreamOptions>;
+
+  constructor(stream: Readable, options: ServeStreamOptions) {
+    this.stream = stream;
+    this.options = options;
+  }
+
+  /** Dropped unsent: destroy the stream. */
+  [discardSelf](): void {
+    this.stream.destroy();
+  }
+
+  [shapeSelf](ctx: Context): BodyShape {
+    const o = this.options;
+    try {
+      const etag = o.etag === undefined ? undefined : /^(W\/)?"/.test(o.etag) ? o.etag : `"${o.etag}"`;
+      const lastModified = o.lastModified === undefined ? undefined : typeof o.lastModified === 'number' ? o.lastModified : o.lastModified.getTime();
+      const v = setEntityHeaders(ctx, {
+        contentType: o.contentType,
+        typeName: o.name,
+        etag,
+        lastModified,
+        disposition: dispositionOf(o, undefined),
+      });
+      if (preconditions(ctx, v) === 'not-modified') {
+        this.stream.destroy();
+        return { kind: 'bytes', data: EMPTY, json: false };
+      }
+      ctx.response.headers.set('Content-Length', o.size);
+      return { kind: 'chunks', source: new ReadableSource(this.stream), length: o.size };
+    } catch (err) {
+      this.stream.destroy();
+      throw err;
+    }
+  }
+}
+
+/** A Readable as a chunk source; close() destroys it even if it was never read. */
+class ReadableSource implements ChunkSource {
+  #stream: Readable;
+  #it: AsyncIterator<unknown> | undefined;
+  #done = false;
+
+  constructor(stream: Readable) {
+    this.#stream = stream;
+  }
+
+  async next(): Promise<Buffer | null> {
+    if (this.#done) return null;
+    this.#it ??= this.#stream[Symbol.asyncIterator]();
+    const r = await this.#it.next();
+    if (r.done) {
+      this.#done = true;
+      return null;
+    }
+    const v = r.value;
+    if (typeof v === 'string') return Buffer.from(v, 'utf8');
+    if (v instanceof Uint8Array) return Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+    throw new DrupeError('DRUPE_ERR_BODY_TYPE', 'serveStream needs a byte stream (it produced an object)');
+  }
+
+  close(): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#stream.destroy();
+  }
+}
