@@ -3,9 +3,12 @@ export { App } from './app/app.js';
 export { serve, quickstart, type ServeOptions, type RunningServer } from './app/server.js';
 export { expose, exposed, type Handler } from './core/expose.js';
 export type { Context } from './http/request.js';
-export { Request, RequestAbortedError, type AbortCode, type Params, type ParamValue } from './http/request.js';
+export { Request, type Params, type ParamValue } from './http/request.js';
 export { Response, Headers, type CookieOptions } from './http/response.js';
-export { HTTPError, NotFound, HTTPRedirect, InternalRedirect, HeadersSentError, DrupeError, BodyTypeError, errorCodes, type DrupeErrorCode } from './lib/errors.js';
+export {
+  HTTPError, NotFound, HTTPRedirect, InternalRedirect, HeadersSentError, DrupeError, BodyTypeError, RequestAbortedError, errorCodes,
+  type AbortCode, type DrupeErrorCode,
+} from './lib/errors.js';
 export { json, JsonBody } from './body/body.js';
 export { serveFile, FileBody, type ServeFileOptions } from './body/file.js';
 export { serveStream, StreamBody, type ServeStreamOptions } from './body/stream-body.js';

@@ -8,27 +8,13 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { ReadableStream } from 'node:stream/web';
 import { exposed, json, HTTPError, HTTPRedirect, InternalRedirect, NotFound, type Context } from '../src/index.js';
-import { rawRequest, type ParsedResponse, type RawResult } from '../src/testing.js';
+import { rawRequest, type ParsedResponse } from '../src/testing.js';
 import { deferred, within } from './helpers/async.js';
-import { startApp, type TestServer } from './helpers/server.js';
+import { headerNames, one, rawReq } from './helpers/http.js';
+import { start } from './helpers/server.js';
 
 // -- helpers ----------------------------------------------------------------
 
-
-/** A raw HTTP/1.1 request; `Connection: close` unless `keepAlive`. */
-function rawReq(port: number, method: string, target: string, keepAlive = false): string {
-  return `${method} ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${keepAlive ? '' : 'Connection: close\r\n'}\r\n`;
-}
-
-async function one(port: number, target: string, method = 'GET'): Promise<ParsedResponse & { raw: RawResult }> {
-  const r = await rawRequest(port, rawReq(port, method, target));
-  assert.equal(r.responses.length, 1, `expected one response, got ${r.responses.length}: ${r.text.slice(0, 500)}`);
-  return { ...r.responses[0]!, raw: r };
-}
-
-function headerNames(res: ParsedResponse): string[] {
-  return res.rawHeaders.map(([n]) => n.toLowerCase());
-}
 
 /** Framed by Content-Length, exactly the body's size, not chunked, complete. */
 function assertBuffered(res: ParsedResponse, what: string): void {
@@ -38,12 +24,6 @@ function assertBuffered(res: ParsedResponse, what: string): void {
   assert.equal(Number(res.headers['content-length']), res.body.length, `${what}: Content-Length vs body`);
   assert.equal(res.complete, true, what);
   assert.equal(res.chunks.length, 0, what);
-}
-
-async function start(t: { after(fn: () => unknown): void }, root: object, sections: Parameters<typeof startApp>[1] = {}, config: Parameters<typeof startApp>[2] = {}): Promise<TestServer> {
-  const server = await startApp(root, sections, config);
-  t.after(() => server.close());
-  return server;
 }
 
 const enc = new TextEncoder();
@@ -95,7 +75,7 @@ test('every body type is materialized and sent with Content-Length, never chunke
   for (const [name, [make]] of Object.entries(cases)) root[name] = exposed(() => make());
   const server = await start(t, root);
   for (const [name, [, expected]] of Object.entries(cases)) {
-    const res = await one(server.port, `/${name}`);
+    const res = await one(server.port, 'GET', `/${name}`);
     assert.equal(res.status, 200, `${name}: ${res.body.toString()}`);
     assertBuffered(res, name);
     assert.ok(res.body.equals(expected), `${name}: got ${JSON.stringify(res.body.toString('latin1'))}`);
@@ -108,12 +88,12 @@ test('a generator of many chunks is one Content-Length body', async (t) => {
     many: exposed(function* () { for (let i = 0; i < 2000; i++) yield `${String(i).padStart(4, '0')}\n`; }),
     many_async: exposed(async function* () { for (let i = 0; i < 500; i++) { if (i % 50 === 0) await new Promise((r) => setImmediate(r)); yield Buffer.alloc(1000, i & 0xff); } }),
   });
-  const many = await one(server.port, '/many');
+  const many = await one(server.port, 'GET', '/many');
   assertBuffered(many, 'many');
   assert.equal(many.body.length, 2000 * 5);
   assert.ok(many.body.toString().startsWith('0000\n0001\n'));
   assert.ok(many.body.toString().endsWith('1999\n'));
-  const asyncMany = await one(server.port, '/many_async');
+  const asyncMany = await one(server.port, 'GET', '/many_async');
   assertBuffered(asyncMany, 'many_async');
   assert.equal(asyncMany.body.length, 500 * 1000);
   assert.equal(asyncMany.body[499_999], 499 & 0xff);
@@ -121,7 +101,7 @@ test('a generator of many chunks is one Content-Length body', async (t) => {
 
 test('a buffered response keeps the connection alive for the next request', async (t) => {
   const server = await start(t, { gen: exposed(function* () { yield 'a'; yield 'b'; }) });
-  const r = await rawRequest(server.port, [rawReq(server.port, 'GET', '/gen', true), rawReq(server.port, 'GET', '/gen')]);
+  const r = await rawRequest(server.port, [rawReq(server.port, 'GET', '/gen', { keepAlive: true }), rawReq(server.port, 'GET', '/gen')]);
   assert.equal(r.responses.length, 2);
   for (const res of r.responses) {
     assertBuffered(res, 'gen');
@@ -168,7 +148,7 @@ test('a generator may change status and headers before and while yielding (B3)',
       });
     }),
   });
-  const sync = await one(server.port, '/sync');
+  const sync = await one(server.port, 'GET', '/sync');
   assert.equal(sync.head.slice(0, sync.head.indexOf('\r\n')), 'HTTP/1.1 202 Still Going');
   assert.equal(sync.headers['x-before'], '1');
   assert.equal(sync.headers['x-while'], '2, 3');
@@ -176,17 +156,17 @@ test('a generator may change status and headers before and while yielding (B3)',
   assert.equal(sync.body.toString(), 'ab');
   assertBuffered(sync, 'sync');
 
-  const asyncRes = await one(server.port, '/async');
+  const asyncRes = await one(server.port, 'GET', '/async');
   assert.equal(asyncRes.status, 203);
   assert.equal(asyncRes.headers['x-before'], 'async');
   assert.equal(asyncRes.headers['set-cookie'], 'late=yes');
   assert.equal(asyncRes.body.toString(), 'xy');
 
-  const returned = await one(server.port, '/returned');
+  const returned = await one(server.port, 'GET', '/returned');
   assert.equal(returned.status, 206);
   assert.equal(returned.headers['x-after-first'], 'ok');
 
-  const readable = await one(server.port, '/readable');
+  const readable = await one(server.port, 'GET', '/readable');
   assert.equal(readable.status, 207);
   assert.equal(readable.headers['x-from-read'], 'r');
   assert.equal(readable.body.toString(), 'r1');
@@ -230,7 +210,7 @@ test('anything thrown while materializing becomes a 500 with its traceback (trac
     thrown_string: /a thrown string/,
   };
   for (const [name, message] of Object.entries(expected)) {
-    const res = await one(server.port, `/${name}`);
+    const res = await one(server.port, 'GET', `/${name}`);
     assert.equal(res.status, 500, name);
     assertBuffered(res, name);
     assert.equal(res.headers['content-type'], 'text/html;charset=utf-8');
@@ -244,7 +224,7 @@ test('an error while materializing in production: a generic 500 page', async (t)
   const server = await start(t, {
     g: exposed(async function* () { yield 'partial'; throw new Error('secret detail /srv/app.js'); }),
   }, {}, { environment: 'production', 'log.screen': false });
-  const res = await one(server.port, '/g');
+  const res = await one(server.port, 'GET', '/g');
   assert.equal(res.status, 500);
   assertBuffered(res, 'g');
   const page = res.body.toString();
@@ -262,18 +242,18 @@ test('an HTTPError thrown inside a generator gives that status and its escaped m
     missing: exposed(async function* () { await new Promise((r) => setImmediate(r)); throw new NotFound('/somewhere'); }),
     readable_http: exposed(() => new Readable({ read() { this.destroy(new HTTPError(409, 'Conflict inside a stream')); } })),
   });
-  const forbidden = await one(server.port, '/forbidden');
+  const forbidden = await one(server.port, 'GET', '/forbidden');
   assert.equal(forbidden.status, 403);
   assertBuffered(forbidden, 'forbidden');
   assert.equal(forbidden.headers['content-type'], 'text/html;charset=utf-8'); // the error page's own type
   assert.match(forbidden.body.toString(), /No &lt;entry&gt; for you/);
   assert.ok(!forbidden.body.toString().includes('<entry>'));
-  const teapot = await one(server.port, '/teapot_async');
+  const teapot = await one(server.port, 'GET', '/teapot_async');
   assert.equal(teapot.status, 418);
-  const missing = await one(server.port, '/missing');
+  const missing = await one(server.port, 'GET', '/missing');
   assert.equal(missing.status, 404);
   assert.match(missing.body.toString(), /\/somewhere/);
-  const conflict = await one(server.port, '/readable_http');
+  const conflict = await one(server.port, 'GET', '/readable_http');
   assert.equal(conflict.status, 409);
   assert.match(conflict.body.toString(), /Conflict inside a stream/);
 });
@@ -285,15 +265,15 @@ test('an HTTPRedirect or InternalRedirect thrown inside a generator redirects (B
     inside: exposed(async function* () { yield 'partial'; throw new InternalRedirect('/target', 'from=inside'); }),
     target: exposed(({ params }: Context) => `target reached from ${String(params.from)}`),
   });
-  const go = await one(server.port, '/go');
+  const go = await one(server.port, 'GET', '/go');
   assert.equal(go.status, 303);
   assert.equal(go.headers.location, `http://127.0.0.1:${server.port}/elsewhere?x=1`);
   assertBuffered(go, 'go');
   assert.ok(!go.body.toString().includes('partial'));
-  const goAsync = await one(server.port, '/go_async');
+  const goAsync = await one(server.port, 'GET', '/go_async');
   assert.equal(goAsync.status, 307);
   assert.equal(goAsync.headers.location, `http://127.0.0.1:${server.port}/there`);
-  const inside = await one(server.port, '/inside');
+  const inside = await one(server.port, 'GET', '/inside');
   assert.equal(inside.status, 200);
   assert.equal(inside.body.toString(), 'target reached from inside');
   assertBuffered(inside, 'inside');
@@ -304,7 +284,7 @@ test('after an error while materializing, the connection is still reused (nothin
     bad: exposed(function* () { yield 'x'; throw new HTTPError(400, 'bad input'); }),
     good: exposed(() => 'good'),
   });
-  const r = await rawRequest(server.port, [rawReq(server.port, 'GET', '/bad', true), rawReq(server.port, 'GET', '/good')]);
+  const r = await rawRequest(server.port, [rawReq(server.port, 'GET', '/bad', { keepAlive: true }), rawReq(server.port, 'GET', '/good')]);
   assert.deepEqual(r.responses.map((x) => x.status), [400, 200]);
   assert.equal(r.responses[1]!.body.toString(), 'good');
 });
@@ -319,7 +299,7 @@ test('a plain object or a number returned → 500 whose message points to json()
     boolean: exposed(() => true as unknown),
   }, {}, { 'log.screen': false });
   for (const [name, what] of [['object', 'a plain object'], ['number', 'a number \\(42\\)'], ['async_object', 'a plain object'], ['boolean', 'a boolean \\(true\\)']] as const) {
-    const res = await one(server.port, `/${name}`);
+    const res = await one(server.port, 'GET', `/${name}`);
     assert.equal(res.status, 500, name);
     const page = res.body.toString();
     assert.match(page, new RegExp(`returned ${what}, which is not a response body`), name);
@@ -345,7 +325,7 @@ test('a chunk that is not a string or bytes → 500 naming the value', async (t)
     promise: /got a Promise \(await it inside an async generator instead\)/,
   };
   for (const [name, message] of Object.entries(expected)) {
-    const res = await one(server.port, `/${name}`);
+    const res = await one(server.port, 'GET', `/${name}`);
     assert.equal(res.status, 500, name);
     assert.match(res.body.toString(), message, name);
   }
@@ -373,18 +353,18 @@ test("a bad chunk closes the producer: the generator's finally runs, a ReadableS
       return r;
     }),
   }, {}, { 'log.screen': false });
-  const sync = await one(server.port, '/sync');
+  const sync = await one(server.port, 'GET', '/sync');
   assert.equal(sync.status, 500);
   assert.match(sync.body.toString(), /got a number \(42\)/);
   assert.equal(syncFinally, true);
-  const asyncRes = await one(server.port, '/async');
+  const asyncRes = await one(server.port, 'GET', '/async');
   assert.equal(asyncRes.status, 500);
   await within(asyncFinally.promise, "the async generator's finally");
-  const web = await one(server.port, '/web');
+  const web = await one(server.port, 'GET', '/web');
   assert.equal(web.status, 500);
   assert.match(web.body.toString(), /got a symbol/);
   await within(cancelled.promise, 'the ReadableStream to be cancelled');
-  const readable = await one(server.port, '/readable');
+  const readable = await one(server.port, 'GET', '/readable');
   assert.equal(readable.status, 500);
   assert.match(readable.body.toString(), /got a number \(3.5\)/);
   await within(readableClosed.promise, 'the Readable to be destroyed');
@@ -400,18 +380,18 @@ test('json(value) sends JSON with Content-Type application/json, unless the hand
     undef: exposed(() => json(undefined)),
     async_j: exposed(async () => json('text')),
   });
-  const j = await one(server.port, '/j');
+  const j = await one(server.port, 'GET', '/j');
   assert.equal(j.status, 200);
   assert.equal(j.headers['content-type'], 'application/json');
   assertBuffered(j, 'j');
   assert.ok(j.body.equals(Buffer.from(JSON.stringify(value), 'utf8')));
   assert.deepEqual(JSON.parse(j.body.toString('utf8')), value);
-  const own = await one(server.port, '/own');
+  const own = await one(server.port, 'GET', '/own');
   assert.equal(own.headers['content-type'], 'application/vnd.api+json');
   assert.equal(own.body.toString(), '[1]');
-  const undef = await one(server.port, '/undef');
+  const undef = await one(server.port, 'GET', '/undef');
   assert.equal(undef.body.toString(), 'null');
-  const asyncJ = await one(server.port, '/async_j');
+  const asyncJ = await one(server.port, 'GET', '/async_j');
   assert.equal(asyncJ.body.toString(), '"text"');
   assert.equal(asyncJ.headers['content-type'], 'application/json');
 });
@@ -428,7 +408,7 @@ test("the head, header by header in order: none of the handler's own, only a typ
   });
   const heads: Record<string, Array<[string, string]>> = {};
   for (const path of ['plain', 'typed', 'data', 'twice', 'more']) {
-    const r = await one(server.port, `/${path}`);
+    const r = await one(server.port, 'GET', `/${path}`);
     assertBuffered(r, path);
     heads[path] = r.rawHeaders.filter(([n]) => n !== 'Date' && n !== 'Connection');
   }
@@ -472,7 +452,7 @@ test('response.max_buffered_size: a bigger generator → 500 saying to stream, a
     big_string: exposed(() => 'e'.repeat(4096), cfg), // already in memory: not materialized, not bounded
   }, {}, { 'log.screen': false });
 
-  const endless = await one(server.port, '/endless');
+  const endless = await one(server.port, 'GET', '/endless');
   assert.equal(endless.status, 500);
   assertBuffered(endless, 'endless');
   assert.match(endless.body.toString(), /response\.max_buffered_size \(1024 bytes\)/);
@@ -481,22 +461,22 @@ test('response.max_buffered_size: a bigger generator → 500 saying to stream, a
   assert.equal(syncFinally, 1);
   assert.equal(syncPulled, 4); // stopped at the first chunk past the bound
 
-  const endlessAsync = await one(server.port, '/endless_async');
+  const endlessAsync = await one(server.port, 'GET', '/endless_async');
   assert.equal(endlessAsync.status, 500);
   assert.match(endlessAsync.body.toString(), /max_buffered_size/);
   await within(asyncFinally.promise, "the async generator's finally");
 
-  const endlessReadable = await one(server.port, '/endless_readable');
+  const endlessReadable = await one(server.port, 'GET', '/endless_readable');
   assert.equal(endlessReadable.status, 500);
   assert.equal(await within(readableClosed.promise, 'the Readable to be destroyed'), true);
 
-  const atLimit = await one(server.port, '/at_limit');
+  const atLimit = await one(server.port, 'GET', '/at_limit');
   assert.equal(atLimit.status, 200);
   assert.equal(atLimit.body.length, 1024);
-  const oneOver = await one(server.port, '/one_over');
+  const oneOver = await one(server.port, 'GET', '/one_over');
   assert.equal(oneOver.status, 500);
 
-  const bigString = await one(server.port, '/big_string');
+  const bigString = await one(server.port, 'GET', '/big_string');
   assert.equal(bigString.status, 200);
   assert.equal(bigString.body.length, 4096);
 });
@@ -512,7 +492,7 @@ test("a handler's wrong Content-Length (or Transfer-Encoding) on a buffered body
     after: exposed(() => 'after'),
   });
   for (const name of ['short', 'long', 'garbage', 'te']) {
-    const r = await rawRequest(server.port, [rawReq(server.port, 'GET', `/${name}`, true), rawReq(server.port, 'GET', '/after')]);
+    const r = await rawRequest(server.port, [rawReq(server.port, 'GET', `/${name}`, { keepAlive: true }), rawReq(server.port, 'GET', '/after')]);
     assert.equal(r.responses.length, 2, `${name}: ${r.text}`);
     const [first, second] = r.responses as [ParsedResponse, ParsedResponse];
     assert.equal(first.status, 200, name);
@@ -542,9 +522,9 @@ test('HEAD on a buffered generator: the generator runs, GET length, no body (B6)
     }),
   });
   const r = await rawRequest(server.port, [
-    rawReq(server.port, 'HEAD', '/gen', true),
-    rawReq(server.port, 'GET', '/gen', true),
-    rawReq(server.port, 'HEAD', '/agen', true),
+    rawReq(server.port, 'HEAD', '/gen', { keepAlive: true }),
+    rawReq(server.port, 'GET', '/gen', { keepAlive: true }),
+    rawReq(server.port, 'HEAD', '/agen', { keepAlive: true }),
     rawReq(server.port, 'GET', '/agen'),
   ]);
   assert.equal(r.responses.length, 4, r.text);

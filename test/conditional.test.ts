@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { exposed, serveFile, type Context } from '../src/index.js';
 import { evaluateConditions, ifRangeAllows } from '../src/body/conditional.js';
 import type { ParsedResponse } from '../src/testing.js';
-import { assertLength, head, names, one, raw, start, tempDir } from './helpers/files.js';
+import { assertLength, tempDir } from './helpers/files.js';
+import { head, headerNames, one, raw } from './helpers/http.js';
+import { start } from './helpers/server.js';
 
 const MTIME = new Date('2024-05-01T12:00:00Z');
 const BEFORE = 'Wed, 01 May 2024 11:59:59 GMT';
@@ -43,7 +45,7 @@ async function setup(t: { after(fn: () => unknown): void }, stream = false): Pro
 function assertNotModified(res: ParsedResponse, etag: string, what: string): void {
   assert.equal(res.status, 304, `${what}\n${res.head}`);
   assert.equal(res.body.length, 0, `${what}: no body`);
-  const sent = names(res);
+  const sent = headerNames(res);
   for (const gone of ['content-type', 'content-length', 'content-disposition', 'accept-ranges', 'content-range', 'transfer-encoding']) {
     assert.ok(!sent.includes(gone), `${what}: no ${gone} on a 304`);
   }

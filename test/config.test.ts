@@ -5,19 +5,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { App, DrupeError, HTTPError, NotFound, defineTool, expose, exposed, serve, type Config, type Context, type ErrorPageInfo } from '../src/index.js';
-import { rawRequest, type ParsedResponse } from '../src/testing.js';
-import { startApp, get, type TestServer } from './helpers/server.js';
+import type { ParsedResponse } from '../src/testing.js';
+import { one } from './helpers/http.js';
+import { startApp, get } from './helpers/server.js';
 
 /** Config a test means to be wrong: the type system would (rightly) refuse most of it. */
 const bad = (o: Record<string, unknown>): Config => o as Config;
 
 const page = (label: string) => (info: ErrorPageInfo): string => `${label} ${info.status}`;
-
-async function raw(server: TestServer, target: string): Promise<ParsedResponse> {
-  const r = await rawRequest(server.port, `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
-  assert.equal(r.responses.length, 1, r.text);
-  return r.responses[0]!;
-}
 
 // ---------------------------------------------------------------------------
 // Precedence
@@ -135,14 +130,14 @@ test('precedence seen through response.stream: framing follows the deepest level
   t.after(() => server.close());
   const streamed = (r: ParsedResponse): boolean => r.headers['transfer-encoding'] === 'chunked' && r.headers['content-length'] === undefined;
   const buffered = (r: ParsedResponse): boolean => r.headers['content-length'] === '2' && r.headers['transfer-encoding'] === undefined;
-  const top = await raw(server, '/feed'); // global: streamed
+  const top = await one(server.port, 'GET', '/feed'); // global: streamed
   assert.ok(streamed(top), top.head);
   assert.equal(top.body.toString(), 'ab');
-  const sub = await raw(server, '/sub/feed'); // section: buffered
+  const sub = await one(server.port, 'GET', '/sub/feed'); // section: buffered
   assert.ok(buffered(sub), sub.head);
-  const cls = await raw(server, '/feeds/feed'); // class: buffered
+  const cls = await one(server.port, 'GET', '/feeds/feed'); // class: buffered
   assert.ok(buffered(cls), cls.head);
-  const live = await raw(server, '/feeds/live'); // handler: streamed
+  const live = await one(server.port, 'GET', '/feeds/live'); // handler: streamed
   assert.ok(streamed(live), live.head);
   assert.equal(live.body.toString(), 'ab');
 });
@@ -207,17 +202,17 @@ test('path sections apply to subpaths a default handler serves', async (t) => {
     '/blog/2024/05/': { 'hooks.before_finalize': ({ response }: Context) => { response.headers.set('X-Month', 'may') } },
   });
   t.after(() => server.close());
-  const y2024 = await raw(server, '/blog/2024/05');
+  const y2024 = await one(server.port, 'GET', '/blog/2024/05');
   assert.equal(y2024.body.toString(), 'archive 2024/05');
   assert.equal(y2024.headers['transfer-encoding'], 'chunked');
   assert.equal(y2024.headers['x-month'], 'may');
-  const deeper = await raw(server, '/blog/2024/05/17');
+  const deeper = await one(server.port, 'GET', '/blog/2024/05/17');
   assert.equal(deeper.headers['transfer-encoding'], 'chunked');
   assert.equal(deeper.headers['x-month'], 'may');
-  const april = await raw(server, '/blog/2024/04');
+  const april = await one(server.port, 'GET', '/blog/2024/04');
   assert.equal(april.headers['transfer-encoding'], 'chunked');
   assert.equal(april.headers['x-month'], undefined);
-  const y2023 = await raw(server, '/blog/2023/05');
+  const y2023 = await one(server.port, 'GET', '/blog/2023/05');
   assert.equal(y2023.body.toString(), 'archive 2023/05');
   assert.equal(y2023.headers['content-length'], String('archive 2023/05'.length));
   assert.equal(y2023.headers['x-month'], undefined);
@@ -233,9 +228,9 @@ test('a section key with percent-encoding matches the decoded segment, an encode
     '/x/y': { 'hooks.before_finalize': ({ response }: Context) => { response.headers.set('X-Section', 'x/y') } },
   });
   t.after(() => server.close());
-  assert.equal((await raw(server, '/a%20b/c')).headers['x-section'], 'a b');
-  assert.equal((await raw(server, '/x/y/z')).headers['x-section'], 'x/y');
-  const encoded = await raw(server, '/x%2Fy/z');
+  assert.equal((await one(server.port, 'GET', '/a%20b/c')).headers['x-section'], 'a b');
+  assert.equal((await one(server.port, 'GET', '/x/y/z')).headers['x-section'], 'x/y');
+  const encoded = await one(server.port, 'GET', '/x%2Fy/z');
   assert.equal(encoded.body.toString(), 'default ["x/y","z"]');
   assert.equal(encoded.headers['x-section'], 'x%2Fy');
 });

@@ -3,17 +3,10 @@
 // `_cp_dispatch`, and the per-path plan cache.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { HTTPError, MethodDispatcher, expose, exposed, type Context } from '../src/index.js';
-import { rawRequest, type ParsedResponse } from '../src/testing.js';
+import { HTTPError, MethodDispatcher, expose, exposed, type Config, type Context } from '../src/index.js';
+import { rawRequest } from '../src/testing.js';
+import { one } from './helpers/http.js';
 import { startApp, get, type TestServer } from './helpers/server.js';
-
-/** One request over a raw socket, the target sent exactly as given (fetch would normalize it). */
-async function raw(server: TestServer, method: string, target: string, headers: Record<string, string> = {}): Promise<ParsedResponse> {
-  const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
-  const r = await rawRequest(server.port, `${method} ${target} HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\n${extra}Connection: close\r\n\r\n`);
-  assert.equal(r.responses.length, 1, `one response to ${method} ${target}: ${r.text}`);
-  return r.responses[0]!;
-}
 
 // ---------------------------------------------------------------------------
 // The object tree
@@ -81,16 +74,16 @@ test('the handler runs with `this` bound to the object it lives on', async (t) =
 test('`index` answers at a trailing slash, the root included', async (t) => {
   const server = await startApp(new TreeRoot());
   t.after(() => server.close());
-  assert.equal((await raw(server, 'GET', '/')).body.toString(), 'root index');
-  assert.equal((await raw(server, 'GET', '/branch/')).body.toString(), 'branch index');
-  assert.equal((await raw(server, 'GET', '/branch/leaf/')).body.toString(), 'leaf index');
+  assert.equal((await one(server.port, 'GET', '/')).body.toString(), 'root index');
+  assert.equal((await one(server.port, 'GET', '/branch/')).body.toString(), 'branch index');
+  assert.equal((await one(server.port, 'GET', '/branch/leaf/')).body.toString(), 'leaf index');
 });
 
 test('a missing attribute, or a path past a handler with no default, is a 404', async (t) => {
   const server = await startApp(new TreeRoot());
   t.after(() => server.close());
   for (const path of ['/nope', '/branch/nope', '/about/extra', '/branch/leaf/page/more', '/plain/', '/plain/missing']) {
-    assert.equal((await raw(server, 'GET', path)).status, 404, path);
+    assert.equal((await one(server.port, 'GET', path)).status, 404, path);
   }
 });
 
@@ -135,7 +128,7 @@ test('`default` on the nearest ancestor takes the remaining segments as args', a
     ['/a/b/c/d', 'root default ["a","b","c","d"]'],
   ];
   for (const [path, body] of cases) {
-    const res = await raw(server, 'GET', path);
+    const res = await one(server.port, 'GET', path);
     assert.equal(res.status, 200, path);
     assert.equal(res.body.toString(), body, path);
   }
@@ -152,7 +145,7 @@ test('default args are percent-decoded, and %2F stays inside one argument', asyn
     ['/archive/%3F%23', ['?#']],
   ];
   for (const [path, args] of cases) {
-    const res = await raw(server, 'GET', path);
+    const res = await one(server.port, 'GET', path);
     assert.equal(res.status, 200, path);
     assert.equal(res.body.toString(), `archive default ${JSON.stringify(args)}`, path);
   }
@@ -161,7 +154,7 @@ test('default args are percent-decoded, and %2F stays inside one argument', asyn
 test('an encoded slash never walks the tree: /archive%2Fx is one segment', async (t) => {
   const server = await startApp(new DefaultRoot());
   t.after(() => server.close());
-  const res = await raw(server, 'GET', '/archive%2F2024');
+  const res = await one(server.port, 'GET', '/archive%2F2024');
   assert.equal(res.body.toString(), 'root default ["archive/2024"]');
 });
 
@@ -169,7 +162,7 @@ test('`.` and `-` in a segment map to `_`', async (t) => {
   const server = await startApp(new TreeRoot());
   t.after(() => server.close());
   for (const path of ['/branch/my-page.html', '/branch/my_page_html', '/branch/my.page-html', '/branch/my-page-html']) {
-    const res = await raw(server, 'GET', path);
+    const res = await one(server.port, 'GET', path);
     assert.equal(res.status, 200, path);
     assert.equal(res.body.toString(), 'my page html', path);
   }
@@ -178,7 +171,7 @@ test('`.` and `-` in a segment map to `_`', async (t) => {
 test('default args keep their `.` and `-`', async (t) => {
   const server = await startApp(new DefaultRoot());
   t.after(() => server.close());
-  const res = await raw(server, 'GET', '/archive/my-file.tar.gz');
+  const res = await one(server.port, 'GET', '/archive/my-file.tar.gz');
   assert.equal(res.body.toString(), 'archive default ["my-file.tar.gz"]');
 });
 
@@ -230,13 +223,13 @@ test('only exposed functions are reachable; everything else is a 404 that runs n
     '/%5Fsecret/ok', '/guarded/%5Fprivate', '/%63onstructor',
   ];
   for (const path of paths) {
-    const res = await raw(server, 'GET', path);
+    const res = await one(server.port, 'GET', path);
     assert.equal(res.status, 404, `${path} -> ${res.status} ${res.body.toString()}`);
     const body = res.body.toString();
     assert.ok(!body.includes('LEAK') && !body.includes('[native code]') && !body.includes('guarded index'), `${path} leaked: ${body}`);
   }
   // The exposed neighbours still answer.
-  assert.equal((await raw(server, 'GET', '/guarded/ok')).body.toString(), 'ok');
+  assert.equal((await one(server.port, 'GET', '/guarded/ok')).body.toString(), 'ok');
 });
 
 test('handlers named like members of Function.prototype (apply, call, bind, name, length) dispatch like any other', async (t) => {
@@ -252,19 +245,19 @@ test('handlers named like members of Function.prototype (apply, call, bind, name
   const server = await startApp({ jobs: new Jobs(), index: exposed(() => 'root') });
   t.after(() => server.close());
   for (const name of ['apply', 'call', 'bind', 'name', 'length', 'caller', 'arguments']) {
-    const res = await raw(server, 'GET', `/jobs/${name}`);
+    const res = await one(server.port, 'GET', `/jobs/${name}`);
     assert.equal(res.status, 200, name);
     assert.equal(res.body.toString(), `${name} page`);
   }
   // ...while the same names on an object that does not define them stay 404s.
-  for (const name of ['apply', 'call', 'name', 'length']) assert.equal((await raw(server, 'GET', `/${name}`)).status, 404, name);
+  for (const name of ['apply', 'call', 'name', 'length']) assert.equal((await one(server.port, 'GET', `/${name}`)).status, 404, name);
 });
 
 test('dot segments and doubled slashes: /index/.. is a 404, //a//b collapses to /a/b', async (t) => {
   const server = await startApp(new TreeRoot());
   t.after(() => server.close());
   for (const path of ['/index/..', '/about/..', '/branch/leaf/page/..', '/..', '/branch/..', '/%2e%2e', '/branch/%2E%2E', '/.', '/branch/.']) {
-    const res = await raw(server, 'GET', path);
+    const res = await one(server.port, 'GET', path);
     assert.equal(res.status, 404, `${path} -> ${res.status}`);
     assert.ok(!/root index|branch index|leaf index|leaf page|about page/.test(res.body.toString()), path);
   }
@@ -275,7 +268,7 @@ test('dot segments and doubled slashes: /index/.. is a 404, //a//b collapses to 
     ['//branch//leaf//', 'leaf index'],
   ];
   for (const [path, body] of collapsed) {
-    const res = await raw(server, 'GET', path);
+    const res = await one(server.port, 'GET', path);
     assert.equal(res.status, 200, path);
     assert.equal(res.body.toString(), body, path);
   }
@@ -287,11 +280,11 @@ test('a section set on a subtree applies however the path spells its slashes', a
   });
   t.after(() => server.close());
   for (const path of ['/branch/hello', '//branch//hello', '/branch//hello', '//branch/leaf/page']) {
-    const res = await raw(server, 'GET', path);
+    const res = await one(server.port, 'GET', path);
     assert.equal(res.status, 200, path);
     assert.equal(res.headers['x-guard'], 'branch', path);
   }
-  assert.equal((await raw(server, 'GET', '/about')).headers['x-guard'], undefined);
+  assert.equal((await one(server.port, 'GET', '/about')).headers['x-guard'], undefined);
 });
 
 test('a section guarding a subtree applies however `.`, `-` or `_` spell its segments', async (t) => {
@@ -303,7 +296,7 @@ test('a section guarding a subtree applies however `.`, `-` or `_` spell its seg
   const server = await startApp(root, { '/admin_area': { 'hooks.before_handler': guard }, '/shop-front': { 'hooks.before_handler': guard } });
   t.after(() => server.close());
   for (const path of ['/admin_area/secret', '/admin-area/secret', '/admin.area/secret', '/shop-front/secret', '/shop_front/secret', '/shop.front/secret']) {
-    const res = await raw(server, 'GET', path);
+    const res = await one(server.port, 'GET', path);
     assert.equal(res.status, 403, `${path} -> ${res.status} ${res.body.toString()}`);
   }
 });
@@ -311,24 +304,39 @@ test('a section guarding a subtree applies however `.`, `-` or `_` spell its seg
 // ---------------------------------------------------------------------------
 // tools.trailing_slash
 
+/** The redirect off a stray slash is off by default (CherryPy's `extra: False`); these tests switch it on. */
+const EXTRA: Config = { 'tools.trailing_slash.extra': true };
+
 test('trailing_slash (on by default): an index without its slash is a 301 to the slashed URL', async (t) => {
   const server = await startApp(new TreeRoot());
   t.after(() => server.close());
-  const res = await raw(server, 'GET', '/branch');
+  const res = await one(server.port, 'GET', '/branch');
   assert.equal(res.status, 301);
   assert.equal(res.headers.location, `http://127.0.0.1:${server.port}/branch/`);
-  const deeper = await raw(server, 'GET', '/branch/leaf');
+  const deeper = await one(server.port, 'GET', '/branch/leaf');
   assert.equal(deeper.status, 301);
   assert.equal(deeper.headers.location, `http://127.0.0.1:${server.port}/branch/leaf/`);
 });
 
-test('trailing_slash: a stray slash after a plain handler is a 301 off it', async (t) => {
-  const server = await startApp(new TreeRoot());
+test('trailing_slash by default (CherryPy: missing on, extra off): a stray slash after a plain handler is served, not redirected', async (t) => {
+  const root = { index: exposed(() => 'root'), show_msg: exposed(() => 'Hello world!'), sub: { index: exposed(() => 'sub') } };
+  const server = await startApp(root);
   t.after(() => server.close());
-  const res = await raw(server, 'GET', '/about/');
+  const stray = await one(server.port, 'GET', '/show_msg/');
+  assert.equal(stray.status, 200);
+  assert.equal(stray.headers.location, undefined);
+  assert.equal(stray.body.toString(), 'Hello world!');
+  assert.equal((await one(server.port, 'GET', '/show_msg')).body.toString(), 'Hello world!');
+  assert.equal((await one(server.port, 'GET', '/sub')).status, 301, 'an index without its slash is still redirected');
+});
+
+test('trailing_slash with extra: a stray slash after a plain handler is a 301 off it', async (t) => {
+  const server = await startApp(new TreeRoot(), { '/': EXTRA });
+  t.after(() => server.close());
+  const res = await one(server.port, 'GET', '/about/');
   assert.equal(res.status, 301);
   assert.equal(res.headers.location, `http://127.0.0.1:${server.port}/about`);
-  const nested = await raw(server, 'GET', '/branch/leaf/page/');
+  const nested = await one(server.port, 'GET', '/branch/leaf/page/');
   assert.equal(nested.status, 301);
   assert.equal(nested.headers.location, `http://127.0.0.1:${server.port}/branch/leaf/page`);
 });
@@ -340,12 +348,12 @@ test('trailing_slash keeps the query string, and the handler does not run', asyn
     sub: { index: exposed(() => { calls++; return 'sub'; }) },
     page: exposed(() => { calls++; return 'page'; }),
   };
-  const server = await startApp(root);
+  const server = await startApp(root, { '/': EXTRA });
   t.after(() => server.close());
-  const a = await raw(server, 'GET', '/sub?x=1&y=a%20b');
+  const a = await one(server.port, 'GET', '/sub?x=1&y=a%20b');
   assert.equal(a.status, 301);
   assert.equal(a.headers.location, `http://127.0.0.1:${server.port}/sub/?x=1&y=a%20b`);
-  const b = await raw(server, 'GET', '/page/?q=z');
+  const b = await one(server.port, 'GET', '/page/?q=z');
   assert.equal(b.status, 301);
   assert.equal(b.headers.location, `http://127.0.0.1:${server.port}/page?q=z`);
   assert.equal(calls, 0);
@@ -358,10 +366,10 @@ test('trailing_slash keeps the query string, and the handler does not run', asyn
 
 test('trailing_slash never builds a redirect to another host from //host paths', async (t) => {
   const root = { index: exposed(() => 'root'), evil: { index: exposed(() => 'evil index'), page: exposed(() => 'evil page') }, page: exposed(() => 'page') };
-  const server = await startApp(root);
+  const server = await startApp(root, { '/': EXTRA });
   t.after(() => server.close());
   for (const path of ['//evil', '//evil/page/', '//page/']) {
-    const res = await raw(server, 'GET', path);
+    const res = await one(server.port, 'GET', path);
     assert.equal(res.status, 301, path);
     const location = new URL(res.headers.location!);
     assert.equal(location.host, `127.0.0.1:${server.port}`, `${path} -> ${res.headers.location}`);
@@ -372,58 +380,58 @@ test('trailing_slash never builds a redirect to another host from //host paths',
 test('trailing_slash does not touch a default handler or an index at the root', async (t) => {
   const server = await startApp(new DefaultRoot());
   t.after(() => server.close());
-  assert.equal((await raw(server, 'GET', '/archive/2024/')).body.toString(), 'archive default ["2024"]');
-  assert.equal((await raw(server, 'GET', '/archive/2024')).body.toString(), 'archive default ["2024"]');
-  assert.equal((await raw(server, 'GET', '/')).status, 200);
+  assert.equal((await one(server.port, 'GET', '/archive/2024/')).body.toString(), 'archive default ["2024"]');
+  assert.equal((await one(server.port, 'GET', '/archive/2024')).body.toString(), 'archive default ["2024"]');
+  assert.equal((await one(server.port, 'GET', '/')).status, 200);
 });
 
 test('trailing_slash is decided once per route: both redirects still happen on a cached plan, the other routes are left alone', async (t) => {
   const root = { dir: { index: exposed(() => 'dir'), leaf: exposed(() => 'leaf') } };
-  const server = await startApp(root);
+  const server = await startApp(root, { '/': EXTRA });
   t.after(() => server.close());
   for (let i = 0; i < 2; i++) {
-    const toIndex = await raw(server, 'GET', '/dir?x=1');
+    const toIndex = await one(server.port, 'GET', '/dir?x=1');
     assert.equal(toIndex.status, 301);
     assert.equal(toIndex.headers.location, `http://127.0.0.1:${server.port}/dir/?x=1`);
-    const offLeaf = await raw(server, 'GET', '/dir/leaf/');
+    const offLeaf = await one(server.port, 'GET', '/dir/leaf/');
     assert.equal(offLeaf.status, 301);
     assert.equal(offLeaf.headers.location, `http://127.0.0.1:${server.port}/dir/leaf`);
-    assert.equal((await raw(server, 'GET', '/dir/')).body.toString(), 'dir');
-    assert.equal((await raw(server, 'GET', '/dir/leaf')).body.toString(), 'leaf');
+    assert.equal((await one(server.port, 'GET', '/dir/')).body.toString(), 'dir');
+    assert.equal((await one(server.port, 'GET', '/dir/leaf')).body.toString(), 'leaf');
   }
 });
 
 test("'tools.trailing_slash.on': false disables both redirects", async (t) => {
-  const server = await startApp(new TreeRoot(), { '/': { 'tools.trailing_slash.on': false } });
+  const server = await startApp(new TreeRoot(), { '/': { ...EXTRA, 'tools.trailing_slash.on': false } });
   t.after(() => server.close());
-  const index = await raw(server, 'GET', '/branch');
+  const index = await one(server.port, 'GET', '/branch');
   assert.equal(index.status, 200);
   assert.equal(index.body.toString(), 'branch index');
-  const page = await raw(server, 'GET', '/about/');
+  const page = await one(server.port, 'GET', '/about/');
   assert.equal(page.status, 200);
   assert.equal(page.body.toString(), 'about page');
 });
 
 test('trailing_slash can be switched off for one subtree only', async (t) => {
-  const server = await startApp(new TreeRoot(), { '/branch/leaf': { 'tools.trailing_slash.on': false } });
+  const server = await startApp(new TreeRoot(), { '/': EXTRA, '/branch/leaf': { 'tools.trailing_slash.on': false } });
   t.after(() => server.close());
-  assert.equal((await raw(server, 'GET', '/branch')).status, 301);
-  assert.equal((await raw(server, 'GET', '/branch/leaf')).status, 200);
-  assert.equal((await raw(server, 'GET', '/branch/leaf/page/')).status, 200);
+  assert.equal((await one(server.port, 'GET', '/branch')).status, 301);
+  assert.equal((await one(server.port, 'GET', '/branch/leaf')).status, 200);
+  assert.equal((await one(server.port, 'GET', '/branch/leaf/page/')).status, 200);
 });
 
 test('tools.trailing_slash.status chooses the redirect status; missing/extra switch each direction', async (t) => {
   const server = await startApp(new TreeRoot(), {
-    '/': { 'tools.trailing_slash.status': 308 },
+    '/': { ...EXTRA, 'tools.trailing_slash.status': 308 },
     '/branch/leaf': { 'tools.trailing_slash.extra': false },
   });
   t.after(() => server.close());
-  const a = await raw(server, 'GET', '/branch?k=v');
+  const a = await one(server.port, 'GET', '/branch?k=v');
   assert.equal(a.status, 308);
   assert.equal(a.headers.location, `http://127.0.0.1:${server.port}/branch/?k=v`);
-  assert.equal((await raw(server, 'GET', '/about/')).status, 308);
-  assert.equal((await raw(server, 'GET', '/branch/leaf')).status, 308); // missing still on there
-  const extra = await raw(server, 'GET', '/branch/leaf/page/');
+  assert.equal((await one(server.port, 'GET', '/about/')).status, 308);
+  assert.equal((await one(server.port, 'GET', '/branch/leaf')).status, 308); // missing still on there
+  const extra = await one(server.port, 'GET', '/branch/leaf/page/');
   assert.equal(extra.status, 200); // extra off under /branch/leaf
   assert.equal(extra.body.toString(), 'leaf page');
 });
@@ -434,10 +442,10 @@ test('a handler-level trailing_slash setting wins over the section', async (t) =
     loose: exposed(() => 'loose', { 'tools.trailing_slash.on': false }),
     strict: exposed(() => 'strict'),
   };
-  const server = await startApp(root);
+  const server = await startApp(root, { '/': EXTRA });
   t.after(() => server.close());
-  assert.equal((await raw(server, 'GET', '/loose/')).status, 200);
-  assert.equal((await raw(server, 'GET', '/strict/')).status, 301);
+  assert.equal((await one(server.port, 'GET', '/loose/')).status, 200);
+  assert.equal((await one(server.port, 'GET', '/strict/')).status, 301);
 });
 
 // ---------------------------------------------------------------------------
@@ -505,7 +513,7 @@ test('MethodDispatcher: GET, POST, PUT, DELETE on one resource', async (t) => {
   assert.equal(put.status, 200);
   assert.equal(put.text, 'put 2');
   assert.equal((await get(server.url + '/api/items/2')).text, 'item 2=deux');
-  const del = await raw(server, 'DELETE', '/api/items/2');
+  const del = await one(server.port, 'DELETE', '/api/items/2');
   assert.equal(del.status, 204);
   assert.equal(del.headers['content-length'], undefined);
   assert.equal((await get(server.url + '/api/items')).text, 'items 1');
@@ -516,7 +524,7 @@ test('MethodDispatcher: GET, POST, PUT, DELETE on one resource', async (t) => {
 test('MethodDispatcher: segments past the resource are args', async (t) => {
   const server = await startRest();
   t.after(() => server.close());
-  const res = await raw(server, 'GET', '/api/items/1/extra/a%2Fb');
+  const res = await one(server.port, 'GET', '/api/items/1/extra/a%2Fb');
   assert.equal(res.status, 200);
   assert.equal(res.body.toString(), 'item 1/extra/a/b=one');
 });
@@ -524,14 +532,14 @@ test('MethodDispatcher: segments past the resource are args', async (t) => {
 test('MethodDispatcher: a method the resource lacks is a 405 with Allow, and nothing runs', async (t) => {
   const server = await startRest();
   t.after(() => server.close());
-  const res = await raw(server, 'PATCH', '/api/items/1');
+  const res = await one(server.port, 'PATCH', '/api/items/1');
   assert.equal(res.status, 405);
   const allow = res.headers.allow!.split(/,\s*/).sort();
   assert.deepEqual(allow, ['DELETE', 'GET', 'HEAD', 'POST', 'PUT']);
-  const ro = await raw(server, 'POST', '/api/readonly', { 'Content-Length': '0' });
+  const ro = await one(server.port, 'POST', '/api/readonly', { 'Content-Length': '0' });
   assert.equal(ro.status, 405);
   assert.deepEqual(ro.headers.allow!.split(/,\s*/).sort(), ['GET', 'HEAD']);
-  const del = await raw(server, 'DELETE', '/api/readonly');
+  const del = await one(server.port, 'DELETE', '/api/readonly');
   assert.equal(del.status, 405);
   assert.equal((await get(server.url + '/api/readonly')).text, 'read only');
 });
@@ -539,15 +547,15 @@ test('MethodDispatcher: a method the resource lacks is a 405 with Allow, and not
 test('MethodDispatcher: a node without method handlers is a 404', async (t) => {
   const server = await startRest();
   t.after(() => server.close());
-  assert.equal((await raw(server, 'GET', '/api')).status, 404);
-  assert.equal((await raw(server, 'GET', '/api/')).status, 404);
-  assert.equal((await raw(server, 'GET', '/api/items/constructor')).body.toString(), 'item constructor=?');
+  assert.equal((await one(server.port, 'GET', '/api')).status, 404);
+  assert.equal((await one(server.port, 'GET', '/api/')).status, 404);
+  assert.equal((await one(server.port, 'GET', '/api/items/constructor')).body.toString(), 'item constructor=?');
 });
 
 test('MethodDispatcher: HEAD runs GET and sends its Content-Length with no body', async (t) => {
   const server = await startRest();
   t.after(() => server.close());
-  const getRes = await raw(server, 'GET', '/api/items/1');
+  const getRes = await one(server.port, 'GET', '/api/items/1');
   const r = await rawRequest(server.port, `HEAD /api/items/1 HTTP/1.1\r\nHost: x\r\n\r\nGET /api/items/1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
   assert.equal(r.responses.length, 2, r.text);
   const [head, after] = r.responses;
@@ -605,14 +613,14 @@ test('_cp_dispatch serves a dynamic tree: /users/42/profile', async (t) => {
   const root = new DynRoot();
   const server = await startApp(root);
   t.after(() => server.close());
-  assert.equal((await raw(server, 'GET', '/users/42/profile/')).body.toString(), 'profile of 42');
-  assert.equal((await raw(server, 'GET', '/users/7/profile/')).body.toString(), 'profile of 7');
-  assert.equal((await raw(server, 'GET', '/users/7/profile/posts')).body.toString(), 'posts of 7 []');
-  assert.equal((await raw(server, 'GET', '/users/9/card')).body.toString(), 'card 9');
+  assert.equal((await one(server.port, 'GET', '/users/42/profile/')).body.toString(), 'profile of 42');
+  assert.equal((await one(server.port, 'GET', '/users/7/profile/')).body.toString(), 'profile of 7');
+  assert.equal((await one(server.port, 'GET', '/users/7/profile/posts')).body.toString(), 'posts of 7 []');
+  assert.equal((await one(server.port, 'GET', '/users/9/card')).body.toString(), 'card 9');
   assert.deepEqual(root.users.seen.slice(0, 2), [['42', 'profile'], ['7', 'profile']]);
   // The real attribute wins over the hook, and the hook is not asked for it.
   root.users.seen.length = 0;
-  assert.equal((await raw(server, 'GET', '/users/')).body.toString(), 'all users');
+  assert.equal((await one(server.port, 'GET', '/users/')).body.toString(), 'all users');
   assert.equal(root.users.seen.length, 0);
 });
 
@@ -622,7 +630,7 @@ test('_cp_dispatch: its answer is not cached, each request asks again', async (t
   t.after(() => server.close());
   for (let i = 0; i < 20; i++) {
     const id = String(i % 3);
-    assert.equal((await raw(server, 'GET', `/users/${id}/profile/`)).body.toString(), `profile of ${id}`);
+    assert.equal((await one(server.port, 'GET', `/users/${id}/profile/`)).body.toString(), `profile of ${id}`);
   }
   assert.equal(root.users.seen.length, 20);
 });
@@ -630,9 +638,9 @@ test('_cp_dispatch: its answer is not cached, each request asks again', async (t
 test('_cp_dispatch: no node returned is a 404; the query cannot spoof its params', async (t) => {
   const server = await startApp(new DynRoot());
   t.after(() => server.close());
-  assert.equal((await raw(server, 'GET', '/users/abc/profile/')).status, 404);
-  assert.equal((await raw(server, 'GET', '/users/42/elsewhere')).status, 404);
-  assert.equal((await raw(server, 'GET', '/users/42/profile/?user=999')).body.toString(), 'profile of 42');
+  assert.equal((await one(server.port, 'GET', '/users/abc/profile/')).status, 404);
+  assert.equal((await one(server.port, 'GET', '/users/42/elsewhere')).status, 404);
+  assert.equal((await one(server.port, 'GET', '/users/42/profile/?user=999')).body.toString(), 'profile of 42');
 });
 
 // ---------------------------------------------------------------------------

@@ -1,8 +1,7 @@
 // Exceptions and error pages (DESIGN §4, issue 2 part 8, HOSTILE 17), over a real socket.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -10,6 +9,7 @@ import {
   type Config, type Context, type ErrorPageInfo,
 } from '../src/index.js';
 import { rawRequest } from '../src/testing.js';
+import { tempDir } from './helpers/files.js';
 import { get, startApp } from './helpers/server.js';
 
 const THIS_FILE = fileURLToPath(import.meta.url);
@@ -17,12 +17,6 @@ const THIS_NAME = 'errors.test';
 
 /** Stack frame lines as V8 prints them ("    at fn (file:line:col)"). */
 const STACK_LINE = /^\s+at /m;
-
-function tempDir(t: { after(fn: () => void): void }): string {
-  const dir = mkdtempSync(join(tmpdir(), 'drupe-errors-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 // ---------------------------------------------------------------------------
 // HTTPError and NotFound
@@ -245,7 +239,7 @@ test('error pages follow the config tree: a path section overrides the page for 
 });
 
 test('error_page as a file path: its text is the page, placeholders filled in HTML-escaped', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir(t, 'drupe-errors-');
   const file = join(dir, '404.html');
   writeFileSync(file, '<html><body><h1>Oops {status}</h1><p>{message}</p><pre>{traceback}</pre><i>{reason}</i></body></html>');
   const fallback = join(dir, 'default.html');
@@ -298,7 +292,7 @@ test('an error page function that throws still gives a 500 with a fixed page; th
 });
 
 test('an error page file that cannot be read gives a 500, not a crash', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir(t, 'drupe-errors-');
   // A missing file is refused at start-up (below); one removed while serving still must not crash.
   const file = join(dir, 'removed-later.html');
   writeFileSync(file, 'page');

@@ -8,7 +8,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NotFound, exposed, json, serveFile, type Config, type Context } from '../src/index.js';
 import { streamRequest, type ParsedResponse } from '../src/testing.js';
-import { assertLength, head, names, one, raw, start, tempDir } from './helpers/files.js';
+import { assertLength, tempDir } from './helpers/files.js';
+import { head, headerNames, one, raw } from './helpers/http.js';
+import { start } from './helpers/server.js';
 
 const AUTO: Config = { 'tools.etags.on': true, 'tools.etags.autotags': true };
 
@@ -16,7 +18,7 @@ function assert304(res: ParsedResponse, etag: string | undefined, what: string):
   assert.equal(res.status, 304, `${what}\n${res.head}`);
   assert.equal(res.body.length, 0, what);
   if (etag !== undefined) assert.equal(res.headers['etag'], etag, `${what}: ETag on the 304`);
-  for (const gone of ['content-type', 'content-length', 'transfer-encoding']) assert.ok(!names(res).includes(gone), `${what}: no ${gone}`);
+  for (const gone of ['content-type', 'content-length', 'transfer-encoding']) assert.ok(!headerNames(res).includes(gone), `${what}: no ${gone}`);
 }
 
 test('autotags: a strong ETag from the body bytes, the same for the same body, another for another', async (t) => {

@@ -130,3 +130,11 @@ test('every DRUPE_ERR_ code used in src/ is in errorCodes', async () => {
     }
   }
 });
+
+test('each DRUPE_ERR_ code belongs to one class: a code a class owns is never given to a DrupeError', () => {
+  const texts = sourceFiles(join(ROOT, 'src')).map((f) => readFileSync(f, 'utf8'));
+  const owned = new Set(texts.flatMap((t) => [...t.matchAll(/readonly code = '(DRUPE_ERR_[A-Z0-9_]+)'/g)].map((m) => m[1]!)));
+  assert.ok(owned.has('DRUPE_ERR_HEADERS_SENT') && owned.has('DRUPE_ERR_BODY_TYPE'), [...owned].join(', '));
+  const given = new Set(texts.flatMap((t) => [...t.matchAll(/new DrupeError\(\s*'(DRUPE_ERR_[A-Z0-9_]+)'/g)].map((m) => m[1]!)));
+  assert.deepEqual([...owned].filter((code) => given.has(code)), []);
+});

@@ -14,7 +14,9 @@ import { gunzipSync } from 'node:zlib';
 import { exposed, serveFile, serveStream, FileBody, HTTPError, InternalRedirect, NotFound, type Context } from '../src/index.js';
 import { streamRequest } from '../src/testing.js';
 import { NOBODY, serveAsNobody } from './helpers/as-nobody.js';
-import { assertLength, fdsBackTo, head, names, one, openFds, raw, start, tempDir } from './helpers/files.js';
+import { assertLength, fdsBackTo, openFds, tempDir } from './helpers/files.js';
+import { head, headerNames, one, raw } from './helpers/http.js';
+import { start } from './helpers/server.js';
 
 function files(t: { after(fn: () => unknown): void }): { dir: string; text: string; bin: Buffer } {
   const dir = tempDir(t);
@@ -48,7 +50,7 @@ test('serveFile: Content-Type from the extension, Last-Modified, ETag, Accept-Ra
   assert.equal(css.headers['accept-ranges'], 'bytes');
   assert.equal(css.headers['last-modified'], new Date(statSync(join(dir, 'style.css')).mtimeMs).toUTCString());
   assert.match(css.headers['etag']!, /^"[0-9a-f]+-[0-9a-f]+"$/, 'a strong validator');
-  assert.equal(names(css).filter((n) => n === 'transfer-encoding').length, 0);
+  assert.equal(headerNames(css).filter((n) => n === 'transfer-encoding').length, 0);
 
   assert.equal((await one(server.port, 'GET', '/data.json')).headers['content-type'], 'application/json; charset=utf-8');
   assert.equal((await one(server.port, 'GET', '/pic.png')).headers['content-type'], 'image/png');

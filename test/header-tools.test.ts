@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { App, HTTPRedirect, MethodDispatcher, exposed, type CheckPassword, type Config, type Context } from '../src/index.js';
 import { rawRequest, type ParsedResponse } from '../src/testing.js';
 import { startApp } from './helpers/server.js';
-import { req } from './helpers/streaming.js';
+import { req } from './helpers/http.js';
 
 async function ask(port: number, path: string, headers: Record<string, string> = {}, method = 'GET'): Promise<ParsedResponse> {
   const r = await rawRequest(port, req(path, { method, headers: { Connection: 'close', ...headers } }));
@@ -50,13 +50,11 @@ test('expires: secs gives max-age and a future Expires; 0 gives no-cache; the ha
     never: exposed(() => 'never'),
     own: exposed(({ response }: Context) => { response.headers.set('Cache-Control', 'private'); return 'own'; }),
     forced: exposed(({ response }: Context) => { response.headers.set('Cache-Control', 'private'); return 'forced'; }),
-    negative: exposed(() => 'x'),
   };
   const server = await startApp(root, {
     '/': { 'tools.expires.on': true, 'tools.expires.secs': 3600 },
     '/never': { 'tools.expires.secs': 0 },
     '/forced': { 'tools.expires.force': true },
-    '/negative': { 'tools.expires.secs': -5 },
   });
   t.after(() => server.close());
   const cached = await ask(server.port, '/cached');
@@ -71,7 +69,8 @@ test('expires: secs gives max-age and a future Expires; 0 gives no-cache; the ha
   assert.equal(own.headers['cache-control'], 'private');
   assert.equal(own.headers.expires, undefined);
   assert.equal((await ask(server.port, '/forced')).headers['cache-control'], 'max-age=3600');
-  assert.equal((await ask(server.port, '/negative')).status, 500);
+  // A negative secs never reaches a request: the App refuses it.
+  assert.throws(() => new App(root, { '/negative': { 'tools.expires.secs': -5 } }), { code: 'DRUPE_ERR_CONFIG_VALUE', message: /'tools\.expires\.secs' in section '\/negative'.*-5/ });
 });
 
 // ---------------------------------------------------------------------------
@@ -140,19 +139,18 @@ test('proxy: from a trusted peer, the client address, scheme and host are the fo
   assert.equal(junk.body.toString(), '127.0.0.1 http 127.0.0.1');
 });
 
-test('proxy: base fixes scheme and host; header names are options; an invalid trusted entry is a 500', async (t) => {
+test('proxy: base fixes scheme and host; header names are options; an invalid trusted entry fails at start-up', async (t) => {
   const root = { a: proxyRoot(), b: proxyRoot(), bad: proxyRoot() };
   const server = await startApp(root, {
     '/': { 'tools.proxy.on': true, 'tools.proxy.trusted': ['127.0.0.1'] },
     '/a': { 'tools.proxy.base': 'https://site.example:8443' },
     '/b': { 'tools.proxy.remote': 'X-Real-IP', 'tools.proxy.local': '' },
-    '/bad': { 'tools.proxy.trusted': ['localhost'] },
   });
   t.after(() => server.close());
   assert.equal((await ask(server.port, '/a/go', { 'X-Forwarded-Host': 'ignored.example' })).headers.location, 'https://site.example:8443/target');
   const b = await ask(server.port, '/b/who', { 'X-Real-IP': '192.0.2.9', 'X-Forwarded-For': '203.0.113.7', 'X-Forwarded-Host': 'ignored.example' });
   assert.equal(b.body.toString(), '192.0.2.9 http 127.0.0.1');
-  assert.equal((await ask(server.port, '/bad/who')).status, 500);
+  assert.throws(() => new App(root, { '/bad': { 'tools.proxy.trusted': ['localhost'] } }), { code: 'DRUPE_ERR_CONFIG_VALUE', message: /'tools\.proxy\.trusted' in section '\/bad'.*"localhost"/ });
 });
 
 // ---------------------------------------------------------------------------
@@ -198,6 +196,32 @@ test('auth_basic: 401 with WWW-Authenticate without valid credentials; the user 
   assert.equal(head.body.length, 0);
   // Outside the subtree: no auth.
   assert.equal((await ask(server.port, '/elsewhere')).body.toString(), 'public');
+});
+
+test("auth_basic runs where CherryPy runs it: before_handler, priority 1 — after on_start_resource and the body, before the other before_handler tools and hooks", async (t) => {
+  const seen: string[] = [];
+  const note = (what: string) => ({ request, params }: Context): void => { seen.push(`${what} login=${String(request.login)} name=${String(params.name)}`); };
+  const server = await startApp({ guarded: exposed(({ request }: Context) => `hello ${String(request.login)}`), page: exposed(() => 'page') }, {
+    '/': {
+      ...USERS,
+      'tools.trailing_slash.extra': true,
+      'hooks.on_start_resource': note('start'),
+      'hooks.before_handler': [{ run: note('before0'), priority: 0 }, { run: note('before2'), priority: 2 }],
+    },
+  });
+  t.after(() => server.close());
+  const form = { 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Length': '8', Connection: 'close' };
+  const r = await rawRequest(server.port, req('/guarded', { method: 'POST', headers: form }) + 'name=ann');
+  assert.equal(r.responses[0]!.status, 401);
+  // The form was read before the check (CherryPy's order); a hook at priority 2 never ran.
+  assert.deepEqual(seen, ['start login=undefined name=undefined', 'before0 login=undefined name=ann']);
+  seen.length = 0;
+  const ok = await rawRequest(server.port, req('/guarded', { method: 'POST', headers: { ...form, Authorization: basic('ann', 's3cret') } }) + 'name=ann');
+  assert.equal(ok.responses[0]!.body.toString(), 'hello ann');
+  assert.deepEqual(seen, ['start login=undefined name=undefined', 'before0 login=undefined name=ann', 'before2 login=ann name=ann']);
+  // Before the trailing-slash redirect (before_handler, 20): no redirect tells an anonymous client what exists.
+  assert.equal((await ask(server.port, '/page/')).status, 401);
+  assert.equal((await ask(server.port, '/page/', { Authorization: basic('ann', 's3cret') })).status, 301);
 });
 
 test('auth_basic: encoded slashes and empty segments never bypass the guard of a subtree (HOSTILE 19)', async (t) => {

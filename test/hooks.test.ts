@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { App, DrupeError, HOOK_POINTS, HTTPError, HTTPRedirect, NotFound, defineTool, expose, exposed, type Config, type Context, type HookEntry } from '../src/index.js';
 import { rawRequest } from '../src/testing.js';
+import { within } from './helpers/async.js';
 import { startApp, get } from './helpers/server.js';
 
 /**
@@ -46,22 +47,11 @@ class Recorder {
     const wait = async (): Promise<void> => {
       while (this.#ends < count) await new Promise<void>((resolve) => this.#waiters.push(resolve));
     };
-    await hangGuard(wait(), `on_end_request of request ${count}`);
+    await within(wait(), `on_end_request of request ${count}`, 10_000);
   }
 
   take(): string[] {
     return this.events.splice(0);
-  }
-}
-
-/** Only a guard against hanging the suite: rejects if `p` has not settled after 10 s. */
-async function hangGuard<T>(p: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const limit = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`hang guard: ${what} never happened`)), 10_000); });
-  try {
-    return await Promise.race([p, limit]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 
@@ -262,7 +252,7 @@ test('on_end_request runs after the response was written', async (t) => {
   assert.equal(await res.text(), 'the body');
   assert.deepEqual(seen, ['committed=true']);
   release();
-  await hangGuard(done, 'the end of on_end_request');
+  await within(done, 'the end of on_end_request', 10_000);
   assert.deepEqual(seen, ['committed=true', 'released']);
 });
 

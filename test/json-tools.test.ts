@@ -8,7 +8,9 @@ import zlib from 'node:zlib';
 import { HTTPError, exposed, json, type Config, type Context } from '../src/index.js';
 import { rawRequest, streamRequest, type ParsedResponse } from '../src/testing.js';
 import { startApp } from './helpers/server.js';
-import { TERMINATOR, deferred, req, waitFor, within } from './helpers/streaming.js';
+import { deferred, waitFor, within } from './helpers/async.js';
+import { req } from './helpers/http.js';
+import { TERMINATOR } from './helpers/streaming.js';
 
 const JSON_IN: Config = { 'tools.json_in.on': true };
 const JSON_OUT: Config = { 'tools.json_out.on': true };

@@ -10,7 +10,9 @@ import { join } from 'node:path';
 import { exposed, serveFile, type Config, type Context } from '../src/index.js';
 import { parseRange, MAX_RANGES } from '../src/body/range.js';
 import type { ParsedResponse } from '../src/testing.js';
-import { assertLength, head, one, raw, start, tempDir } from './helpers/files.js';
+import { assertLength, tempDir } from './helpers/files.js';
+import { head, one, raw } from './helpers/http.js';
+import { start } from './helpers/server.js';
 
 const SIZE = 10_000;
 

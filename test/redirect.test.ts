@@ -257,7 +257,7 @@ function siteTree(): object {
 }
 
 test('HOSTILE 9: an absolute-form target dispatches on its path; the trailing-slash redirect stays on the Host header', async (t) => {
-  const server = await startApp(siteTree());
+  const server = await startApp(siteTree(), { '/': { 'tools.trailing_slash.extra': true } });
   t.after(() => server.close());
   const cases: Array<[string, number, string | undefined]> = [
     ['http://evil.example/x', 301, 'http://good.example/x/'],

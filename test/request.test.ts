@@ -8,43 +8,12 @@ import net from 'node:net';
 import { existsSync } from 'node:fs';
 import { exposed, json, UploadedFile, type Context } from '../src/index.js';
 import { rawRequest, type ParsedResponse } from '../src/testing.js';
-import { deferred, within } from './helpers/async.js';
-import { startApp, get, type TestServer } from './helpers/server.js';
+import { deferred, waitFor, within } from './helpers/async.js';
+import { exchange, rawReq } from './helpers/http.js';
+import { get, start } from './helpers/server.js';
 
 // -- helpers ----------------------------------------------------------------
 
-
-/** Wait (polling, bounded) until `cond()` holds. */
-async function eventually(cond: () => boolean, what: string, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
-/**
- * One raw HTTP/1.x request as bytes; Content-Length added for a body unless
- * Transfer-Encoding is given. HTTP/1.1 requests ask for `Connection: close`
- * (so the client reads until the server closes) unless `keepAlive` is set or
- * a Connection header is given.
- */
-function rawReq(port: number, method: string, target: string, opts: { headers?: Record<string, string>; body?: string | Buffer; version?: '1.0' | '1.1'; keepAlive?: boolean } = {}): Buffer {
-  const headers: Record<string, string> = { Host: `127.0.0.1:${port}`, ...opts.headers };
-  const body = opts.body === undefined ? undefined : Buffer.isBuffer(opts.body) ? opts.body : Buffer.from(opts.body, 'utf8');
-  const names = Object.keys(headers).map((n) => n.toLowerCase());
-  if (opts.version !== '1.0' && !opts.keepAlive && !names.includes('connection')) headers.Connection = 'close';
-  if (body !== undefined && !names.includes('content-length') && !names.includes('transfer-encoding')) headers['Content-Length'] = String(body.length);
-  const head = `${method} ${target} HTTP/${opts.version ?? '1.1'}\r\n${Object.entries(headers).map(([n, v]) => `${n}: ${v}\r\n`).join('')}\r\n`;
-  return body === undefined ? Buffer.from(head, 'latin1') : Buffer.concat([Buffer.from(head, 'latin1'), body]);
-}
-
-/** Send one request on its own connection, return its (only) response. */
-async function one(port: number, bytes: Buffer | string): Promise<ParsedResponse & { closedByServer: boolean }> {
-  const r = await rawRequest(port, bytes);
-  assert.equal(r.responses.length, 1, `expected one response, got ${r.responses.length}: ${r.text.slice(0, 500)}`);
-  return { ...r.responses[0]!, closedByServer: r.closedByServer };
-}
 
 function bodyJson(res: ParsedResponse): any {
   return JSON.parse(res.body.toString('utf8'));
@@ -87,17 +56,11 @@ function assertNoPollution(): void {
   }
 }
 
-async function start(t: { after(fn: () => unknown): void }, root: object, sections: Parameters<typeof startApp>[1] = {}, config: Parameters<typeof startApp>[2] = {}): Promise<TestServer> {
-  const server = await startApp(root, sections, config);
-  t.after(() => server.close());
-  return server;
-}
-
 // -- method, path, protocol, target ------------------------------------------
 
 test('method, path, query and lower-cased headers reach the handler', async (t) => {
   const server = await start(t, { echo: exposed(describeRequest) });
-  const res = await one(server.port, rawReq(server.port, 'GET', '/echo?a=1&b=two', { headers: { 'X-Custom-Thing': 'Some Value', ACCEPT: 'text/plain' } }));
+  const res = await exchange(server.port, rawReq(server.port, 'GET', '/echo?a=1&b=two', { headers: { 'X-Custom-Thing': 'Some Value', ACCEPT: 'text/plain' } }));
   assert.equal(res.status, 200);
   assert.equal(res.headers['content-type'], 'application/json');
   const got = bodyJson(res);
@@ -115,7 +78,7 @@ test('method, path, query and lower-cased headers reach the handler', async (t) 
 test('every method name is passed through as sent', async (t) => {
   const server = await start(t, { echo: exposed(describeRequest) });
   for (const method of ['POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'PURGE']) {
-    const res = await one(server.port, rawReq(server.port, method, '/echo'));
+    const res = await exchange(server.port, rawReq(server.port, method, '/echo'));
     assert.equal(res.status, 200, method);
     assert.equal(bodyJson(res).method, method);
   }
@@ -123,7 +86,7 @@ test('every method name is passed through as sent', async (t) => {
 
 test('the path stays percent-encoded as sent; args are decoded, %2F stays inside one argument', async (t) => {
   const server = await start(t, { default: exposed(describeRequest) });
-  const res = await one(server.port, rawReq(server.port, 'GET', '/caf%C3%A9/a%2Fb/x%20y?q=%C3%A9'));
+  const res = await exchange(server.port, rawReq(server.port, 'GET', '/caf%C3%A9/a%2Fb/x%20y?q=%C3%A9'));
   assert.equal(res.status, 200);
   const got = bodyJson(res);
   assert.equal(got.path, '/caf%C3%A9/a%2Fb/x%20y');
@@ -133,10 +96,10 @@ test('the path stays percent-encoded as sent; args are decoded, %2F stays inside
 
 test("protocol is 'HTTP/1.0' for an HTTP/1.0 request, and the connection then closes", async (t) => {
   const server = await start(t, { echo: exposed(describeRequest) });
-  const res = await one(server.port, rawReq(server.port, 'GET', '/echo', { version: '1.0' }));
+  const res = await exchange(server.port, rawReq(server.port, 'GET', '/echo', { version: '1.0' }));
   assert.equal(res.status, 200);
   assert.equal(bodyJson(res).protocol, 'HTTP/1.0');
-  assert.equal(res.closedByServer, true);
+  assert.equal(res.raw.closedByServer, true);
   assert.equal(res.headers['transfer-encoding'], undefined);
   assert.equal(Number(res.headers['content-length']), res.body.length);
 });
@@ -147,7 +110,7 @@ test('an absolute-form target dispatches on its path only; the authority is igno
     x: exposed((ctx: Context) => { hits++; return describeRequest(ctx); }),
     index: exposed(() => 'root index'),
   });
-  const res = await one(server.port, rawReq(server.port, 'GET', 'http://evil.example/x?a=1'));
+  const res = await exchange(server.port, rawReq(server.port, 'GET', 'http://evil.example/x?a=1'));
   assert.equal(res.status, 200);
   assert.equal(hits, 1);
   const got = bodyJson(res);
@@ -157,7 +120,7 @@ test('an absolute-form target dispatches on its path only; the authority is igno
   assert.equal(got.headers.host, `127.0.0.1:${server.port}`);
 
   // No path at all: the root.
-  const root = await one(server.port, rawReq(server.port, 'GET', 'http://evil.example'));
+  const root = await exchange(server.port, rawReq(server.port, 'GET', 'http://evil.example'));
   assert.equal(root.status, 200);
   assert.equal(root.body.toString(), 'root index');
   assert.ok(!root.head.toLowerCase().includes('evil.example'));
@@ -174,7 +137,7 @@ test('a fragment sent in the target is dropped, a later ? stays in the query; sh
       [`/echo?a=1${pad}#x?b=2`, '/echo', { a: '1', ...(pad ? { pad: long } : {}) }],
     ];
     for (const [target, path, query] of cases) {
-      const res = await one(server.port, rawReq(server.port, 'GET', target));
+      const res = await exchange(server.port, rawReq(server.port, 'GET', target));
       assert.equal(res.status, 200, target);
       const got = bodyJson(res);
       assert.equal(got.path, path, target);
@@ -182,7 +145,7 @@ test('a fragment sent in the target is dropped, a later ? stays in the query; sh
     }
   }
   // A long path with a fragment and no query.
-  const res = await one(server.port, rawReq(server.port, 'GET', `/echo#${long}?a=1`));
+  const res = await exchange(server.port, rawReq(server.port, 'GET', `/echo#${long}?a=1`));
   assert.equal(res.status, 200);
   assert.deepEqual(bodyJson(res).query, {});
 });
@@ -191,7 +154,7 @@ test('a fragment sent in the target is dropped, a later ? stays in the query; sh
 
 test('query and params: repeated keys become arrays, + and %XX decode, bare keys are empty strings', async (t) => {
   const server = await start(t, { echo: exposed(describeRequest) });
-  const res = await one(server.port, rawReq(server.port, 'GET', '/echo?a=1&b=2&a=3&a=4&s=hello+world&e=%E2%82%AC&bare&empty='));
+  const res = await exchange(server.port, rawReq(server.port, 'GET', '/echo?a=1&b=2&a=3&a=4&s=hello+world&e=%E2%82%AC&bare&empty='));
   assert.equal(res.status, 200);
   const got = bodyJson(res);
   const expected = { a: ['1', '3', '4'], b: '2', s: 'hello world', e: '€', bare: '', empty: '' };
@@ -201,7 +164,7 @@ test('query and params: repeated keys become arrays, + and %XX decode, bare keys
 
 test('a urlencoded POST body is merged into params after the query; query keeps only the query', async (t) => {
   const server = await start(t, { echo: exposed(describeRequest) });
-  const res = await one(server.port, rawReq(server.port, 'POST', '/echo?a=1&q=only', {
+  const res = await exchange(server.port, rawReq(server.port, 'POST', '/echo?a=1&q=only', {
     headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
     body: 'a=2&b=x+y&b=%C3%A9&c=',
   }));
@@ -244,7 +207,7 @@ test('multipart POST: fields in params, files as UploadedFile with filename, siz
     { name: 'pic', value: Buffer.from([0, 1, 2, 255]), filename: 'a.bin', type: 'application/octet-stream' },
     { name: 'pic', value: Buffer.from([9]), filename: 'b.bin' },
   ]);
-  const res = await one(server.port, rawReq(server.port, 'POST', '/upload?q=1', { headers: { 'Content-Type': MULTIPART_TYPE }, body }));
+  const res = await exchange(server.port, rawReq(server.port, 'POST', '/upload?q=1', { headers: { 'Content-Type': MULTIPART_TYPE }, body }));
   assert.equal(res.status, 200, res.body.toString());
   assert.equal(res.body.toString(), 'ok');
   assert.deepEqual(seen, {
@@ -273,14 +236,14 @@ test('an upload over request.spool_threshold is spooled to disk and the temp fil
     }, { 'request.spool_threshold': 1024 }),
   });
   const body = multipart([{ name: 'x', value: '1' }, { name: 'big', value: big, filename: 'big.bin' }]);
-  const res = await one(server.port, rawReq(server.port, 'POST', '/upload', { headers: { 'Content-Type': MULTIPART_TYPE }, body }));
+  const res = await exchange(server.port, rawReq(server.port, 'POST', '/upload', { headers: { 'Content-Type': MULTIPART_TYPE }, body }));
   assert.equal(res.status, 200, res.body.toString());
   assert.equal(res.body.toString(), `big.bin ${big.length}`);
   assert.ok(tempPath !== undefined, 'the upload was spooled to a temp file');
   assert.equal(existedDuringHandler, true);
   assert.equal(sameBytes, true);
   const path = tempPath;
-  await eventually(() => !existsSync(path), 'the temp file to be removed');
+  await waitFor(() => !existsSync(path), 'the temp file to be removed');
 });
 
 test('the spooled temp file is removed when the handler throws, too', async (t) => {
@@ -292,11 +255,11 @@ test('the spooled temp file is removed when the handler throws, too', async (t) 
     }, { 'request.spool_threshold': 100 }),
   }, {}, { 'log.screen': false });
   const body = multipart([{ name: 'big', value: Buffer.alloc(5000, 1), filename: 'big.bin' }]);
-  const res = await one(server.port, rawReq(server.port, 'POST', '/upload', { headers: { 'Content-Type': MULTIPART_TYPE }, body }));
+  const res = await exchange(server.port, rawReq(server.port, 'POST', '/upload', { headers: { 'Content-Type': MULTIPART_TYPE }, body }));
   assert.equal(res.status, 500);
   assert.ok(tempPath !== undefined);
   const path = tempPath;
-  await eventually(() => !existsSync(path), 'the temp file to be removed');
+  await waitFor(() => !existsSync(path), 'the temp file to be removed');
 });
 
 // -- null-prototype params ----------------------------------------------------------
@@ -318,7 +281,7 @@ test('params and query have no prototype; __proto__ / constructor keys never tou
       return 'ok';
     }),
   });
-  const res = await one(server.port, rawReq(server.port, 'GET', '/p?__proto__[x]=1&constructor[prototype][x]=1&__proto__=x&__proto__%5Bpolluted%5D=1&toString=t'));
+  const res = await exchange(server.port, rawReq(server.port, 'GET', '/p?__proto__[x]=1&constructor[prototype][x]=1&__proto__=x&__proto__%5Bpolluted%5D=1&toString=t'));
   assert.equal(res.status, 200, res.body.toString());
   assert.equal(info.paramsProto, null);
   assert.equal(info.queryProto, null);
@@ -339,12 +302,12 @@ test('__proto__ keys in urlencoded and multipart bodies stay plain keys', async 
       return 'ok';
     }),
   });
-  const form = await one(server.port, rawReq(server.port, 'POST', '/p', {
+  const form = await exchange(server.port, rawReq(server.port, 'POST', '/p', {
     headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
     body: '__proto__=a&__proto__[p]=1&constructor[prototype][p]=2',
   }));
   assert.equal(form.status, 200);
-  const mp = await one(server.port, rawReq(server.port, 'POST', '/p', {
+  const mp = await exchange(server.port, rawReq(server.port, 'POST', '/p', {
     headers: { 'Content-Type': MULTIPART_TYPE },
     body: multipart([{ name: '__proto__', value: 'b' }, { name: 'constructor[prototype][p]', value: '3' }]),
   }));
@@ -357,11 +320,11 @@ test('__proto__ keys in urlencoded and multipart bodies stay plain keys', async 
 
 test('text() decodes by the request charset (UTF-8 by default)', async (t) => {
   const server = await start(t, { t: exposed(async ({ request }: Context) => json(await request.text())) });
-  const utf8 = await one(server.port, rawReq(server.port, 'POST', '/t', { headers: { 'Content-Type': 'text/plain' }, body: 'héllo ✓' }));
+  const utf8 = await exchange(server.port, rawReq(server.port, 'POST', '/t', { headers: { 'Content-Type': 'text/plain' }, body: 'héllo ✓' }));
   assert.equal(bodyJson(utf8), 'héllo ✓');
-  const latin1 = await one(server.port, rawReq(server.port, 'POST', '/t', { headers: { 'Content-Type': 'text/plain; charset=ISO-8859-1' }, body: Buffer.from([0x63, 0x61, 0x66, 0xe9]) }));
+  const latin1 = await exchange(server.port, rawReq(server.port, 'POST', '/t', { headers: { 'Content-Type': 'text/plain; charset=ISO-8859-1' }, body: Buffer.from([0x63, 0x61, 0x66, 0xe9]) }));
   assert.equal(bodyJson(latin1), 'café');
-  const none = await one(server.port, rawReq(server.port, 'POST', '/t'));
+  const none = await exchange(server.port, rawReq(server.port, 'POST', '/t'));
   assert.equal(bodyJson(none), '');
 });
 
@@ -374,11 +337,11 @@ test('json() parses the body; invalid JSON is a 400 and the handler does not get
       return json({ got: v });
     }),
   });
-  const ok = await one(server.port, rawReq(server.port, 'POST', '/j', { headers: { 'Content-Type': 'application/json' }, body: '{"a":[1,2],"s":"é"}' }));
+  const ok = await exchange(server.port, rawReq(server.port, 'POST', '/j', { headers: { 'Content-Type': 'application/json' }, body: '{"a":[1,2],"s":"é"}' }));
   assert.equal(ok.status, 200);
   assert.deepEqual(bodyJson(ok), { got: { a: [1, 2], s: 'é' } });
   for (const bad of ['{"a":', 'not json', '', "{'a':1}"]) {
-    const res = await one(server.port, rawReq(server.port, 'POST', '/j', { headers: { 'Content-Type': 'application/json' }, body: bad }));
+    const res = await exchange(server.port, rawReq(server.port, 'POST', '/j', { headers: { 'Content-Type': 'application/json' }, body: bad }));
     assert.equal(res.status, 400, `body ${JSON.stringify(bad)}`);
     assert.match(res.body.toString(), /Invalid JSON/);
   }
@@ -392,7 +355,7 @@ test('json() bodies with __proto__ keys do not pollute Object.prototype', async 
       return json({ protoIsObject: Object.getPrototypeOf(v) === Object.prototype, own: Object.keys(v) });
     }),
   });
-  const res = await one(server.port, rawReq(server.port, 'POST', '/j', {
+  const res = await exchange(server.port, rawReq(server.port, 'POST', '/j', {
     headers: { 'Content-Type': 'application/json' },
     body: '{"__proto__":{"polluted":1},"constructor":{"prototype":{"polluted":1}}}',
   }));
@@ -413,7 +376,7 @@ test('bytes() gives the exact body, every byte value, also when sent chunked', a
       return buf;
     }),
   });
-  const plain = await one(server.port, rawReq(server.port, 'POST', '/b', { body: all }));
+  const plain = await exchange(server.port, rawReq(server.port, 'POST', '/b', { body: all }));
   assert.equal(plain.status, 200);
   assert.ok(plain.body.equals(all));
   const chunkedBody = Buffer.concat([
@@ -421,7 +384,7 @@ test('bytes() gives the exact body, every byte value, also when sent chunked', a
     Buffer.from('200\r\n'), all.subarray(0x200), Buffer.from('\r\n'),
     Buffer.from('0\r\n\r\n'),
   ]);
-  const chunked = await one(server.port, rawReq(server.port, 'POST', '/b', { headers: { 'Transfer-Encoding': 'chunked' }, body: chunkedBody }));
+  const chunked = await exchange(server.port, rawReq(server.port, 'POST', '/b', { headers: { 'Transfer-Encoding': 'chunked' }, body: chunkedBody }));
   assert.equal(chunked.status, 200);
   assert.ok(chunked.body.equals(all));
 });
@@ -436,13 +399,13 @@ test('cookies: the Cookie header is parsed (first of a repeated name wins, quote
       own: Object.prototype.hasOwnProperty.call(request.cookies, '__proto__'),
     })),
   });
-  const res = await one(server.port, rawReq(server.port, 'GET', '/c', { headers: { Cookie: 'a=1; b=hello%20world; c="quoted"; a=2;  spaced = v ;novalue; __proto__=x; bad=%zz' } }));
+  const res = await exchange(server.port, rawReq(server.port, 'GET', '/c', { headers: { Cookie: 'a=1; b=hello%20world; c="quoted"; a=2;  spaced = v ;novalue; __proto__=x; bad=%zz' } }));
   assert.equal(res.status, 200);
   const got = bodyJson(res);
   assert.equal(got.proto, null);
   assert.equal(got.own, true);
   assert.deepEqual(got.cookies, { a: '1', b: 'hello world', c: 'quoted', spaced: 'v', ['__proto__']: 'x', bad: '%zz' });
-  const none = await one(server.port, rawReq(server.port, 'GET', '/c'));
+  const none = await exchange(server.port, rawReq(server.port, 'GET', '/c'));
   assert.deepEqual(bodyJson(none).cookies, {});
   assertNoPollution();
 });
@@ -525,7 +488,7 @@ test('a client that disconnects mid-body: text() rejects, the signal aborts, the
   await within(started.promise, 'the handler to start');
   socket.destroy();
   assert.deepEqual(await within(outcome.promise, 'text() to settle'), { error: 'ClientGoneError', aborted: true });
-  const res = await one(server.port, rawReq(server.port, 'GET', '/ok'));
+  const res = await exchange(server.port, rawReq(server.port, 'GET', '/ok'));
   assert.equal(res.body.toString(), 'still serving');
 });
 
@@ -549,7 +512,7 @@ test('invalid percent-encoding or invalid UTF-8 in the path → 400 with a reaso
   let calls = 0;
   const server = await start(t, { default: exposed(() => { calls++; return 'reached'; }) });
   for (const target of ['/%zz', '/a/%E0%A4%A', '/%C3%28', '/%FF', '/%', '/ok/%ED%A0%80', '/%C0%AF']) {
-    const res = await one(server.port, rawReq(server.port, 'GET', target));
+    const res = await exchange(server.port, rawReq(server.port, 'GET', target));
     assert.equal(res.status, 400, target);
     assert.match(res.body.toString(), /Invalid percent-encoding in path/, target);
     assert.ok(!/Traceback|at .*\.js/.test(res.body.toString()), `no stack for ${target}`);
@@ -561,7 +524,7 @@ test('invalid percent-encoding or invalid UTF-8 in the query → 400 with a reas
   let calls = 0;
   const server = await start(t, { q: exposed(() => { calls++; return 'reached'; }) });
   for (const target of ['/q?a=%zz', '/q?a=%E0%A4%A', '/q?a=%C3%28', '/q?%FF=1', '/q?a=1&b=%', '/q?x=%ED%A0%80']) {
-    const res = await one(server.port, rawReq(server.port, 'GET', target));
+    const res = await exchange(server.port, rawReq(server.port, 'GET', target));
     assert.equal(res.status, 400, target);
     assert.match(res.body.toString(), /Invalid percent-encoding in query string/, target);
   }
@@ -573,7 +536,7 @@ test('invalid percent-encoding or invalid UTF-8 in the query → 400 with a reas
 
 test('invalid percent-encoding in a urlencoded body → 400', async (t) => {
   const server = await start(t, { f: exposed(() => 'reached') });
-  const res = await one(server.port, rawReq(server.port, 'POST', '/f', { headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'a=%C3%28' }));
+  const res = await exchange(server.port, rawReq(server.port, 'POST', '/f', { headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'a=%C3%28' }));
   assert.equal(res.status, 400);
   assert.match(res.body.toString(), /Invalid percent-encoding in form body/);
 });
@@ -602,7 +565,7 @@ test('server.max_request_body_size: reading a chunked body past it → 413 with 
   assert.equal(bodyRead, undefined);
 
   // At the limit exactly: fine.
-  const at = await one(server.port, rawReq(server.port, 'POST', '/read', {
+  const at = await exchange(server.port, rawReq(server.port, 'POST', '/read', {
     headers: { 'Transfer-Encoding': 'chunked', 'Content-Type': 'text/plain' },
     body: chunk('x'.repeat(60)) + chunk('y'.repeat(40)) + '0\r\n\r\n',
   }));

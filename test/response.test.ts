@@ -5,43 +5,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { exposed, json, type Context } from '../src/index.js';
-import { rawRequest, type ParsedResponse, type RawResult } from '../src/testing.js';
-import { startApp, type TestServer } from './helpers/server.js';
+import { rawRequest, type ParsedResponse } from '../src/testing.js';
+import { headerNames, one, rawReq } from './helpers/http.js';
+import { start } from './helpers/server.js';
 
 // -- helpers ----------------------------------------------------------------
 
-/**
- * One raw HTTP/1.1 request as bytes. Asks for `Connection: close` (so the
- * client reads until the server closes) unless `keepAlive` is set or a
- * Connection header is given.
- */
-function rawReq(port: number, method: string, target: string, opts: { headers?: Record<string, string>; body?: string; keepAlive?: boolean } = {}): Buffer {
-  const headers: Record<string, string> = { Host: `127.0.0.1:${port}`, ...opts.headers };
-  const names = Object.keys(headers).map((n) => n.toLowerCase());
-  if (!opts.keepAlive && !names.includes('connection')) headers.Connection = 'close';
-  if (opts.body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(opts.body));
-  return Buffer.from(`${method} ${target} HTTP/1.1\r\n${Object.entries(headers).map(([n, v]) => `${n}: ${v}\r\n`).join('')}\r\n${opts.body ?? ''}`, 'utf8');
-}
-
-async function one(port: number, method: string, target: string, opts: Parameters<typeof rawReq>[3] = {}): Promise<ParsedResponse & { raw: RawResult }> {
-  const r = await rawRequest(port, rawReq(port, method, target, opts));
-  assert.equal(r.responses.length, 1, `expected one response, got ${r.responses.length}: ${r.text.slice(0, 500)}`);
-  return { ...r.responses[0]!, raw: r };
-}
-
 function statusLine(res: ParsedResponse): string {
   return res.head.slice(0, res.head.indexOf('\r\n'));
-}
-
-/** The header lines as sent, lower-cased names. */
-function headerNames(res: ParsedResponse): string[] {
-  return res.rawHeaders.map(([n]) => n.toLowerCase());
-}
-
-async function start(t: { after(fn: () => unknown): void }, root: object, sections: Parameters<typeof startApp>[1] = {}, config: Parameters<typeof startApp>[2] = {}): Promise<TestServer> {
-  const server = await startApp(root, sections, config);
-  t.after(() => server.close());
-  return server;
 }
 
 // -- status --------------------------------------------------------------------
@@ -265,7 +236,7 @@ test('setCookie with attributes and deleteCookie become Set-Cookie lines; cookie
   assert.deepEqual(attrs(old).sort(), ['Expires=Thu, 01 Jan 1970 00:00:00 GMT', 'Max-Age=0', 'Path=/app']);
 
   // What the browser sends back parses into the original values.
-  const back = await one(server.port, 'GET', '/read', { headers: { Cookie: `${session.split(';')[0]}; ${plain.split(';')[0]}` } });
+  const back = await one(server.port, 'GET', '/read', { Cookie: `${session.split(';')[0]}; ${plain.split(';')[0]}` });
   assert.deepEqual(JSON.parse(back.body.toString()), { session: 'abc 123;x=é', plain: 'v' });
 });
 

@@ -6,14 +6,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { exposed, type Context } from '../src/index.js';
-import { rawRequest, type ParsedResponse } from '../src/testing.js';
-import { startApp, type TestServer } from './helpers/server.js';
-
-async function one(server: TestServer, target: string): Promise<ParsedResponse> {
-  const r = await rawRequest(server.port, `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
-  assert.equal(r.responses.length, 1, r.text);
-  return r.responses[0]!;
-}
+import type { ParsedResponse } from '../src/testing.js';
+import { one } from './helpers/http.js';
+import { startApp } from './helpers/server.js';
 
 /** Every value of the Server header, as sent. */
 const servers = (r: ParsedResponse): string[] => r.rawHeaders.filter(([n]) => n.toLowerCase() === 'server').map(([, v]) => v);
@@ -37,25 +32,25 @@ test('by default every kind of response carries Server: Drupe once, and a Date',
   const server = await startApp(tree());
   t.after(() => server.close());
   for (const target of KINDS) {
-    const r = await one(server, target);
+    const r = await one(server.port, 'GET', target);
     assert.deepEqual(servers(r), ['Drupe'], target);
     assert.ok(r.headers.date, target);
   }
-  assert.equal((await one(server, '/%zz')).status, 400);
+  assert.equal((await one(server.port, 'GET', '/%zz')).status, 400);
 });
 
 test("global response.headers.server: '' leaves the header out of every kind of response", async (t) => {
   const server = await startApp(tree(), {}, { 'response.headers.server': '' });
   t.after(() => server.close());
   for (const target of KINDS) {
-    const r = await one(server, target);
+    const r = await one(server.port, 'GET', target);
     assert.deepEqual(servers(r), [], target);
     assert.ok(r.headers.date, target);
   }
-  const streamed = await one(server, '/streamed');
+  const streamed = await one(server.port, 'GET', '/streamed');
   assert.equal(streamed.body.toString(), 'ab');
   assert.equal(streamed.headers['transfer-encoding'], 'chunked');
-  const plain = await one(server, '/plain');
+  const plain = await one(server.port, 'GET', '/plain');
   assert.equal(plain.body.toString(), 'plain');
   assert.equal(plain.headers['content-length'], '5');
 });
@@ -63,20 +58,20 @@ test("global response.headers.server: '' leaves the header out of every kind of 
 test('response.headers.server follows the tree: a section changes its subtree, a handler can drop it', async (t) => {
   const server = await startApp(tree(), { '/api': { 'response.headers.server': 'Api/1' } }, { 'response.headers.server': 'Site' });
   t.after(() => server.close());
-  assert.deepEqual(servers(await one(server, '/plain')), ['Site']);
-  assert.deepEqual(servers(await one(server, '/missing')), ['Site']);
-  assert.deepEqual(servers(await one(server, '/%zz')), ['Site'], 'a target with no route gets the global value');
-  assert.deepEqual(servers(await one(server, '/api/')), ['Api/1']);
-  assert.deepEqual(servers(await one(server, '/api/deeper/')), ['Api/1']);
-  assert.deepEqual(servers(await one(server, '/api/nothing-here')), ['Api/1'], "the subtree's error pages too");
-  assert.deepEqual(servers(await one(server, '/quiet')), []);
+  assert.deepEqual(servers(await one(server.port, 'GET', '/plain')), ['Site']);
+  assert.deepEqual(servers(await one(server.port, 'GET', '/missing')), ['Site']);
+  assert.deepEqual(servers(await one(server.port, 'GET', '/%zz')), ['Site'], 'a target with no route gets the global value');
+  assert.deepEqual(servers(await one(server.port, 'GET', '/api/')), ['Api/1']);
+  assert.deepEqual(servers(await one(server.port, 'GET', '/api/deeper/')), ['Api/1']);
+  assert.deepEqual(servers(await one(server.port, 'GET', '/api/nothing-here')), ['Api/1'], "the subtree's error pages too");
+  assert.deepEqual(servers(await one(server.port, 'GET', '/quiet')), []);
 });
 
 test("a response's own Server header wins over the default and over ''", async (t) => {
   const plain = await startApp(tree());
   t.after(() => plain.close());
-  assert.deepEqual(servers(await one(plain, '/own')), ['Mine/2']);
+  assert.deepEqual(servers(await one(plain.port, 'GET', '/own')), ['Mine/2']);
   const quiet = await startApp(tree(), {}, { 'response.headers.server': '' });
   t.after(() => quiet.close());
-  assert.deepEqual(servers(await one(quiet, '/own')), ['Mine/2']);
+  assert.deepEqual(servers(await one(quiet.port, 'GET', '/own')), ['Mine/2']);
 });

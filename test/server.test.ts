@@ -7,30 +7,12 @@ import net from 'node:net';
 import { once } from 'node:events';
 import { App, serve, quickstart, exposed, type Config, type Context } from '../src/index.js';
 import { rawRequest, streamRequest, type RawResult } from '../src/testing.js';
+import { deferred, waitFor, within } from './helpers/async.js';
+import { req } from './helpers/http.js';
 import { startApp, get } from './helpers/server.js';
 
 /** A hang guard for waits that must end (never a timing assertion). */
 const GUARD_MS = 10_000;
-
-function req(path: string, extra = '', version = '1.1'): string {
-  return `GET ${path} HTTP/${version}\r\nHost: 127.0.0.1\r\n${extra}\r\n`;
-}
-
-/** A promise and its resolver, to hold a handler until the test lets it go. */
-function gate<T = void>(): { promise: Promise<T>; open: (v: T) => void } {
-  let open!: (v: T) => void;
-  const promise = new Promise<T>((resolve) => { open = resolve; });
-  return { promise, open };
-}
-
-/** Reject after `ms` so a test can never hang on `p`. */
-function guard<T>(p: Promise<T>, what: string, ms = GUARD_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p.finally(() => clearTimeout(timer)),
-    new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms); }),
-  ]);
-}
 
 /**
  * A raw keep-alive connection: send one request, read its response, and then
@@ -57,7 +39,7 @@ async function idleConnection(port: number, request: string): Promise<{ first: s
     void closed.then(() => reject(new Error(`connection closed before a response: ${JSON.stringify(got)}`)));
   });
   socket.write(request);
-  return { first: await guard(first, 'the first response'), closed, socket };
+  return { first: await within(first, 'the first response', GUARD_MS), closed, socket };
 }
 
 function assertClosed(res: RawResult): void {
@@ -160,7 +142,7 @@ test('HTTP/1.0: the response closes the connection, never chunked', async (t) =>
   });
   t.after(() => server.close());
 
-  const buffered = await rawRequest(server.port, req('/', '', '1.0'));
+  const buffered = await rawRequest(server.port, req('/', { version: '1.0' }));
   assertClosed(buffered);
   assert.equal(buffered.responses.length, 1);
   const r = buffered.responses[0]!;
@@ -170,7 +152,7 @@ test('HTTP/1.0: the response closes the connection, never chunked', async (t) =>
   assert.equal(r.headers['content-length'], '10');
   assert.equal(r.body.toString(), 'old client');
 
-  const streamed = await rawRequest(server.port, req('/feed', '', '1.0'));
+  const streamed = await rawRequest(server.port, req('/feed', { version: '1.0' }));
   assertClosed(streamed);
   const s = streamed.responses[0]!;
   assert.equal(s.status, 200);
@@ -221,12 +203,12 @@ test('Expect: 100-continue on raw bytes: the 100 comes first, the body is sent o
   t.after(() => socket.destroy());
   await once(socket, 'connect');
   let got = '';
-  const waitFor = (re: RegExp): Promise<void> => guard(new Promise<void>((resolve) => {
+  const waitFor = (re: RegExp): Promise<void> => within(new Promise<void>((resolve) => {
     const check = (): void => { if (re.test(got)) { socket.off('data', onData); resolve(); } };
     const onData = (d: Buffer): void => { got += d.toString('latin1'); check(); };
     socket.on('data', onData);
     check();
-  }), String(re));
+  }), String(re), GUARD_MS);
   socket.write('POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n');
   await waitFor(/^HTTP\/1\.1 100 Continue\r\n\r\n/);
   assert.ok(!/HTTP\/1\.1 200/.test(got), 'no final response before the body');
@@ -370,20 +352,20 @@ test('server.keep_alive_timeout: an idle keep-alive connection is closed', async
   t.after(() => server.close());
   const conn = await idleConnection(server.port, req('/'));
   assert.match(conn.first, /^HTTP\/1\.1 200 /);
-  await guard(conn.closed, 'the keep-alive timeout');
+  await within(conn.closed, 'the keep-alive timeout', GUARD_MS);
 });
 
 // ---------------------------------------------------------------------------
 // close()
 
 test('close(): stops accepting, closes idle keep-alive connections at once, lets an in-flight request finish with Connection: close', async () => {
-  const started = gate();
-  const release = gate();
+  const started = deferred();
+  const release = deferred();
   const events: string[] = [];
   const app = new App({
     index: exposed(() => 'idle'),
     slow: exposed(async () => {
-      started.open();
+      started.resolve();
       await release.promise;
       return 'finished';
     }),
@@ -397,10 +379,10 @@ test('close(): stops accepting, closes idle keep-alive connections at once, lets
     void idle.closed.then(() => events.push('idle closed'));
 
     const inflight = rawRequest(port, req('/slow'), { timeoutMs: GUARD_MS, idleMs: GUARD_MS });
-    await guard(started.promise, 'the slow handler to start');
+    await within(started.promise, 'the slow handler to start', GUARD_MS);
 
     const closing = server.close().then(() => { closed = true; events.push('close() resolved'); });
-    await guard(idle.closed, 'the idle connection to close');
+    await within(idle.closed, 'the idle connection to close', GUARD_MS);
     assert.deepEqual(events, ['idle closed'], 'idle connection closed while a request is still in flight');
 
     // No new connections.
@@ -408,7 +390,7 @@ test('close(): stops accepting, closes idle keep-alive connections at once, lets
     assert.equal(closed, false, 'close() waits for the in-flight request');
 
     events.push('release');
-    release.open();
+    release.resolve();
     const res = await inflight;
     events.push('in-flight answered');
     assert.equal(res.responses.length, 1);
@@ -418,7 +400,7 @@ test('close(): stops accepting, closes idle keep-alive connections at once, lets
     assert.equal(r.complete, true);
     assert.equal(r.headers.connection?.toLowerCase(), 'close');
     assert.equal(res.closedByServer, true);
-    await guard(closing, 'close() to resolve');
+    await within(closing, 'close() to resolve', GUARD_MS);
     // close() resolved only after the in-flight request was let go (the client may see its answer before or after).
     assert.deepEqual(events.slice(0, 2), ['idle closed', 'release']);
     assert.ok(events.includes('close() resolved'));
@@ -429,14 +411,14 @@ test('close(): stops accepting, closes idle keep-alive connections at once, lets
 
 test('close(): streams see request.signal abort with DRUPE_SERVER_CLOSING and are cut at server.shutdown_timeout', async () => {
   const reasons: unknown[] = [];
-  const firstChunk = gate();
+  const firstChunk = deferred();
   let finalized = false;
   const app = new App({
     feed: exposed(async function* ({ request }: Context) {
       request.signal.addEventListener('abort', () => reasons.push(request.signal.reason));
       try {
         yield 'first\n';
-        firstChunk.open();
+        firstChunk.resolve();
         // A stubborn stream: it ignores the signal and goes on.
         for (let i = 0; i < 10_000; i++) {
           await new Promise((resolve) => setTimeout(resolve, 20));
@@ -453,7 +435,7 @@ test('close(): streams see request.signal abort with DRUPE_SERVER_CLOSING and ar
     const res = await streamRequest(server.port, { path: '/feed', timeoutMs: GUARD_MS });
     assert.equal(res.status, 200);
     assert.equal(res.framing, 'chunked');
-    await guard(firstChunk.promise, 'the first chunk');
+    await within(firstChunk.promise, 'the first chunk', GUARD_MS);
 
     const closing = server.close().then(() => { closed = true; });
     const result = await res.done();
@@ -461,14 +443,11 @@ test('close(): streams see request.signal abort with DRUPE_SERVER_CLOSING and ar
     assert.equal(result.aborted, true);
     assert.ok(result.body.toString().startsWith('first\n'));
 
-    await guard(closing, 'close() to resolve after the deadline');
+    await within(closing, 'close() to resolve after the deadline', GUARD_MS);
     assert.equal(reasons.length, 1);
     const reason = reasons[0] as { code?: string; name?: string };
     assert.equal(reason.code, 'DRUPE_SERVER_CLOSING');
-    await guard(new Promise<void>((resolve) => {
-      const check = (): void => { if (finalized) resolve(); else setTimeout(check, 10); };
-      check();
-    }), 'the generator to be finalized');
+    await waitFor(() => finalized, 'the generator to be finalized', GUARD_MS);
   } finally {
     if (!closed) await server.close();
   }
@@ -497,7 +476,7 @@ test('close(): a stream that honours request.signal ends cleanly before the dead
     const result = await res.done();
     assert.equal(result.complete, true);
     assert.equal(result.body.toString(), 'start\nbye\n');
-    await guard(closing, 'close() to resolve');
+    await within(closing, 'close() to resolve', GUARD_MS);
   } finally {
     if (!closed) await server.close();
   }

@@ -6,7 +6,9 @@ import { rawRequest, streamRequest, type SseEvent } from '../src/testing.js';
 import { shapeSelf, type BodyShape, type ChunkSource } from '../src/body/body.js';
 import { Response } from '../src/http/response.js';
 import { startApp } from './helpers/server.js';
-import { deferred, one, req, startLogged, waitFor, within } from './helpers/streaming.js';
+import { deferred, waitFor, within } from './helpers/async.js';
+import { one, req } from './helpers/http.js';
+import { startLogged } from './helpers/streaming.js';
 
 async function collect(events: AsyncIterable<SseEvent>): Promise<SseEvent[]> {
   const out: SseEvent[] = [];
@@ -18,7 +20,7 @@ test('sse() answers text/event-stream, no-cache, streamed and unbuffered by prox
   const root = { feed: exposed(() => sse(['hello'])) };
   const server = await startApp(root);
   t.after(() => server.close());
-  const res = await one(server.port, '/feed');
+  const res = await one(server.port, 'GET', '/feed');
   assert.equal(res.status, 200);
   assert.match(res.headers['content-type'] ?? '', /^text\/event-stream/);
   assert.equal(res.headers['cache-control'], 'no-cache');
@@ -39,7 +41,7 @@ test("sse(): the handler's own Content-Type and Cache-Control win", async (t) =>
   };
   const server = await startApp(root);
   t.after(() => server.close());
-  const res = await one(server.port, '/feed');
+  const res = await one(server.port, 'GET', '/feed');
   assert.equal(res.headers['cache-control'], 'no-store');
   assert.equal(res.headers['content-type'], 'text/event-stream');
 });
@@ -56,7 +58,7 @@ test('sse(): strings and { data, event, id, retry } are formatted per the spec, 
   const server = await startApp(root);
   t.after(() => server.close());
 
-  const raw = await one(server.port, '/feed');
+  const raw = await one(server.port, 'GET', '/feed');
   assert.deepEqual(raw.chunks.map(String), [
     'data: plain\n\n',
     'event: update\nid: 7\nretry: 2500\ndata: with fields\n\n',
@@ -81,7 +83,7 @@ test('sse(): multi-line data becomes several data: lines, whatever the line endi
   const root = { feed: exposed(() => sse(['a\nb', 'c\r\nd', 'e\rf', 'g\n\nh', { data: 'trailing\n' }])) };
   const server = await startApp(root);
   t.after(() => server.close());
-  const raw = await one(server.port, '/feed');
+  const raw = await one(server.port, 'GET', '/feed');
   assert.deepEqual(raw.chunks.map(String), [
     'data: a\ndata: b\n\n',
     'data: c\ndata: d\n\n',
@@ -130,7 +132,7 @@ test('sse(): the retry option is sent first', async (t) => {
   const root = { feed: exposed(() => sse(['one'], { retry: 3000 })) };
   const server = await startApp(root);
   t.after(() => server.close());
-  const raw = await one(server.port, '/feed');
+  const raw = await one(server.port, 'GET', '/feed');
   assert.ok(raw.body.toString().startsWith('retry: 3000\n\n'), raw.body.toString());
   assert.equal(raw.body.toString(), 'retry: 3000\n\ndata: one\n\n');
   const res = await streamRequest(server.port, { path: '/feed' });
@@ -192,9 +194,9 @@ test('sse(): request.lastEventId is the Last-Event-ID header', async (t) => {
   };
   const server = await startApp(root);
   t.after(() => server.close());
-  const withId = await one(server.port, '/feed', { headers: { 'Last-Event-ID': '42' } });
+  const withId = await one(server.port, 'GET', '/feed', { 'Last-Event-ID': '42' });
   assert.equal(withId.body.toString(), 'data: resume after 42\n\n');
-  const without = await one(server.port, '/feed');
+  const without = await one(server.port, 'GET', '/feed');
   assert.equal(without.body.toString(), 'data: resume after nothing\n\n');
 });
 
@@ -251,7 +253,7 @@ test('sse(): lazy commit applies: NotFound (or a redirect) before the first even
   const server = await startApp(root);
   t.after(() => server.close());
   for (const path of ['/missing', '/withRetry', '/idle']) {
-    const res = await one(server.port, path);
+    const res = await one(server.port, 'GET', path);
     assert.equal(res.status, 404, path);
     assert.equal(res.framing, 'content-length', path);
     assert.match(res.headers['content-type'] ?? '', /^text\/html/, path);

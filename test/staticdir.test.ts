@@ -10,7 +10,9 @@ import { join } from 'node:path';
 import { App, HTTPError, exposed, type Config } from '../src/index.js';
 import type { ParsedResponse } from '../src/testing.js';
 import { NOBODY, serveAsNobody } from './helpers/as-nobody.js';
-import { assertLength, head, one, raw, start, tempDir } from './helpers/files.js';
+import { assertLength, tempDir } from './helpers/files.js';
+import { head, one, raw } from './helpers/http.js';
+import { start } from './helpers/server.js';
 
 const SECRET = 'TOP-SECRET-b7f3c1';
 const ADMIN_SECRET = 'ADMIN-ONLY-93e0aa';
@@ -125,7 +127,7 @@ test('directory index, with the trailing-slash redirect; no index, no listing', 
   assert.equal(idx.headers['content-type'], 'text/html; charset=utf-8');
   const redirect = await one(port, 'GET', '/static/docs?x=1');
   assert.equal(redirect.status, 301);
-  assert.equal(redirect.headers['location'], 'http://127.0.0.1/static/docs/?x=1');
+  assert.equal(redirect.headers['location'], `http://127.0.0.1:${port}/static/docs/?x=1`);
   assert.equal((await one(port, 'GET', '/static/noindex/')).status, 404, 'a directory without the index file');
   assert.equal((await one(port, 'GET', '/static/noindex')).status, 404, 'no redirect to a directory that has nothing to show');
   assert.equal((await one(port, 'GET', '/static/a.css/')).status, 404, 'a file is not a directory');
@@ -305,7 +307,7 @@ test('permissions: a search-only directory serves its index, an unreadable file 
   assert.equal(idx.body.toString(), '<p>searchable</p>');
   const redirect = await one(port, 'GET', '/static/xonly');
   assert.equal(redirect.status, 301);
-  assert.equal(redirect.headers['location'], 'http://127.0.0.1/static/xonly/');
+  assert.equal(redirect.headers['location'], `http://127.0.0.1:${port}/static/xonly/`);
   assert.equal((await one(port, 'GET', '/static/xonly/missing.txt')).status, 404);
   const locked = await one(port, 'GET', '/static/locked.txt');
   assert.equal(locked.status, 403);

@@ -9,7 +9,9 @@ import {
 } from '../src/index.js';
 import { rawRequest, streamRequest, type StreamingResponse } from '../src/testing.js';
 import { startApp } from './helpers/server.js';
-import { deferred, req, requestIdOf, startLogged, tick, waitFor, within } from './helpers/streaming.js';
+import { deferred, tick, waitFor, within } from './helpers/async.js';
+import { req } from './helpers/http.js';
+import { requestIdOf, startLogged } from './helpers/streaming.js';
 
 const STREAM: Config = { 'response.stream': true };
 

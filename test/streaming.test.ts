@@ -9,7 +9,9 @@ import {
 } from '../src/index.js';
 import { rawRequest, streamRequest } from '../src/testing.js';
 import { get, startApp } from './helpers/server.js';
-import { TERMINATOR, deferred, one, req, startLogged, waitFor, within } from './helpers/streaming.js';
+import { deferred, waitFor, within } from './helpers/async.js';
+import { one, req } from './helpers/http.js';
+import { TERMINATOR, startLogged } from './helpers/streaming.js';
 
 const oneRequest = one;
 
@@ -40,10 +42,10 @@ test('response.stream from a path section streams that subtree only', async (t) 
   const root = { feed: { index: exposed(() => ab()) }, plain: exposed(() => ab()) };
   const server = await startApp(root, { '/feed': STREAM });
   t.after(() => server.close());
-  const streamed = await one(server.port, '/feed/');
+  const streamed = await one(server.port, 'GET', '/feed/');
   assert.equal(streamed.framing, 'chunked');
   assert.deepEqual(streamed.chunks.map(String), ['a', 'b']);
-  const buffered = await one(server.port, '/plain');
+  const buffered = await one(server.port, 'GET', '/plain');
   assert.equal(buffered.framing, 'content-length');
   assert.equal(buffered.headers['content-length'], '2');
   assert.equal(buffered.body.toString(), 'ab');
@@ -66,12 +68,12 @@ test("response.stream from a class's _cp_config, @expose(config) and exposed(fn,
   const server = await startApp(new Root());
   t.after(() => server.close());
   for (const path of ['/feed/', '/decorated', '/plain']) {
-    const res = await one(server.port, path);
+    const res = await one(server.port, 'GET', path);
     assert.equal(res.framing, 'chunked', path);
     assert.deepEqual(res.chunks.map(String), ['a', 'b'], path);
     assert.ok(res.complete, path);
   }
-  const buffered = await one(server.port, '/buffered');
+  const buffered = await one(server.port, 'GET', '/buffered');
   assert.equal(buffered.framing, 'content-length');
 });
 
@@ -82,10 +84,10 @@ test('response.stream = true set in the handler streams; false there buffers a c
   };
   const server = await startApp(root);
   t.after(() => server.close());
-  const on = await one(server.port, '/on');
+  const on = await one(server.port, 'GET', '/on');
   assert.equal(on.framing, 'chunked');
   assert.deepEqual(on.chunks.map(String), ['a', 'b']);
-  const off = await one(server.port, '/off');
+  const off = await one(server.port, 'GET', '/off');
   assert.equal(off.framing, 'content-length');
   assert.equal(off.body.toString(), 'ab');
 });
@@ -110,12 +112,12 @@ test('S1: status and headers set inside the generator before its first yield are
   };
   const server = await startApp(root);
   t.after(() => server.close());
-  const sync = await one(server.port, '/sync');
+  const sync = await one(server.port, 'GET', '/sync');
   assert.equal(sync.status, 201);
   assert.equal(sync.headers['x-made-by'], 'generator');
   assert.equal(sync.headers['content-type'], 'text/plain;charset=utf-8');
   assert.equal(sync.body.toString(), 'made');
-  const asyncRes = await one(server.port, '/async');
+  const asyncRes = await one(server.port, 'GET', '/async');
   assert.equal(asyncRes.status, 202);
   assert.equal(asyncRes.reason, 'Taken Into Account');
   assert.equal(asyncRes.headers['x-made-by'], 'async generator');
@@ -151,7 +153,7 @@ test('S1: HTTP exceptions thrown by a streamed handler or by its generator befor
   };
   const server = await startApp(root);
   t.after(() => server.close());
-  const one = (path: string) => oneRequest(server.port, path);
+  const one = (path: string) => oneRequest(server.port, 'GET', path);
 
   const bufNotFound = await one('/bufNotFound');
   for (const path of ['/hNotFound', '/gNotFound']) {
@@ -168,7 +170,7 @@ test('S1: HTTP exceptions thrown by a streamed handler or by its generator befor
   for (const path of ['/hRedirect', '/gRedirect']) {
     const res = await one(path);
     assert.equal(res.status, 303, path);
-    assert.equal(res.headers.location, `http://127.0.0.1/elsewhere`, path);
+    assert.equal(res.headers.location, `http://127.0.0.1:${server.port}/elsewhere`, path);
     assert.equal(res.framing, 'content-length', path);
     assert.equal(res.body.toString(), bufRedirect.body.toString(), path);
   }
@@ -278,7 +280,7 @@ test("S1: response.stream_commit 'immediately' sends the head before the first c
   assert.ok(r.closedByServer);
 
   // A deeper level chooses the default policy back: the buffered outcome again.
-  const other = await one(server.port, '/other');
+  const other = await one(server.port, 'GET', '/other');
   assert.equal(other.status, 404);
 });
 
@@ -310,11 +312,11 @@ test('S1: response.stream_commit N sends the head of a slow producer before its 
   assert.ok(done.complete);
   assert.equal(done.body.toString(), 'late');
 
-  const fast = await one(server.port, '/fast');
+  const fast = await one(server.port, 'GET', '/fast');
   assert.equal(fast.status, 403);
   assert.equal(fast.framing, 'content-length');
 
-  const quick = await one(server.port, '/quick');
+  const quick = await one(server.port, 'GET', '/quick');
   assert.equal(quick.headers['x-before'], 'first');
   assert.equal(quick.body.toString(), 'quick');
 });
@@ -608,7 +610,7 @@ test('S8: streamed responses carry X-Accel-Buffering: no unless the handler set 
   };
   const server = await startApp(root);
   t.after(() => server.close());
-  const one = (path: string) => oneRequest(server.port, path);
+  const one = (path: string) => oneRequest(server.port, 'GET', path);
   assert.equal((await one('/streamed')).headers['x-accel-buffering'], 'no');
   const kept = await one('/kept');
   assert.equal(kept.headers['x-accel-buffering'], 'yes');
@@ -663,10 +665,10 @@ test('string chunks are encoded by the response charset; bytes pass as they are'
   };
   const server = await startApp(root, {}, STREAM);
   t.after(() => server.close());
-  const latin1 = await one(server.port, '/latin1');
+  const latin1 = await one(server.port, 'GET', '/latin1');
   assert.deepEqual([...latin1.chunks[0]!], [0xe9]);
   assert.deepEqual([...latin1.chunks[1]!], [0xc3, 0xa9]);
-  const utf8 = await one(server.port, '/utf8');
+  const utf8 = await one(server.port, 'GET', '/utf8');
   assert.deepEqual([...utf8.body], [0xc3, 0xa9]);
 });
 

@@ -7,6 +7,7 @@ import {
   rawRequest, streamRequest, parseResponses, parseResponsesDetailed, parseEventStream,
   type SseEvent,
 } from '../src/testing.js';
+import { tick, within } from './helpers/async.js';
 
 // -- helpers ----------------------------------------------------------------
 
@@ -57,23 +58,12 @@ function netServer(respond: (socket: net.Socket, request: string) => void): Prom
   }));
 }
 
-const tick = (ms = 10): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** Write each piece as its own chunk, pausing between them. */
 async function writeSlowly(res: http.ServerResponse, pieces: string[]): Promise<void> {
   for (const p of pieces) {
     res.write(p);
-    await tick();
+    await tick(10);
   }
-}
-
-/** Resolve when `promise` does, fail the test instead of hanging. */
-function within<T>(promise: Promise<T>, what: string, ms = 3000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 // -- content-length ---------------------------------------------------------

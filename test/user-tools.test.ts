@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { App, DrupeError, HTTPError, defineTool, expose, exposed, type Config, type Context, type Tool } from '../src/index.js';
 import { rawRequest, type ParsedResponse } from '../src/testing.js';
 import { startApp } from './helpers/server.js';
-import { req } from './helpers/streaming.js';
+import { req } from './helpers/http.js';
 
 async function ask(port: number, path: string, method = 'GET'): Promise<ParsedResponse> {
   const r = await rawRequest(port, req(path, { method, headers: { Connection: 'close' } }));
@@ -221,4 +221,59 @@ test('appliesTo is asked once per route, with the path, isIndex and options; fal
   }
   assert.equal(runs, 4);
   assert.deepEqual(asked, [['/docs/', true, '/docs'], ['/docs/page', false, '/docs'], ['/other', false, '/docs']]);
+});
+
+test('defineTool with prepare: run gets what prepare made, prepare runs once per route (not per request), and refuses bad values at start-up', async (t) => {
+  let prepared = 0;
+  const greet = defineTool({
+    name: 'user_tools_greet',
+    point: 'before_finalize',
+    defaults: { words: ['hello'], upper: false },
+    prepare({ words, upper }) {
+      prepared++;
+      if (words.length === 0) throw new Error('tools.user_tools_greet.words: expected at least one word, got []');
+      const text = words.join(' ');
+      return { header: upper ? text.toUpperCase() : text };
+    },
+    run({ response }, p) {
+      // The prepared value's type is inferred from prepare's return.
+      const header: string = p.header;
+      // @ts-expect-error run gets the prepared value, not the options
+      void (false as boolean && p.words);
+      response.headers.set('X-Greet', header);
+    },
+  });
+  // The tool's own type carries both: options from defaults, the prepared value from prepare.
+  const typed: Tool<{ words: string[]; upper: boolean }, { header: string }> = greet;
+  assert.equal(typed.name, 'user_tools_greet');
+  const root = { index: exposed(() => 'home'), loud: exposed(() => 'loud', { 'tools.user_tools_greet.upper': true }) };
+  const app = { '/': { 'tools.user_tools_greet.on': true, 'tools.user_tools_greet.words': ['hi', 'there'] } };
+  const server = await startApp(root, app);
+  t.after(() => server.close());
+  assert.ok(prepared >= 2, 'prepare ran at start-up, for each config that sets an option');
+  const atStart = prepared;
+  for (let i = 0; i < 3; i++) assert.equal((await ask(server.port, '/')).headers['x-greet'], 'hi there');
+  assert.equal((await ask(server.port, '/loud')).headers['x-greet'], 'HI THERE');
+  assert.equal(prepared - atStart, 2, 'once per route (two routes), not once per request');
+  assert.throws(() => new App(root, { '/': { 'tools.user_tools_greet.words': [] } }), (err: unknown) => {
+    assert.ok(err instanceof DrupeError);
+    assert.equal(err.code, 'DRUPE_ERR_CONFIG_VALUE');
+    assert.equal(err.message, "Config key 'tools.user_tools_greet.words' in section '/': expected at least one word, got []");
+    return true;
+  });
+  // Any other error from prepare is named with its tool and section.
+  defineTool({
+    name: 'user_tools_picky',
+    point: 'before_handler',
+    defaults: { mode: 'a' },
+    prepare({ mode }) {
+      if (mode !== 'a' && mode !== 'b') throw new RangeError(`mode must be a or b, not ${mode}`);
+      return mode;
+    },
+    run({ response }, mode) { response.headers.set('X-Mode', mode); },
+  });
+  assert.throws(() => new App(root, { '/': { 'tools.user_tools_picky.mode': 'c' } }), {
+    code: 'DRUPE_ERR_CONFIG_VALUE',
+    message: "Options of tools.user_tools_picky in section '/': mode must be a or b, not c",
+  });
 });

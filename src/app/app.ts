@@ -1,27 +1,18 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { defaultEnvironment, environmentDefaults, validateConfig, type Config } from '../core/config.js';
+import { checkToolOptions, defaultEnvironment, environmentDefaults, validateConfig, type Config } from '../core/config.js';
 import { ObjectDispatcher } from '../core/dispatch.js';
 import { DrupeError } from '../lib/errors.js';
 import { handlerConfig, isExposed, nodeConfig } from '../core/expose.js';
 import { sectionSegment, type PlanSource } from '../core/plan.js';
 import { AppHost } from './host.js';
-import '../tools/trailing_slash.js';
-import '../tools/staticdir.js';
-import '../tools/staticfile.js';
-import '../tools/etags.js';
-import '../tools/gzip.js';
-import '../tools/json_in.js';
-import '../tools/json_out.js';
-import '../tools/response_headers.js';
-import '../tools/expires.js';
-import '../tools/allow.js';
-import '../tools/proxy.js';
-import '../tools/auth_basic.js';
-import '../tools/cors.js';
+import { defineTool } from '../core/tool.js';
+import { builtinTools } from '../tools/index.js';
+
+// The built-in tools take their names before any user tool can.
+for (const tool of builtinTools) defineTool(tool);
 
 /** Config every app starts from, under the environment's and the user's. */
 const BASE: Config = { 'tools.trailing_slash.on': true };
-
 let hostOfApp!: (app: App) => AppHost;
 
 /**
@@ -36,6 +27,8 @@ let hostOfApp!: (app: App) => AppHost;
 export class App {
   readonly root: object;
   readonly #sections = new Map<string, Config>();
+  /** Every config below the global one, with where it was given: its tool options are checked again over the global config. */
+  readonly #configs: ConfigSource[] = [];
   readonly #host: AppHost;
   /** The node listener: `http.createServer(app.listener)` works too (call `configure()` first). */
   readonly listener: (req: IncomingMessage, res: ServerResponse) => void;
@@ -50,9 +43,10 @@ export class App {
     for (const [path, config] of Object.entries(sections)) {
       if (!path.startsWith('/')) throw new DrupeError('DRUPE_ERR_CONFIG_KEY', `Section '${path}' must be a path starting with '/'`);
       validateConfig(config as Record<string, unknown>, `section '${path}'`, 'local');
+      this.#configs.push({ config: config as Record<string, unknown>, where: `section '${path}'` });
       this.#sections.set(normalizeSection(path), { ...this.#sections.get(normalizeSection(path)), ...config });
     }
-    validateTree(root);
+    validateTree(root, this.#configs);
     this.#host = new AppHost(this.#makeSource({}));
     this.listener = this.#host.listener;
   }
@@ -63,6 +57,7 @@ export class App {
    */
   configure(global: Config = {}): void {
     validateConfig(global as Record<string, unknown>, 'global config', 'global');
+    for (const { config, where } of this.#configs) checkToolOptions(config, where, global as Record<string, unknown>);
     this.#host.reset(this.#makeSource(global));
   }
 
@@ -95,21 +90,30 @@ function normalizeSection(path: string): string {
   return '/' + segments.join('/');
 }
 
-/** Check every `_cp_config` and handler config in the tree at start-up. */
-function validateTree(root: object): void {
+interface ConfigSource {
+  readonly config: Readonly<Record<string, unknown>>;
+  readonly where: string;
+}
+
+/** Check every `_cp_config` and handler config in the tree at start-up; each one is added to `found`. */
+function validateTree(root: object, found: ConfigSource[]): void {
+  const check = (config: Readonly<Record<string, unknown>>, where: string): void => {
+    validateConfig(config, where, 'local');
+    found.push({ config, where });
+  };
   const seen = new Set<object>();
   const visit = (node: object, path: string, depth: number): void => {
     if (seen.has(node) || depth > 32 || seen.size > 10_000) return;
     seen.add(node);
     const cfg = nodeConfig(node);
-    if (cfg !== undefined) validateConfig(cfg as Record<string, unknown>, `_cp_config of ${path}`, 'local');
+    if (cfg !== undefined) check(cfg as Record<string, unknown>, `_cp_config of ${path}`);
     for (const name of memberNames(node)) {
       const desc = findDescriptor(node, name);
       if (desc === undefined || !('value' in desc)) continue; // never run getters at start-up
       const v: unknown = desc.value;
       if (isExposed(v)) {
         const hc = handlerConfig(v);
-        if (hc !== undefined) validateConfig(hc as Record<string, unknown>, `the config of handler ${path === '/' ? '' : path}/${name}`, 'local');
+        if (hc !== undefined) check(hc as Record<string, unknown>, `the config of handler ${path === '/' ? '' : path}/${name}`);
       } else if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
         visit(v, `${path === '/' ? '' : path}/${name}`, depth + 1);
       }

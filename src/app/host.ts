@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DEFAULT_SERVER_HEADER, type Config } from '../core/config.js';
 import { Logger } from '../core/log.js';
-import { handle, type PipelineHost } from '../core/pipeline.js';
+import { handle, type PipelineHost } from '../core/lifecycle.js';
 import { planFor, type Plan, type PlanSource } from '../core/plan.js';
 import type { RequestContext } from '../core/request-context.js';
 import { pathSegments } from '../http/target.js';

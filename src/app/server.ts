@@ -2,8 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { hostOf, type App } from './app.js';
 import type { Config } from '../core/config.js';
-import { RequestAbortedError } from '../http/request.js';
-import { DrupeError } from '../lib/errors.js';
+import { DrupeError, RequestAbortedError } from '../lib/errors.js';
 
 export interface ServeOptions {
   /** Defaults to `server.socket_host` or 127.0.0.1. */

@@ -23,10 +23,6 @@ export function json(value: unknown): JsonBody {
 
 export type Encode = (s: string) => Buffer;
 
-function isThenable(v: unknown): v is PromiseLike<unknown> {
-  return typeof v === 'object' && v !== null && typeof (v as PromiseLike<unknown>).then === 'function';
-}
-
 function describe(v: unknown): string {
   if (v === null) return 'null';
   if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return `a ${typeof v} (${String(v)})`;
@@ -209,11 +205,25 @@ export function shapeBody(body: unknown, encode: Encode): BodyShape {
   throw new BodyTypeError(`A handler returned ${describe(body)}, which is not a response body: ${hint}`);
 }
 
+export type BytesShape = Extract<BodyShape, { readonly kind: 'bytes' }>;
+
 /**
- * Pull every chunk into one Buffer (buffered mode, B1), refusing past
- * `limit` bytes (B5). Stays synchronous for synchronous sources.
+ * A buffered response's body of unknown length, read whole (B1) within
+ * `limit`, the route's `response.max_buffered_size` (B5): the pipeline, and
+ * tools that must see the bytes before commit (gzip, etags), all read it
+ * here. Stays synchronous for synchronous sources.
  */
-export function materialize(source: ChunkSource, limit: number): Buffer | Promise<Buffer> {
+export function bufferedShape(source: ChunkSource, limit: number): BytesShape | Promise<BytesShape> {
+  const data = materialize(source, limit);
+  return isThenable(data) ? data.then(bytesShape) : bytesShape(data);
+}
+
+function bytesShape(data: Buffer): BytesShape {
+  return { kind: 'bytes', data, json: false };
+}
+
+/** Pull every chunk into one Buffer, refusing past `limit` bytes. */
+function materialize(source: ChunkSource, limit: number): Buffer | Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for (;;) {
@@ -274,4 +284,14 @@ export abstract class WrappingBody implements SelfShapingBody {
   }
 
   abstract [shapeSelf](ctx: Context, encode: Encode): BodyShape | Promise<BodyShape>;
+}
+
+/**
+ * lib/thenable.ts's test, kept apart here on purpose: this module asks it once
+ * per chunk, and V8 keeps type feedback per function, so the shared copy, fed
+ * every kind of value in the code base, makes the `.then` lookup megamorphic
+ * and streamed responses measurably slower.
+ */
+function isThenable<T = unknown>(v: unknown): v is PromiseLike<T> {
+  return typeof v === 'object' && v !== null && typeof (v as PromiseLike<T>).then === 'function';
 }

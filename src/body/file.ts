@@ -6,7 +6,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { discardSelf, shapeSelf, type BodyShape, type SelfShapingBody } from './body.js';
 import type { Context } from '../http/request.js';
-import { DrupeError, HTTPError, NotFound } from '../lib/errors.js';
+import { BodyTypeError, HTTPError, NotFound } from '../lib/errors.js';
 import { ifRangeAllows } from './conditional.js';
 import { dispositionOf, preconditions, setEntityHeaders } from './entity-headers.js';
 import { FileSource, type Piece } from './file-source.js';
@@ -75,7 +75,7 @@ export class FileBody implements SelfShapingBody {
 
   #take(): FileHandle {
     const fh = this.#fh;
-    if (fh === undefined) throw new DrupeError('DRUPE_ERR_BODY_TYPE', 'This file body was already sent: call serveFile() for each response');
+    if (fh === undefined) throw new BodyTypeError('This file body was already sent: call serveFile() for each response');
     this.#fh = undefined;
     unsent.unregister(this);
     return fh;
@@ -170,6 +170,11 @@ export async function serveFile(path: string, options: ServeFileOptions = {}): P
     await fh.close().catch(() => undefined);
     throw fileError(err);
   }
+}
+
+/** Internal: the body of a file a tool opened and checked itself (tools.staticdir), as serveFile would make it. */
+export function openedFileBody(path: string, fh: FileHandle, st: { size: number; mtimeMs: number }, options: ServeFileOptions): FileBody {
+  return new FileBody(path, fh, st.size, st.mtimeMs, options);
 }
 
 /** A file-system error as an HTTP answer: missing → 404, forbidden → 403, anything else as it is (a 500). */

@@ -3,7 +3,7 @@
 import type { Readable } from 'node:stream';
 import { discardSelf, shapeSelf, type BodyShape, type ChunkSource, type SelfShapingBody } from './body.js';
 import type { Context } from '../http/request.js';
-import { DrupeError } from '../lib/errors.js';
+import { BodyTypeError } from '../lib/errors.js';
 import { dispositionOf, preconditions, setEntityHeaders } from './entity-headers.js';
 
 export interface ServeStreamOptions {
@@ -33,7 +33,7 @@ const EMPTY = Buffer.alloc(0);
 export function serveStream(stream: Readable, options: ServeStreamOptions): StreamBody {
   if (!Number.isSafeInteger(options.size) || options.size < 0) {
     stream.destroy();
-    throw new DrupeError('DRUPE_ERR_BODY_TYPE', `serveStream needs the stream's exact size in bytes, got ${String(options.size)}`);
+    throw new BodyTypeError(`serveStream needs the stream's exact size in bytes, got ${String(options.size)}`);
   }
   return new StreamBody(stream, options);
 }
@@ -98,7 +98,7 @@ class ReadableSource implements ChunkSource {
     const v = r.value;
     if (typeof v === 'string') return Buffer.from(v, 'utf8');
     if (v instanceof Uint8Array) return Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
-    throw new DrupeError('DRUPE_ERR_BODY_TYPE', 'serveStream needs a byte stream (it produced an object)');
+    throw new BodyTypeError('serveStream needs a byte stream (it produced an object)');
   }
 
   close(): void {

@@ -4,7 +4,7 @@ import type { RequestLimits } from '../http/request.js';
 import type { Dispatcher } from './dispatcher.js';
 import { HOOK_POINTS, type HookEntry } from './hook-points.js';
 import { isAsciiFieldValue } from '../http/headers.js';
-import { findTool } from './tool.js';
+import { findTool, prepareTool, splitToolKey, toolOptions, toolOptionsIn } from './tool.js';
 
 export type Environment = 'development' | 'production' | 'test';
 
@@ -152,10 +152,11 @@ export function validateConfig(config: Readonly<Record<string, unknown>>, where:
     const rest = key.slice(dot + 1);
     if (ns === 'error_page') checkErrorPage(key, rest, value, where);
     else if (ns === 'hooks') checkHook(key, rest, value, where);
-    else if (ns === 'tools') checkToolKey(key, rest, value, where);
+    else if (ns === 'tools') checkToolKey(key, value, where);
     else if (key.startsWith('response.headers.')) fail(key, where, "only 'response.headers.server' is a config key; set other headers with tools.response_headers");
     else fail(key, where, `unknown key${suggest(key)}`);
   }
+  checkToolOptions(config, where);
 }
 
 function describe(v: unknown): string {
@@ -195,11 +196,10 @@ function checkHook(key: string, point: string, value: unknown, where: string): v
   }
 }
 
-function checkToolKey(key: string, rest: string, value: unknown, where: string): void {
-  const dot = rest.indexOf('.');
-  if (dot < 0) fail(key, where, "expected tools.<name>.<option>, e.g. 'tools.gzip.on'");
-  const name = rest.slice(0, dot);
-  const option = rest.slice(dot + 1);
+function checkToolKey(key: string, value: unknown, where: string): void {
+  const split = splitToolKey(key);
+  if (split === null) fail(key, where, "expected tools.<name>.<option>, e.g. 'tools.gzip.on'");
+  const { name, option } = split;
   const tool = findTool(name);
   if (tool === undefined) fail(key, where, `no tool named '${name}'`);
   if (option === 'on') {
@@ -218,6 +218,39 @@ function checkToolKey(key: string, rest: string, value: unknown, where: string):
   if (kind(def) !== kind(value)) {
     throw new DrupeError('DRUPE_ERR_CONFIG_VALUE', `Config key '${key}' in ${where}: expected ${kind(def)}, got ${Array.isArray(value) ? 'a list' : describe(value)}`);
   }
+}
+
+/**
+ * Run the `prepare` of every tool whose options one config object sets, on
+ * those options over the ones `beneath` it (the global config under a
+ * section) over the tool's defaults — at start-up, so a value the tool
+ * refuses (`tools.gzip.level: 42`) fails there, not at a request. The
+ * tool's error is rethrown as `DRUPE_ERR_CONFIG_VALUE` naming `where`.
+ */
+export function checkToolOptions(config: Readonly<Record<string, unknown>>, where: string, beneath: Readonly<Record<string, unknown>> = {}): void {
+  const own = toolOptionsIn(config);
+  if (own.size === 0) return;
+  const under = beneath === config ? new Map<string, Record<string, unknown>>() : toolOptionsIn(beneath);
+  for (const [name, options] of own) {
+    const tool = findTool(name);
+    if (tool?.prepare === undefined) continue;
+    try {
+      prepareTool(tool, toolOptions(tool, { ...under.get(name), ...options }));
+    } catch (err) {
+      throw refused(name, where, err);
+    }
+  }
+}
+
+function refused(name: string, where: string, err: unknown): DrupeError {
+  const why = err instanceof Error ? err.message : String(err);
+  // `tools.<name>.<option>: …` (the form built-in tools use) goes under its key, as the other config errors do.
+  const m = new RegExp(`^(tools\\.${name}\\.[^:\\s]+): ([\\s\\S]*)$`).exec(why);
+  const e = new DrupeError('DRUPE_ERR_CONFIG_VALUE', m !== null
+    ? `Config key '${m[1]}' in ${where}: ${m[2]}`
+    : `Options of tools.${name} in ${where}: ${why}`);
+  e.cause = err;
+  return e;
 }
 
 /** Settings every request reads, derived once per route from its merged config. */

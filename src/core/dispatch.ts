@@ -63,7 +63,7 @@ function result(handler: Handler | null, self: object, args: readonly string[], 
  * with the remaining segments as `args`.
  */
 export class ObjectDispatcher implements Dispatcher {
-  find(root: object, segments: readonly string[], trailingSlash: boolean): Found {
+  find(root: object, segments: readonly string[]): Found {
     const w = walk(root, segments);
     const last = w.trail[w.trail.length - 1]!;
     if (w.fn !== null && w.stoppedAt === segments.length) {
@@ -78,7 +78,6 @@ export class ObjectDispatcher implements Dispatcher {
       const def = member(step.node, 'default');
       if (isExposed(def)) return result(def, step.node, segments.slice(step.depth), null, w);
     }
-    void trailingSlash;
     return result(null, last.node, [], null, w);
   }
 }

@@ -23,10 +23,10 @@ export interface Found {
 
 /**
  * Turns a path into a handler. `segments` are the decoded path segments
- * (empty ones removed); `trailingSlash` says whether the path ended in '/'.
+ * (empty ones removed).
  */
 export interface Dispatcher {
-  find(root: object, segments: readonly string[], trailingSlash: boolean): Found;
+  find(root: object, segments: readonly string[]): Found;
 }
 
 /**

@@ -1,7 +1,8 @@
 import type { Context } from '../http/request.js';
 import type { Config } from './config.js';
 import { HOOK_POINTS, type Hook, type HookEntry, type HookPoint } from './hook-points.js';
-import { findTool, type PlannedRoute } from './tool.js';
+import { findTool, prepareTool, splitToolKey, toolOptions, toolOptionsIn, type PlannedRoute } from './tool.js';
+import { isThenable } from '../lib/thenable.js';
 
 export { HOOK_POINTS, type Hook, type HookEntry, type HookFn, type HookPoint } from './hook-points.js';
 
@@ -9,7 +10,8 @@ export type HookLists = { readonly [P in HookPoint]: readonly Hook[] | null };
 
 /**
  * The sorted hook list of every point for one route: hooks from
- * `hooks.<point>` keys plus every tool switched on by `tools.<name>.on`.
+ * `hooks.<point>` keys plus every tool switched on by `tools.<name>.on`,
+ * each with its options prepared for the route (so requests only use them).
  * Built once per route; an empty point is `null` so the hot path skips it.
  */
 export function buildHookLists(config: Config, route: PlannedRoute): HookLists {
@@ -19,18 +21,7 @@ export function buildHookLists(config: Config, route: PlannedRoute): HookLists {
     if (list === undefined) lists.set(point, [hook]);
     else list.push(hook);
   };
-  const options = new Map<string, Record<string, unknown>>();
-  for (const key of Object.keys(config)) {
-    if (!key.startsWith('tools.')) continue;
-    const rest = key.slice(6);
-    const dot = rest.indexOf('.');
-    const name = rest.slice(0, dot);
-    const option = rest.slice(dot + 1);
-    if (option === 'on') continue;
-    let o = options.get(name);
-    if (o === undefined) options.set(name, (o = {}));
-    o[option] = (config as Record<string, unknown>)[key];
-  }
+  const options = toolOptionsIn(config as Readonly<Record<string, unknown>>);
   for (const key of Object.keys(config)) {
     const value = (config as Record<string, unknown>)[key];
     if (key.startsWith('hooks.')) {
@@ -40,19 +31,20 @@ export function buildHookLists(config: Config, route: PlannedRoute): HookLists {
         const spec = typeof e === 'function' ? { run: e } : e;
         add(point, { name: `${key}[${i}]`, run: spec.run, priority: spec.priority ?? 50, failsafe: spec.failsafe ?? false });
       });
-    } else if (key.startsWith('tools.') && key.endsWith('.on') && value === true) {
-      const name = key.slice(6, -3);
-      const tool = findTool(name);
-      if (tool === undefined) continue;
-      const opts = Object.freeze({ ...tool.defaults, ...options.get(name) });
-      if (tool.appliesTo !== undefined && !tool.appliesTo(route, opts)) continue;
-      add(tool.point, {
-        name: `tools.${name}`,
-        run: (ctx) => tool.run(ctx, opts),
-        priority: tool.priority ?? 50,
-        failsafe: tool.failsafe ?? false,
-      });
+      continue;
     }
+    const k = splitToolKey(key);
+    if (k === null || k.option !== 'on' || value !== true) continue;
+    const tool = findTool(k.name);
+    if (tool === undefined) continue;
+    const prepared = prepareTool(tool, toolOptions(tool, options.get(k.name)));
+    if (tool.appliesTo !== undefined && !tool.appliesTo(route, prepared)) continue;
+    add(tool.point, {
+      name: `tools.${k.name}`,
+      run: (ctx) => tool.run(ctx, prepared),
+      priority: tool.priority ?? 50,
+      failsafe: tool.failsafe ?? false,
+    });
   }
   const out: Record<string, readonly Hook[] | null> = {};
   for (const point of HOOK_POINTS) {
@@ -61,10 +53,6 @@ export function buildHookLists(config: Config, route: PlannedRoute): HookLists {
     out[point] = list === undefined ? null : Object.freeze(list.sort((a, b) => a.priority - b.priority));
   }
   return out as HookLists;
-}
-
-function isThenable(v: unknown): v is PromiseLike<unknown> {
-  return typeof v === 'object' && v !== null && typeof (v as PromiseLike<unknown>).then === 'function';
 }
 
 /**

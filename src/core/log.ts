@@ -1,5 +1,6 @@
 import { appendFileSync, createWriteStream, type WriteStream } from 'node:fs';
 import { inspect } from 'node:util';
+import type { Exchange } from '../http/writer.js';
 
 export interface LogOptions {
   /** Access lines to stdout, errors to stderr. */
@@ -106,4 +107,17 @@ export function quoted(v: string | undefined): string {
   if (v === undefined || v === '') return '-';
   // eslint-disable-next-line no-control-regex
   return /["\\\x00-\x1f\x7f]/.test(v) ? v.replace(/["\\\x00-\x1f\x7f]/g, (c) => '\\x' + c.charCodeAt(0).toString(16).padStart(2, '0')) : v;
+}
+
+/** A request's access line: Apache combined format, then duration, request id, and for streams how they ended. */
+export function accessLine(ctx: Exchange): string {
+  const { request, response } = ctx;
+  const ms = (performance.now() - ctx.started).toFixed(3);
+  const status = ctx.res.headersSent ? ctx.res.statusCode : response.committed ? response.status : 0;
+  let line = `${request.remote.ip} - - ${clfTime()} "${quoted(`${request.raw.method} ${request.target} ${request.protocol}`)}" ${status || '-'} ${ctx.bytesSent || '-'} "${quoted(request.headers.referer)}" "${quoted(request.headers['user-agent'])}" ${ms}ms ${request.id}`;
+  if (ctx.streamed || ctx.outcome !== 'complete') {
+    const ttfb = ctx.firstByteAt === 0 ? '-' : (ctx.firstByteAt - ctx.started).toFixed(3) + 'ms';
+    line += ` outcome=${ctx.outcome} ttfb=${ttfb}`;
+  }
+  return line;
 }

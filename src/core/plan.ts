@@ -56,11 +56,10 @@ export function sectionKeys(segments: readonly string[]): string[] {
 
 export function planFor(src: PlanSource, path: string, segments: readonly string[]): { plan: Plan; cacheable: boolean } {
   const keys = sectionKeys(segments);
-  const trailingSlash = path.endsWith('/');
   // The dispatcher comes from path sections alone (as in CherryPy): the deepest one that names it.
   let dispatcher = src.base['request.dispatch'] ?? src.defaultDispatcher;
   for (const k of keys) dispatcher = src.sections.get(k)?.['request.dispatch'] ?? dispatcher;
-  const found = dispatcher.find(src.root, segments, trailingSlash);
+  const found = dispatcher.find(src.root, segments);
   const merged = mergeConfig(src, found, keys);
   const route: PlannedRoute = { path, isIndex: found.isIndex };
   if (found.methods !== null) {

@@ -53,3 +53,9 @@ export class RequestContext implements Context, Exchange {
 export function settingsOf(ctx: Context): RouteSettings | undefined {
   return (ctx as RequestContext).plan?.settings;
 }
+
+/** Errors of hooks after the first failing one at a point: logged, not answered. */
+export function logExtraError(err: unknown, ctx: Context): void {
+  const c = ctx as RequestContext;
+  c.host.logError('A further hook failed', err, c.request.id);
+}

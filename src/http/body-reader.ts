@@ -1,17 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import { Transform, type TransformCallback } from 'node:stream';
-import { HTTPError } from '../lib/errors.js';
+import { ClientGoneError, HTTPError } from '../lib/errors.js';
 
 export function tooLarge(limit: number): HTTPError {
   return new HTTPError(413, `Request body too large (limit ${limit} bytes)`, { Connection: 'close' });
-}
-
-/** The client went away (or broke the framing) while we read its body: nobody is left to answer. */
-export class ClientGoneError extends Error {
-  constructor(cause?: unknown) {
-    super('The client closed the connection while sending its body', { cause });
-    this.name = 'ClientGoneError';
-  }
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
-import { HTTPError } from '../lib/errors.js';
+import { HTTPError, RequestAbortedError } from '../lib/errors.js';
 import { createParams, parseFormInto, type Params } from './form.js';
 import { parseMultipartInto, removeTempFiles } from './multipart.js';
 import { readBody, limitedBody } from './body-reader.js';
@@ -9,18 +9,6 @@ import { charsetOf, mediaType } from '../lib/media-type.js';
 import type { Response } from './response.js';
 
 export type { Params, ParamValue } from './form.js';
-
-/** Why `request.signal` aborted: `reason.code` is one of these. */
-export type AbortCode = 'DRUPE_CLIENT_CLOSED' | 'DRUPE_SERVER_CLOSING';
-
-export class RequestAbortedError extends Error {
-  readonly code: AbortCode;
-  constructor(code: AbortCode, message: string) {
-    super(message);
-    this.name = 'AbortError';
-    this.code = code;
-  }
-}
 
 /** The bounds a request's body and params are read within (from the route's config). */
 export interface RequestLimits {

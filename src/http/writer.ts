@@ -1,10 +1,10 @@
 import { Buffer } from 'node:buffer';
 import type { ServerResponse } from 'node:http';
 import type { ChunkSource } from './chunk-source.js';
-import { DrupeError } from '../lib/errors.js';
+import { DrupeError, RequestAbortedError } from '../lib/errors.js';
 import { CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, SERVER, TRANSFER_ENCODING, X_ACCEL_BUFFERING } from './headers.js';
 import { isBodyless } from '../lib/status.js';
-import { RequestAbortedError, type Request } from './request.js';
+import type { Request } from './request.js';
 import type { Response } from './response.js';
 
 /** A response ready to go out, as the pipeline hands it to the writer. */
@@ -140,10 +140,6 @@ function truncate(ctx: Exchange, err: unknown, host: WriterHost): void {
   });
 }
 
-function isThenable<T>(v: unknown): v is Promise<T> {
-  return typeof v === 'object' && v !== null && typeof (v as Promise<T>).then === 'function';
-}
-
 /** The handler's Content-Length for a streamed body, checked (the pipeline checks it before commit too). */
 export function declaredLength(ctx: Exchange): number | null {
   const v = ctx.response.headers.get('content-length');
@@ -266,4 +262,14 @@ export async function sendStream(host: WriterHost, ctx: Exchange, source: ChunkS
     res.off('drain', wakeWriter);
     host.streams.delete(ctx);
   }
+}
+
+/**
+ * lib/thenable.ts's test, kept apart here on purpose: this module asks it once
+ * per chunk, and V8 keeps type feedback per function, so the shared copy, fed
+ * every kind of value in the code base, makes the `.then` lookup megamorphic
+ * and streamed responses measurably slower.
+ */
+function isThenable<T = unknown>(v: unknown): v is PromiseLike<T> {
+  return typeof v === 'object' && v !== null && typeof (v as PromiseLike<T>).then === 'function';
 }

@@ -112,13 +112,34 @@ export class HeadersSentError extends Error {
   }
 }
 
+/** Why `request.signal` aborted: `reason.code` is one of these. */
+export type AbortCode = 'DRUPE_CLIENT_CLOSED' | 'DRUPE_SERVER_CLOSING';
+
+/** The reason `request.signal` aborts with: the client left, or the server is shutting down. */
+export class RequestAbortedError extends Error {
+  readonly code: AbortCode;
+  constructor(code: AbortCode, message: string) {
+    super(message);
+    this.name = 'AbortError';
+    this.code = code;
+  }
+}
+
+/** The client went away (or broke the framing) while its body was read: nobody is left to answer. */
+export class ClientGoneError extends Error {
+  constructor(cause?: unknown) {
+    super('The client closed the connection while sending its body', { cause });
+    this.name = 'ClientGoneError';
+  }
+}
+
 /**
  * Framework misuse, with a stable code documented in docs/errors.md.
  * Raised at start-up for bad config, or as a 500 for bad handler output.
  */
 export class DrupeError extends Error {
-  readonly code: DrupeErrorCode;
-  constructor(code: DrupeErrorCode, message: string) {
+  readonly code: DrupeOwnCode;
+  constructor(code: DrupeOwnCode, message: string) {
     super(message);
     this.name = 'DrupeError';
     this.code = code;
@@ -137,7 +158,11 @@ export class BodyTypeError extends TypeError {
   }
 }
 
-/** Every code a DrupeError can carry; docs/errors.md lists each (a test keeps them in step). */
+/**
+ * Every `DRUPE_ERR_` code; docs/errors.md lists each (a test keeps them in
+ * step). Each code belongs to one class: `HeadersSentError` and
+ * `BodyTypeError` own theirs, `DrupeError` carries the others.
+ */
 export const errorCodes = [
   'DRUPE_ERR_CONFIG_KEY',
   'DRUPE_ERR_CONFIG_VALUE',
@@ -156,3 +181,5 @@ export const errorCodes = [
   'DRUPE_ERR_SSE_FIELD',
 ] as const;
 export type DrupeErrorCode = (typeof errorCodes)[number];
+/** The codes a `DrupeError` may carry: all but those another class owns. */
+type DrupeOwnCode = Exclude<DrupeErrorCode, HeadersSentError['code'] | BodyTypeError['code']>;

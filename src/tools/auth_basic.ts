@@ -1,8 +1,9 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Context } from '../http/request.js';
-import { DrupeError, HTTPError } from '../lib/errors.js';
-import { defineTool } from '../core/tool.js';
-import { isAnsweredPreflight } from './cors.js';
+import { HTTPError } from '../lib/errors.js';
+import { checkHeaderValue } from '../http/headers.js';
+import { optionError, type ToolBehaviour } from '../core/tool.js';
+import { isThenable } from '../lib/thenable.js';
 
 /** Checks a user's password (may be async); true lets the request in. */
 export type CheckPassword = (realm: string, user: string, password: string) => boolean | Promise<boolean>;
@@ -40,17 +41,25 @@ function credentials(header: string | undefined): { user: string; password: stri
   return { user: text.slice(0, colon), password: text.slice(colon + 1) };
 }
 
-function checkUsers(users: Readonly<Record<string, string>>, user: string, password: string): boolean {
-  const stored = Object.hasOwn(users, user) ? users[user] : undefined;
-  const known = typeof stored === 'string';
-  // Compare even for an unknown user, so the time taken does not say which users exist.
-  const same = timingSafeEqual(digest(password), known ? digest(stored) : NO_USER);
-  return known && same;
+/** The options worked out once per route: stored passwords as digests, the challenge header built. */
+interface Guard {
+  readonly realm: string;
+  /** The `WWW-Authenticate` header of a 401. */
+  readonly challenge: Readonly<Record<string, string>>;
+  /** user → digest of the password. */
+  readonly users: ReadonlyMap<string, Buffer>;
+  readonly checkpassword: CheckPassword | null;
 }
 
-function challenge(realm: string): HTTPError {
-  const quoted = realm.replace(/["\\]/g, '\\$&');
-  return new HTTPError(401, 'Authentication required', { 'WWW-Authenticate': `Basic realm="${quoted}", charset="UTF-8"` });
+function checkUsers(users: ReadonlyMap<string, Buffer>, user: string, password: string): boolean {
+  const stored = users.get(user);
+  // Compare even for an unknown user, so the time taken does not say which users exist.
+  const same = timingSafeEqual(digest(password), stored ?? NO_USER);
+  return stored !== undefined && same;
+}
+
+function challenge(g: Guard): HTTPError {
+  return new HTTPError(401, 'Authentication required', g.challenge);
 }
 
 /**
@@ -58,35 +67,49 @@ function challenge(realm: string): HTTPError {
  * Without valid credentials: 401 with `WWW-Authenticate: Basic realm="…",
  * charset="UTF-8"`. Passwords come from `users` (compared in constant
  * time) or a `checkpassword(realm, user, password)` function; the user let
- * in is `request.login`. Runs first of the guards (on_start_resource), so it
- * covers static files and every method; a CORS preflight answered by
- * tools.cors passes (browsers send no credentials with one).
+ * in is `request.login`. Runs where CherryPy runs it, first of the
+ * `before_handler` tools (priority 1): before static files and the
+ * handler, for every method. A request a tool already answered
+ * (`request.handler` is null: a CORS preflight, which browsers send
+ * without credentials) passes.
  *
  * @example
  *   new App(root, { '/admin': { 'tools.auth_basic.on': true, 'tools.auth_basic.realm': 'admin', 'tools.auth_basic.users': { ann: 's3cret' } } });
  */
-export const authBasic = defineTool<AuthBasicOptions>({
-  name: 'auth_basic',
-  point: 'on_start_resource',
-  priority: 30,
+export const authBasic: ToolBehaviour<AuthBasicOptions, Guard> = {
   defaults: { realm: 'drupe', users: {}, checkpassword: null },
-  run(ctx: Context, o) {
-    const { request } = ctx;
+  prepare(o) {
     if (o.checkpassword !== null && typeof o.checkpassword !== 'function') {
-      throw new DrupeError('DRUPE_ERR_CONFIG_VALUE', 'tools.auth_basic.checkpassword: expected a function (realm, user, password) => boolean');
+      throw optionError('auth_basic', 'checkpassword', 'a function (realm, user, password) => boolean', o.checkpassword);
     }
     if (typeof o.users !== 'object' || o.users === null || Array.isArray(o.users)) {
-      throw new DrupeError('DRUPE_ERR_CONFIG_VALUE', 'tools.auth_basic.users: expected an object of user → password');
+      throw optionError('auth_basic', 'users', 'an object of user → password', o.users);
     }
-    if (isAnsweredPreflight(request)) return;
+    const users = new Map<string, Buffer>();
+    for (const user of Object.keys(o.users)) {
+      const password = o.users[user];
+      if (typeof password !== 'string') throw optionError('auth_basic', 'users', `a password (a string) for user ${JSON.stringify(user)}`, password);
+      users.set(user, digest(password));
+    }
+    const header = `Basic realm="${o.realm.replace(/["\\]/g, '\\$&')}", charset="UTF-8"`;
+    try {
+      checkHeaderValue('WWW-Authenticate', header);
+    } catch {
+      throw optionError('auth_basic', 'realm', 'text a header can carry (no control characters, Latin-1 at most)', o.realm);
+    }
+    return { realm: o.realm, challenge: Object.freeze({ 'WWW-Authenticate': header }), users, checkpassword: o.checkpassword };
+  },
+  run(ctx: Context, g) {
+    const { request } = ctx;
+    if (request.handler === null) return; // a tool answered the request (a CORS preflight)
     const c = credentials(request.headers.authorization);
-    if (c === null) throw challenge(o.realm);
+    if (c === null) throw challenge(g);
     const admit = (ok: boolean): void => {
-      if (ok !== true) throw challenge(o.realm);
+      if (ok !== true) throw challenge(g);
       request.login = c.user;
     };
-    if (o.checkpassword === null) return admit(checkUsers(o.users, c.user, c.password));
-    const ok = o.checkpassword(o.realm, c.user, c.password);
-    return typeof ok === 'object' && ok !== null && typeof ok.then === 'function' ? Promise.resolve(ok).then(admit) : admit(ok as boolean);
+    if (g.checkpassword === null) return admit(checkUsers(g.users, c.user, c.password));
+    const ok = g.checkpassword(g.realm, c.user, c.password);
+    return isThenable<boolean>(ok) ? Promise.resolve(ok).then(admit) : admit(ok);
   },
-});
+};

@@ -1,8 +1,6 @@
 import type { Context } from '../http/request.js';
-import { DrupeError } from '../lib/errors.js';
-import type { Request } from '../http/request.js';
 import { addVary } from '../http/vary.js';
-import { defineTool } from '../core/tool.js';
+import { optionError, type ToolBehaviour } from '../core/tool.js';
 
 export interface CorsOptions {
   /** Origins allowed to read responses (`https://app.example`), or `'*'` for any. */
@@ -19,20 +17,41 @@ export interface CorsOptions {
   max_age: number;
 }
 
-const answered = new WeakSet<Request>();
-
-/** True when tools.cors answered this request as a CORS preflight (tools that guard a route let it pass). */
-export function isAnsweredPreflight(request: Request): boolean {
-  return answered.has(request);
+/** The options worked out once per route: the origins as a set, the header values joined. */
+interface CorsPolicy {
+  readonly anyOrigin: boolean;
+  readonly origins: ReadonlySet<string>;
+  /** Echo the request's origin (and so `Vary: Origin`) rather than `*`. */
+  readonly echo: boolean;
+  readonly credentials: boolean;
+  readonly allowMethods: string;
+  /** '' : whatever the preflight asks for. */
+  readonly allowHeaders: string;
+  /** '' : none. */
+  readonly exposeHeaders: string;
+  readonly maxAge: number;
 }
 
-function checkList(name: string, v: unknown): void {
-  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) {
-    throw new DrupeError('DRUPE_ERR_CONFIG_VALUE', `tools.cors.${name}: expected a list of strings, got ${JSON.stringify(v)}`);
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+// What a browser sends as Origin: scheme://host[:port], nothing after it.
+const ORIGIN = /^[a-z][a-z0-9+.-]*:\/\/[^/?#@\s]+$/i;
+
+function tokens(option: 'methods' | 'headers' | 'expose_headers', v: readonly string[], expects: string): string {
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string' && TOKEN.test(x))) throw optionError('cors', option, expects, v);
+  return v.join(', ');
+}
+
+/** An origin as browsers spell it in `Origin` (lower case, no default port), or null when it is not one. */
+function normalOrigin(v: unknown): string | null {
+  if (v === '*' || v === 'null') return v;
+  if (typeof v !== 'string' || !ORIGIN.test(v)) return null;
+  if (!/^https?:/i.test(v)) return v;
+  try {
+    return new URL(v).origin;
+  } catch {
+    return null;
   }
 }
-
-const checked = new WeakSet<object>();
 
 /**
  * `tools.cors`: cross-origin access for the listed `origins`. A simple
@@ -46,11 +65,7 @@ const checked = new WeakSet<object>();
  * @example
  *   new App(root, { '/api': { 'tools.cors.on': true, 'tools.cors.origins': ['https://app.example'], 'tools.cors.credentials': true } });
  */
-export const cors = defineTool<CorsOptions>({
-  name: 'cors',
-  point: 'on_start_resource',
-  // After tools.proxy, before tools.auth_basic and tools.allow: a preflight carries no credentials.
-  priority: 20,
+export const cors: ToolBehaviour<CorsOptions, CorsPolicy> = {
   defaults: {
     origins: ['*'],
     methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
@@ -59,37 +74,51 @@ export const cors = defineTool<CorsOptions>({
     credentials: false,
     max_age: 0,
   },
-  run(ctx: Context, o) {
-    if (!checked.has(o)) {
-      for (const k of ['origins', 'methods', 'headers', 'expose_headers'] as const) checkList(k, o[k]);
-      if (!Number.isInteger(o.max_age) || o.max_age < 0) throw new DrupeError('DRUPE_ERR_CONFIG_VALUE', 'tools.cors.max_age: expected a whole number of seconds');
-      checked.add(o);
+  prepare(o) {
+    if (!Array.isArray(o.origins)) throw optionError('cors', 'origins', "a list of origins ('https://app.example') or '*'", o.origins);
+    const origins = new Set<string>();
+    for (const entry of o.origins) {
+      const normal = normalOrigin(entry);
+      if (normal === null) throw optionError('cors', 'origins', "origins as scheme://host[:port] with no path ('https://app.example'), or '*'", entry);
+      origins.add(normal);
     }
+    if (!Number.isInteger(o.max_age) || o.max_age < 0) throw optionError('cors', 'max_age', 'a whole number of seconds', o.max_age);
+    const anyOrigin = origins.has('*');
+    return {
+      anyOrigin,
+      origins,
+      echo: !anyOrigin || o.credentials,
+      credentials: o.credentials,
+      allowMethods: tokens('methods', o.methods, 'a list of method names'),
+      allowHeaders: tokens('headers', o.headers, 'a list of header names'),
+      exposeHeaders: tokens('expose_headers', o.expose_headers, 'a list of header names'),
+      maxAge: o.max_age,
+    };
+  },
+  run(ctx: Context, p) {
     const { request, response } = ctx;
     const h = response.headers;
-    const anyOrigin = o.origins.includes('*');
-    const echo = !anyOrigin || o.credentials;
-    if (echo) addVary(h, 'Origin');
+    if (p.echo) addVary(h, 'Origin');
     const origin = request.headers.origin;
-    if (origin === undefined || !(anyOrigin || o.origins.includes(origin))) return;
-    h.set('Access-Control-Allow-Origin', echo ? origin : '*');
-    if (o.credentials) h.set('Access-Control-Allow-Credentials', 'true');
+    if (origin === undefined || !(p.anyOrigin || p.origins.has(origin))) return;
+    h.set('Access-Control-Allow-Origin', p.echo ? origin : '*');
+    if (p.credentials) h.set('Access-Control-Allow-Credentials', 'true');
     const preflight = request.method === 'OPTIONS' && request.headers['access-control-request-method'] !== undefined;
     if (!preflight) {
-      if (o.expose_headers.length > 0) h.set('Access-Control-Expose-Headers', o.expose_headers.join(', '));
+      if (p.exposeHeaders !== '') h.set('Access-Control-Expose-Headers', p.exposeHeaders);
       return;
     }
-    h.set('Access-Control-Allow-Methods', o.methods.join(', '));
+    h.set('Access-Control-Allow-Methods', p.allowMethods);
     const asked = request.headers['access-control-request-headers'];
-    if (o.headers.length > 0) h.set('Access-Control-Allow-Headers', o.headers.join(', '));
+    if (p.allowHeaders !== '') h.set('Access-Control-Allow-Headers', p.allowHeaders);
     else if (asked !== undefined && asked.trim() !== '') {
       h.set('Access-Control-Allow-Headers', asked);
       addVary(h, 'Access-Control-Request-Headers');
     }
-    if (o.max_age > 0) h.set('Access-Control-Max-Age', o.max_age);
+    if (p.maxAge > 0) h.set('Access-Control-Max-Age', p.maxAge);
+    // Answered here: the guards after this (auth_basic, allow) and the handler see request.handler === null.
     response.status = 204;
     response.body = undefined;
     request.handler = null;
-    answered.add(request);
   },
-});
+};

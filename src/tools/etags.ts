@@ -1,18 +1,15 @@
 import { createHash } from 'node:crypto';
-import { materialize, shapeSelf, WrappingBody, type BodyShape, type Encode } from '../body/body.js';
+import { bufferedShape, shapeSelf, WrappingBody, type BodyShape, type Encode } from '../body/body.js';
 import type { Context } from '../http/request.js';
 import { settingsOf } from '../core/request-context.js';
 import { HTTPError } from '../lib/errors.js';
 import { FileBody } from '../body/file.js';
 import { StreamBody } from '../body/stream-body.js';
 import { evaluateConditions, parseHttpDate, toNotModified } from '../body/conditional.js';
-import { defineTool } from '../core/tool.js';
+import type { ToolBehaviour } from '../core/tool.js';
+import { isThenable } from '../lib/thenable.js';
 
 const EMPTY = Buffer.alloc(0);
-
-function isThenable<T>(v: unknown): v is PromiseLike<T> {
-  return typeof v === 'object' && v !== null && typeof (v as PromiseLike<T>).then === 'function';
-}
 
 /** A strong entity tag for a body: SHA-1, base64url (27 characters). */
 export function strongTag(data: Buffer): string {
@@ -41,8 +38,8 @@ class EtagBody extends WrappingBody {
     if (this.#autotags && !h.has('etag') && response.status === 200 && !response.stream) {
       if (shape.kind === 'chunks' && shape.length === undefined) {
         // A buffered iterable or stream: materialize it here (as the pipeline would) so it can be hashed.
-        const data = materialize(shape.source, settingsOf(ctx)!.maxBuffered);
-        shape = { kind: 'bytes', data: isThenable<Buffer>(data) ? await data : data, json: false };
+        const bytes = bufferedShape(shape.source, settingsOf(ctx)!.maxBuffered);
+        shape = isThenable(bytes) ? await bytes : bytes;
       }
       if (shape.kind === 'bytes') h.set('ETag', strongTag(shape.data));
     }
@@ -70,14 +67,11 @@ class EtagBody extends WrappingBody {
  * @example
  *   new App(root, { '/': { 'tools.etags.on': true, 'tools.etags.autotags': true } });
  */
-export const etags = defineTool({
-  name: 'etags',
-  point: 'before_finalize',
-  priority: 75,
+export const etags: ToolBehaviour<{ autotags: boolean }> = {
   defaults: { autotags: false },
   run({ response }: Context, { autotags }) {
     const body = response.body;
     if (body instanceof FileBody || body instanceof StreamBody) return;
     response.body = new EtagBody(body, autotags);
   },
-});
+};

@@ -1,11 +1,11 @@
-import { materialize, shapeSelf, WrappingBody, type BodyShape, type ChunkSource, type Encode } from '../body/body.js';
+import { bufferedShape, shapeSelf, WrappingBody, type BodyShape, type ChunkSource, type Encode } from '../body/body.js';
 import type { Context } from '../http/request.js';
 import { settingsOf } from '../core/request-context.js';
-import { DrupeError } from '../lib/errors.js';
 import { CODINGS, CompressingSource, compressBytes, continuation, negotiate, type Coding, type CompressOptions } from '../body/compress.js';
 import { mediaType } from '../lib/media-type.js';
 import { addVary } from '../http/vary.js';
-import { defineTool } from '../core/tool.js';
+import { optionError, type ToolBehaviour } from '../core/tool.js';
+import { isThenable } from '../lib/thenable.js';
 
 export interface GzipOptions {
   /** zlib level for gzip and deflate, -1 (zlib's default, 6) … 9. */
@@ -26,16 +26,12 @@ interface Prepared extends CompressOptions {
   readonly encodings: readonly string[];
 }
 
-const prepared = new WeakMap<object, Prepared>();
-
 function bad(option: string, expects: string, value: unknown): never {
-  throw new DrupeError('DRUPE_ERR_CONFIG_VALUE', `tools.gzip.${option}: expected ${expects}, got ${JSON.stringify(value)}`);
+  throw optionError('gzip', option, expects, value);
 }
 
-/** Options checked and compiled once per route (the options object is per route and frozen). */
+/** Options checked and compiled once per route: the levels, the media-type patterns as regular expressions. */
 function prepare(o: Readonly<GzipOptions>): Prepared {
-  let p = prepared.get(o);
-  if (p !== undefined) return p;
   if (!Number.isInteger(o.level) || o.level < -1 || o.level > 9) bad('level', 'an integer -1 … 9', o.level);
   if (!Number.isInteger(o.brotli_quality) || o.brotli_quality < 0 || o.brotli_quality > 11) bad('brotli_quality', 'an integer 0 … 11', o.brotli_quality);
   if (!Number.isInteger(o.min_size) || o.min_size < 0) bad('min_size', 'a byte count', o.min_size);
@@ -44,9 +40,7 @@ function prepare(o: Readonly<GzipOptions>): Prepared {
     bad('encodings', `a list of ${CODINGS.join(', ')}`, o.encodings);
   }
   const types = o.mime_types.map((t) => new RegExp('^' + t.trim().toLowerCase().split('*').map((s) => s.replace(/[.+?^${}()|[\]\\/]/g, '\\$&')).join('.*') + '$'));
-  p = { level: o.level, brotliQuality: o.brotli_quality, minSize: o.min_size, types, encodings: o.encodings };
-  prepared.set(o, p);
-  return p;
+  return { level: o.level, brotliQuality: o.brotli_quality, minSize: o.min_size, types, encodings: o.encodings };
 }
 
 const DEFAULT_TYPE = 'text/html';
@@ -82,10 +76,6 @@ function decide(ctx: Context, p: Prepared, json: boolean, size: number | undefin
   // Another representation: the uncompressed one's strong validator would be a lie.
   if (etag !== undefined && !etag.startsWith('W/')) h.set('ETag', 'W/' + etag);
   return chosen.coding;
-}
-
-function isThenable<T>(v: unknown): v is PromiseLike<T> {
-  return typeof v === 'object' && v !== null && typeof (v as PromiseLike<T>).then === 'function';
 }
 
 /** A failed compressed stream's last in-band chunk (`onStreamError`), compressed to continue the stream. */
@@ -180,8 +170,8 @@ class CompressedBody extends WrappingBody {
     if (shape.kind === 'chunks' && shape.length === undefined && !response.stream) {
       // Buffered: the pipeline would materialize it anyway. Doing it here lets the decision
       // see the headers a generator set and the real size, and gives a correct Content-Length.
-      const data = materialize(shape.source, settingsOf(ctx)!.maxBuffered);
-      shape = { kind: 'bytes', data: isThenable<Buffer>(data) ? await data : data, json: false };
+      const bytes = bufferedShape(shape.source, settingsOf(ctx)!.maxBuffered);
+      shape = isThenable(bytes) ? await bytes : bytes;
     }
     if (shape.kind === 'bytes') {
       // HEAD too: it gets the GET's headers and length (B6).
@@ -216,11 +206,7 @@ class CompressedBody extends WrappingBody {
  * @example
  *   new App(root, { '/': { 'tools.gzip.on': true, 'tools.gzip.mime_types': ['text/*', 'application/json'] } });
  */
-export const gzip = defineTool<GzipOptions>({
-  name: 'gzip',
-  point: 'before_finalize',
-  // After the tools that replace the body (etags at 75): it wraps them all.
-  priority: 90,
+export const gzip: ToolBehaviour<GzipOptions, Prepared> = {
   defaults: {
     level: 6,
     brotli_quality: 4,
@@ -231,9 +217,9 @@ export const gzip = defineTool<GzipOptions>({
     ],
     encodings: ['br', 'gzip', 'deflate'],
   },
-  run({ response }, options) {
-    const p = prepare(options);
+  prepare,
+  run({ response }, p) {
     if (response.committed || response.body === undefined || response.body === null) return;
     response.body = new CompressedBody(response.body, p);
   },
-});
+};

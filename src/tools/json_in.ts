@@ -1,8 +1,8 @@
 import type { Context } from '../http/request.js';
-import { DrupeError, HTTPError } from '../lib/errors.js';
+import { HTTPError } from '../lib/errors.js';
 import { mediaType } from '../lib/media-type.js';
 import type { ParamValue } from '../http/request.js';
-import { defineTool } from '../core/tool.js';
+import { optionError, type ToolBehaviour } from '../core/tool.js';
 
 export interface JsonInOptions {
   /** Media types read as JSON (exact match, case-insensitive, parameters ignored). */
@@ -13,18 +13,12 @@ export interface JsonInOptions {
   to_params: boolean;
 }
 
-const types = new WeakMap<object, ReadonlySet<string>>();
-
-function typeSet(o: Readonly<JsonInOptions>): ReadonlySet<string> {
-  let s = types.get(o);
-  if (s === undefined) {
-    if (!Array.isArray(o.content_type) || !o.content_type.every((t) => typeof t === 'string')) {
-      throw new DrupeError('DRUPE_ERR_CONFIG_VALUE', `tools.json_in.content_type: expected a list of media types, got ${JSON.stringify(o.content_type)}`);
-    }
-    s = new Set(o.content_type.map((t) => mediaType(t)));
-    types.set(o, s);
-  }
-  return s;
+/** The options worked out once per route: the media types as a set, and the 415's message. */
+interface JsonIn {
+  readonly types: ReadonlySet<string>;
+  readonly refusal: string;
+  readonly force: boolean;
+  readonly toParams: boolean;
 }
 
 /** A JSON value as a parameter: params hold strings, as a query string would give them. */
@@ -65,19 +59,22 @@ async function readJson(ctx: Context, toParams: boolean): Promise<void> {
  * @example
  *   class Api { @expose({ 'tools.json_in.on': true }) async save({ request, params }: Context) { const body = await request.json(); … } }
  */
-export const jsonIn = defineTool<JsonInOptions>({
-  name: 'json_in',
-  point: 'before_request_body',
-  priority: 30,
+export const jsonIn: ToolBehaviour<JsonInOptions, JsonIn> = {
   defaults: { content_type: ['application/json'], force: true, to_params: true },
-  run(ctx, o) {
-    const { request } = ctx;
-    const accepted = typeSet(o);
-    if (!request.hasBody || request.bodyTaken) return;
-    if (!accepted.has(mediaType(request.headers['content-type']))) {
-      if (!o.force) return;
-      throw new HTTPError(415, `Expected a JSON request body (${[...accepted].join(', ')})`);
+  prepare(o) {
+    if (!Array.isArray(o.content_type) || !o.content_type.every((t) => typeof t === 'string' && /^[^\s/]+\/[^\s/]+$/.test(mediaType(t)))) {
+      throw optionError('json_in', 'content_type', "a list of media types ('application/json')", o.content_type);
     }
-    return readJson(ctx, o.to_params);
+    const types = new Set(o.content_type.map((t) => mediaType(t)));
+    return { types, refusal: `Expected a JSON request body (${[...types].join(', ')})`, force: o.force, toParams: o.to_params };
   },
-});
+  run(ctx, p) {
+    const { request } = ctx;
+    if (!request.hasBody || request.bodyTaken) return;
+    if (!p.types.has(mediaType(request.headers['content-type']))) {
+      if (!p.force) return;
+      throw new HTTPError(415, p.refusal);
+    }
+    return readJson(ctx, p.toParams);
+  },
+};

@@ -3,7 +3,9 @@ import { isSelfShaping, JsonBody } from '../body/body.js';
 import type { Context } from '../http/request.js';
 import { settingsOf } from '../core/request-context.js';
 import { HTTPError } from '../lib/errors.js';
-import { defineTool } from '../core/tool.js';
+import { optionError, type ToolBehaviour } from '../core/tool.js';
+import { isAsciiFieldValue } from '../http/headers.js';
+import { isThenable } from '../lib/thenable.js';
 
 export interface JsonOutOptions {
   /** The Content-Type of a JSON body, unless the handler set one. */
@@ -34,10 +36,6 @@ function* lines(values: Iterable<unknown>): Generator<string> {
 
 async function* asyncLines(values: AsyncIterable<unknown>): AsyncGenerator<string> {
   for await (const v of values) yield line(v);
-}
-
-function isThenable(v: unknown): v is PromiseLike<unknown> {
-  return typeof v === 'object' && v !== null && typeof (v as PromiseLike<unknown>).then === 'function';
 }
 
 /** The handler's return value as a JSON or NDJSON body. */
@@ -75,12 +73,14 @@ function toJson(ctx: Context, o: Readonly<JsonOutOptions>, value: unknown): unkn
  *     @expose({ 'tools.json_out.on': true, 'response.stream': true }) async *events() { yield { n: 1 }; yield { n: 2 }; }
  *   }
  */
-export const jsonOut = defineTool<JsonOutOptions>({
-  name: 'json_out',
-  point: 'before_handler',
-  // Last of the before_handler tools: a static file or a redirect answers first.
-  priority: 90,
+export const jsonOut: ToolBehaviour<JsonOutOptions> = {
   defaults: { content_type: 'application/json' },
+  prepare(o) {
+    if (typeof o.content_type !== 'string' || o.content_type === '' || !isAsciiFieldValue(o.content_type)) {
+      throw optionError('json_out', 'content_type', "a Content-Type value of printable ASCII ('application/json')", o.content_type);
+    }
+    return o;
+  },
   run(ctx: Context, o) {
     const { request } = ctx;
     const handler = request.handler;
@@ -90,4 +90,4 @@ export const jsonOut = defineTool<JsonOutOptions>({
       return isThenable(result) ? Promise.resolve(result).then((v) => toJson(c, o, v)) : toJson(c, o, result);
     };
   },
-});
+};

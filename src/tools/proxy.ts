@@ -1,7 +1,6 @@
 import { BlockList, isIP } from 'node:net';
 import type { Context } from '../http/request.js';
-import { DrupeError } from '../lib/errors.js';
-import { defineTool } from '../core/tool.js';
+import { optionError, type ToolBehaviour } from '../core/tool.js';
 
 export interface ProxyOptions {
   /** Addresses (or CIDR ranges, `10.0.0.0/8`) of the proxies whose headers are believed. None by default. */
@@ -21,44 +20,51 @@ function plainIp(ip: string): string {
   return /^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(ip) ? ip.slice(7) : ip;
 }
 
-interface Prepared {
+/** The options worked out once per route: the trusted list as a BlockList, the base URL parsed, header names lower-cased. */
+interface Proxy {
   readonly trusted: BlockList;
   readonly base: { scheme: 'http' | 'https'; host: string } | undefined;
+  /** Header names, lower case ('' to ignore). */
+  readonly local: string;
+  readonly remote: string;
+  readonly scheme: string;
 }
 
-const prepared = new WeakMap<object, Prepared>();
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]*$/;
 
-function prepare(o: Readonly<ProxyOptions>): Prepared {
-  let p = prepared.get(o);
-  if (p !== undefined) return p;
+function trustedList(entries: readonly string[]): BlockList {
   const trusted = new BlockList();
-  if (!Array.isArray(o.trusted)) throw new DrupeError('DRUPE_ERR_CONFIG_VALUE', 'tools.proxy.trusted: expected a list of addresses');
-  for (const entry of o.trusted) {
+  if (!Array.isArray(entries)) throw optionError('proxy', 'trusted', 'a list of IP addresses or CIDR ranges', entries);
+  for (const entry of entries) {
     const [addr = '', prefix] = String(entry).trim().split('/');
     const ip = plainIp(addr);
     const family = isIP(ip);
     const bits = prefix === undefined ? undefined : Number(prefix);
-    if (family === 0 || (bits !== undefined && (!Number.isInteger(bits) || bits < 0 || bits > (family === 4 ? 32 : 128)))) {
-      throw new DrupeError('DRUPE_ERR_CONFIG_VALUE', `tools.proxy.trusted: ${JSON.stringify(entry)} is not an IP address or CIDR range`);
+    if (typeof entry !== 'string' || family === 0 || (bits !== undefined && (!Number.isInteger(bits) || bits < 0 || bits > (family === 4 ? 32 : 128)))) {
+      throw optionError('proxy', 'trusted', "IP addresses or CIDR ranges ('10.0.0.0/8'), not names", entry);
     }
     const type = family === 4 ? 'ipv4' : 'ipv6';
     if (bits === undefined) trusted.addAddress(ip, type);
     else trusted.addSubnet(ip, bits, type);
   }
-  let base: Prepared['base'];
-  if (o.base !== '') {
-    let url: URL;
-    try {
-      url = new URL(o.base);
-    } catch {
-      throw new DrupeError('DRUPE_ERR_CONFIG_VALUE', `tools.proxy.base: ${JSON.stringify(o.base)} is not a URL`);
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new DrupeError('DRUPE_ERR_CONFIG_VALUE', 'tools.proxy.base must be an http or https URL');
-    base = { scheme: url.protocol === 'https:' ? 'https' : 'http', host: url.host };
+  return trusted;
+}
+
+function baseUrl(base: string): Proxy['base'] {
+  if (base === '') return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(base);
+  } catch {
+    url = undefined;
   }
-  p = { trusted, base };
-  prepared.set(o, p);
-  return p;
+  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) throw optionError('proxy', 'base', "an http or https URL ('https://example.com')", base);
+  return { scheme: url.protocol === 'https:' ? 'https' : 'http', host: url.host };
+}
+
+function headerName(option: 'local' | 'remote' | 'scheme', name: string): string {
+  if (typeof name !== 'string' || !TOKEN.test(name)) throw optionError('proxy', option, "a header name ('' to ignore)", name);
+  return name.toLowerCase();
 }
 
 function isTrusted(list: BlockList, ip: string): boolean {
@@ -70,7 +76,7 @@ function isTrusted(list: BlockList, ip: string): boolean {
 /** The last value of a header that may be repeated or a list: the one our own proxy wrote. */
 function lastValue(ctx: Context, name: string): string | undefined {
   if (name === '') return undefined;
-  const v = ctx.request.headers[name.toLowerCase()];
+  const v = ctx.request.headers[name];
   const s = Array.isArray(v) ? v.join(',') : v;
   if (s === undefined) return undefined;
   const last = s.split(',').pop()!.trim();
@@ -106,14 +112,18 @@ function clientIp(list: BlockList, header: string | undefined): string | undefin
  * @example
  *   new App(root, { '/': { 'tools.proxy.on': true, 'tools.proxy.trusted': ['127.0.0.1', '::1'] } });
  */
-export const proxy = defineTool<ProxyOptions>({
-  name: 'proxy',
-  point: 'on_start_resource',
-  // First of all: every later tool and the redirects see the client's view.
-  priority: 10,
+export const proxy: ToolBehaviour<ProxyOptions, Proxy> = {
   defaults: { trusted: [], base: '', local: 'X-Forwarded-Host', remote: 'X-Forwarded-For', scheme: 'X-Forwarded-Proto' },
-  run(ctx, o) {
-    const p = prepare(o);
+  prepare(o) {
+    return {
+      trusted: trustedList(o.trusted),
+      base: baseUrl(o.base),
+      local: headerName('local', o.local),
+      remote: headerName('remote', o.remote),
+      scheme: headerName('scheme', o.scheme),
+    };
+  },
+  run(ctx, p) {
     const { request } = ctx;
     // The socket's peer, not request.remote: an InternalRedirect runs this again.
     const peer = request.raw.socket?.remoteAddress ?? '';
@@ -123,16 +133,16 @@ export const proxy = defineTool<ProxyOptions>({
       from.scheme = p.base.scheme;
       from.host = p.base.host;
     } else {
-      const scheme = lastValue(ctx, o.scheme)?.toLowerCase();
+      const scheme = lastValue(ctx, p.scheme)?.toLowerCase();
       if (scheme === 'http' || scheme === 'https') from.scheme = scheme;
-      const host = lastValue(ctx, o.local);
+      const host = lastValue(ctx, p.local);
       if (host !== undefined) from.host = host;
     }
-    if (o.remote !== '') {
-      const v = request.headers[o.remote.toLowerCase()];
+    if (p.remote !== '') {
+      const v = request.headers[p.remote];
       const ip = clientIp(p.trusted, Array.isArray(v) ? v.join(',') : v);
       if (ip !== undefined) from.ip = ip;
     }
     request.setForwarded(from);
   },
-});
+};

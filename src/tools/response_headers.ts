@@ -1,11 +1,14 @@
 import type { Context } from '../http/request.js';
-import { DrupeError } from '../lib/errors.js';
-import { defineTool } from '../core/tool.js';
+import { checkHeaderName, checkHeaderValue } from '../http/headers.js';
+import { optionError, type ToolBehaviour } from '../core/tool.js';
 
 export interface ResponseHeadersOptions {
   /** Header name → value, set on every response of the subtree. */
   headers: Readonly<Record<string, string>>;
 }
+
+/** The headers as checked name/value pairs, worked out once per route. */
+type HeaderList = readonly (readonly [name: string, value: string])[];
 
 /**
  * `tools.response_headers`: fixed headers for a subtree, set when the
@@ -15,21 +18,30 @@ export interface ResponseHeadersOptions {
  * @example
  *   new App(root, { '/': { 'tools.response_headers.on': true, 'tools.response_headers.headers': { 'X-Frame-Options': 'DENY' } } });
  */
-export const responseHeaders = defineTool<ResponseHeadersOptions>({
-  name: 'response_headers',
-  point: 'on_start_resource',
-  priority: 50,
+export const responseHeaders: ToolBehaviour<ResponseHeadersOptions, HeaderList> = {
   defaults: { headers: {} },
-  run({ response }: Context, { headers }) {
+  prepare({ headers }) {
     if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) {
-      throw new DrupeError('DRUPE_ERR_CONFIG_VALUE', 'tools.response_headers.headers: expected an object of header name → value');
+      throw optionError('response_headers', 'headers', 'an object of header name → value', headers);
     }
+    const list: (readonly [string, string])[] = [];
     for (const name of Object.keys(headers)) {
-      const value = headers[name];
+      const value: unknown = headers[name];
       if (typeof value !== 'string' && typeof value !== 'number') {
-        throw new DrupeError('DRUPE_ERR_CONFIG_VALUE', `tools.response_headers.headers: the value of ${name} must be a string`);
+        throw optionError('response_headers', 'headers', `a string as the value of ${name}`, value);
       }
-      response.headers.set(name, value);
+      const v = String(value);
+      try {
+        checkHeaderName(name);
+        checkHeaderValue(name, v);
+      } catch (err) {
+        throw optionError('response_headers', 'headers', `header names and values a response can carry (${(err as Error).message})`, { [name]: value });
+      }
+      list.push([name, v]);
     }
+    return Object.freeze(list);
   },
-});
+  run({ response }: Context, list) {
+    for (let i = 0; i < list.length; i++) response.headers.set(list[i]![0], list[i]![1]);
+  },
+};

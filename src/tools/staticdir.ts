@@ -1,31 +1,11 @@
 import { readlinkSync, type Stats } from 'node:fs';
 import { realpath, stat, type FileHandle } from 'node:fs/promises';
-import { extname, join, resolve, sep } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import type { Context } from '../http/request.js';
 import { DrupeError, HTTPError, HTTPRedirect, NotFound } from '../lib/errors.js';
-import { errCode, FileBody, openForReading } from '../body/file.js';
-import { defineTool } from '../core/tool.js';
-
-const patterns = new Map<string, RegExp>();
-
-/** `tools.<name>.match`: a regular expression source, compiled once. */
-export function matches(source: string, path: string): boolean {
-  if (source === '') return true;
-  let re = patterns.get(source);
-  if (re === undefined) {
-    re = new RegExp(source);
-    if (patterns.size < 1000) patterns.set(source, re);
-  }
-  return re.test(path);
-}
-
-/** The Content-Type a `content_types` option gives a file name (keys with or without the dot), if any. */
-export function typeOverride(types: Readonly<Record<string, string>>, name: string): string | undefined {
-  const ext = extname(name).slice(1).toLowerCase();
-  if (ext === '') return undefined;
-  const t = Object.hasOwn(types, ext) ? types[ext] : Object.hasOwn(types, '.' + ext) ? types['.' + ext] : undefined;
-  return typeof t === 'string' ? t : undefined;
-}
+import { errCode, openedFileBody, openForReading } from '../body/file.js';
+import { optionError, type ToolBehaviour } from '../core/tool.js';
+import { compileMatch, contentTypes, typeFor } from './static-options.js';
 
 function forbidden(): HTTPError {
   return new HTTPError(403, 'Forbidden');
@@ -123,7 +103,7 @@ async function openedPath(fh: FileHandle, path: string): Promise<string | null> 
   return realOrNull(path);
 }
 
-interface StaticdirOptions {
+export interface StaticdirOptions {
   dir: string;
   root: string;
   index: string;
@@ -134,6 +114,18 @@ interface StaticdirOptions {
   section: string;
 }
 
+/** The options worked out once per route: `match` compiled, `content_types` by extension, the section's path. */
+interface Staticdir {
+  readonly dir: string;
+  readonly root: string;
+  readonly index: string;
+  readonly match: RegExp | null;
+  readonly types: ReadonlyMap<string, string>;
+  readonly dotfiles: boolean;
+  readonly follow_symlinks: boolean;
+  readonly section: string;
+}
+
 /** An opened file or directory (no descriptor: a directory we may search but not read). */
 interface Found {
   fh: FileHandle | null;
@@ -141,7 +133,7 @@ interface Found {
 }
 
 /** Refuse a real path outside the directory, or with a dotfile on the way (unless allowed). */
-function checkReal(real: string, dirReal: string, o: StaticdirOptions): void {
+function checkReal(real: string, dirReal: string, o: Staticdir): void {
   if (o.follow_symlinks) return;
   if (!inside(real, dirReal)) throw new NotFound();
   if (!o.dotfiles && real !== dirReal && real.slice(dirReal.length).split(sep).some((s) => s.startsWith('.'))) throw new NotFound();
@@ -153,7 +145,7 @@ function checkReal(real: string, dirReal: string, o: StaticdirOptions): void {
  * dotfile on the way (unless `dotfiles`) — before anything is read from
  * it. Null when there is no such file or directory.
  */
-async function openInside(dirReal: string, path: string, o: StaticdirOptions): Promise<Found | null> {
+async function openInside(dirReal: string, path: string, o: Staticdir): Promise<Found | null> {
   let fh: FileHandle;
   try {
     fh = await openForReading(path);
@@ -179,7 +171,7 @@ async function openInside(dirReal: string, path: string, o: StaticdirOptions): P
 }
 
 /** A path we may not open: a directory we may still search (for its index), or a 403. */
-async function searchOnly(dirReal: string, path: string, o: StaticdirOptions): Promise<Found | null> {
+async function searchOnly(dirReal: string, path: string, o: Staticdir): Promise<Found | null> {
   const real = await realOrNull(path);
   if (real === null) return null;
   checkReal(real, dirReal, o);
@@ -204,17 +196,29 @@ async function release(found: Found): Promise<void> {
  * @example
  *   new App(root, { '/static': { 'tools.staticdir.on': true, 'tools.staticdir.dir': 'public', 'tools.staticdir.index': 'index.html' } });
  */
-export const staticdir = defineTool<StaticdirOptions>({
-  name: 'staticdir',
-  point: 'before_handler',
-  priority: 50,
+export const staticdir: ToolBehaviour<StaticdirOptions, Staticdir> = {
   defaults: { dir: '', root: '', index: '', match: '', content_types: {}, dotfiles: false, follow_symlinks: false, section: '' },
+  prepare(o) {
+    for (const option of ['dir', 'root', 'index'] as const) {
+      if (o[option].includes('\0')) throw optionError('staticdir', option, 'a path without NUL bytes', o[option]);
+    }
+    return {
+      dir: o.dir,
+      root: o.root,
+      index: o.index,
+      match: compileMatch('staticdir', o.match),
+      types: contentTypes('staticdir', o.content_types),
+      dotfiles: o.dotfiles,
+      follow_symlinks: o.follow_symlinks,
+      section: o.section === '' ? '/' : o.section,
+    };
+  },
   async run(ctx: Context, o) {
     const { request, response } = ctx;
     if (request.method !== 'GET' && request.method !== 'HEAD') return;
     if (o.dir === '') throw new DrupeError('DRUPE_ERR_TOOL', "tools.staticdir is on but tools.staticdir.dir is not set");
-    if (!matches(o.match, request.path)) return;
-    const rest = remainder(request.path, o.section === '' ? '/' : o.section);
+    if (o.match !== null && !o.match.test(request.path)) return;
+    const rest = remainder(request.path, o.section);
     if (rest === null) return;
     if (!o.dotfiles && rest.some((s) => s.startsWith('.'))) throw new NotFound();
     const dirReal = await realDir(o.root, o.dir);
@@ -239,8 +243,8 @@ export const staticdir = defineTool<StaticdirOptions>({
     } else if (slash || found.fh === null || !found.st.isFile()) {
       return release(found);
     }
-    const contentType = typeOverride(o.content_types, name);
-    response.body = new FileBody(path, found.fh, found.st.size, found.st.mtimeMs, contentType === undefined ? {} : { contentType });
+    const contentType = typeFor(o.types, name);
+    response.body = openedFileBody(path, found.fh, found.st, contentType === undefined ? {} : { contentType });
     request.handler = null;
   },
-});
+};

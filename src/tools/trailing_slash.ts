@@ -1,30 +1,40 @@
 import { HTTPRedirect } from '../lib/errors.js';
-import { defineTool } from '../core/tool.js';
+import { optionError, type ToolBehaviour } from '../core/tool.js';
 
-interface Options { missing: boolean; extra: boolean; status: number }
+export interface TrailingSlashOptions {
+  /** Redirect an index reached without its slash. */
+  missing: boolean;
+  /** Redirect a handler reached with a slash it does not take. */
+  extra: boolean;
+  /** The redirect status. */
+  status: number;
+}
 
 /**
  * CherryPy's trailing-slash rule (on by default): an index is reached at
- * '/a/', so '/a' redirects there; any other handler lives without the
- * slash, so '/a/page/' redirects to '/a/page'. The query string is kept.
- * The path alone decides it, so it is decided once per route: requests of
- * a route that can never redirect do not call the tool at all.
+ * '/a/', so '/a' redirects there. With `extra` (off by default, as in
+ * CherryPy) any other handler lives without the slash, so '/a/page/'
+ * redirects to '/a/page'; without it '/a/page/' is served. The query
+ * string is kept. The path alone decides it, so it is decided once per
+ * route: requests of a route that can never redirect do not call the tool
+ * at all.
  */
-export const trailingSlash = defineTool({
-  name: 'trailing_slash',
-  point: 'before_handler',
-  priority: 20,
-  defaults: { missing: true, extra: true, status: 301 },
+export const trailingSlash: ToolBehaviour<TrailingSlashOptions> = {
+  defaults: { missing: true, extra: false, status: 301 },
+  prepare(o) {
+    if (!Number.isInteger(o.status) || o.status < 300 || o.status > 308) throw optionError('trailing_slash', 'status', 'a redirect status 300-308', o.status);
+    return o;
+  },
   appliesTo: ({ path, isIndex }, options) => redirectPath(path, isIndex, options) !== null,
   run({ request }, options) {
     if (request.handler === null) return; // a tool answered the request itself (a CORS preflight, a static file)
     const to = redirectPath(request.path, request.isIndex, options);
     if (to !== null) throw new HTTPRedirect(to + queryPart(request.queryString), options.status);
   },
-});
+};
 
 /** Where the rule sends `path`, or null when it stays. */
-function redirectPath(path: string, isIndex: boolean | null, { missing, extra }: Options): string | null {
+function redirectPath(path: string, isIndex: boolean | null, { missing, extra }: Readonly<TrailingSlashOptions>): string | null {
   const slash = path.endsWith('/');
   if (isIndex === true && missing && !slash) return path + '/';
   if (isIndex === false && extra && slash && path !== '/') return path.replace(/\/+$/, '');

@@ -22,3 +22,15 @@ export function within<T>(promise: Promise<T>, what: string, ms = 5000): Promise
   });
   return Promise.race([promise, guard]).finally(() => clearTimeout(timer));
 }
+
+/** Poll until `cond()` holds; fail after `ms` (a hang guard). */
+export async function waitFor(cond: () => boolean, what: string, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** Let `ms` pass (0: the next timer turn), to let I/O happen, never to measure it. */
+export const tick = (ms = 0): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

@@ -14,6 +14,13 @@ export async function startApp(root: object, sections: Record<string, Config> = 
   return Object.assign(running, { app });
 }
 
+/** Start an app for one test; closed after it. */
+export async function start(t: { after(fn: () => unknown): void }, root: object, sections: Record<string, Config> = {}, config: Config = {}): Promise<TestServer> {
+  const server = await startApp(root, sections, config);
+  t.after(() => server.close());
+  return server;
+}
+
 /** Fetch over a real socket and return status, headers and text. */
 export async function get(url: string, init?: RequestInit): Promise<{ status: number; headers: Headers; text: string }> {
   const res = await fetch(url, { redirect: 'manual', ...init });

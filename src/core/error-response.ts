@@ -1,0 +1,130 @@
+import { discardBody } from '../body/body.js';
+import type { Response } from '../http/response.js';
+import type { Ready } from '../http/writer.js';
+import type { Steps } from '../lib/drive.js';
+import { ClientGoneError, DrupeError, HTTPError, HTTPRedirect, NotFound, RequestAbortedError } from '../lib/errors.js';
+import { isThenable } from '../lib/thenable.js';
+import { escapeHtml, renderErrorPage } from './error-page.js';
+import { finalize } from './finalize.js';
+import { runHooks } from './hooks.js';
+import { logExtraError, type RequestContext } from './request-context.js';
+
+/** An error that becomes a 500 and fires before_error_response / after_error_response. */
+export function isUnexpected(ctx: RequestContext, err: unknown): boolean {
+  return !ctx.response.committed && !(err instanceof HTTPError) && !(err instanceof HTTPRedirect) && !clientGone(err);
+}
+
+/** The client left: a body read that failed, or `request.signal`'s reason rethrown by the handler or its generator. */
+function clientGone(err: unknown): boolean {
+  return err instanceof ClientGoneError || (err instanceof RequestAbortedError && err.code === 'DRUPE_CLIENT_CLOSED');
+}
+
+/**
+ * Any exception as a response (B2): a redirect, an HTTP error page, or a
+ * logged 500 between the error hook points. `finalizePage`: whether an
+ * HTTP error or redirect goes through the before_finalize hooks (not when
+ * one of them raised it). A generator run by `drive`, like the lifecycle.
+ */
+export function* errorResponse(ctx: RequestContext, err: unknown, finalizePage: boolean): Steps<Ready> {
+  const { request, response } = ctx;
+  if (response.committed) {
+    // Headers went out early (flushHeaders): too late for an error page (S5).
+    ctx.host.logError(`${request.method} ${request.path} failed after its headers were sent; response truncated`, err, request.id);
+    ctx.outcome = 'error';
+    return { kind: 'abort', error: err };
+  }
+  if (clientGone(err)) {
+    ctx.outcome = 'client-closed';
+    return { kind: 'abort', error: err };
+  }
+  response.stream = false;
+  ctx.streamed = false; // an error page before commit is a buffered response (S1), without X-Accel-Buffering
+  try {
+    if (err instanceof HTTPRedirect || err instanceof HTTPError) {
+      if (err instanceof HTTPRedirect) setRedirect(ctx, err);
+      else {
+        resetFor(response, err.status);
+        response.status = `${err.status} ${err.reason}`; // HTTPError("410 Gone fishin'") keeps its reason phrase
+        for (const [k, v] of Object.entries(err.headers)) response.headers.set(k, v);
+        // CherryPy's NotFound(): without a path, it names the request's.
+        const message = err instanceof NotFound && err.path === undefined ? `The path '${request.path}' was not found.` : err.message;
+        setPage(ctx, err.status, message, '');
+      }
+      // As in CherryPy, an HTTP error or redirect is finalized like any response: header tools apply to it.
+      const finalizeHooks = finalizePage ? ctx.plan?.hooks.before_finalize : null;
+      if (finalizeHooks) { const pending = runHooks(finalizeHooks, ctx, logExtraError); if (pending) yield pending; }
+      { const f = finalize(ctx); return isThenable(f) ? ((yield f) as Ready) : f; }
+    }
+    ctx.host.logError(`${request.method} ${request.path} failed`, err, request.id);
+    const hooks = ctx.plan?.hooks;
+    if (hooks?.before_error_response) { const pending = runHooks(hooks.before_error_response, ctx, logExtraError); if (pending) yield pending; }
+    resetFor(response, 500);
+    const show = ctx.plan?.settings.showTracebacks ?? false;
+    const message = show && err instanceof Error ? err.message : 'The server encountered an unexpected condition which prevented it from fulfilling the request.';
+    const traceback = show ? (err instanceof Error ? (err.stack ?? String(err)) : String(err)) : '';
+    const html = setPage(ctx, 500, message, traceback);
+    if (hooks?.after_error_response) { const pending = runHooks(hooks.after_error_response, ctx, logExtraError); if (pending) yield pending; }
+    return { kind: 'bytes', data: html };
+  } catch (again) {
+    return lastResort(ctx, again);
+  }
+}
+
+/** When even the error page failed: a fixed 500, logged. */
+export function lastResort(ctx: RequestContext, err: unknown): Ready {
+  ctx.host.logError('Building the error response failed', err, ctx.request.id);
+  if (ctx.response.committed) return { kind: 'abort', error: err };
+  ctx.response.forceStatus(500);
+  return { kind: 'bytes', data: Buffer.from('<!DOCTYPE html><html><body><h2>500 Internal Server Error</h2></body></html>\n') };
+}
+
+const CONTENT_HEADERS = ['accept-ranges', 'age', 'etag', 'location', 'retry-after', 'vary', 'content-encoding', 'content-length',
+  'content-type', 'expires', 'content-location', 'content-range', 'content-disposition', 'last-modified', 'transfer-encoding'];
+
+/** Clear what described the body being replaced, and drop that body. */
+function resetFor(response: Response, status: number): void {
+  for (const name of CONTENT_HEADERS) if (response.headers.has(name)) response.headers.delete(name);
+  response.status = status;
+  discardBody(response.body); // an open file that will not be sent is closed now
+  response.body = undefined;
+}
+
+/** The error page becomes the response body (an HTML string). */
+function setPage(ctx: RequestContext, status: number, message: string, traceback: string): string {
+  const info = { status, reason: ctx.response.reason, message, traceback, path: ctx.request.path };
+  const html = ctx.plan === undefined ? renderErrorPage({}, info) : renderErrorPage(ctx.plan.config, info);
+  ctx.response.headers.set('Content-Type', 'text/html;charset=utf-8');
+  ctx.response.body = html;
+  return html;
+}
+
+/** CherryPy's HTTPRedirect: an absolute Location on this site's host, and a small HTML body. */
+function setRedirect(ctx: RequestContext, r: HTTPRedirect): void {
+  const { request, response } = ctx;
+  const status = r.status ?? (request.protocol === 'HTTP/1.0' ? 302 : 303);
+  const base = `${request.scheme}://${request.host}${request.path}`;
+  const urls = r.urls.map((u) => absoluteUrl(u, base));
+  resetFor(response, status);
+  if (status === 304) return;
+  response.headers.set('Location', urls[0]!);
+  response.headers.set('Content-Type', 'text/html;charset=utf-8');
+  response.body = urls.map((u) => `This resource can be found at <a href="${escapeHtml(u)}">${escapeHtml(u)}</a>.`).join('<br>\n') + '\n';
+}
+
+/**
+ * Resolve a redirect target against the current URL. `//host` and `\`
+ * tricks stay on this site; only http and https leave it.
+ */
+export function absoluteUrl(url: string, base: string): string {
+  // Clean up as the URL parser (and browsers) will before looking at the start: it drops
+  // tabs and newlines anywhere and C0 controls or spaces at the ends ('/\t/evil' is '//evil').
+  // eslint-disable-next-line no-control-regex
+  let u = url.replace(/[\t\n\r]/g, '').replace(/^[\x00-\x20]+|[\x00-\x20]+$/g, '');
+  // '//evil', '/\evil', '\\evil' would be read by browsers as another host: keep them as paths here.
+  if (/^[/\\]{2,}/.test(u)) u = '/' + u.replace(/^[/\\]+/, '');
+  const resolved = new URL(u, base);
+  if (resolved.protocol !== 'http:' && resolved.protocol !== 'https:') {
+    throw new DrupeError('DRUPE_ERR_REDIRECT_URL', `Refusing to redirect to a ${resolved.protocol} URL`);
+  }
+  return resolved.href;
+}

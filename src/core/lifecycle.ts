@@ -1,0 +1,230 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Request } from '../http/request.js';
+import { Response } from '../http/response.js';
+import { parseTarget, type Target } from '../http/target.js';
+import { abort, sendBytes, sendStream, type Ready, type WriterHost } from '../http/writer.js';
+import { drive, type Steps } from '../lib/drive.js';
+import { HTTPError, InternalRedirect, NotFound } from '../lib/errors.js';
+import { isThenable } from '../lib/thenable.js';
+import { errorResponse, isUnexpected, lastResort } from './error-response.js';
+import { finalize } from './finalize.js';
+import { runHooks } from './hooks.js';
+import { followInternalRedirect } from './internal-redirect.js';
+import { accessLine } from './log.js';
+import type { Plan } from './plan.js';
+import { logExtraError, RequestContext } from './request-context.js';
+import { settleUnreadBody } from './unread-body.js';
+
+/** What the lifecycle needs from the App. */
+export interface PipelineHost extends WriterHost {
+  plan(request: Request): Plan;
+  readonly fallbackHost: string;
+  readonly idPrefix: string;
+  nextId(): number;
+  logAccess(line: string): void;
+  readonly accessLog: boolean;
+}
+
+/**
+ * One request's whole life, in order (CherryPy's `Request.respond`):
+ * produce a response (dispatch, hooks, handler, body), end the resource,
+ * write the response, then end the request (last hooks, clean-up, access
+ * log). Written as a generator that `drive` runs synchronously until
+ * something is really pending (src/lib/drive.ts): read every `yield` as
+ * `await`. One generator, not one per stage: each costs an allocation and a
+ * resumption per request.
+ */
+export function handle(host: PipelineHost, req: IncomingMessage, res: ServerResponse): void | Promise<void> {
+  return drive(lifecycle(host, req, res));
+}
+
+/** No exception is waiting to become a response. */
+const NO_ERROR: unique symbol = Symbol('no error');
+
+// Hook points run through `{ const pending = runHooks(…); if (pending) yield pending; }`:
+// synchronous hooks then cost nothing extra.
+
+function* lifecycle(host: PipelineHost, req: IncomingMessage, res: ServerResponse): Steps<void> {
+  const ctx = createContext(host, req, res);
+  const { request, response } = ctx;
+  let ready: Ready | undefined;
+  /** An exception that has not become a response yet. */
+  let error: unknown = NO_ERROR;
+  /** Whether an HTTPError's or redirect's page goes through before_finalize: not when a before_finalize hook raised it. */
+  let finalizePage = true;
+  try {
+    // 1. Dispatch → hooks → handler → body, until a body is ready to write.
+    //    An InternalRedirect starts over on another path.
+    let visited: Set<string> | undefined;
+    let inFinalizeHooks = false;
+    for (;;) {
+      try {
+        inFinalizeHooks = false;
+        if (ctx.targetError !== undefined) throw ctx.targetError;
+        const plan = usePlan(host, ctx);
+        const hooks = plan.hooks;
+        if (hooks.on_start_resource) { const pending = runHooks(hooks.on_start_resource, ctx, logExtraError); if (pending) yield pending; }
+        checkDeclaredLength(request);
+        if (request.queryString !== '') void request.query; // a malformed query is a 400 now, not in the handler
+        if (hooks.before_request_body) { const pending = runHooks(hooks.before_request_body, ctx, logExtraError); if (pending) yield pending; }
+        if (plan.settings.processBody && request.hasBody) yield request.processForm();
+        if (hooks.before_handler) { const pending = runHooks(hooks.before_handler, ctx, logExtraError); if (pending) yield pending; }
+        const handler = request.handler;
+        if (handler !== null) {
+          const result: unknown = handler.call(plan.self, ctx);
+          response.body = isThenable(result) ? yield result : result;
+        }
+        if (hooks.before_finalize) {
+          inFinalizeHooks = true;
+          { const pending = runHooks(hooks.before_finalize, ctx, logExtraError); if (pending) yield pending; }
+          inFinalizeHooks = false;
+        }
+        { const f = finalize(ctx); ready = isThenable(f) ? ((yield f) as Ready) : f; }
+        break;
+      } catch (err) {
+        if (err instanceof InternalRedirect && !response.committed) {
+          const loop = followInternalRedirect(ctx, err, (visited ??= new Set()));
+          if (loop === null) continue;
+          error = loop;
+        } else error = err;
+        finalizePage = !inFinalizeHooks;
+        break;
+      }
+    }
+    // 2. End the resource: on_end_resource, then a request body the handler left unread
+    //    (drained, or the connection will close). Each step may raise, and the top of this
+    //    loop is the one place an exception becomes a response — in CherryPy's order: an
+    //    HTTPError or redirect is answered before on_end_resource, an unexpected error after it.
+    let endHooks = ctx.plan?.hooks.on_end_resource ?? null;
+    let unread = request.hasBody;
+    for (;;) {
+      if (error !== NO_ERROR && (endHooks === null || !isUnexpected(ctx, error))) {
+        ready = yield* errorResponse(ctx, error, finalizePage);
+        error = NO_ERROR;
+        finalizePage = true;
+      }
+      if (endHooks !== null) {
+        try {
+          const pending = runHooks(endHooks, ctx, logExtraError);
+          if (pending) yield pending;
+        } catch (err) {
+          if (error !== NO_ERROR) logExtraError(err, ctx); // the first error answers
+          else {
+            if (ready?.kind === 'stream') { const closing = ready.source.close(); if (closing) yield closing; }
+            error = err;
+          }
+        }
+        endHooks = null;
+      } else if (unread) {
+        unread = false;
+        try {
+          const draining = settleUnreadBody(ctx, ready!);
+          if (draining) yield draining;
+        } catch (err) {
+          error = err;
+        }
+      } else break;
+    }
+  } catch (err) {
+    ready = lastResort(ctx, err);
+  }
+  // 3. Write it.
+  try {
+    const sending = send(host, ctx, ready!);
+    if (sending) yield sending;
+  } catch (err) {
+    host.logError('Writing the response failed', err, request.id);
+    abort(ctx);
+  }
+  // 4. End the request.
+  const ending = endRequest(host, ctx);
+  if (ending) yield ending;
+}
+
+const badTarget: Target = { path: '/', query: '' };
+
+function createContext(host: PipelineHost, req: IncomingMessage, res: ServerResponse): RequestContext {
+  let target: Target;
+  let targetError: unknown;
+  try {
+    target = parseTarget(req.url ?? '/');
+  } catch (err) {
+    target = badTarget;
+    targetError = err;
+  }
+  const request = new Request(req, res, host.idPrefix, host.nextId(), target.path, target.query, host.fallbackHost);
+  // node's parser lets through a Transfer-Encoding whose last coding is chunked
+  // ('eee, chunked', 'gzip, chunked'): we decode only plain chunked (HOSTILE 1).
+  const te = request.transferEncoding;
+  if (te !== undefined && !/^[ \t]*chunked[ \t]*$/i.test(te)) {
+    targetError = new HTTPError(400, 'Unsupported Transfer-Encoding', { Connection: 'close' });
+  }
+  // Timings and the client's address serve only the access line.
+  if (host.accessLog) request.pinRemote();
+  const ctx = new RequestContext(host, request, new Response(), res, host.accessLog ? performance.now() : 0);
+  if (targetError !== undefined) ctx.targetError = targetError;
+  return ctx;
+}
+
+/** Find the route's plan (cached per path) and point the request at it. */
+function usePlan(host: PipelineHost, ctx: RequestContext): Plan {
+  const { request, response } = ctx;
+  let plan = host.plan(request);
+  // A method the resource has no handler for is a 405 where the handler would run, so the
+  // route's hooks come first (tools.cors answers a preflight, tools.auth_basic guards).
+  if (plan.byMethod !== null) plan = plan.byMethod.get(request.method) ?? plan;
+  ctx.plan = plan;
+  ctx.args = plan.args;
+  request.settings = plan.settings;
+  request.handler = plan.handler ?? (plan.byMethod === null ? notFound : methodNotAllowed);
+  request.isIndex = plan.isIndex;
+  if (plan.params !== null) Object.assign(request.ownParams(), plan.params);
+  response.stream = plan.settings.stream;
+  response.onStreamError = plan.settings.onStreamError;
+  return plan;
+}
+
+function notFound(this: unknown, ctx: { request: Request }): never {
+  throw new NotFound(ctx.request.path);
+}
+
+function methodNotAllowed(this: unknown, ctx: { request: Request }): never {
+  const allow = (ctx as RequestContext).plan?.allow ?? '';
+  throw new HTTPError(405, `Method ${ctx.request.method} is not allowed here`, { Allow: allow });
+}
+
+/** A declared body over the limit is refused before anything reads it — and before a `100 Continue`. */
+function checkDeclaredLength(request: Request): void {
+  const len = request.contentLength;
+  if (len !== undefined && Number(len) > request.settings.maxBodySize) {
+    throw new HTTPError(413, `Request body too large (limit ${request.settings.maxBodySize} bytes)`, { Connection: 'close' });
+  }
+}
+
+/** Hand the response to the writer, the only code that writes to the socket. */
+function send(host: PipelineHost, ctx: RequestContext, ready: Ready): void | Promise<void> {
+  if (ready.kind === 'bytes') return sendBytes(host, ctx, ready.data);
+  if (ready.kind === 'stream') return sendStream(host, ctx, ready.source, ready.first);
+  return abort(ctx);
+}
+
+/** on_end_request hooks, temp files, and the access line. */
+function endRequest(host: PipelineHost, ctx: RequestContext): void | Promise<void> {
+  if (ctx.plan?.hooks.on_end_request || ctx.request.hasTempFiles) return endRequestSlow(host, ctx);
+  if (host.accessLog) host.logAccess(accessLine(ctx));
+}
+
+async function endRequestSlow(host: PipelineHost, ctx: RequestContext): Promise<void> {
+  const hooks = ctx.plan?.hooks.on_end_request;
+  if (hooks) {
+    try {
+      { const pending = runHooks(hooks, ctx, logExtraError); if (pending) await pending; }
+    } catch (err) {
+      host.logError('An on_end_request hook failed', err, ctx.request.id);
+    }
+  }
+  if (ctx.request.hasTempFiles) {
+    await ctx.request.cleanup().catch((err: unknown) => host.logError('Removing upload temp files failed', err, ctx.request.id));
+  }
+  if (host.accessLog) host.logAccess(accessLine(ctx));
+}
