@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import { hostOf, type App } from './app.js';
 import type { Config } from '../core/config.js';
 import { DrupeError, RequestAbortedError } from '../lib/errors.js';
+import { kAbort } from '../http/request.js';
 
 export interface ServeOptions {
   /** Defaults to `server.socket_host` or 127.0.0.1. */
@@ -107,7 +108,7 @@ export async function serve(app: App, options: ServeOptions = {}): Promise<Runni
       });
       server.closeIdleConnections();
       for (const ctx of appHost.streams) {
-        ctx.request.abort(new RequestAbortedError('DRUPE_SERVER_CLOSING', 'The server is shutting down'));
+        ctx.request[kAbort](new RequestAbortedError('DRUPE_SERVER_CLOSING', 'The server is shutting down'));
       }
     });
     return closing;
