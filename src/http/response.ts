@@ -20,7 +20,7 @@ const STATUS_TEXT = /^([1-5]\d\d)(?: ([\t\x20-\x7e\x80-\xff]*))?$/;
 /**
  * The response a handler shapes. Until the headers are committed, status
  * and headers may change freely; after that, changing them throws
- * `HeadersSentError` (DESIGN S2).
+ * `HeadersSentError` (S2, docs/contract.md).
  *
  * @example
  *   response.status = 201;
@@ -31,7 +31,7 @@ export class Response {
   readonly headers: Headers;
   /** The body as the handler returned it (hooks at before_finalize may replace it). */
   body: unknown = undefined;
-  /** Stream the body (DESIGN S1–S10) instead of buffering it; defaults to `response.stream` config. */
+  /** Stream the body (S1–S10, docs/contract.md) instead of buffering it; defaults to `response.stream` config. */
   stream = false;
   /**
    * Called when a streamed body fails after commit; what it returns is
