@@ -7,7 +7,7 @@ export { Request, type Params, type ParamValue } from './http/request.js';
 export { Response, Headers, type CookieOptions } from './http/response.js';
 export {
   HTTPError, NotFound, HTTPRedirect, InternalRedirect, HeadersSentError, DrupeError, BodyTypeError, RequestAbortedError, errorCodes,
-  type AbortCode, type DrupeErrorCode,
+  type AbortCode, type DrupeErrorCode, type HTTPErrorStatus,
 } from './lib/errors.js';
 export { json, JsonBody } from './body/body.js';
 export { serveFile, FileBody, type ServeFileOptions } from './body/file.js';

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { HTTPErrorStatus } from '../src/index.js';
 
 /** The repository root (this file runs from build/test/, its source lives in test/). */
 function repoRoot(): string {
@@ -80,6 +81,12 @@ test('the names the docs pin for issue 2 are all exported', async () => {
   for (const name of ['App', 'serve', 'quickstart', 'expose', 'exposed', 'HTTPError', 'NotFound', 'HTTPRedirect', 'InternalRedirect', 'HeadersSentError', 'json']) {
     assert.equal(typeof mod[name], 'function', name);
   }
+});
+
+test('the types a user names are exported too (a compile-time pin: this file does not type-check without them)', async () => {
+  const { HTTPError } = await import('../src/index.js');
+  const statuses: HTTPErrorStatus[] = [410, "410 Gone fishin'"];
+  assert.deepEqual(statuses.map((s) => new HTTPError(s).status), [410, 410]);
 });
 
 test('package.json exports point at the built entry points', () => {

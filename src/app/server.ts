@@ -1,8 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
-import type { App } from './app.js';
+import { hostOf, type App } from './app.js';
 import type { Config } from '../core/config.js';
 import { DrupeError, RequestAbortedError } from '../lib/errors.js';
+import { kAbort } from '../http/request.js';
 
 export interface ServeOptions {
   /** Defaults to `server.socket_host` or 127.0.0.1. */
@@ -84,15 +85,16 @@ export async function serve(app: App, options: ServeOptions = {}): Promise<Runni
       resolve();
     });
   });
+  const appHost = hostOf(app);
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : wanted;
   const shownHost = host.includes(':') ? `[${host}]` : host;
-  app.fallbackHost = `${shownHost}:${port}`;
+  appHost.fallbackHost = `${shownHost}:${port}`;
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= new Promise<void>((resolve) => {
-      app.closing = true;
+      appHost.closing = true;
       const deadline = setTimeout(() => server.closeAllConnections(), shutdownTimeout);
       deadline.unref();
       server.close(() => {
@@ -100,13 +102,13 @@ export async function serve(app: App, options: ServeOptions = {}): Promise<Runni
         // The sockets are gone; let handlers still finishing write their log lines (briefly) before the logs close.
         let timer: NodeJS.Timeout | undefined;
         const grace = new Promise<void>((r) => { timer = setTimeout(r, 1000); });
-        void Promise.race([app.settled(), grace])
-          .then(() => { clearTimeout(timer); return app.closeLogs(); })
+        void Promise.race([appHost.settled(), grace])
+          .then(() => { clearTimeout(timer); return appHost.closeLogs(); })
           .then(resolve, resolve);
       });
       server.closeIdleConnections();
-      for (const ctx of app.streams) {
-        ctx.request.abort(new RequestAbortedError('DRUPE_SERVER_CLOSING', 'The server is shutting down'));
+      for (const ctx of appHost.streams) {
+        ctx.request[kAbort](new RequestAbortedError('DRUPE_SERVER_CLOSING', 'The server is shutting down'));
       }
     });
     return closing;

@@ -1,6 +1,6 @@
 import { accessSync, constants as fsConstants, statSync } from 'node:fs';
 import { DrupeError } from '../lib/errors.js';
-import type { RequestLimits } from '../http/request.js';
+import type { RouteSettings, StreamCommit } from '../http/route-settings.js';
 import type { Dispatcher } from './dispatcher.js';
 import { HOOK_POINTS, type HookEntry } from './hook-points.js';
 import { isAsciiFieldValue } from '../http/headers.js';
@@ -21,8 +21,13 @@ export interface ErrorPageInfo {
 /** A file path (its text is the page) or a function returning the page. */
 export type ErrorPage = string | ((info: ErrorPageInfo) => string);
 
-/** When a streamed response commits its headers: at its first chunk, at once, or after N ms without one. */
-export type StreamCommit = 'first-chunk' | 'immediately' | number;
+export type { RouteSettings, StreamCommit } from '../http/route-settings.js';
+
+// `request.config` is typed in http/, below this layer: the config keys are merged into it here.
+declare module '../http/route-settings.js' {
+  // eslint-disable-next-line @typescript-eslint/no-empty-interface
+  interface RouteConfig extends Config {}
+}
 
 /**
  * Configuration, with CherryPy's dotted keys. Any level of the tree takes the
@@ -253,18 +258,6 @@ function refused(name: string, where: string, err: unknown): DrupeError {
   return e;
 }
 
-/** Settings every request reads, derived once per route from its merged config. */
-export interface RouteSettings extends RequestLimits {
-  readonly stream: boolean;
-  readonly showTracebacks: boolean;
-  readonly processBody: boolean;
-  readonly maxBuffered: number;
-  readonly streamCommit: StreamCommit;
-  readonly onStreamError: ((err: unknown) => string | Uint8Array | undefined) | undefined;
-  /** '' for none. */
-  readonly serverHeader: string;
-}
-
 export const DEFAULT_SERVER_HEADER = 'Drupe';
 export const DEFAULT_MAX_BODY = 100 * 1024 * 1024;
 export const DEFAULT_MAX_BUFFERED = 64 * 1024 * 1024;
@@ -281,9 +274,11 @@ export function defaultEnvironment(): Environment {
   return process.env.NODE_ENV === 'production' ? 'production' : process.env.NODE_ENV === 'test' ? 'test' : 'development';
 }
 
-export function routeSettings(c: Config): RouteSettings {
+/** A route's settings; `c` is the route's merged config, frozen (it becomes `request.config`). */
+export function routeSettings(c: Readonly<Config>): RouteSettings {
   const maxBodySize = c['server.max_request_body_size'] ?? DEFAULT_MAX_BODY;
   return {
+    config: c,
     stream: c['response.stream'] ?? false,
     showTracebacks: c['request.show_tracebacks'] ?? false,
     processBody: c['request.process_request_body'] ?? true,

@@ -1,9 +1,10 @@
 import { discardBody } from '../body/body.js';
-import type { Response } from '../http/response.js';
+import { kForceStatus, type Response } from '../http/response.js';
 import type { Ready } from '../http/writer.js';
 import type { Steps } from '../lib/drive.js';
-import { ClientGoneError, DrupeError, HTTPError, HTTPRedirect, NotFound, RequestAbortedError } from '../lib/errors.js';
+import { ClientGoneError, HTTPError, HTTPRedirect, NotFound, RequestAbortedError } from '../lib/errors.js';
 import { isThenable } from '../lib/thenable.js';
+import { absoluteUrl } from '../http/site-url.js';
 import { escapeHtml, renderErrorPage } from './error-page.js';
 import { finalize } from './finalize.js';
 import { runHooks } from './hooks.js';
@@ -74,7 +75,7 @@ export function* errorResponse(ctx: RequestContext, err: unknown, finalizePage: 
 export function lastResort(ctx: RequestContext, err: unknown): Ready {
   ctx.host.logError('Building the error response failed', err, ctx.request.id);
   if (ctx.response.committed) return { kind: 'abort', error: err };
-  ctx.response.forceStatus(500);
+  ctx.response[kForceStatus](500);
   return { kind: 'bytes', data: Buffer.from('<!DOCTYPE html><html><body><h2>500 Internal Server Error</h2></body></html>\n') };
 }
 
@@ -102,29 +103,11 @@ function setPage(ctx: RequestContext, status: number, message: string, traceback
 function setRedirect(ctx: RequestContext, r: HTTPRedirect): void {
   const { request, response } = ctx;
   const status = r.status ?? (request.protocol === 'HTTP/1.0' ? 302 : 303);
-  const base = `${request.scheme}://${request.host}${request.path}`;
+  const base = request.base + request.path;
   const urls = r.urls.map((u) => absoluteUrl(u, base));
   resetFor(response, status);
   if (status === 304) return;
   response.headers.set('Location', urls[0]!);
   response.headers.set('Content-Type', 'text/html;charset=utf-8');
   response.body = urls.map((u) => `This resource can be found at <a href="${escapeHtml(u)}">${escapeHtml(u)}</a>.`).join('<br>\n') + '\n';
-}
-
-/**
- * Resolve a redirect target against the current URL. `//host` and `\`
- * tricks stay on this site; only http and https leave it.
- */
-export function absoluteUrl(url: string, base: string): string {
-  // Clean up as the URL parser (and browsers) will before looking at the start: it drops
-  // tabs and newlines anywhere and C0 controls or spaces at the ends ('/\t/evil' is '//evil').
-  // eslint-disable-next-line no-control-regex
-  let u = url.replace(/[\t\n\r]/g, '').replace(/^[\x00-\x20]+|[\x00-\x20]+$/g, '');
-  // '//evil', '/\evil', '\\evil' would be read by browsers as another host: keep them as paths here.
-  if (/^[/\\]{2,}/.test(u)) u = '/' + u.replace(/^[/\\]+/, '');
-  const resolved = new URL(u, base);
-  if (resolved.protocol !== 'http:' && resolved.protocol !== 'https:') {
-    throw new DrupeError('DRUPE_ERR_REDIRECT_URL', `Refusing to redirect to a ${resolved.protocol} URL`);
-  }
-  return resolved.href;
 }

@@ -1,5 +1,5 @@
 import { bufferedShape, JsonBody, shapeOf, type BodyShape, type ChunkSource, type Encode } from '../body/body.js';
-import { CONTENT_TYPE } from '../http/headers.js';
+import { CONTENT_TYPE, kFraming } from '../http/headers.js';
 import { declaredLength, type Ready } from '../http/writer.js';
 import { DrupeError } from '../lib/errors.js';
 import { charsetOf, encodingFor } from '../lib/media-type.js';
@@ -22,7 +22,7 @@ export function finalize(ctx: RequestContext): Ready | Promise<Ready> {
     return { kind: 'bytes', data: response.body };
   }
   // json(value) with no Content-Type of the handler's: JSON text is UTF-8, sent as a string the same way.
-  if (response.body instanceof JsonBody && !response.committed && (response.headers.framing & CONTENT_TYPE) === 0) {
+  if (response.body instanceof JsonBody && !response.committed && (response.headers[kFraming] & CONTENT_TYPE) === 0) {
     response.headers.set('Content-Type', 'application/json');
     return { kind: 'bytes', data: JSON.stringify(response.body.value) ?? 'null' };
   }
@@ -38,7 +38,7 @@ async function finalizeShaped(ctx: RequestContext): Promise<Ready> {
   const shape: BodyShape = isThenable(shaped) ? await shaped : shaped;
   if (shape.kind === 'bytes' && response.committed) return { kind: 'stream', source: NO_MORE, first: shape.data };
   if (shape.kind === 'bytes') {
-    if (shape.json && (response.headers.framing & CONTENT_TYPE) === 0) response.headers.set('Content-Type', 'application/json');
+    if (shape.json && (response.headers[kFraming] & CONTENT_TYPE) === 0) response.headers.set('Content-Type', 'application/json');
     return { kind: 'bytes', data: shape.data };
   }
   if (shape.length !== undefined && !response.stream) {
@@ -86,7 +86,7 @@ function encoderFor(ctx: RequestContext): Encode {
   let encode: Encode = utf8;
   const now = (): Encode => {
     // No Content-Type of the handler's yet: the default's charset, UTF-8, with no lookup.
-    if ((headers.framing & CONTENT_TYPE) === 0) return utf8;
+    if ((headers[kFraming] & CONTENT_TYPE) === 0) return utf8;
     const t = headers.get('content-type');
     if (t !== type) {
       type = t;

@@ -60,7 +60,7 @@ export function buildHookLists(config: Config, route: PlannedRoute): HookLists {
  * failsafe hooks still run, and the first error is thrown at the end (later
  * ones go to `logExtra`). Stays synchronous unless a hook returns a promise.
  */
-export function runHooks(hooks: readonly Hook[], ctx: Context, logExtra: (err: unknown, ctx: Context) => void): void | Promise<void> {
+export function runHooks<C extends Context>(hooks: readonly Hook[], ctx: C, logExtra: (err: unknown, ctx: C) => void): void | Promise<void> {
   let failed = false;
   let first: unknown;
   for (let i = 0; i < hooks.length; i++) {
@@ -77,8 +77,8 @@ export function runHooks(hooks: readonly Hook[], ctx: Context, logExtra: (err: u
   if (failed) throw first;
 }
 
-async function finishAsync(
-  hooks: readonly Hook[], ctx: Context, logExtra: (err: unknown, ctx: Context) => void,
+async function finishAsync<C extends Context>(
+  hooks: readonly Hook[], ctx: C, logExtra: (err: unknown, ctx: C) => void,
   at: number, pending: PromiseLike<unknown>, failed: boolean, first: unknown,
 ): Promise<void> {
   for (let i = at; i < hooks.length; i++) {

@@ -1,5 +1,7 @@
 import { discardBody } from '../body/body.js';
-import { createParams, parseFormInto, stringifyParams } from '../http/form.js';
+import { stringifyParams } from '../http/form.js';
+import { kRedirectTo } from '../http/request.js';
+import { kReset } from '../http/response.js';
 import { DrupeError, type InternalRedirect } from '../lib/errors.js';
 import type { RequestContext } from './request-context.js';
 
@@ -19,16 +21,13 @@ export function followInternalRedirect(ctx: RequestContext, ir: InternalRedirect
   if (visited.has(key) || visited.size > MAX_INTERNAL_REDIRECTS) {
     return new DrupeError('DRUPE_ERR_REDIRECT_LOOP', `InternalRedirect loop: ${[...visited, key].join(' -> ')}`);
   }
-  let params;
-  if (request.method === 'POST') {
-    // A POST becomes a GET that still carries what was posted.
-    params = createParams();
-    Object.assign(params, request.params);
-    if (query !== '') parseFormInto(params, query, { maxParams: request.settings.maxParams }, 'query string');
-    request.method = 'GET';
-  }
-  request.redirectTo(path, query, params);
+  // As in CherryPy, a POST becomes a GET whose params are the new query's alone: what was
+  // posted (body and form params) is dropped. A body nobody read is still drained or the
+  // connection closed after the response (unread-body.ts).
+  const post = request.method === 'POST';
+  if (post) request.method = 'GET';
+  request[kRedirectTo](path, query, post);
   discardBody(response.body);
-  response.reset();
+  response[kReset]();
   return null;
 }

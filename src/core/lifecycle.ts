@@ -1,10 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Request } from '../http/request.js';
+import { kCleanup, kHasTempFiles, kIsIndex, kOwnParams, kPinRemote, kProcessForm, kSettings, Request } from '../http/request.js';
 import { Response } from '../http/response.js';
 import { parseTarget, type Target } from '../http/target.js';
 import { abort, sendBytes, sendStream, type Ready, type WriterHost } from '../http/writer.js';
 import { drive, type Steps } from '../lib/drive.js';
-import { HTTPError, InternalRedirect, NotFound } from '../lib/errors.js';
+import { HTTPError, InternalRedirect } from '../lib/errors.js';
 import { isThenable } from '../lib/thenable.js';
 import { errorResponse, isUnexpected, lastResort } from './error-response.js';
 import { finalize } from './finalize.js';
@@ -47,6 +47,8 @@ const NO_ERROR: unique symbol = Symbol('no error');
 function* lifecycle(host: PipelineHost, req: IncomingMessage, res: ServerResponse): Steps<void> {
   const ctx = createContext(host, req, res);
   const { request, response } = ctx;
+  /** Whether the client sent a body: settled at the end even if an InternalRedirect hid it from handlers. */
+  const sentBody = request.hasBody;
   let ready: Ready | undefined;
   /** An exception that has not become a response yet. */
   let error: unknown = NO_ERROR;
@@ -67,7 +69,7 @@ function* lifecycle(host: PipelineHost, req: IncomingMessage, res: ServerRespons
         checkDeclaredLength(request);
         if (request.queryString !== '') void request.query; // a malformed query is a 400 now, not in the handler
         if (hooks.before_request_body) { const pending = runHooks(hooks.before_request_body, ctx, logExtraError); if (pending) yield pending; }
-        if (plan.settings.processBody && request.hasBody) yield request.processForm();
+        if (plan.settings.processBody && request.hasBody) yield request[kProcessForm]();
         if (hooks.before_handler) { const pending = runHooks(hooks.before_handler, ctx, logExtraError); if (pending) yield pending; }
         const handler = request.handler;
         if (handler !== null) {
@@ -96,7 +98,7 @@ function* lifecycle(host: PipelineHost, req: IncomingMessage, res: ServerRespons
     //    loop is the one place an exception becomes a response — in CherryPy's order: an
     //    HTTPError or redirect is answered before on_end_resource, an unexpected error after it.
     let endHooks = ctx.plan?.hooks.on_end_resource ?? null;
-    let unread = request.hasBody;
+    let unread = sentBody;
     for (;;) {
       if (error !== NO_ERROR && (endHooks === null || !isUnexpected(ctx, error))) {
         ready = yield* errorResponse(ctx, error, finalizePage);
@@ -160,7 +162,7 @@ function createContext(host: PipelineHost, req: IncomingMessage, res: ServerResp
     targetError = new HTTPError(400, 'Unsupported Transfer-Encoding', { Connection: 'close' });
   }
   // Timings and the client's address serve only the access line.
-  if (host.accessLog) request.pinRemote();
+  if (host.accessLog) request[kPinRemote]();
   const ctx = new RequestContext(host, request, new Response(), res, host.accessLog ? performance.now() : 0);
   if (targetError !== undefined) ctx.targetError = targetError;
   return ctx;
@@ -175,29 +177,22 @@ function usePlan(host: PipelineHost, ctx: RequestContext): Plan {
   if (plan.byMethod !== null) plan = plan.byMethod.get(request.method) ?? plan;
   ctx.plan = plan;
   ctx.args = plan.args;
-  request.settings = plan.settings;
-  request.handler = plan.handler ?? (plan.byMethod === null ? notFound : methodNotAllowed);
-  request.isIndex = plan.isIndex;
-  if (plan.params !== null) Object.assign(request.ownParams(), plan.params);
+  request[kSettings] = plan.settings;
+  request.handler = plan.handler;
+  request[kIsIndex] = plan.isIndex;
+  if (plan.params !== null) Object.assign(request[kOwnParams](), plan.params);
   response.stream = plan.settings.stream;
   response.onStreamError = plan.settings.onStreamError;
   return plan;
 }
 
-function notFound(this: unknown, ctx: { request: Request }): never {
-  throw new NotFound(ctx.request.path);
-}
-
-function methodNotAllowed(this: unknown, ctx: { request: Request }): never {
-  const allow = (ctx as RequestContext).plan?.allow ?? '';
-  throw new HTTPError(405, `Method ${ctx.request.method} is not allowed here`, { Allow: allow });
-}
-
 /** A declared body over the limit is refused before anything reads it — and before a `100 Continue`. */
 function checkDeclaredLength(request: Request): void {
   const len = request.contentLength;
-  if (len !== undefined && Number(len) > request.settings.maxBodySize) {
-    throw new HTTPError(413, `Request body too large (limit ${request.settings.maxBodySize} bytes)`, { Connection: 'close' });
+  const max = request[kSettings].maxBodySize;
+  // hasBody: after an InternalRedirect dropped it, the body is no longer this route's to bound.
+  if (len !== undefined && Number(len) > max && request.hasBody) {
+    throw new HTTPError(413, `Request body too large (limit ${max} bytes)`, { Connection: 'close' });
   }
 }
 
@@ -210,7 +205,7 @@ function send(host: PipelineHost, ctx: RequestContext, ready: Ready): void | Pro
 
 /** on_end_request hooks, temp files, and the access line. */
 function endRequest(host: PipelineHost, ctx: RequestContext): void | Promise<void> {
-  if (ctx.plan?.hooks.on_end_request || ctx.request.hasTempFiles) return endRequestSlow(host, ctx);
+  if (ctx.plan?.hooks.on_end_request || ctx.request[kHasTempFiles]) return endRequestSlow(host, ctx);
   if (host.accessLog) host.logAccess(accessLine(ctx));
 }
 
@@ -223,8 +218,8 @@ async function endRequestSlow(host: PipelineHost, ctx: RequestContext): Promise<
       host.logError('An on_end_request hook failed', err, ctx.request.id);
     }
   }
-  if (ctx.request.hasTempFiles) {
-    await ctx.request.cleanup().catch((err: unknown) => host.logError('Removing upload temp files failed', err, ctx.request.id));
+  if (ctx.request[kHasTempFiles]) {
+    await ctx.request[kCleanup]().catch((err: unknown) => host.logError('Removing upload temp files failed', err, ctx.request.id));
   }
   if (host.accessLog) host.logAccess(accessLine(ctx));
 }

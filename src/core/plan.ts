@@ -3,6 +3,8 @@ import { attributeName, type Dispatcher, type Found } from './dispatch.js';
 import { handlerConfig, nodeConfig, type Handler } from './expose.js';
 import { buildHookLists, type HookLists } from './hooks.js';
 import type { PlannedRoute } from './tool.js';
+import type { Context } from '../http/request.js';
+import { HTTPError, NotFound } from '../lib/errors.js';
 
 /**
  * Everything a request needs that depends only on its path (and, under a
@@ -10,7 +12,8 @@ import type { PlannedRoute } from './tool.js';
  * hook lists. Built the first time a path is seen, then reused.
  */
 export interface Plan {
-  readonly handler: Handler | null;
+  /** What answers a path with no handler is a handler too: it raises NotFound (or a 405 naming `Allow`) after the route's hooks ran. */
+  readonly handler: Handler;
   readonly self: object;
   readonly args: readonly string[];
   readonly isIndex: boolean | null;
@@ -104,16 +107,28 @@ function withHandler(merged: Config, fn: Handler): Config {
 }
 
 function makePlan(found: Found, route: PlannedRoute, handler: Handler | null, config: Config, byMethod: ReadonlyMap<string, Plan> | null, allow: string): Plan {
+  const frozen = Object.freeze(config);
   return Object.freeze({
-    handler,
+    handler: handler ?? (byMethod === null ? notFound : methodNotAllowed(allow)),
     self: found.self,
     args: Object.freeze(found.args.slice()),
     isIndex: found.isIndex,
-    config: Object.freeze(config),
-    settings: Object.freeze(routeSettings(config)),
+    config: frozen,
+    settings: Object.freeze(routeSettings(frozen)),
     hooks: buildHookLists(config, route),
     params: found.params,
     byMethod,
     allow,
   });
+}
+
+function notFound(this: unknown, ctx: Context): never {
+  throw new NotFound(ctx.request.path);
+}
+
+/** The 405 of a resource without a handler for the method, built once per path with its `Allow` value. */
+function methodNotAllowed(allow: string): Handler {
+  return function methodNotAllowed(this: unknown, ctx: Context): never {
+    throw new HTTPError(405, `Method ${ctx.request.method} is not allowed here`, { Allow: allow });
+  };
 }

@@ -2,9 +2,8 @@ import type { ServerResponse } from 'node:http';
 import type { Context } from '../http/request.js';
 import type { Params } from '../http/form.js';
 import type { Request } from '../http/request.js';
-import type { Response } from '../http/response.js';
+import { kSetOwner, type Response } from '../http/response.js';
 import { commit, type Exchange, type WriterHost } from '../http/writer.js';
-import type { RouteSettings } from './config.js';
 import type { Plan } from './plan.js';
 
 /** The pipeline's own view of a request in flight. */
@@ -30,7 +29,7 @@ export class RequestContext implements Context, Exchange {
     this.response = response;
     this.res = res;
     this.started = started;
-    response.setOwner(this);
+    response[kSetOwner](this);
   }
 
   /** `response.flushHeaders()`: commit now; the body will be streamed. */
@@ -49,13 +48,7 @@ export class RequestContext implements Context, Exchange {
   }
 }
 
-/** The settings of the route a request is on (tools read body bounds and stream policy here). */
-export function settingsOf(ctx: Context): RouteSettings | undefined {
-  return (ctx as RequestContext).plan?.settings;
-}
-
 /** Errors of hooks after the first failing one at a point: logged, not answered. */
-export function logExtraError(err: unknown, ctx: Context): void {
-  const c = ctx as RequestContext;
-  c.host.logError('A further hook failed', err, c.request.id);
+export function logExtraError(err: unknown, ctx: RequestContext): void {
+  ctx.host.logError('A further hook failed', err, ctx.request.id);
 }

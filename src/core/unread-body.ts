@@ -1,4 +1,5 @@
 import { drainBody } from '../http/body-reader.js';
+import { kContinuePending, kSettings } from '../http/request.js';
 import type { Ready } from '../http/writer.js';
 import type { RequestContext } from './request-context.js';
 
@@ -15,9 +16,9 @@ export function settleUnreadBody(ctx: RequestContext, ready: Ready): void | Prom
   const { request, response } = ctx;
   if (request.bodyTaken || ctx.res.destroyed || ready.kind === 'abort') return;
   const chunked = request.contentLength === undefined;
-  if (request.continuePending || ready.kind === 'stream' || (chunked && response.headers.get('connection') === 'close')) {
+  if (request[kContinuePending] || ready.kind === 'stream' || (chunked && response.headers.get('connection') === 'close')) {
     if (!response.headers.has('connection')) response.headers.set('Connection', 'close');
   } else if (chunked) {
-    return drainBody(request.raw, request.settings?.maxBodySize ?? 0);
+    return drainBody(request.raw, request[kSettings]?.maxBodySize ?? 0);
   }
 }

@@ -1,4 +1,4 @@
-import { DrupeError } from '../lib/errors.js';
+import { DrupeError, HeadersSentError } from '../lib/errors.js';
 
 // RFC 9110 token characters for names; values may hold any visible char,
 // space and tab, but never CR, LF or NUL (that is how headers get split).
@@ -34,8 +34,25 @@ export function checkHeaderValue(name: string, value: string): boolean {
   throw new DrupeError('DRUPE_ERR_INVALID_HEADER', `Header ${name} has a value with a control character or a character beyond Latin-1 in it (percent-encode it)`);
 }
 
+// Members only Drupe's own layers use (docs/architecture.md, "Public and internal").
+/** Which of the headers the writer asks about on every response are set, as bits (`CONTENT_TYPE`, …). */
+export const kFraming = Symbol('drupe.headers.framing');
 /**
- * Bits of `Headers.framing`: the headers the writer asks about on every
+ * True once a value beyond ASCII was set: node writes headers as Latin-1,
+ * so the writer must not let such a head travel glued to a UTF-8 string.
+ */
+export const kHasLatin1 = Symbol('drupe.headers.hasLatin1');
+/**
+ * The headers as the flat list `writeHead` takes (name, value, name,
+ * value…; a repeated header's values as one array): node walks it more
+ * cheaply than an object's keys.
+ */
+export const kToList = Symbol('drupe.headers.toList');
+/** The response committed: every change from now on throws HeadersSentError (S2). */
+export const kLock = Symbol('drupe.headers.lock');
+
+/**
+ * Bits of `Headers[kFraming]`: the headers the writer asks about on every
  * response, known without a lookup.
  */
 export const CONTENT_TYPE = 1;
@@ -57,7 +74,7 @@ function framingBit(key: string): number {
 interface Key {
   /** The name in lower case. */
   readonly key: string;
-  /** Its bit in `Headers.framing`, or 0. */
+  /** Its bit in `Headers[kFraming]`, or 0. */
   readonly bit: number;
 }
 
@@ -88,11 +105,6 @@ interface Entry { name: string; values: string[] }
 // Shared by every Headers until its first write; never written to (#writable swaps it out first).
 const EMPTY = new Map<string, Entry>();
 
-/** Who may veto a header change (the response, once committed). */
-export interface HeadersGuard {
-  checkWritable(action: string, name?: string): void;
-}
-
 /**
  * Response headers: case-insensitive names, validated values, order kept.
  * A value with CR or LF throws at the line that set it, so it can never
@@ -105,13 +117,17 @@ export interface HeadersGuard {
 export class Headers {
   // Most responses set no header at all: the map is made on the first write.
   #map: Map<string, Entry> = EMPTY;
-  #guard: HeadersGuard | undefined;
+  /** Set when the response commits: changes then throw. */
+  #locked = false;
   #latin1 = false;
   #framing = 0;
 
-  /** `guard` is asked before every change; the response uses it to refuse changes after commit (S2). */
-  constructor(guard?: HeadersGuard) {
-    this.#guard = guard;
+  #checkWritable(action: string, name?: string): void {
+    if (this.#locked) throw new HeadersSentError(name === undefined ? action : `${action} ${name}`);
+  }
+
+  [kLock](): void {
+    this.#locked = true;
   }
 
   #writable(): Map<string, Entry> {
@@ -135,24 +151,16 @@ export class Headers {
     return this.#map.has(keyOf(name));
   }
 
-  /**
-   * True once a value beyond ASCII was set: node writes headers as Latin-1,
-   * so the writer must not let such a head travel glued to a UTF-8 string.
-   */
-  get hasLatin1(): boolean {
+  get [kHasLatin1](): boolean {
     return this.#latin1;
   }
 
-  /**
-   * Internal: which of the headers the writer asks about on every response
-   * are set, as bits (`CONTENT_TYPE`, `CONTENT_LENGTH`, …).
-   */
-  get framing(): number {
+  get [kFraming](): number {
     return this.#framing;
   }
 
   set(name: string, value: string | number): this {
-    this.#guard?.checkWritable('set header', name);
+    this.#checkWritable('set header', name);
     const v = typeof value === 'string' ? value : String(value);
     const k = checkedKey(name);
     if (checkHeaderValue(name, v)) this.#latin1 = true;
@@ -162,7 +170,7 @@ export class Headers {
   }
 
   append(name: string, value: string | number): this {
-    this.#guard?.checkWritable('append header', name);
+    this.#checkWritable('append header', name);
     const v = typeof value === 'string' ? value : String(value);
     const k = checkedKey(name);
     if (checkHeaderValue(name, v)) this.#latin1 = true;
@@ -174,7 +182,7 @@ export class Headers {
   }
 
   delete(name: string): boolean {
-    this.#guard?.checkWritable('delete header', name);
+    this.#checkWritable('delete header', name);
     const key = keyOf(name);
     this.#framing &= ~framingBit(key);
     return this.#map.delete(key);
@@ -182,7 +190,7 @@ export class Headers {
 
   /** Remove every header except those named (lower-case). */
   clear(keep: ReadonlySet<string> = new Set()): void {
-    this.#guard?.checkWritable('clear headers');
+    this.#checkWritable('clear headers');
     for (const key of this.#map.keys()) {
       if (!keep.has(key)) {
         this.#map.delete(key);
@@ -199,12 +207,7 @@ export class Headers {
     return this.entries();
   }
 
-  /**
-   * The headers as the flat list `writeHead` takes (name, value, name,
-   * value…; a repeated header's values as one array): node walks it more
-   * cheaply than an object's keys.
-   */
-  toList(): Array<string | string[]> {
+  [kToList](): Array<string | string[]> {
     const out: Array<string | string[]> = [];
     for (const e of this.#map.values()) out.push(e.name, e.values.length === 1 ? e.values[0]! : e.values);
     return out;

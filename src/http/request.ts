@@ -1,23 +1,36 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { HTTPError, RequestAbortedError } from '../lib/errors.js';
-import { createParams, parseFormInto, type Params } from './form.js';
+import { createParams, parseFormInto, stringifyParams, type Params } from './form.js';
 import { parseMultipartInto, removeTempFiles } from './multipart.js';
 import { readBody, limitedBody } from './body-reader.js';
 import { parseCookieHeader } from './cookies.js';
 import { charsetOf, mediaType } from '../lib/media-type.js';
 import type { Response } from './response.js';
+import type { RouteConfig, RouteSettings } from './route-settings.js';
+import { siteUrl } from './site-url.js';
 
 export type { Params, ParamValue } from './form.js';
 
-/** The bounds a request's body and params are read within (from the route's config). */
-export interface RequestLimits {
-  readonly maxBodySize: number;
-  readonly maxParams: number;
-  readonly maxParts: number;
-  readonly maxFileSize: number;
-  readonly spoolThreshold: number;
-}
+// Members only Drupe's own layers use, keyed by symbols that the public
+// entry point does not export (docs/architecture.md, "Public and internal").
+/** The route's settings (`RouteSettings`), set by the lifecycle once the route is known. */
+export const kSettings = Symbol('drupe.request.settings');
+/** true at an index handler, false at another handler, null for default/none (tools.trailing_slash, `url()`). */
+export const kIsIndex = Symbol('drupe.request.isIndex');
+export const kPinRemote = Symbol('drupe.request.pinRemote');
+export const kSetForwarded = Symbol('drupe.request.setForwarded');
+export const kOwnParams = Symbol('drupe.request.ownParams');
+export const kAbort = Symbol('drupe.request.abort');
+export const kContinuePending = Symbol('drupe.request.continuePending');
+export const kProcessForm = Symbol('drupe.request.processForm');
+export const kRedirectTo = Symbol('drupe.request.redirectTo');
+export const kHasTempFiles = Symbol('drupe.request.hasTempFiles');
+export const kCleanup = Symbol('drupe.request.cleanup');
+
+/** `request.config` before a route was found (a request whose target could not be parsed). */
+const NO_CONFIG: Readonly<RouteConfig> = Object.freeze({});
+const NO_BODY: Promise<Buffer> = Promise.resolve(Buffer.alloc(0));
 
 const HOST_OK = /^[A-Za-z0-9.\-_~[\]:]+$/;
 
@@ -48,10 +61,8 @@ export class Request {
   login: string | undefined = undefined;
   /** The handler dispatch chose; a tool may set it to null when it answered the request itself. */
   handler: Handler | null = null;
-  /** true at an index handler, false at another handler, null for default/none (used by tools.trailing_slash). */
-  isIndex: boolean | null = null;
-  /** Settings of the route being served (body limits and more). */
-  settings!: RequestLimits;
+  [kIsIndex]: boolean | null = null;
+  [kSettings]!: RouteSettings;
 
   #res: ServerResponse;
   #scheme: 'http' | 'https' | undefined;
@@ -68,6 +79,8 @@ export class Request {
   #abort: AbortController | undefined;
   #closedReason: RequestAbortedError | undefined;
   #continueSent = false;
+  /** An InternalRedirect dropped the body: the handler now sees none (the lifecycle still settles what was sent). */
+  #bodyDropped = false;
   /** Temp files of spooled uploads, deleted when the request ends. */
   #tempFiles: string[] | undefined;
 
@@ -103,8 +116,8 @@ export class Request {
     return this.raw.headers;
   }
 
-  /** Internal: keep the client's address now (a socket forgets its peer once closed; the access line needs it). */
-  pinRemote(): void {
+  /** Keep the client's address now (a socket forgets its peer once closed; the access line needs it). */
+  [kPinRemote](): void {
     this.#ip ??= this.raw.socket.remoteAddress ?? '';
   }
 
@@ -122,16 +135,46 @@ export class Request {
     return this.#host;
   }
 
+  /**
+   * `scheme://host` as the client addressed this site (the port as the Host
+   * header gives it; behind a trusted proxy, with `tools.proxy`, the one it
+   * reports). CherryPy's `request.base`.
+   */
+  get base(): string {
+    return `${this.scheme}://${this.host}`;
+  }
+
+  /**
+   * An absolute URL on this site, as CherryPy's `cherrypy.url()` builds it:
+   * `path` omitted or '' is the current path; '/x' is site-absolute; a
+   * relative path resolves against the current path as a browser would,
+   * taking that path the way its handler is meant to be reached (an index
+   * handler's with a trailing slash, another's without). `query` (a string,
+   * or params) is appended.
+   */
+  url(path = '', query: string | Readonly<Record<string, string | readonly string[]>> = ''): string {
+    let current = this.path;
+    const isIndex = this[kIsIndex];
+    if (isIndex === true && !current.endsWith('/')) current += '/';
+    else if (isIndex === false && current.length > 1 && current.endsWith('/')) current = current.replace(/\/+$/, '') || '/';
+    const url = siteUrl(path, this.base + current);
+    const qs = typeof query === 'string' ? (query.startsWith('?') ? query.slice(1) : query) : stringifyParams(query);
+    if (qs !== '') url.search = url.search.length > 1 ? `${url.search}&${qs}` : qs;
+    return url.href;
+  }
+
+  /** The route's merged config, read-only (CherryPy's `request.config`). */
+  get config(): Readonly<RouteConfig> {
+    return this[kSettings]?.config ?? NO_CONFIG;
+  }
+
   /** The client's address (behind a trusted proxy, with `tools.proxy`, the one it reports). */
   get remote(): { readonly ip: string; readonly port: number } {
     return (this.#remote ??= { ip: this.#ip ?? this.raw.socket.remoteAddress ?? '', port: this.raw.socket.remotePort ?? 0 });
   }
 
-  /**
-   * Internal (tools.proxy): what a trusted proxy says about the client. A
-   * host that is not a valid Host value is ignored.
-   */
-  setForwarded(from: { scheme?: 'http' | 'https'; host?: string; ip?: string }): void {
+  /** What a trusted proxy says about the client (tools.proxy). A host that is not a valid Host value is ignored. */
+  [kSetForwarded](from: { scheme?: 'http' | 'https'; host?: string; ip?: string }): void {
     if (from.scheme !== undefined) this.#scheme = from.scheme;
     if (from.host !== undefined && HOST_OK.test(from.host)) this.#host = from.host;
     if (from.ip !== undefined) this.#remote = { ip: from.ip, port: 0 };
@@ -141,7 +184,7 @@ export class Request {
   get query(): Params {
     if (this.#query === undefined) {
       const query = createParams();
-      if (this.queryString !== '') parseFormInto(query, this.queryString, { maxParams: this.settings.maxParams }, 'query string');
+      if (this.queryString !== '') parseFormInto(query, this.queryString, { maxParams: this[kSettings].maxParams }, 'query string');
       this.#query = query;
     }
     return this.#query;
@@ -154,8 +197,8 @@ export class Request {
     return (this.#params ??= this.query);
   }
 
-  /** Internal: `params` to add to, no longer shared with `query`. */
-  ownParams(): Params {
+  /** `params` to add to, no longer shared with `query`. */
+  [kOwnParams](): Params {
     const params = this.params;
     if (params === this.#query) this.#params = Object.assign(createParams(), params);
     return this.#params!;
@@ -177,18 +220,18 @@ export class Request {
       if (this.#closedReason !== undefined) this.#abort.abort(this.#closedReason);
       else if (this.#res.closed && !this.#res.writableFinished) {
         // The client left before anyone looked at the signal: 'close' will not fire again.
-        this.abort(new RequestAbortedError('DRUPE_CLIENT_CLOSED', 'The client closed the connection'));
+        this[kAbort](new RequestAbortedError('DRUPE_CLIENT_CLOSED', 'The client closed the connection'));
       } else if (!this.#res.writableFinished) {
         this.#res.once('close', () => {
-          if (!this.#res.writableFinished) this.abort(new RequestAbortedError('DRUPE_CLIENT_CLOSED', 'The client closed the connection'));
+          if (!this.#res.writableFinished) this[kAbort](new RequestAbortedError('DRUPE_CLIENT_CLOSED', 'The client closed the connection'));
         });
       }
     }
     return this.#abort.signal;
   }
 
-  /** Internal: abort the signal (the writer calls it on disconnect, the server on shutdown). */
-  abort(reason: RequestAbortedError): void {
+  /** Abort the signal (the writer calls it on disconnect, the server on shutdown). */
+  [kAbort](reason: RequestAbortedError): void {
     this.#closedReason ??= reason;
     this.#abort?.abort(this.#closedReason);
   }
@@ -203,8 +246,9 @@ export class Request {
     return typeof v === 'string' ? v : undefined;
   }
 
-  /** True when the request has a body (declared or chunked). */
+  /** True when the request has a body (declared or chunked); false after an InternalRedirect dropped it. */
   get hasBody(): boolean {
+    if (this.#bodyDropped) return false;
     const len = this.contentLength;
     return (len !== undefined && len !== '0') || this.transferEncoding !== undefined;
   }
@@ -214,14 +258,14 @@ export class Request {
     return this.#bodyTaken;
   }
 
-  /** Internal: whether a `100 Continue` is still owed to a client that asked for one. */
-  get continuePending(): boolean {
+  /** Whether a `100 Continue` is still owed to a client that asked for one. */
+  get [kContinuePending](): boolean {
     return !this.#continueSent && this.#expect !== undefined && /^100-continue$/i.test(this.#expect);
   }
 
   #takeBody(): void {
     this.#bodyTaken = true;
-    if (this.continuePending) {
+    if (this[kContinuePending]) {
       this.#continueSent = true;
       this.#res.writeContinue();
     }
@@ -231,7 +275,7 @@ export class Request {
   bytes(): Promise<Buffer> {
     if (this.#body === undefined) {
       this.#takeBody();
-      this.#body = readBody(this.raw, this.settings.maxBodySize);
+      this.#body = readBody(this.raw, this[kSettings].maxBodySize);
     }
     return this.#body;
   }
@@ -263,25 +307,25 @@ export class Request {
 
   /** The body as a stream (limited like `bytes()`), for uploads too big to hold. */
   stream(): Readable {
+    if (this.#bodyDropped) return Readable.from([]);
     if (this.#bodyTaken) throw new HTTPError(500, 'The request body was already read');
     this.#takeBody();
-    return limitedBody(this.raw, this.settings.maxBodySize);
+    return limitedBody(this.raw, this[kSettings].maxBodySize);
   }
 
   /**
-   * Internal: read a form body (urlencoded or multipart) into `params`
-   * before the handler runs, as CherryPy does. Other bodies are left for
-   * the handler.
+   * Read a form body (urlencoded or multipart) into `params` before the
+   * handler runs, as CherryPy does. Other bodies are left for the handler.
    */
-  async processForm(): Promise<void> {
+  async [kProcessForm](): Promise<void> {
     if (!this.hasBody || this.#bodyTaken) return;
     const type = mediaType(this.headers['content-type']);
-    const s = this.settings;
+    const s = this[kSettings];
     if (type === 'application/x-www-form-urlencoded') {
       const buf = await this.bytes();
-      parseFormInto(this.ownParams(), buf.toString('utf8'), { maxParams: s.maxParams }, 'form body');
+      parseFormInto(this[kOwnParams](), buf.toString('utf8'), { maxParams: s.maxParams }, 'form body');
     } else if (type === 'multipart/form-data') {
-      await parseMultipartInto(this.ownParams(), this.stream(), this.headers['content-type']!, {
+      await parseMultipartInto(this[kOwnParams](), this.stream(), this.headers['content-type']!, {
         maxParts: s.maxParts,
         maxFileSize: s.maxFileSize,
         maxFieldSize: 1024 * 1024,
@@ -290,21 +334,31 @@ export class Request {
     }
   }
 
-  /** Internal: re-point the request for an InternalRedirect. */
-  redirectTo(path: string, query: string, params: Params | undefined): void {
+  /**
+   * Re-point the request for an InternalRedirect: its params become those
+   * of the new query. `dropBody` (a POST turned GET): the body is gone
+   * too, for the handler — what the client sent is still settled after
+   * the response (unread-body.ts), as `hasBody` no longer says.
+   */
+  [kRedirectTo](path: string, query: string, dropBody: boolean): void {
     this.path = path;
     this.queryString = query;
     this.#query = undefined;
-    this.#params = params;
+    this.#params = undefined;
+    if (dropBody) {
+      this.#bodyDropped = true;
+      this.#body = NO_BODY;
+      this.#json = undefined;
+    }
   }
 
-  /** Internal: whether uploads left temp files to delete. */
-  get hasTempFiles(): boolean {
+  /** Whether uploads left temp files to delete. */
+  get [kHasTempFiles](): boolean {
     return this.#tempFiles !== undefined && this.#tempFiles.length > 0;
   }
 
-  /** Internal: clean up what the request left behind (temp files). */
-  async cleanup(): Promise<void> {
+  /** Clean up what the request left behind (temp files). */
+  async [kCleanup](): Promise<void> {
     if (this.#tempFiles !== undefined && this.#tempFiles.length > 0) await removeTempFiles(this.#tempFiles.splice(0));
   }
 }

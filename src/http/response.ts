@@ -1,5 +1,5 @@
 import { DrupeError, HeadersSentError } from '../lib/errors.js';
-import { Headers } from './headers.js';
+import { Headers, kLock } from './headers.js';
 import { serializeCookie, type CookieOptions } from './cookies.js';
 import { STATUS_CODES } from 'node:http';
 import { reasonPhrase } from '../lib/status.js';
@@ -7,12 +7,20 @@ import { reasonPhrase } from '../lib/status.js';
 export type { CookieOptions } from './cookies.js';
 export { Headers } from './headers.js';
 
+// Members only Drupe's own layers use (docs/architecture.md, "Public and internal").
+/** The reason phrase to send: one set with `'NNN Reason'`, or undefined for node's standard one. */
+export const kCustomReason = Symbol('drupe.response.customReason');
+export const kMarkCommitted = Symbol('drupe.response.markCommitted');
+export const kSetOwner = Symbol('drupe.response.setOwner');
+export const kReset = Symbol('drupe.response.reset');
+export const kForceStatus = Symbol('drupe.response.forceStatus');
+
 const STATUS_TEXT = /^([1-5]\d\d)(?: ([\t\x20-\x7e\x80-\xff]*))?$/;
 
 /**
  * The response a handler shapes. Until the headers are committed, status
  * and headers may change freely; after that, changing them throws
- * `HeadersSentError` (S2).
+ * `HeadersSentError` (S2, docs/contract.md).
  *
  * @example
  *   response.status = 201;
@@ -23,7 +31,7 @@ export class Response {
   readonly headers: Headers;
   /** The body as the handler returned it (hooks at before_finalize may replace it). */
   body: unknown = undefined;
-  /** Stream the body (S1–S10) instead of buffering it; defaults to `response.stream` config. */
+  /** Stream the body (S1–S10, docs/contract.md) instead of buffering it; defaults to `response.stream` config. */
   stream = false;
   /**
    * Called when a streamed body fails after commit; what it returns is
@@ -37,12 +45,7 @@ export class Response {
   #owner: { flush(): void } | undefined;
 
   constructor() {
-    this.headers = new Headers(this);
-  }
-
-  /** Internal: the headers ask before each change; after commit the answer is HeadersSentError (S2). */
-  checkWritable(action: string, name?: string): void {
-    if (this.#committed) throw new HeadersSentError(name === undefined ? action : `${action} ${name}`);
+    this.headers = new Headers();
   }
 
   /** The status code (100–599). Set a number, or `'NNN Reason'` for a custom reason phrase. */
@@ -70,8 +73,7 @@ export class Response {
     return this.#reason ?? reasonPhrase(this.#status);
   }
 
-  /** Internal: the reason phrase set with `'NNN Reason'`, or undefined for the standard one. */
-  get customReason(): string | undefined {
+  get [kCustomReason](): string | undefined {
     return this.#reason ?? (STATUS_CODES[this.#status] === undefined ? reasonPhrase(this.#status) : undefined);
   }
 
@@ -99,25 +101,26 @@ export class Response {
     if (!this.#committed) this.#owner?.flush();
   }
 
-  /** Internal: the writer marks the commit and provides the early flush. */
-  markCommitted(): void {
+  /** The writer marks the commit: from now on status and headers refuse changes (S2). */
+  [kMarkCommitted](): void {
     this.#committed = true;
+    this.headers[kLock]();
   }
 
-  /** Internal: who commits the headers on `flushHeaders()`. */
-  setOwner(owner: { flush(): void }): void {
+  /** Who commits the headers on `flushHeaders()`. */
+  [kSetOwner](owner: { flush(): void }): void {
     this.#owner = owner;
   }
 
-  /** Internal: a fresh response for an InternalRedirect (the caller released the old body). */
-  reset(): void {
-    this.forceStatus(200);
+  /** A fresh response for an InternalRedirect (the caller released the old body). */
+  [kReset](): void {
+    this[kForceStatus](200);
     this.body = undefined;
     this.stream = false;
   }
 
-  /** Internal: set a status and drop every header, whatever was there (last-resort error). */
-  forceStatus(status: number): void {
+  /** Set a status and drop every header, whatever was there (last-resort error, before commit). */
+  [kForceStatus](status: number): void {
     this.#status = status;
     this.#reason = undefined;
     this.headers.clear();

@@ -2,10 +2,10 @@ import { Buffer } from 'node:buffer';
 import type { ServerResponse } from 'node:http';
 import type { Chunk, ChunkSource } from './chunk-source.js';
 import { DrupeError, RequestAbortedError } from '../lib/errors.js';
-import { CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, SERVER, TRANSFER_ENCODING, X_ACCEL_BUFFERING } from './headers.js';
+import { CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, SERVER, TRANSFER_ENCODING, X_ACCEL_BUFFERING, kFraming, kHasLatin1, kToList } from './headers.js';
 import { isBodyless } from '../lib/status.js';
-import type { Request } from './request.js';
-import type { Response } from './response.js';
+import { kAbort, type Request } from './request.js';
+import { kCustomReason, kMarkCommitted, type Response } from './response.js';
 
 /** A response ready to go out, as the pipeline hands it to the writer. */
 export type Ready =
@@ -70,8 +70,8 @@ export function commit(host: WriterHost, ctx: Exchange, length: number | null): 
       ? ['Content-Type', DEFAULT_TYPE, 'Content-Length', String(length)]
       : ['Content-Type', DEFAULT_TYPE, 'Content-Length', String(length), 'Server', server];
   } else {
-    head = h.toList();
-    const has = h.framing;
+    head = h[kToList]();
+    const has = h[kFraming];
     if (!isBodyless(status)) {
       if ((has & CONTENT_TYPE) === 0) head.push('Content-Type', DEFAULT_TYPE);
       // A streamed body's declared length is the handler's own header: never send it twice.
@@ -81,9 +81,9 @@ export function commit(host: WriterHost, ctx: Exchange, length: number | null): 
     if (server !== '' && (has & SERVER) === 0) head.push('Server', server);
     if (host.closing && (has & CONNECTION) === 0) head.push('Connection', 'close');
   }
-  response.markCommitted();
+  response[kMarkCommitted]();
   if (ctx.started !== 0) ctx.firstByteAt = performance.now();
-  ctx.res.writeHead(status, response.customReason, head);
+  ctx.res.writeHead(status, response[kCustomReason], head);
 }
 
 /** A buffered response: length known, one write (B4, B6). */
@@ -93,10 +93,10 @@ export function sendBytes(host: WriterHost, ctx: Exchange, data: Buffer | string
   const bodyless = isBodyless(response.status);
   const h = response.headers;
   // Our own length, never the handler's (HOSTILE 15); none at all for 204/304.
-  if ((h.framing & CONTENT_LENGTH) !== 0) h.delete('content-length');
-  if ((h.framing & TRANSFER_ENCODING) !== 0) h.delete('transfer-encoding');
+  if ((h[kFraming] & CONTENT_LENGTH) !== 0) h.delete('content-length');
+  if ((h[kFraming] & TRANSFER_ENCODING) !== 0) h.delete('transfer-encoding');
   // node glues the head to a string body and encodes both as UTF-8: fine for an ASCII head only.
-  if (typeof data === 'string' && (h.hasLatin1 || hasNonAscii(response.customReason))) data = Buffer.from(data, 'utf8');
+  if (typeof data === 'string' && (h[kHasLatin1] || hasNonAscii(response[kCustomReason]))) data = Buffer.from(data, 'utf8');
   const length = typeof data === 'string' ? Buffer.byteLength(data, 'utf8') : data.length;
   commit(host, ctx, bodyless ? null : length);
   if (bodyless || request.method === 'HEAD') res.end();
@@ -175,7 +175,7 @@ export async function sendStream(host: WriterHost, ctx: Exchange, source: ChunkS
   const onClose = (): void => {
     if (res.writableFinished) return;
     gone = true;
-    request.abort(new RequestAbortedError('DRUPE_CLIENT_CLOSED', 'The client closed the connection'));
+    request[kAbort](new RequestAbortedError('DRUPE_CLIENT_CLOSED', 'The client closed the connection'));
     // An async generator runs return() after its pending next() settles (S6).
     quietly(source.close());
     wakeWriter();
@@ -207,7 +207,7 @@ export async function sendStream(host: WriterHost, ctx: Exchange, source: ChunkS
     if (committing && ctx.streamed && (first === undefined || first instanceof Promise)) res.flushHeaders();
     // UTF-8 text goes to node as a string, which it encodes as it writes, with no Buffer per chunk —
     // unless the head may still travel glued to it: node would encode that head as UTF-8 too.
-    const text = !(response.headers.hasLatin1 || hasNonAscii(response.customReason));
+    const text = !(response.headers[kHasLatin1] || hasNonAscii(response[kCustomReason]));
     // A string's bytes are counted only for a reader of the count, a declared length or the access
     // line: node counts them again as it writes the string, and the count is a scan of the whole string.
     const measure = declared !== null || ctx.started !== 0;

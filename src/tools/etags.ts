@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { bufferedShape, shapeSelf, WrappingBody, type BodyShape, type Encode } from '../body/body.js';
-import type { Context } from '../http/request.js';
-import { settingsOf } from '../core/request-context.js';
+import { kSettings, type Context } from '../http/request.js';
 import { HTTPError } from '../lib/errors.js';
 import { FileBody } from '../body/file.js';
 import { StreamBody } from '../body/stream-body.js';
@@ -38,7 +37,7 @@ class EtagBody extends WrappingBody {
     if (this.#autotags && !h.has('etag') && response.status === 200 && !response.stream) {
       if (shape.kind === 'chunks' && shape.length === undefined) {
         // A buffered iterable or stream: materialize it here (as the pipeline would) so it can be hashed.
-        const bytes = bufferedShape(shape.source, settingsOf(ctx)!.maxBuffered);
+        const bytes = bufferedShape(shape.source, request[kSettings].maxBuffered);
         shape = isThenable(bytes) ? await bytes : bytes;
       }
       if (shape.kind === 'bytes') h.set('ETag', strongTag(shape.data));

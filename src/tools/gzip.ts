@@ -1,6 +1,5 @@
 import { bufferedShape, shapeSelf, WrappingBody, type BodyShape, type ChunkSource, type Encode } from '../body/body.js';
-import type { Context } from '../http/request.js';
-import { settingsOf } from '../core/request-context.js';
+import { kSettings, type Context } from '../http/request.js';
 import { CODINGS, CompressingSource, compressBytes, continuation, negotiate, type Coding, type CompressOptions } from '../body/compress.js';
 import { mediaType } from '../lib/media-type.js';
 import { addVary } from '../http/vary.js';
@@ -170,7 +169,7 @@ class CompressedBody extends WrappingBody {
     if (shape.kind === 'chunks' && shape.length === undefined && !response.stream) {
       // Buffered: the pipeline would materialize it anyway. Doing it here lets the decision
       // see the headers a generator set and the real size, and gives a correct Content-Length.
-      const bytes = bufferedShape(shape.source, settingsOf(ctx)!.maxBuffered);
+      const bytes = bufferedShape(shape.source, request[kSettings].maxBuffered);
       shape = isThenable(bytes) ? await bytes : bytes;
     }
     if (shape.kind === 'bytes') {
@@ -182,7 +181,7 @@ class CompressedBody extends WrappingBody {
     }
     // Decide now when nothing more can change the headers before commit: a body of known
     // length (a file: its headers are set), HEAD (never pulled), or a commit before the first chunk.
-    const now = shape.length !== undefined || request.method === 'HEAD' || settingsOf(ctx)!.streamCommit === 'immediately';
+    const now = shape.length !== undefined || request.method === 'HEAD' || request[kSettings].streamCommit === 'immediately';
     if (!now) return { kind: 'chunks', source: new DeferredSource(ctx, this.#p, shape.source) };
     const coding = decide(ctx, this.#p, false, undefined);
     if (coding === null) return shape;

@@ -1,4 +1,4 @@
-import type { Context } from '../http/request.js';
+import { kOwnParams, type Context } from '../http/request.js';
 import { HTTPError } from '../lib/errors.js';
 import { mediaType } from '../lib/media-type.js';
 import type { ParamValue } from '../http/request.js';
@@ -41,7 +41,7 @@ async function readJson(ctx: Context, toParams: boolean): Promise<void> {
   const { request } = ctx;
   const value = await request.json(); // 400 for invalid JSON; cached for the handler
   if (!toParams || typeof value !== 'object' || value === null || Array.isArray(value)) return;
-  const params = request.ownParams(); // no prototype: '__proto__' is a key like any other
+  const params = request[kOwnParams](); // no prototype: '__proto__' is a key like any other
   for (const key of Object.keys(value)) {
     const p = asParam((value as Record<string, unknown>)[key]);
     if (p !== undefined) params[key] = p;

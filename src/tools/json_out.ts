@@ -1,7 +1,6 @@
 import { Readable } from 'node:stream';
 import { isSelfShaping, JsonBody } from '../body/body.js';
-import type { Context } from '../http/request.js';
-import { settingsOf } from '../core/request-context.js';
+import { kSettings, type Context } from '../http/request.js';
 import { HTTPError } from '../lib/errors.js';
 import { optionError, type ToolBehaviour } from '../core/tool.js';
 import { isAsciiFieldValue } from '../http/headers.js';
@@ -48,7 +47,7 @@ function toJson(ctx: Context, o: Readonly<JsonOutOptions>, value: unknown): unkn
   }
   if (!response.headers.has('content-type')) response.headers.set('Content-Type', 'application/x-ndjson');
   response.onStreamError ??= (err) => {
-    const shown = err instanceof HTTPError || settingsOf(ctx)?.showTracebacks;
+    const shown = err instanceof HTTPError || request[kSettings].showTracebacks;
     const message = shown && err instanceof Error ? err.message : 'The stream failed';
     return line({ error: message });
   };

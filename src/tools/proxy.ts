@@ -1,5 +1,5 @@
 import { BlockList, isIP } from 'node:net';
-import type { Context } from '../http/request.js';
+import { kSetForwarded, type Context } from '../http/request.js';
 import { optionError, type ToolBehaviour } from '../core/tool.js';
 
 export interface ProxyOptions {
@@ -143,6 +143,6 @@ export const proxy: ToolBehaviour<ProxyOptions, Proxy> = {
       const ip = clientIp(p.trusted, Array.isArray(v) ? v.join(',') : v);
       if (ip !== undefined) from.ip = ip;
     }
-    request.setForwarded(from);
+    request[kSetForwarded](from);
   },
 };

@@ -1,3 +1,4 @@
+import { kIsIndex } from '../http/request.js';
 import { HTTPRedirect } from '../lib/errors.js';
 import { optionError, type ToolBehaviour } from '../core/tool.js';
 
@@ -28,7 +29,7 @@ export const trailingSlash: ToolBehaviour<TrailingSlashOptions> = {
   appliesTo: ({ path, isIndex }, options) => redirectPath(path, isIndex, options) !== null,
   run({ request }, options) {
     if (request.handler === null) return; // a tool answered the request itself (a CORS preflight, a static file)
-    const to = redirectPath(request.path, request.isIndex, options);
+    const to = redirectPath(request.path, request[kIsIndex], options);
     if (to !== null) throw new HTTPRedirect(to + queryPart(request.queryString), options.status);
   },
 };

@@ -1,0 +1,144 @@
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { DEFAULT_SERVER_HEADER, type Config } from '../core/config.js';
+import { Logger } from '../core/log.js';
+import { handle, type PipelineHost } from '../core/lifecycle.js';
+import { planFor, type Plan, type PlanSource } from '../core/plan.js';
+import type { RequestContext } from '../core/request-context.js';
+import { pathSegments } from '../http/target.js';
+import type { Request } from '../http/request.js';
+
+/** How many paths keep their plan; past it the oldest is dropped (a `default` handler sees unbounded paths). */
+const PLAN_CACHE_SIZE = 10_000;
+
+/**
+ * What stands behind an App's public face: the node listener and its
+ * connection queue, the plan cache, request ids, the logs, and the state
+ * `serve()` drives (closing, streams in flight). The pipeline and the
+ * writer see it as their host; users never do.
+ */
+export class AppHost implements PipelineHost {
+  readonly #plans = new Map<string, Plan>();
+  #inFlight = 0;
+  #idle: (() => void) | undefined;
+  #source: PlanSource;
+  #logger: Logger;
+  readonly idPrefix = randomBytes(3).toString('hex');
+  #idCounter = 0;
+  /** Set by `serve()`'s close(): every response from now on says `Connection: close`. */
+  closing = false;
+  /** Streamed responses in flight, told through `request.signal` when the server shuts down. */
+  readonly streams = new Set<RequestContext>();
+  /** The host a redirect names when the request's own is missing or malformed (`serve()` sets its address). */
+  fallbackHost = 'localhost';
+  serverHeader = DEFAULT_SERVER_HEADER;
+  readonly listener: (req: IncomingMessage, res: ServerResponse) => void;
+
+  constructor(source: PlanSource) {
+    this.#source = source;
+    this.serverHeader = source.base['response.headers.server'] ?? DEFAULT_SERVER_HEADER;
+    this.#logger = new Logger({ screen: true });
+    this.listener = (req, res) => this.#enqueue(req, res);
+  }
+
+  /**
+   * Pipelined requests on one connection run one at a time: the next starts
+   * once the previous response has gone to the socket. node parses every
+   * request in a packet at once; without this, one packet of small requests
+   * would hold all their buffered answers in memory (HOSTILE 23). node
+   * itself hands a connection to one response at a time: a response queued
+   * behind another has no `socket` yet and gets it (with a 'socket' event)
+   * when the one ahead has finished — so the usual case, nothing ahead,
+   * costs one property read. A response whose connection dies first never
+   * gets its socket, and its request never runs.
+   */
+  #enqueue(req: IncomingMessage, res: ServerResponse): void {
+    if (res.socket !== null) this.#run(req, res);
+    else res.once('socket', () => this.#run(req, res));
+  }
+
+  #run(req: IncomingMessage, res: ServerResponse): void {
+    this.#inFlight++;
+    let pending: void | Promise<void>;
+    try {
+      pending = handle(this, req, res);
+    } catch (err) {
+      this.#failed(err, res);
+      return;
+    }
+    if (pending) pending.then(this.#finished, (err: unknown) => this.#failed(err, res));
+    else this.#finished();
+  }
+
+  /** The pipeline answers every error itself; reaching here is a bug in Drupe: log it, never crash. */
+  #failed(err: unknown, res: ServerResponse): void {
+    this.logError('Handling a request failed', err);
+    res.destroy();
+    this.#finished();
+  }
+
+  readonly #finished = (): void => {
+    if (--this.#inFlight === 0 && this.#idle !== undefined) {
+      const resolve = this.#idle;
+      this.#idle = undefined;
+      resolve();
+    }
+  };
+
+  /** Resolves once no request is being handled (the server's close() bounds the wait). */
+  settled(): Promise<void> {
+    if (this.#inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const before = this.#idle;
+      this.#idle = () => { before?.(); resolve(); };
+    });
+  }
+
+  /** Start over from another merged config: new plans, new logs. */
+  reset(source: PlanSource): void {
+    this.#source = source;
+    this.#plans.clear();
+    this.serverHeader = source.base['response.headers.server'] ?? DEFAULT_SERVER_HEADER;
+    const base: Config = source.base;
+    void this.#logger.close();
+    this.#logger = new Logger({ screen: base['log.screen'] ?? true, accessFile: base['log.access_file'], errorFile: base['log.error_file'] });
+  }
+
+  get globalConfig(): Readonly<Config> {
+    return this.#source.base;
+  }
+
+  /** The plan for a request's path, built once and cached. */
+  plan(request: Request): Plan {
+    const path = request.path;
+    const cached = this.#plans.get(path);
+    if (cached !== undefined) return cached;
+    const { plan, cacheable } = planFor(this.#source, path, pathSegments(path));
+    if (cacheable) {
+      if (this.#plans.size >= PLAN_CACHE_SIZE) this.#plans.delete(this.#plans.keys().next().value!);
+      this.#plans.set(path, plan);
+    }
+    return plan;
+  }
+
+  nextId(): number {
+    return ++this.#idCounter;
+  }
+
+  get accessLog(): boolean {
+    return this.#logger.accessEnabled;
+  }
+
+  logAccess(line: string): void {
+    this.#logger.access(line);
+  }
+
+  logError(message: string, err: unknown, requestId?: string): void {
+    this.#logger.error(message, err, requestId);
+  }
+
+  /** Flush and close the log files. */
+  async closeLogs(): Promise<void> {
+    await this.#logger.close();
+  }
+}
