@@ -36,6 +36,13 @@ const CLIENT_ERRORS: Record<string, [number, string]> = {
   ERR_HTTP_REQUEST_TIMEOUT: [408, 'Request timeout'],
 };
 
+/**
+ * node's parser failed on this connection. The answer goes straight to the socket, unless a
+ * response is already being written there (a 400 glued into its body would corrupt it). The
+ * public API cannot tell, so this reads the one private field Drupe relies on,
+ * `socket._httpMessage` (the response node is writing on the socket), as node's own default
+ * 'clientError' handler does.
+ */
 function onClientError(err: Error & { code?: string }, socket: Socket): void {
   const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
   if (socket.writable && (inFlight === undefined || inFlight === null || !inFlight.headersSent)) {
