@@ -10,7 +10,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exposed, type Config, type Context } from '../src/index.js';
-import { parseResponses } from '../src/testing.js';
+import { parseResponses, rawRequest, streamRequest } from '../src/testing.js';
 import { deferred, within } from './helpers/async.js';
 import { raw, rawReq } from './helpers/http.js';
 import { requestIdOf, startLogged } from './helpers/streaming.js';
@@ -193,4 +193,60 @@ test('nginx with the documented configuration passes a stream through chunk by c
 
   const { access } = await logged.logs();
   assert.match(access, /"GET \/feed HTTP\/1\.1" 200 \d+ .* outcome=complete ttfb=\S+$/m, access);
+});
+
+test('nginx honours X-Accel-Buffering: no: a client that stops reading holds the producer back through the proxy (S4, S8)', async (t) => {
+  const CHUNK = 64 * 1024;
+  const TOTAL = 64 * 1024 * 1024;
+  let produced = 0;
+  const root = {
+    big: exposed(() => (function* () {
+      const chunk = Buffer.alloc(CHUNK, 0x61);
+      while (produced < TOTAL / CHUNK) {
+        produced++;
+        yield chunk;
+      }
+    })(), STREAM),
+  };
+  const logged = await startLogged(t, root);
+  const port = await startNginx(t, logged.server.port);
+
+  const res = await streamRequest(port, { path: '/big', paused: true, timeoutMs: 30_000 });
+  // Stop reading for about two seconds (a pause, not a measurement). A buffering nginx would take
+  // the whole body meanwhile (into its temp file); an unbuffered one only what the sockets hold.
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  const whilePaused = produced * CHUNK;
+  assert.ok(whilePaused < 16 * 1024 * 1024, `produced ${whilePaused} bytes for a client that reads nothing`);
+  res.resume();
+  const done = await res.done();
+  assert.ok(done.complete);
+  assert.equal(done.body.length, TOTAL);
+  assert.equal(produced, TOTAL / CHUNK);
+});
+
+test('the access line says truncation=invisible only when a failed body was close-delimited (HTTP/1.0, no declared length)', async (t) => {
+  const root = {
+    fail: failing,
+    declared: exposed(function* ({ response }: Context) {
+      response.headers.set('Content-Length', '10');
+      yield 'first';
+      throw new Error('declared stream broke');
+    }, STREAM),
+  };
+  const logged = await startLogged(t, root, {}, STREAM);
+  const port = logged.server.port;
+  for (const [target, version] of [['/fail', '1.0'], ['/declared', '1.0'], ['/fail', '1.1']] as const) {
+    const r = await rawRequest(port, rawReq(port, 'GET', target, { version }));
+    assert.equal(r.responses[0]?.status, 200, r.text);
+  }
+  const { access } = await logged.logs();
+  const lineOf = (request: string): string => {
+    const line = access.split('\n').find((l) => l.includes(`"${request}"`));
+    assert.ok(line !== undefined, `${request}: ${access}`);
+    return line;
+  };
+  assert.match(lineOf('GET /fail HTTP/1.0'), / outcome=error ttfb=\S+ truncation=invisible$/);
+  // A declared length the body fell short of, and a chunked body without its terminator: the client can tell.
+  assert.match(lineOf('GET /declared HTTP/1.0'), / outcome=error ttfb=\S+$/);
+  assert.match(lineOf('GET /fail HTTP/1.1'), / outcome=error ttfb=\S+$/);
 });
