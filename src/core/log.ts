@@ -1,6 +1,7 @@
 import { appendFileSync, createWriteStream, type WriteStream } from 'node:fs';
 import { inspect } from 'node:util';
 import type { Exchange } from '../http/writer.js';
+import { isBodyless } from '../lib/status.js';
 
 export interface LogOptions {
   /** Access lines to stdout, errors to stderr. */
@@ -118,6 +119,18 @@ export function accessLine(ctx: Exchange): string {
   if (ctx.streamed || ctx.outcome !== 'complete') {
     const ttfb = ctx.firstByteAt === 0 ? '-' : (ctx.firstByteAt - ctx.started).toFixed(3) + 'ms';
     line += ` outcome=${ctx.outcome} ttfb=${ttfb}`;
+    if (ctx.outcome === 'error' && closeDelimited(ctx)) line += ' truncation=invisible';
   }
   return line;
+}
+
+/**
+ * The body went out close-delimited (an HTTP/1.0 request, such as nginx's
+ * default upstream protocol, and no declared length): the cut of a failed
+ * stream reads as its end, so the client, or the proxy, cannot tell (S5 does
+ * not hold). Only asked on the error path.
+ */
+function closeDelimited(ctx: Exchange): boolean {
+  const { res } = ctx;
+  return res.headersSent && !res.chunkedEncoding && ctx.request.method !== 'HEAD' && !isBodyless(res.statusCode) && !ctx.response.headers.has('content-length');
 }
