@@ -283,7 +283,7 @@ export class Request {
       const refused = this.hasBody ? undecodedEncoding(this.headers['content-encoding']) : undefined;
       if (refused !== undefined) return Promise.reject(refused);
       this.#takeBody();
-      this.#body = readBody(this.raw, this[kSettings].maxBodySize, this.contentLength === undefined);
+      this.#body = readBody(this.raw, this[kSettings].maxBodySize, this.transferEncoding !== undefined);
     }
     return this.#body;
   }
@@ -318,7 +318,7 @@ export class Request {
     const refused = this.hasBody ? undecodedEncoding(this.headers['content-encoding']) : undefined;
     if (refused !== undefined) throw refused;
     this.#takeBody();
-    return limitedBody(this.raw, this[kSettings].maxBodySize, this.contentLength === undefined);
+    return limitedBody(this.raw, this[kSettings].maxBodySize, this.transferEncoding !== undefined);
   }
 
   /**
