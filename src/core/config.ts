@@ -1,6 +1,7 @@
 import { accessSync, constants as fsConstants, statSync } from 'node:fs';
 import { DrupeError } from '../lib/errors.js';
 import type { RouteSettings, StreamCommit } from '../http/route-settings.js';
+import { DEFAULT_MAX_JSON_DEPTH, MAX_JSON_DEPTH_LIMIT } from '../http/json-body.js';
 import type { Dispatcher } from './dispatcher.js';
 import { HOOK_POINTS, type HookEntry } from './hook-points.js';
 import { isAsciiFieldValue } from '../http/headers.js';
@@ -49,6 +50,8 @@ export interface Config {
   'request.process_request_body'?: boolean;
   'request.max_params'?: number;
   'request.max_parts'?: number;
+  /** How deep a JSON request body may nest, objects and arrays together (100 unless set, at most 1000); deeper is a 400. */
+  'request.max_json_depth'?: number;
   'request.max_file_size'?: number;
   'request.spool_threshold'?: number;
   'request.dispatch'?: Dispatcher;
@@ -89,6 +92,7 @@ const KNOWN: Record<string, { check: Check; expects: string; globalOnly?: boolea
   'request.process_request_body': { check: isBool, expects: 'a boolean' },
   'request.max_params': { check: isSize, expects: 'a count' },
   'request.max_parts': { check: isSize, expects: 'a count' },
+  'request.max_json_depth': { check: (v) => isSize(v) && (v as number) >= 1 && (v as number) <= MAX_JSON_DEPTH_LIMIT, expects: `a count from 1 to ${MAX_JSON_DEPTH_LIMIT}` },
   'request.max_file_size': { check: isSize, expects: 'a byte count' },
   'request.spool_threshold': { check: isSize, expects: 'a byte count' },
   'request.dispatch': { check: (v) => typeof v === 'object' && v !== null && typeof (v as Dispatcher).find === 'function', expects: 'a Dispatcher' },
@@ -284,6 +288,7 @@ export function routeSettings(c: Readonly<Config>): RouteSettings {
     processBody: c['request.process_request_body'] ?? true,
     maxBodySize,
     maxParams: c['request.max_params'] ?? 1000,
+    maxJsonDepth: c['request.max_json_depth'] ?? DEFAULT_MAX_JSON_DEPTH,
     maxParts: c['request.max_parts'] ?? 1000,
     maxFileSize: c['request.max_file_size'] ?? maxBodySize,
     spoolThreshold: c['request.spool_threshold'] ?? 1024 * 1024,

@@ -2,18 +2,71 @@ import type { IncomingMessage } from 'node:http';
 import { Transform, type TransformCallback } from 'node:stream';
 import { ClientGoneError, HTTPError } from '../lib/errors.js';
 
-export function tooLarge(limit: number): HTTPError {
-  return new HTTPError(413, `Request body too large (limit ${limit} bytes)`, { Connection: 'close' });
+export function tooLarge(limit: number, onWire = false): HTTPError {
+  const what = onWire ? ', chunk framing and extensions included' : '';
+  return new HTTPError(413, `Request body too large (limit ${limit} bytes${what})`, { Connection: 'close' });
+}
+
+/**
+ * How far past the limit the bytes read from the socket may go while a
+ * chunked body arrives: node reads up to 64 KiB at a time, so the read that
+ * ends a body may carry the start of the next pipelined request.
+ */
+const READ_AHEAD = 64 * 1024;
+
+/** Where each chunked request's body began in its socket's byte count. */
+const bodyStarts = new WeakMap<IncomingMessage, number>();
+
+/**
+ * Note where a chunked request's body begins on its socket, when the
+ * request is taken up: node goes on parsing a body nobody reads yet (until
+ * 16 KiB of data are buffered), and what it read then counts too.
+ */
+export function markChunkedBody(req: IncomingMessage): void {
+  bodyStarts.set(req, req.socket.bytesRead);
+}
+
+/** The socket byte count a chunked body is counted from (now, if it was not marked); -1 for a body of declared length. */
+function wireStart(req: IncomingMessage, chunked: boolean): number {
+  return chunked ? (bodyStarts.get(req) ?? req.socket.bytesRead) : -1;
+}
+
+/**
+ * For a chunked body, whether what the socket delivered since `start`
+ * (data, chunk-size lines, chunk extensions) has gone past `limit`. node's
+ * parser bounds an extension per chunk (16 KiB) but neither counts them
+ * over a body nor shows them: the socket's byte count is what does.
+ */
+function wireExceeds(req: IncomingMessage, start: number, limit: number): boolean {
+  return req.socket.bytesRead - start > limit + READ_AHEAD;
+}
+
+/**
+ * A 415 for a body in a Content-Encoding other than identity: Drupe does
+ * not decode request bodies, and reading one as if it were plain would
+ * hand the handler compressed bytes as text. undefined when acceptable.
+ */
+export function undecodedEncoding(contentEncoding: string | undefined): HTTPError | undefined {
+  if (contentEncoding === undefined) return undefined;
+  for (const part of contentEncoding.split(',')) {
+    const coding = part.trim().toLowerCase();
+    if (coding !== '' && coding !== 'identity') {
+      return new HTTPError(415, `Unsupported Content-Encoding '${coding}' of the request body (send it unencoded)`, { 'Accept-Encoding': 'identity' });
+    }
+  }
+  return undefined;
 }
 
 /**
  * Read the whole request body, counting the bytes actually received (not
- * what Content-Length claims) and stopping past `limit` with a 413.
+ * what Content-Length claims) and stopping past `limit` with a 413; a
+ * `chunked` body also by what it took on the wire (`wireExceeds`).
  */
-export function readBody(req: IncomingMessage, limit: number, keep = true): Promise<Buffer> {
+export function readBody(req: IncomingMessage, limit: number, chunked: boolean, keep = true): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    const start = wireStart(req, chunked);
     const done = (): void => {
       req.off('data', onData);
       req.off('end', onEnd);
@@ -22,10 +75,10 @@ export function readBody(req: IncomingMessage, limit: number, keep = true): Prom
     };
     const onData = (chunk: Buffer): void => {
       size += chunk.length;
-      if (size > limit) {
+      if (size > limit || (start >= 0 && wireExceeds(req, start, limit))) {
         done();
         req.pause();
-        reject(tooLarge(limit));
+        reject(tooLarge(limit, size <= limit));
         return;
       }
       if (keep) chunks.push(chunk);
@@ -40,16 +93,17 @@ export function readBody(req: IncomingMessage, limit: number, keep = true): Prom
   });
 }
 
-/** The body as a stream that fails with a 413 once more than `limit` bytes arrived. */
-export function limitedBody(req: IncomingMessage, limit: number): Transform {
+/** The body as a stream that fails with a 413 once more than `limit` bytes arrived (counted as `readBody` does). */
+export function limitedBody(req: IncomingMessage, limit: number, chunked: boolean): Transform {
   let size = 0;
+  const start = wireStart(req, chunked);
   const counter = new Transform({
     transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback) {
       size += chunk.length;
-      if (size > limit) {
+      if (size > limit || (start >= 0 && wireExceeds(req, start, limit))) {
         req.unpipe(counter);
         req.pause();
-        cb(tooLarge(limit));
+        cb(tooLarge(limit, size <= limit));
         return;
       }
       cb(null, chunk);
@@ -61,7 +115,7 @@ export function limitedBody(req: IncomingMessage, limit: number): Transform {
   return counter;
 }
 
-/** Read and discard a body nobody read, so the connection can be reused — but never more than `limit` bytes. */
+/** Read and discard a chunked body nobody read, so the connection can be reused — but never more than `limit` bytes. */
 export async function drainBody(req: IncomingMessage, limit: number): Promise<void> {
-  await readBody(req, limit, false);
+  await readBody(req, limit, true, false);
 }

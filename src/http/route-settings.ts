@@ -14,6 +14,8 @@ export type StreamCommit = 'first-chunk' | 'immediately' | number;
 export interface RequestLimits {
   readonly maxBodySize: number;
   readonly maxParams: number;
+  /** How deep JSON bodies may nest (`request.max_json_depth`). */
+  readonly maxJsonDepth: number;
   readonly maxParts: number;
   readonly maxFileSize: number;
   readonly spoolThreshold: number;

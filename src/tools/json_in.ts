@@ -1,4 +1,4 @@
-import { kOwnParams, type Context } from '../http/request.js';
+import { kOwnParams, kSettings, type Context } from '../http/request.js';
 import { HTTPError } from '../lib/errors.js';
 import { mediaType } from '../lib/media-type.js';
 import type { ParamValue } from '../http/request.js';
@@ -21,28 +21,39 @@ interface JsonIn {
   readonly toParams: boolean;
 }
 
-/** A JSON value as a parameter: params hold strings, as a query string would give them. */
-function asParam(v: unknown): ParamValue | undefined {
-  if (v === null || v === undefined) return undefined;
+/**
+ * A JSON value as a string parameter: null is none, an object is its JSON
+ * text (JSON.stringify recurses, within `request.max_json_depth`), an array
+ * none here (`asParam` takes one level of them).
+ */
+function asScalar(v: unknown): string | undefined {
+  if (v === null || v === undefined || Array.isArray(v)) return undefined;
   if (typeof v === 'string') return v;
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-  if (Array.isArray(v)) {
-    const out: string[] = [];
-    for (const x of v) {
-      const p = asParam(x);
-      if (typeof p === 'string') out.push(p);
-    }
-    return out;
-  }
   return JSON.stringify(v);
+}
+
+/** A JSON value as a parameter: params hold strings, as a query string would give them; an array is a list of them (nested arrays left out). */
+function asParam(v: unknown): ParamValue | undefined {
+  if (!Array.isArray(v)) return asScalar(v);
+  const out: string[] = [];
+  for (const x of v) {
+    const p = asScalar(x);
+    if (p !== undefined) out.push(p);
+  }
+  return out;
 }
 
 async function readJson(ctx: Context, toParams: boolean): Promise<void> {
   const { request } = ctx;
   const value = await request.json(); // 400 for invalid JSON; cached for the handler
   if (!toParams || typeof value !== 'object' || value === null || Array.isArray(value)) return;
+  const keys = Object.keys(value);
+  // The same bound as a form body's pairs (src/http/form.ts), and the same answer.
+  const { maxParams } = request[kSettings];
+  if (keys.length > maxParams) throw new HTTPError(400, `Too many parameters (limit ${maxParams})`);
   const params = request[kOwnParams](); // no prototype: '__proto__' is a key like any other
-  for (const key of Object.keys(value)) {
+  for (const key of keys) {
     const p = asParam((value as Record<string, unknown>)[key]);
     if (p !== undefined) params[key] = p;
   }
@@ -54,7 +65,10 @@ async function readJson(ctx: Context, toParams: boolean): Promise<void> {
  * is not): another type is a 415 (unless `force` is false), invalid JSON a
  * 400. The parsed value is `await request.json()`; with `to_params`, the
  * keys of an object body are merged into `params` (values as strings;
- * nested objects as JSON text — the full value stays in `request.json()`).
+ * nested objects as JSON text — the full value stays in `request.json()`),
+ * at most `request.max_params` of them (400 past that). JSON nested deeper
+ * than `request.max_json_depth` is a 400, a body in a Content-Encoding
+ * other than identity a 415 (both from `request.json()`).
  *
  * @example
  *   class Api { @expose({ 'tools.json_in.on': true }) async save({ request, params }: Context) { const body = await request.json(); … } }
