@@ -197,7 +197,7 @@ export async function sendStream(host: WriterHost, ctx: Exchange, source: ChunkS
     const committing = !response.committed;
     if (committing) commit(host, ctx, declared);
     if (request.method === 'HEAD' || isBodyless(response.status)) {
-      // S7: headers only, and the producer is never pulled.
+      // S7: headers only; the producer was pulled no further than its commit point (finalize), and stops here.
       quietly(source.close());
       res.end();
       return;

@@ -180,8 +180,9 @@ class CompressedBody extends WrappingBody {
       return { kind: 'bytes', data: isThenable<Buffer>(data) ? await data : data, json: shape.json };
     }
     // Decide now when nothing more can change the headers before commit: a body of known
-    // length (a file: its headers are set), HEAD (never pulled), or a commit before the first chunk.
-    const now = shape.length !== undefined || request.method === 'HEAD' || request[kSettings].streamCommit === 'immediately';
+    // length (a file: its headers are set) or a commit before the first chunk. A streamed HEAD
+    // is pulled to its first chunk like GET (S7), so it decides there too, on the same headers.
+    const now = shape.length !== undefined || request[kSettings].streamCommit === 'immediately';
     if (!now) return { kind: 'chunks', source: new DeferredSource(ctx, this.#p, shape.source) };
     const coding = decide(ctx, this.#p, false, undefined);
     if (coding === null) return shape;

@@ -1,0 +1,90 @@
+// Issue 14, responses: HEAD answers what GET answers, streamed responses say nosniff, a 405 carries
+// Allow, sse()'s in-band error event, EMFILE on a static file, gzip's Vary, validators and min_size.
+// Over real sockets.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  HTTPRedirect, NotFound, exposed,
+  type Config, type Context,
+} from '../src/index.js';
+import { rawRequest } from '../src/testing.js';
+import { start } from './helpers/server.js';
+import { one, req } from './helpers/http.js';
+
+const STREAM: Config = { 'response.stream': true };
+
+// ---------------------------------------------------------------------------
+// Item 6: HEAD answers what GET answers (S7)
+
+test('HEAD: a streamed generator that throws NotFound or HTTPRedirect before its first yield gets the 404 / 303 its GET gets', async (t) => {
+  const root = {
+    gone: exposed(function* (): Generator<string> { throw new NotFound(); }, STREAM),
+    moved: exposed(async function* (): AsyncGenerator<string> { throw new HTTPRedirect('/elsewhere', 303); }, STREAM),
+  };
+  const server = await start(t, root);
+  for (const [path, status] of [['/gone', 404], ['/moved', 303]] as const) {
+    const get = await one(server.port, 'GET', path);
+    const head = await one(server.port, 'HEAD', path);
+    assert.equal(get.status, status, `GET ${path}`);
+    assert.equal(head.status, status, `HEAD ${path}`);
+    assert.equal(head.headers.location, get.headers.location, path);
+    assert.equal(head.body.length, 0, path);
+  }
+});
+
+test('HEAD: the headers a streamed generator sets before its first yield go out as they do for GET, and it is pulled once, then closed', async (t) => {
+  let pulls = 0;
+  let closed = 0;
+  const root = {
+    clock: exposed(async function* ({ response }: Context): AsyncGenerator<string> {
+      response.headers.set('Content-Type', 'text/plain;charset=utf-8');
+      try {
+        for (let i = 0; i < 5; i++) {
+          pulls++;
+          yield `${i}\n`;
+          await new Promise((r) => setTimeout(r, 10));
+        }
+      } finally {
+        closed++;
+      }
+    }, STREAM),
+  };
+  const server = await start(t, root);
+  const get = await one(server.port, 'GET', '/clock');
+  assert.equal(get.headers['content-type'], 'text/plain;charset=utf-8');
+  pulls = 0;
+  closed = 0;
+  const r = await rawRequest(server.port, req('/clock', { method: 'HEAD', headers: { Connection: 'close' } }), { methods: ['HEAD'] });
+  const head = r.responses[0]!;
+  assert.equal(head.status, 200);
+  assert.equal(head.headers['content-type'], 'text/plain;charset=utf-8');
+  assert.equal(head.body.length, 0);
+  assert.equal(pulls, 1, 'pulled once, to its commit point');
+  assert.equal(closed, 1, 'then closed');
+});
+
+test("HEAD: with response.stream_commit 'immediately' nothing is pulled", async (t) => {
+  let started = 0;
+  const root = {
+    index: exposed(function* (): Generator<string> { started++; yield 'x'; }, { 'response.stream': true, 'response.stream_commit': 'immediately' }),
+  };
+  const server = await start(t, root);
+  const head = await one(server.port, 'HEAD', '/');
+  assert.equal(head.status, 200);
+  assert.equal(started, 0);
+});
+
+test('HEAD with tools.gzip: a streamed generator that sets an uncompressible type before its first yield is not said to be compressed, as for GET', async (t) => {
+  const root = {
+    index: exposed(function* ({ response }: Context): Generator<string> {
+      response.headers.set('Content-Type', 'image/x-raw');
+      yield 'x'.repeat(1000);
+    }, STREAM),
+  };
+  const server = await start(t, root, { '/': { 'tools.gzip.on': true } });
+  const get = await one(server.port, 'GET', '/', { 'Accept-Encoding': 'gzip' });
+  const head = await one(server.port, 'HEAD', '/', { 'Accept-Encoding': 'gzip' });
+  assert.equal(get.headers['content-encoding'], undefined);
+  assert.equal(head.headers['content-encoding'], get.headers['content-encoding']);
+  assert.equal(head.headers['content-type'], 'image/x-raw');
+});
