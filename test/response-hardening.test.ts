@@ -88,3 +88,37 @@ test('HEAD with tools.gzip: a streamed generator that sets an uncompressible typ
   assert.equal(head.headers['content-encoding'], get.headers['content-encoding']);
   assert.equal(head.headers['content-type'], 'image/x-raw');
 });
+
+// ---------------------------------------------------------------------------
+// Item 9: streamed responses say X-Content-Type-Options: nosniff
+
+test('streamed responses carry X-Content-Type-Options: nosniff; buffered ones do not; a handler\'s own header wins; response.stream_nosniff: false turns it off', async (t) => {
+  function* lines(): Generator<string> {
+    yield 'a\n';
+    yield 'b\n';
+  }
+  const root = {
+    streamed: exposed(({ response }: Context) => { response.headers.set('Content-Type', 'text/plain'); return lines(); }, STREAM),
+    own: exposed(({ response }: Context) => { response.headers.set('X-Content-Type-Options', 'other'); return lines(); }, STREAM),
+    off: exposed(() => lines(), { 'response.stream': true, 'response.stream_nosniff': false }),
+    buffered: exposed(() => lines()),
+    text: exposed(() => 'plain'),
+  };
+  const server = await start(t, root);
+  const streamed = await one(server.port, 'GET', '/streamed');
+  assert.equal(streamed.headers['x-content-type-options'], 'nosniff');
+  assert.equal(streamed.body.toString(), 'a\nb\n');
+  const own = await one(server.port, 'GET', '/own');
+  assert.equal(own.headers['x-content-type-options'], 'other');
+  assert.equal(own.rawHeaders.filter(([n]) => n.toLowerCase() === 'x-content-type-options').length, 1);
+  assert.equal((await one(server.port, 'GET', '/off')).headers['x-content-type-options'], undefined);
+  assert.equal((await one(server.port, 'GET', '/buffered')).headers['x-content-type-options'], undefined);
+  assert.equal((await one(server.port, 'GET', '/text')).headers['x-content-type-options'], undefined);
+  // HEAD gets the header GET gets.
+  assert.equal((await one(server.port, 'HEAD', '/streamed')).headers['x-content-type-options'], 'nosniff');
+});
+
+test('response.stream_nosniff must be a boolean', async () => {
+  const { App } = await import('../src/index.js');
+  assert.throws(() => new App({ index: exposed(() => 'x') }, { '/': { 'response.stream_nosniff': 'no' as unknown as boolean } }), /expected a boolean/);
+});
