@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  HTTPRedirect, NotFound, exposed,
+  HTTPError, HTTPRedirect, MethodDispatcher, NotFound, exposed,
   type Config, type Context,
 } from '../src/index.js';
 import { rawRequest } from '../src/testing.js';
@@ -121,4 +121,43 @@ test('streamed responses carry X-Content-Type-Options: nosniff; buffered ones do
 test('response.stream_nosniff must be a boolean', async () => {
   const { App } = await import('../src/index.js');
   assert.throws(() => new App({ index: exposed(() => 'x') }, { '/': { 'response.stream_nosniff': 'no' as unknown as boolean } }), /expected a boolean/);
+});
+
+// ---------------------------------------------------------------------------
+// Item 8: a 405 always carries Allow
+
+test('a handler\'s HTTPError(405) without Allow gets the route\'s methods under a MethodDispatcher, a stated default elsewhere; its own Allow wins', async (t) => {
+  class Doc {
+    GET(): string { return 'doc'; }
+    DELETE(): never { throw new HTTPError(405); }
+  }
+  const root = {
+    api: { doc: new Doc() },
+    postOnly: exposed(({ request }: Context) => {
+      if (request.method !== 'POST') throw new HTTPError(405, 'POST only');
+      return 'posted';
+    }),
+    putRefused: exposed(({ request }: Context) => {
+      if (request.method === 'PUT') throw new HTTPError(405);
+      return 'ok';
+    }),
+    own: exposed(() => { throw new HTTPError(405, 'no', { Allow: 'PATCH' }); }),
+    ownOnResponse: exposed(({ response }: Context) => { response.headers.set('Allow', 'OPTIONS'); throw new HTTPError(405); }),
+  };
+  const server = await start(t, root, { '/api': { 'request.dispatch': new MethodDispatcher() } });
+  const del = await one(server.port, 'DELETE', '/api/doc');
+  assert.equal(del.status, 405);
+  assert.equal(del.headers.allow, 'GET, DELETE, HEAD');
+  // An ordinary handler is reached by any method: which ones it takes is not known, so the
+  // default is GET, HEAD, POST less the one refused (HEAD goes with GET).
+  const get = await one(server.port, 'GET', '/postOnly');
+  assert.equal(get.status, 405);
+  assert.equal(get.headers.allow, 'POST');
+  const put = await one(server.port, 'PUT', '/putRefused');
+  assert.equal(put.status, 405);
+  assert.equal(put.headers.allow, 'GET, HEAD, POST');
+  const own = await one(server.port, 'GET', '/own');
+  assert.equal(own.headers.allow, 'PATCH');
+  assert.equal(own.rawHeaders.filter(([n]) => n.toLowerCase() === 'allow').length, 1);
+  assert.equal((await one(server.port, 'GET', '/ownOnResponse')).headers.allow, 'OPTIONS');
 });
