@@ -381,7 +381,7 @@ for (const coding of ['gzip', 'br', 'deflate'] as const) {
     assert.equal(res.headers['content-encoding'], coding);
     assert.equal(res.complete, false);
     const text = decompressPartial(coding, res.body).toString();
-    assert.equal(text, 'data: one\n\nevent: error\ndata: The stream failed\n\n');
+    assert.equal(text, 'data: one\n\nevent: stream-error\ndata: The stream failed\n\n');
     assert.throws(() => decompress(coding, res.body));
   });
 }
@@ -400,7 +400,7 @@ test('a compressed stream failing before its first chunk with stream_commit imme
   assert.equal(res.status, 200);
   assert.equal(res.headers['content-encoding'], 'gzip');
   assert.equal(res.complete, false);
-  assert.equal(decompressPartial('gzip', res.body).toString(), 'event: error\ndata: The stream failed\n\n');
+  assert.equal(decompressPartial('gzip', res.body).toString(), 'event: stream-error\ndata: The stream failed\n\n');
 });
 
 test('a client that leaves a compressed stream: the generator is finalized and no more chunks are pulled', async (t) => {

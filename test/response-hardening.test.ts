@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  HTTPError, HTTPRedirect, MethodDispatcher, NotFound, exposed,
+  HTTPError, HTTPRedirect, MethodDispatcher, NotFound, exposed, sse,
   type Config, type Context,
 } from '../src/index.js';
 import { rawRequest } from '../src/testing.js';
@@ -160,4 +160,24 @@ test('a handler\'s HTTPError(405) without Allow gets the route\'s methods under 
   assert.equal(own.headers.allow, 'PATCH');
   assert.equal(own.rawHeaders.filter(([n]) => n.toLowerCase() === 'allow').length, 1);
   assert.equal((await one(server.port, 'GET', '/ownOnResponse')).headers.allow, 'OPTIONS');
+});
+
+// ---------------------------------------------------------------------------
+// Item 8: sse()'s in-band error event is not named 'error' (EventSource.onerror)
+
+test("sse(): the in-band error event is named 'stream-error' by default, not 'error'; errorEvent names it", async (t) => {
+  async function* failing(): AsyncGenerator<string> {
+    yield 'one';
+    throw new Error('feed broke');
+  }
+  const root = {
+    standard: exposed(() => sse(failing())),
+    named: exposed(() => sse(failing(), { errorEvent: 'feed-failed' })),
+  };
+  const server = await start(t, root);
+  const standard = await rawRequest(server.port, req('/standard', { headers: { Connection: 'close' } }));
+  assert.deepEqual(standard.responses[0]!.chunks.map(String), ['data: one\n\n', 'event: stream-error\ndata: The stream failed\n\n']);
+  assert.ok(!standard.text.includes('event: error\n'));
+  const named = await rawRequest(server.port, req('/named', { headers: { Connection: 'close' } }));
+  assert.deepEqual(named.responses[0]!.chunks.map(String), ['data: one\n\n', 'event: feed-failed\ndata: The stream failed\n\n']);
 });
