@@ -3,6 +3,11 @@
 // Over real sockets.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import {
   HTTPError, HTTPRedirect, MethodDispatcher, NotFound, exposed, sse,
   type Config, type Context,
@@ -180,4 +185,64 @@ test("sse(): the in-band error event is named 'stream-error' by default, not 'er
   assert.ok(!standard.text.includes('event: error\n'));
   const named = await rawRequest(server.port, req('/named', { headers: { Connection: 'close' } }));
   assert.deepEqual(named.responses[0]!.chunks.map(String), ['data: one\n\n', 'event: feed-failed\ndata: The stream failed\n\n']);
+});
+
+// ---------------------------------------------------------------------------
+// Item 8: no descriptor to open a static file with → 503 with Retry-After
+
+/**
+ * A server in a child process whose descriptor limit is low (`ulimit -n`), with
+ * handlers that use up every free descriptor and give them back: the test's own
+ * process keeps its descriptors, and one kept-alive connection carries it all.
+ */
+const EMFILE_SERVER = `
+import { openSync, closeSync } from 'node:fs';
+const { App, exposed, serve, serveFile } = await import(process.env.DRUPE_INDEX);
+const dir = process.env.FILES;
+const held = [];
+const root = {
+  exhaust: exposed(() => {
+    for (let i = 0; i < 100000; i++) {
+      try { held.push(openSync('/dev/null', 'r')); } catch (err) { if (err.code === 'EMFILE' || err.code === 'ENFILE') break; throw err; }
+    }
+    return String(held.length);
+  }),
+  release: exposed(() => { while (held.length > 0) closeSync(held.pop()); return 'released'; }),
+  file: exposed(() => serveFile(dir + '/a.txt')),
+};
+const app = new App(root, { '/static': { 'tools.staticdir.on': true, 'tools.staticdir.dir': dir } });
+const server = await serve(app, { host: '127.0.0.1', port: 0, config: { environment: 'test' } });
+console.log(server.port);
+process.stdin.on('end', () => server.close()).resume();
+`;
+
+test('a static file that cannot be opened for lack of descriptors (EMFILE) is a 503 with Retry-After, not a 500; served again once they are back', { skip: process.platform === 'win32' }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'drupe-emfile-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'a.txt'), 'hello file\n');
+  const index = new URL('../src/index.js', import.meta.url).href;
+  const child = spawn('bash', ['-c', `ulimit -n 128 && exec "${process.execPath}" --input-type=module -e "$SCRIPT"`], {
+    env: { ...process.env, SCRIPT: EMFILE_SERVER, DRUPE_INDEX: index, FILES: dir },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  t.after(() => { child.stdin.end(); });
+  const port = await new Promise<number>((resolve, reject) => {
+    createInterface({ input: child.stdout }).once('line', (line) => resolve(Number(line)));
+    child.once('exit', (code) => reject(new Error(`the server exited (${code})`)));
+  });
+  const r = await rawRequest(port, [
+    req('/exhaust'), req('/file'), req('/static/a.txt'), req('/release'), req('/file'), req('/static/a.txt', { headers: { Connection: 'close' } }),
+  ].join(''), { idleMs: 5000, timeoutMs: 15000 });
+  assert.equal(r.responses.length, 6, r.text.slice(0, 2000));
+  const [exhaust, file, stat, release, fileAgain, staticAgain] = r.responses;
+  assert.ok(Number(exhaust!.body.toString()) > 0);
+  for (const [name, res] of [['serveFile', file!], ['tools.staticdir', stat!]] as const) {
+    assert.equal(res.status, 503, name);
+    assert.equal(res.headers['retry-after'], '1', name);
+  }
+  assert.equal(release!.body.toString(), 'released');
+  assert.equal(fileAgain!.status, 200);
+  assert.equal(fileAgain!.body.toString(), 'hello file\n');
+  assert.equal(staticAgain!.status, 200);
+  assert.equal(staticAgain!.body.toString(), 'hello file\n');
 });

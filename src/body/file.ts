@@ -25,9 +25,22 @@ const EMPTY = Buffer.alloc(0);
 // Non-blocking and no controlling terminal: opening a FIFO or a device must not hang or have side effects.
 const OPEN_FLAGS = fsConstants.O_RDONLY | (fsConstants.O_NONBLOCK ?? 0) | (fsConstants.O_NOCTTY ?? 0);
 
-/** Internal: open a path the way files are served (errors as they come). */
+/**
+ * Internal: open a path the way files are served. Errors come as they are,
+ * except a lack of descriptors (the process's or the system's): that is a
+ * passing overload, not a fault of the file, so a 503 the client may retry.
+ */
 export function openForReading(path: string): Promise<FileHandle> {
-  return open(path, OPEN_FLAGS);
+  return open(path, OPEN_FLAGS).catch(overloaded);
+}
+
+/** Seconds a client is told to wait when no descriptor was free. */
+const RETRY_AFTER_S = '1';
+
+function overloaded(err: unknown): never {
+  const code = errCode(err);
+  if (code === 'EMFILE' || code === 'ENFILE') throw new HTTPError(503, 'No file descriptor is free to open the file', { 'Retry-After': RETRY_AFTER_S });
+  throw err;
 }
 
 /**
@@ -177,7 +190,7 @@ export function openedFileBody(path: string, fh: FileHandle, st: { size: number;
   return new FileBody(path, fh, st.size, st.mtimeMs, options);
 }
 
-/** A file-system error as an HTTP answer: missing → 404, forbidden → 403, anything else as it is (a 500). */
+/** A file-system error as an HTTP answer: missing → 404, forbidden → 403, an HTTPError (openForReading's 503) or anything else as it is (a 500). */
 function fileError(err: unknown): unknown {
   switch (errCode(err)) {
     case 'ENOENT': case 'ENOTDIR': case 'EISDIR': case 'ENAMETOOLONG': case 'ELOOP':
