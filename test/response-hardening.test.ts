@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import {
-  HTTPError, HTTPRedirect, MethodDispatcher, NotFound, exposed, sse,
+  HTTPError, HTTPRedirect, MethodDispatcher, NotFound, exposed, serveFile, sse,
   type Config, type Context,
 } from '../src/index.js';
 import { rawRequest } from '../src/testing.js';
@@ -245,4 +245,99 @@ test('a static file that cannot be opened for lack of descriptors (EMFILE) is a 
   assert.equal(fileAgain!.body.toString(), 'hello file\n');
   assert.equal(staticAgain!.status, 200);
   assert.equal(staticAgain!.body.toString(), 'hello file\n');
+});
+
+// ---------------------------------------------------------------------------
+// Item 7: tools.gzip — Vary and validators on 206 and 304; min_size for files and known lengths
+
+const GZIP: Config = { 'tools.gzip.on': true };
+const LONG = 'a line of text that compresses well\n'.repeat(100);
+
+test('tools.gzip: a file\'s 206 and 304 carry Vary: Accept-Encoding as its 200 does; a gzip client\'s 304 carries the weak ETag its 200 carried', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'drupe-gzip-cond-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'page.txt'), LONG);
+  writeFileSync(join(dir, 'image.png'), LONG);
+  const server = await start(t, {
+    page: exposed(() => serveFile(join(dir, 'page.txt'))),
+    image: exposed(() => serveFile(join(dir, 'image.png'))),
+  }, { '/': GZIP });
+  const gz = { 'Accept-Encoding': 'gzip' };
+  const full = await one(server.port, 'GET', '/page', gz);
+  assert.equal(full.headers['content-encoding'], 'gzip');
+  assert.equal(full.headers.vary, 'Accept-Encoding');
+  assert.match(full.headers.etag!, /^W\//);
+  const plain = await one(server.port, 'GET', '/page');
+  assert.equal(plain.headers.vary, 'Accept-Encoding');
+  const strong = plain.headers.etag!;
+  assert.equal(full.headers.etag, 'W/' + strong);
+
+  const range = await one(server.port, 'GET', '/page', { ...gz, Range: 'bytes=0-9' });
+  assert.equal(range.status, 206);
+  assert.equal(range.headers.vary, 'Accept-Encoding');
+  assert.equal(range.body.toString(), LONG.slice(0, 10));
+  const multi = await one(server.port, 'GET', '/page', { ...gz, Range: 'bytes=0-1,5-6' });
+  assert.equal(multi.status, 206);
+  assert.equal(multi.headers.vary, 'Accept-Encoding');
+
+  const notModified = await one(server.port, 'GET', '/page', { ...gz, 'If-None-Match': full.headers.etag! });
+  assert.equal(notModified.status, 304);
+  assert.equal(notModified.headers.vary, 'Accept-Encoding');
+  assert.equal(notModified.headers.etag, full.headers.etag, 'the validator its 200 carried');
+  assert.equal(notModified.headers['content-encoding'], undefined);
+  const plainNotModified = await one(server.port, 'GET', '/page', { 'If-None-Match': strong });
+  assert.equal(plainNotModified.status, 304);
+  assert.equal(plainNotModified.headers.vary, 'Accept-Encoding');
+  assert.equal(plainNotModified.headers.etag, strong);
+
+  // A type gzip leaves alone varies on nothing, whatever the status.
+  const image = await one(server.port, 'GET', '/image', gz);
+  assert.equal(image.headers.vary, undefined);
+  const imageRange = await one(server.port, 'GET', '/image', { ...gz, Range: 'bytes=0-9' });
+  assert.equal(imageRange.headers.vary, undefined);
+  const image304 = await one(server.port, 'GET', '/image', { ...gz, 'If-None-Match': image.headers.etag! });
+  assert.equal(image304.status, 304);
+  assert.equal(image304.headers.vary, undefined);
+  assert.equal(image304.headers.etag, image.headers.etag);
+});
+
+test('tools.gzip with tools.etags: the 304 to a gzip client carries the weak ETag and Vary its 200 carried', async (t) => {
+  const server = await start(t, { index: exposed(() => LONG) }, { '/': { ...GZIP, 'tools.etags.on': true, 'tools.etags.autotags': true } });
+  const gz = { 'Accept-Encoding': 'gzip' };
+  const first = await one(server.port, 'GET', '/', gz);
+  assert.match(first.headers.etag!, /^W\//);
+  const again = await one(server.port, 'GET', '/', { ...gz, 'If-None-Match': first.headers.etag! });
+  assert.equal(again.status, 304);
+  assert.equal(again.headers.etag, first.headers.etag);
+  assert.equal(again.headers.vary, 'Accept-Encoding');
+});
+
+test('tools.gzip: min_size applies to files and to known-length streamed bodies, not only buffered ones', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'drupe-gzip-small-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'small.txt'), 'twenty-one bytes long');
+  writeFileSync(join(dir, 'big.txt'), LONG);
+  const server = await start(t, {
+    small: exposed(() => serveFile(join(dir, 'small.txt'))),
+    big: exposed(() => serveFile(join(dir, 'big.txt'))),
+    declared: exposed(function* ({ response }: Context): Generator<string> {
+      response.headers.set('Content-Type', 'text/plain');
+      response.headers.set('Content-Length', '10');
+      yield '0123456789';
+    }, STREAM),
+  }, { '/': GZIP });
+  const gz = { 'Accept-Encoding': 'gzip' };
+  const small = await one(server.port, 'GET', '/small', gz);
+  assert.equal(small.status, 200);
+  assert.equal(small.headers['content-encoding'], undefined);
+  assert.equal(small.headers['content-length'], '21');
+  assert.equal(small.body.toString(), 'twenty-one bytes long');
+  assert.equal(small.headers.vary, undefined, 'the same bytes for every client');
+  assert.equal(small.headers['accept-ranges'], 'bytes');
+  const big = await one(server.port, 'GET', '/big', gz);
+  assert.equal(big.headers['content-encoding'], 'gzip');
+  const declared = await one(server.port, 'GET', '/declared', gz);
+  assert.equal(declared.headers['content-encoding'], undefined);
+  assert.equal(declared.headers['content-length'], '10');
+  assert.equal(declared.body.toString(), '0123456789');
 });

@@ -7,7 +7,7 @@ import { basename, resolve } from 'node:path';
 import { discardSelf, shapeSelf, type BodyShape, type SelfShapingBody } from './body.js';
 import type { Context } from '../http/request.js';
 import { BodyTypeError, HTTPError, NotFound } from '../lib/errors.js';
-import { ifRangeAllows } from './conditional.js';
+import { ifRangeAllows, noteFullRepresentation } from './conditional.js';
 import { dispositionOf, preconditions, setEntityHeaders } from './entity-headers.js';
 import { FileSource, type Piece } from './file-source.js';
 import { contentRange, multipartLayout, parseRange } from './range.js';
@@ -118,7 +118,7 @@ export class FileBody implements SelfShapingBody {
         disposition: dispositionOf(this.options, basename(this.path)),
       });
       response.headers.set('Accept-Ranges', 'bytes');
-      if (preconditions(ctx, v) === 'not-modified') return { kind: 'bytes', data: EMPTY, json: false };
+      if (preconditions(ctx, v, size) === 'not-modified') return { kind: 'bytes', data: EMPTY, json: false };
 
       let pieces: Piece[] = [{ start: 0, end: size - 1 }];
       let length = size;
@@ -128,6 +128,7 @@ export class FileBody implements SelfShapingBody {
         if (r.kind === 'unsatisfiable') {
           throw new HTTPError(416, 'Range Not Satisfiable', { 'Content-Range': `bytes */${size}` });
         }
+        if (r.kind === 'ranges') noteFullRepresentation(response, { type: response.headers.get('content-type'), length: size, encoding: response.headers.get('content-encoding') });
         if (r.kind === 'ranges' && r.ranges.length === 1) {
           const only = r.ranges[0]!;
           response.status = 206;
