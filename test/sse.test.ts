@@ -119,7 +119,7 @@ test('sse(): CR or LF in an event name or an id is refused: the in-band error ev
     assert.ok(r.closedByServer, path);
     const res = r.responses[0]!;
     assert.equal(res.complete, false, path);
-    assert.deepEqual(res.chunks.map(String), ['data: ok\n\n', 'event: error\ndata: The stream failed\n\n'], path);
+    assert.deepEqual(res.chunks.map(String), ['data: ok\n\n', 'event: stream-error\ndata: The stream failed\n\n'], path);
     assert.ok(!r.text.includes('injected'), path);
     assert.ok(!r.text.includes('0\r\n\r\n'), path);
   }
@@ -220,13 +220,13 @@ test('sse(): a failure after the first event sends the error event in-band (onEr
     assert.deepEqual(res.chunks.map(String), expected, path);
     assert.ok(!r.text.includes('0\r\n\r\n'), path);
   };
-  await check('/standard', ['id: 1\ndata: one\n\n', 'event: error\ndata: The stream failed\n\n']);
+  await check('/standard', ['id: 1\ndata: one\n\n', 'event: stream-error\ndata: The stream failed\n\n']);
   await check('/custom', ['id: 1\ndata: one\n\n', 'event: failed\nretry: 10000\ndata: {"message":"feed broke"}\n\n']);
   await check('/silent', ['id: 1\ndata: one\n\n']);
 
   // The client sees the error event, then an aborted stream.
   const res = await streamRequest(port, { path: '/standard' });
-  assert.deepEqual(await collect(res.events()), [{ data: 'one', id: '1' }, { data: 'The stream failed', event: 'error' }]);
+  assert.deepEqual(await collect(res.events()), [{ data: 'one', id: '1' }, { data: 'The stream failed', event: 'stream-error' }]);
   assert.equal((await res.done()).complete, false);
 
   const { error, access } = await logged.logs();

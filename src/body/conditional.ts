@@ -117,8 +117,38 @@ export function ifRangeAllows(headers: IncomingHttpHeaders, v: Validators): bool
 const NOT_IN_304 = ['content-type', 'content-length', 'content-range', 'content-encoding', 'content-language',
   'content-disposition', 'accept-ranges', 'transfer-encoding'];
 
-/** Turn the response into a 304: status set, body and content headers gone. */
-export function toNotModified(response: Response): void {
+/**
+ * What a 200 would have carried, kept for a response that became a 304 or
+ * a 206: a tool that negotiates the representation (tools.gzip) must send
+ * them the `Vary` and validator its 200 would have (RFC 9110 §15.3.7,
+ * §15.4.5), and by then the 304 has lost its Content-Type.
+ */
+export interface FullRepresentation {
+  /** The 200's Content-Type, if it had one. */
+  readonly type: string | undefined;
+  /** The 200's body length, when known. */
+  readonly length: number | undefined;
+  /** The 200's Content-Encoding (a body sent encoded already), if any. */
+  readonly encoding: string | undefined;
+}
+
+// Only 304s and 206s are noted (not the common 200): no cost on the usual path.
+const replaced = new WeakMap<Response, FullRepresentation>();
+
+/** Note what the response's 200 would have been, as it becomes a 206 (a 304 is noted by `toNotModified`). */
+export function noteFullRepresentation(response: Response, full: FullRepresentation): void {
+  replaced.set(response, full);
+}
+
+/** What the response's 200 would have been, if it became a 304 or a 206 through a body helper. */
+export function fullRepresentation(response: Response): FullRepresentation | undefined {
+  return replaced.get(response);
+}
+
+/** Turn the response into a 304: status set, body and content headers gone. `length`: the body's, when known. */
+export function toNotModified(response: Response, length?: number): void {
+  const h = response.headers;
+  replaced.set(response, { type: h.get('content-type'), length, encoding: h.get('content-encoding') });
   for (const name of NOT_IN_304) if (response.headers.has(name)) response.headers.delete(name);
   response.status = 304;
 }

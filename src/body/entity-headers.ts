@@ -61,13 +61,13 @@ function is2xx(status: number): boolean {
  * a 2xx: 'not-modified' means the response became a 304 (the caller sends
  * no body); a failed precondition throws a 412.
  */
-export function preconditions(ctx: Context, v: Validators): 'not-modified' | 'proceed' {
+export function preconditions(ctx: Context, v: Validators, length?: number): 'not-modified' | 'proceed' {
   const { request, response } = ctx;
   if (!is2xx(response.status)) return 'proceed';
   const outcome = evaluateConditions(request.method, request.headers, v);
   if (outcome === 'precondition-failed') throw new HTTPError(412, 'Precondition Failed');
   if (outcome === 'not-modified') {
-    toNotModified(response);
+    toNotModified(response, length);
     return 'not-modified';
   }
   return 'proceed';

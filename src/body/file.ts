@@ -7,7 +7,7 @@ import { basename, resolve } from 'node:path';
 import { discardSelf, shapeSelf, type BodyShape, type SelfShapingBody } from './body.js';
 import type { Context } from '../http/request.js';
 import { BodyTypeError, HTTPError, NotFound } from '../lib/errors.js';
-import { ifRangeAllows } from './conditional.js';
+import { ifRangeAllows, noteFullRepresentation } from './conditional.js';
 import { dispositionOf, preconditions, setEntityHeaders } from './entity-headers.js';
 import { FileSource, type Piece } from './file-source.js';
 import { contentRange, multipartLayout, parseRange } from './range.js';
@@ -25,9 +25,22 @@ const EMPTY = Buffer.alloc(0);
 // Non-blocking and no controlling terminal: opening a FIFO or a device must not hang or have side effects.
 const OPEN_FLAGS = fsConstants.O_RDONLY | (fsConstants.O_NONBLOCK ?? 0) | (fsConstants.O_NOCTTY ?? 0);
 
-/** Internal: open a path the way files are served (errors as they come). */
+/**
+ * Internal: open a path the way files are served. Errors come as they are,
+ * except a lack of descriptors (the process's or the system's): that is a
+ * passing overload, not a fault of the file, so a 503 the client may retry.
+ */
 export function openForReading(path: string): Promise<FileHandle> {
-  return open(path, OPEN_FLAGS);
+  return open(path, OPEN_FLAGS).catch(overloaded);
+}
+
+/** Seconds a client is told to wait when no descriptor was free. */
+const RETRY_AFTER_S = '1';
+
+function overloaded(err: unknown): never {
+  const code = errCode(err);
+  if (code === 'EMFILE' || code === 'ENFILE') throw new HTTPError(503, 'No file descriptor is free to open the file', { 'Retry-After': RETRY_AFTER_S });
+  throw err;
 }
 
 /**
@@ -105,7 +118,7 @@ export class FileBody implements SelfShapingBody {
         disposition: dispositionOf(this.options, basename(this.path)),
       });
       response.headers.set('Accept-Ranges', 'bytes');
-      if (preconditions(ctx, v) === 'not-modified') return { kind: 'bytes', data: EMPTY, json: false };
+      if (preconditions(ctx, v, size) === 'not-modified') return { kind: 'bytes', data: EMPTY, json: false };
 
       let pieces: Piece[] = [{ start: 0, end: size - 1 }];
       let length = size;
@@ -115,6 +128,7 @@ export class FileBody implements SelfShapingBody {
         if (r.kind === 'unsatisfiable') {
           throw new HTTPError(416, 'Range Not Satisfiable', { 'Content-Range': `bytes */${size}` });
         }
+        if (r.kind === 'ranges') noteFullRepresentation(response, { type: response.headers.get('content-type'), length: size, encoding: response.headers.get('content-encoding') });
         if (r.kind === 'ranges' && r.ranges.length === 1) {
           const only = r.ranges[0]!;
           response.status = 206;
@@ -177,7 +191,7 @@ export function openedFileBody(path: string, fh: FileHandle, st: { size: number;
   return new FileBody(path, fh, st.size, st.mtimeMs, options);
 }
 
-/** A file-system error as an HTTP answer: missing → 404, forbidden → 403, anything else as it is (a 500). */
+/** A file-system error as an HTTP answer: missing → 404, forbidden → 403, an HTTPError (openForReading's 503) or anything else as it is (a 500). */
 function fileError(err: unknown): unknown {
   switch (errCode(err)) {
     case 'ENOENT': case 'ENOTDIR': case 'EISDIR': case 'ENAMETOOLONG': case 'ELOOP':

@@ -16,9 +16,19 @@ export interface SseOptions {
   heartbeat?: number;
   /** A `retry:` field sent first. */
   retry?: number;
-  /** The event sent in-band when the stream fails after it started; return undefined to send none. */
+  /**
+   * The name of the event sent in-band when the stream fails after it
+   * started (data: 'The stream failed'). Default 'stream-error': a browser
+   * hands an event named 'error' to `EventSource.onerror`, where it cannot be
+   * told from a lost connection.
+   */
+  errorEvent?: string;
+  /** The event sent in-band when the stream fails after it started (overrides `errorEvent`); return undefined to send none. */
   onError?: (err: unknown) => SseMessage | undefined;
 }
+
+/** The default name of sse()'s in-band error event (see `SseOptions.errorEvent`). */
+export const SSE_ERROR_EVENT = 'stream-error';
 
 const HEARTBEAT = Buffer.from(': keep-alive\n\n');
 const NO_LINE_BREAK = /^[^\r\n]*$/;
@@ -49,7 +59,8 @@ export function formatEvent(message: string | SseMessage): string {
 /**
  * A server-sent-events body: `text/event-stream`, no caching, streamed, a
  * heartbeat comment when idle (written only when the socket has taken the
- * previous chunk, like every chunk), and an `event: error` if it fails.
+ * previous chunk, like every chunk), and an in-band `event: stream-error`
+ * if it fails after it started (`errorEvent`, `onError`).
  * The client's `Last-Event-ID` is `request.lastEventId`.
  *
  * @example
@@ -72,7 +83,8 @@ export class SseBody implements SelfShapingBody {
     response.stream = true;
     if (!response.headers.has('content-type')) response.headers.set('Content-Type', 'text/event-stream;charset=utf-8');
     if (!response.headers.has('cache-control')) response.headers.set('Cache-Control', 'no-cache');
-    const onError = this.options.onError ?? (() => ({ event: 'error', data: 'The stream failed' }));
+    const event = this.options.errorEvent ?? SSE_ERROR_EVENT;
+    const onError = this.options.onError ?? (() => ({ event, data: 'The stream failed' }));
     response.onStreamError ??= (err) => {
       const m = onError(err);
       return m === undefined ? undefined : formatEvent(m);

@@ -64,7 +64,7 @@ export class StreamBody implements SelfShapingBody {
         lastModified,
         disposition: dispositionOf(o, undefined),
       });
-      if (preconditions(ctx, v) === 'not-modified') {
+      if (preconditions(ctx, v, o.size) === 'not-modified') {
         this.stream.destroy();
         return { kind: 'bytes', data: EMPTY, json: false };
       }

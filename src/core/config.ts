@@ -58,6 +58,8 @@ export interface Config {
   'response.stream'?: boolean;
   'response.max_buffered_size'?: number;
   'response.stream_commit'?: StreamCommit;
+  /** `X-Content-Type-Options: nosniff` on streamed responses (default true), so a browser renders each chunk as it comes instead of holding ~1 KiB to sniff the type. A handler's own header wins. */
+  'response.stream_nosniff'?: boolean;
   /** What a failed stream writes as its last chunk before the cut (see `response.onStreamError`). */
   'response.on_stream_error'?: (err: unknown) => string | Uint8Array | undefined;
   /** The `Server` header of every response ('Drupe' unless set); '' sends none. A response's own `Server` header wins. */
@@ -99,6 +101,7 @@ const KNOWN: Record<string, { check: Check; expects: string; globalOnly?: boolea
   'response.stream': { check: isBool, expects: 'a boolean' },
   'response.max_buffered_size': { check: isSize, expects: 'a byte count' },
   'response.stream_commit': { check: (v) => v === 'first-chunk' || v === 'immediately' || isSeconds(v), expects: "'first-chunk', 'immediately' or a number of milliseconds" },
+  'response.stream_nosniff': { check: isBool, expects: 'a boolean' },
   'response.on_stream_error': { check: (v) => typeof v === 'function', expects: 'a function' },
   'response.headers.server': { check: (v) => typeof v === 'string' && isAsciiFieldValue(v), expects: "a header value of printable ASCII ('' for no Server header)" },
   'log.screen': { check: isBool, expects: 'a boolean', globalOnly: true },
@@ -295,6 +298,7 @@ export function routeSettings(c: Readonly<Config>): RouteSettings {
     maxBuffered: c['response.max_buffered_size'] ?? DEFAULT_MAX_BUFFERED,
     streamCommit: c['response.stream_commit'] ?? 'first-chunk',
     onStreamError: c['response.on_stream_error'],
+    streamNosniff: c['response.stream_nosniff'] ?? true,
     serverHeader: c['response.headers.server'] ?? DEFAULT_SERVER_HEADER,
   };
 }

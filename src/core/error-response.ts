@@ -47,6 +47,7 @@ export function* errorResponse(ctx: RequestContext, err: unknown, finalizePage: 
         resetFor(response, err.status);
         response.status = `${err.status} ${err.reason}`; // HTTPError("410 Gone fishin'") keeps its reason phrase
         for (const [k, v] of Object.entries(err.headers)) response.headers.set(k, v);
+        if (err.status === 405 && !response.headers.has('allow')) response.headers.set('Allow', allowFor(ctx));
         // CherryPy's NotFound(): without a path, it names the request's.
         const message = err instanceof NotFound && err.path === undefined ? `The path '${request.path}' was not found.` : err.message;
         setPage(ctx, err.status, message, '');
@@ -69,6 +70,21 @@ export function* errorResponse(ctx: RequestContext, err: unknown, finalizePage: 
   } catch (again) {
     return lastResort(ctx, again);
   }
+}
+
+/**
+ * A 405 must say which methods the resource takes (RFC 9110 §15.5.6). The
+ * route's own list under a MethodDispatcher; an ordinary handler is reached
+ * by every method and which it accepts is its own code's secret, so the
+ * methods a page and its form use, less the refused one (HEAD goes with
+ * GET). A handler that knows better passes `Allow` in the HTTPError.
+ */
+function allowFor(ctx: RequestContext): string {
+  const allow = ctx.plan?.allow;
+  if (allow !== undefined && allow !== '') return allow;
+  const method = ctx.request.method;
+  if (method === 'GET' || method === 'HEAD') return 'POST';
+  return method === 'POST' ? 'GET, HEAD' : 'GET, HEAD, POST';
 }
 
 /** When even the error page failed: a fixed 500, logged. */

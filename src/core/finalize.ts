@@ -32,7 +32,7 @@ export function finalize(ctx: RequestContext): Ready | Promise<Ready> {
 const NO_MORE: ChunkSource = { next: () => null, close: () => undefined };
 
 async function finalizeShaped(ctx: RequestContext): Promise<Ready> {
-  const { response, request } = ctx;
+  const { response } = ctx;
   const encode = encoderFor(ctx);
   const shaped = shapeOf(response.body, ctx, encode);
   const shape: BodyShape = isThenable(shaped) ? await shaped : shaped;
@@ -52,8 +52,9 @@ async function finalizeShaped(ctx: RequestContext): Promise<Ready> {
   }
   ctx.streamed = true;
   declaredLength(ctx); // a malformed Content-Length is a 500 now, while an error page can still be sent
+  // HEAD too runs the producer to its commit point, so its status and headers are GET's (S7).
   const policy = ctx.plan!.settings.streamCommit;
-  if (request.method === 'HEAD' || policy === 'immediately') return { kind: 'stream', source: shape.source, first: undefined };
+  if (policy === 'immediately') return { kind: 'stream', source: shape.source, first: undefined };
   const first = shape.source.next();
   if (!isThenable(first)) return { kind: 'stream', source: shape.source, first };
   if (policy === 'first-chunk') return { kind: 'stream', source: shape.source, first: await first };

@@ -35,6 +35,8 @@ export interface RouteSettings extends RequestLimits {
   readonly maxBuffered: number;
   readonly streamCommit: StreamCommit;
   readonly onStreamError: ((err: unknown) => string | Uint8Array | undefined) | undefined;
+  /** `response.stream_nosniff`: streamed responses say `X-Content-Type-Options: nosniff`. */
+  readonly streamNosniff: boolean;
   /** '' for none. */
   readonly serverHeader: string;
 }

@@ -4,7 +4,7 @@ import type { Chunk, ChunkSource } from './chunk-source.js';
 import { DrupeError, RequestAbortedError } from '../lib/errors.js';
 import { CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, SERVER, TRANSFER_ENCODING, X_ACCEL_BUFFERING, kFraming, kHasLatin1, kToList } from './headers.js';
 import { isBodyless } from '../lib/status.js';
-import { kAbort, type Request } from './request.js';
+import { kAbort, kSettings, type Request } from './request.js';
 import { kCustomReason, kMarkCommitted, type Response } from './response.js';
 
 /** A response ready to go out, as the pipeline hands it to the writer. */
@@ -59,7 +59,7 @@ const LAST_CHUNK_GRACE_MS = 1000;
  * (chunked on HTTP/1.1, close-delimited on HTTP/1.0).
  */
 export function commit(host: WriterHost, ctx: Exchange, length: number | null): void {
-  const { response } = ctx;
+  const { response, request } = ctx;
   const h = response.headers;
   const status = response.status;
   const server = ctx.serverHeader ?? host.serverHeader;
@@ -76,7 +76,11 @@ export function commit(host: WriterHost, ctx: Exchange, length: number | null): 
       if ((has & CONTENT_TYPE) === 0) head.push('Content-Type', DEFAULT_TYPE);
       // A streamed body's declared length is the handler's own header: never send it twice.
       if (length !== null && (has & CONTENT_LENGTH) === 0) head.push('Content-Length', String(length));
-      if (ctx.streamed && (has & X_ACCEL_BUFFERING) === 0) head.push('X-Accel-Buffering', 'no');
+      if (ctx.streamed) {
+        if ((has & X_ACCEL_BUFFERING) === 0) head.push('X-Accel-Buffering', 'no');
+        // A browser holds a streamed body it may sniff (text/plain: ~1 KiB) before showing any of it.
+        if (request[kSettings]?.streamNosniff !== false && !h.has('x-content-type-options')) head.push('X-Content-Type-Options', 'nosniff');
+      }
     }
     if (server !== '' && (has & SERVER) === 0) head.push('Server', server);
     if (host.closing && (has & CONNECTION) === 0) head.push('Connection', 'close');
@@ -197,7 +201,7 @@ export async function sendStream(host: WriterHost, ctx: Exchange, source: ChunkS
     const committing = !response.committed;
     if (committing) commit(host, ctx, declared);
     if (request.method === 'HEAD' || isBodyless(response.status)) {
-      // S7: headers only, and the producer is never pulled.
+      // S7: headers only; the producer was pulled no further than its commit point (finalize), and stops here.
       quietly(source.close());
       res.end();
       return;

@@ -49,7 +49,7 @@ class EtagBody extends WrappingBody {
     if (outcome === 'proceed') return shape;
     if (shape.kind === 'chunks') await shape.source.close();
     if (outcome === 'precondition-failed') throw new HTTPError(412, 'Precondition Failed');
-    toNotModified(response);
+    toNotModified(response, shape.kind === 'bytes' ? shape.data.length : shape.length);
     return { kind: 'bytes', data: EMPTY, json: false };
   }
 }

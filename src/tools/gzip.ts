@@ -3,6 +3,8 @@ import { kSettings, type Context } from '../http/request.js';
 import { CODINGS, CompressingSource, compressBytes, continuation, negotiate, type Coding, type CompressOptions } from '../body/compress.js';
 import { mediaType } from '../lib/media-type.js';
 import { addVary } from '../http/vary.js';
+import type { Headers } from '../http/headers.js';
+import { fullRepresentation } from '../body/conditional.js';
 import { optionError, type ToolBehaviour } from '../core/tool.js';
 import { isThenable } from '../lib/thenable.js';
 
@@ -11,7 +13,7 @@ export interface GzipOptions {
   level: number;
   /** Brotli quality, 0 … 11. */
   brotli_quality: number;
-  /** Buffered bodies shorter than this many bytes are sent as they are. */
+  /** Bodies shorter than this many bytes (buffered, files, a declared Content-Length) are sent as they are. */
   min_size: number;
   /** Media types to compress; `*` matches any run of characters (`text/*`). */
   mime_types: readonly string[];
@@ -48,33 +50,69 @@ const DEFAULT_TYPE = 'text/html';
  * Whether to compress this response, and with what; sets the headers that
  * go with the answer (`Vary`, and for a compressed one `Content-Encoding`,
  * a weak ETag, no Content-Length or Accept-Ranges). `size`: the body's
- * length when known (buffered), for `min_size`.
+ * length when known (buffered, a file, a declared Content-Length), for `min_size`.
  */
 function decide(ctx: Context, p: Prepared, json: boolean, size: number | undefined): Coding | null {
-  const { request, response } = ctx;
+  const { response } = ctx;
   const h = response.headers;
   const status = response.status;
-  // No body (204, 304), a byte range of the identity form (206), or not a final response.
-  if (status < 200 || status === 204 || status === 206 || status === 304 || h.has('content-range')) return null;
-  const encoding = h.get('content-encoding');
-  if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') return null; // already encoded
-  const type = mediaType(h.get('content-type') ?? (json ? 'application/json' : DEFAULT_TYPE));
-  if (!p.types.some((re) => re.test(type))) return null;
-  const accept = request.headers['accept-encoding'];
-  const chosen = negotiate(accept, p.encodings);
-  // Too small to be worth it: the same bytes whatever the client accepts, so no Vary either
-  // (unless the client refused identity, then it gets what it asked for).
-  if (size !== undefined && size < p.minSize && chosen?.identityRefused !== true) return null;
+  // A 304, or a byte range of the identity form: no compression, but the headers its 200 would carry.
+  if (status === 206 || status === 304) return asItsFull(ctx, p);
+  // No body (204), or not a final response.
+  if (status < 200 || status === 204 || h.has('content-range')) return null;
+  const chosen = chooseFor(ctx, p, h.get('content-type') ?? (json ? 'application/json' : DEFAULT_TYPE), h.get('content-encoding'), size);
+  if (chosen === undefined) return null;
   addVary(h, 'Accept-Encoding');
   if (chosen === null) return null;
-  h.set('Content-Encoding', chosen.coding);
+  h.set('Content-Encoding', chosen);
   if (h.has('content-length')) h.delete('content-length');
   // Ranges of the compressed form are not offered (a Range request gets the identity form, 206).
   if (h.has('accept-ranges')) h.delete('accept-ranges');
+  weakenETag(h);
+  return chosen;
+}
+
+/**
+ * What this client's 200 gets: a coding, null for identity, undefined when
+ * the body is not gzip's to negotiate (already encoded, a type outside
+ * `mime_types`, smaller than `min_size`): the same bytes for every client, so no Vary.
+ */
+function chooseFor(ctx: Context, p: Prepared, contentType: string, encoding: string | undefined, size: number | undefined): Coding | null | undefined {
+  if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') return undefined; // already encoded
+  if (!p.types.some((re) => re.test(mediaType(contentType)))) return undefined;
+  const chosen = negotiate(ctx.request.headers['accept-encoding'], p.encodings);
+  // Too small to be worth it (unless the client refused identity: then it gets what it asked for).
+  if (size !== undefined && size < p.minSize && chosen?.identityRefused !== true) return undefined;
+  return chosen === null ? null : chosen.coding;
+}
+
+/**
+ * A 304 or 206 made from a 200 a body helper knew (a file, tools.etags):
+ * the `Vary` that 200 would carry, and for a 304 to a client that gets the
+ * compressed form, the weak ETag it got with it (RFC 9110 §15.3.7, §15.4.5).
+ * A 206 is a range of the identity form: its strong ETag stays.
+ */
+function asItsFull(ctx: Context, p: Prepared): null {
+  const { response } = ctx;
+  const full = fullRepresentation(response);
+  if (full === undefined) return null;
+  const chosen = chooseFor(ctx, p, full.type ?? DEFAULT_TYPE, full.encoding, full.length);
+  if (chosen === undefined) return null;
+  addVary(response.headers, 'Accept-Encoding');
+  if (chosen !== null && response.status === 304) weakenETag(response.headers);
+  return null;
+}
+
+/** Another representation: the uncompressed one's strong validator would be a lie. */
+function weakenETag(h: Headers): void {
   const etag = h.get('etag');
-  // Another representation: the uncompressed one's strong validator would be a lie.
   if (etag !== undefined && !etag.startsWith('W/')) h.set('ETag', 'W/' + etag);
-  return chosen.coding;
+}
+
+/** A Content-Length the handler declared on a body of unknown length, for `min_size`. */
+function declaredSize(h: Headers): number | undefined {
+  const v = h.get('content-length');
+  return v !== undefined && /^\d{1,15}$/.test(v) ? Number(v) : undefined;
 }
 
 /** A failed compressed stream's last in-band chunk (`onStreamError`), compressed to continue the stream. */
@@ -117,7 +155,7 @@ class DeferredSource implements ChunkSource {
     this.#decided = true;
     if (this.#closed) return null; // closed while the first chunk was on its way: no compressor to leak
     const { response } = this.#ctx;
-    const coding = response.committed || chunk === null ? null : decide(this.#ctx, this.#p, false, undefined);
+    const coding = response.committed || chunk === null ? null : decide(this.#ctx, this.#p, false, declaredSize(response.headers));
     if (coding === null) return chunk;
     const source = new CompressingSource(new Prepended(chunk!, this.#inner), coding, this.#p);
     compressErrorChunk(this.#ctx, source);
@@ -180,10 +218,11 @@ class CompressedBody extends WrappingBody {
       return { kind: 'bytes', data: isThenable<Buffer>(data) ? await data : data, json: shape.json };
     }
     // Decide now when nothing more can change the headers before commit: a body of known
-    // length (a file: its headers are set), HEAD (never pulled), or a commit before the first chunk.
-    const now = shape.length !== undefined || request.method === 'HEAD' || request[kSettings].streamCommit === 'immediately';
+    // length (a file: its headers are set) or a commit before the first chunk. A streamed HEAD
+    // is pulled to its first chunk like GET (S7), so it decides there too, on the same headers.
+    const now = shape.length !== undefined || request[kSettings].streamCommit === 'immediately';
     if (!now) return { kind: 'chunks', source: new DeferredSource(ctx, this.#p, shape.source) };
-    const coding = decide(ctx, this.#p, false, undefined);
+    const coding = decide(ctx, this.#p, false, shape.length ?? declaredSize(response.headers));
     if (coding === null) return shape;
     // The compressed length is unknown: stream it (chunked) rather than hold a whole file in memory (B7).
     response.stream = true;
