@@ -110,12 +110,11 @@ export function sendBytes(host: WriterHost, ctx: Exchange, data: Buffer | string
  * Cut a response that cannot be completed: no terminator, no reuse (S5).
  * node corks for the rest of the tick after each write, so uncork first:
  * what was already written still reaches the client, which can then see
- * exactly where the body stopped. On node 24 and later it is the response
- * that corks: the tick's chunks (and the head, until the first of them goes
- * out) wait in the response itself, and its destroy() drops them. Uncorking
- * the response hands them to the socket as one chunk; on node 20 and 22 the
- * response's uncork() is the socket's. Then whatever cork the socket still
- * holds, so the bytes go to the kernel before the socket is destroyed.
+ * exactly where the body stopped. Node 20 and 22 cork the socket. Node 24
+ * and later cork the response, which keeps the tick's chunks (and the head,
+ * until the first of them goes out) to itself, and its destroy() drops
+ * them: uncork the response (it hands them to the socket), then the socket,
+ * so the bytes go to the kernel before the socket is destroyed.
  */
 export function abort(ctx: Exchange): void {
   const { res } = ctx;
