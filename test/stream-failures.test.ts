@@ -154,7 +154,8 @@ test('S5: response.on_stream_error (config) and response.onStreamError (handler)
     assert.ok(r.closedByServer, path);
     const res = r.responses[0]!;
     assert.equal(res.complete, false, path);
-    assert.deepEqual(res.chunks.map(String), chunks, path);
+    // Line by line (NDJSON): node 24 and later may send the last line in the same HTTP chunk.
+    assert.deepEqual(res.body.toString().split(/(?<=\n)/), chunks, path);
     assert.ok(!r.text.includes('0\r\n\r\n'), path);
   };
   await expectCut('/config', ['{"n":1}\n', '{"error":"db went away"}\n']);

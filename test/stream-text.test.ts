@@ -54,7 +54,9 @@ test('a charset the generator sets before it yields applies to every string it y
   t.after(() => server.close());
   const res = await one(server.port, 'GET', '/latin1');
   assert.equal(res.headers['content-type'], 'text/plain;charset=iso-8859-1');
-  assert.deepEqual(res.chunks.map((c) => [...c]), [[0xe9], [0xe9], [0xfc]]);
+  assert.equal(res.framing, 'chunked');
+  // Bytes and order; node 24 and later send a tick's writes as one HTTP chunk.
+  assert.deepEqual([...res.body], [0xe9, 0xe9, 0xfc]);
 });
 
 test('a Latin-1 header value stays Latin-1 when the head goes out with a streamed string', async (t) => {

@@ -22,10 +22,14 @@ function* ab(): Generator<string> {
   yield 'b';
 }
 
+// A synchronous generator yields within one tick, and node 24 and later gather the writes of a
+// tick into one HTTP chunk ('ab'), where node 20 and 22 send one per write ('a', 'b'). The
+// contract is about the bytes and their order, so that is what these tests assert.
+
 // ---------------------------------------------------------------------------
 // The stream switch, at every config level (part 1)
 
-test('response.stream from the global config streams every handler: chunked, one HTTP chunk per yield', async (t) => {
+test('response.stream from the global config streams every handler: chunked, the yields in order', async (t) => {
   const server = await startApp({ index: exposed(() => ab()) }, {}, STREAM);
   t.after(() => server.close());
   const r = await rawRequest(server.port, req('/', { headers: { Connection: 'close' } }));
@@ -33,7 +37,7 @@ test('response.stream from the global config streams every handler: chunked, one
   assert.equal(res.status, 200);
   assert.equal(res.framing, 'chunked');
   assert.equal(res.headers['content-length'], undefined);
-  assert.deepEqual(res.chunks.map(String), ['a', 'b']);
+  assert.equal(res.body.toString(), 'ab');
   assert.ok(res.complete);
   assert.ok(r.text.endsWith(TERMINATOR), r.text);
 });
@@ -44,7 +48,7 @@ test('response.stream from a path section streams that subtree only', async (t) 
   t.after(() => server.close());
   const streamed = await one(server.port, 'GET', '/feed/');
   assert.equal(streamed.framing, 'chunked');
-  assert.deepEqual(streamed.chunks.map(String), ['a', 'b']);
+  assert.equal(streamed.body.toString(), 'ab');
   const buffered = await one(server.port, 'GET', '/plain');
   assert.equal(buffered.framing, 'content-length');
   assert.equal(buffered.headers['content-length'], '2');
@@ -70,7 +74,7 @@ test("response.stream from a class's _cp_config, @expose(config) and exposed(fn,
   for (const path of ['/feed/', '/decorated', '/plain']) {
     const res = await one(server.port, 'GET', path);
     assert.equal(res.framing, 'chunked', path);
-    assert.deepEqual(res.chunks.map(String), ['a', 'b'], path);
+    assert.equal(res.body.toString(), 'ab', path);
     assert.ok(res.complete, path);
   }
   const buffered = await one(server.port, 'GET', '/buffered');
@@ -86,7 +90,7 @@ test('response.stream = true set in the handler streams; false there buffers a c
   t.after(() => server.close());
   const on = await one(server.port, 'GET', '/on');
   assert.equal(on.framing, 'chunked');
-  assert.deepEqual(on.chunks.map(String), ['a', 'b']);
+  assert.equal(on.body.toString(), 'ab');
   const off = await one(server.port, 'GET', '/off');
   assert.equal(off.framing, 'content-length');
   assert.equal(off.body.toString(), 'ab');
@@ -669,8 +673,9 @@ test('string chunks are encoded by the response charset; bytes pass as they are'
   const server = await startApp(root, {}, STREAM);
   t.after(() => server.close());
   const latin1 = await one(server.port, 'GET', '/latin1');
-  assert.deepEqual([...latin1.chunks[0]!], [0xe9]);
-  assert.deepEqual([...latin1.chunks[1]!], [0xc3, 0xa9]);
+  assert.equal(latin1.framing, 'chunked');
+  // 'é' in Latin-1, then the two bytes as they were: whether in one HTTP chunk or two is node's.
+  assert.deepEqual([...latin1.body], [0xe9, 0xc3, 0xa9]);
   const utf8 = await one(server.port, 'GET', '/utf8');
   assert.deepEqual([...utf8.body], [0xc3, 0xa9]);
 });

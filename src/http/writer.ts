@@ -112,14 +112,22 @@ export function sendBytes(host: WriterHost, ctx: Exchange, data: Buffer | string
 
 /**
  * Cut a response that cannot be completed: no terminator, no reuse (S5).
- * node corks the socket for the rest of the tick after each write, so
- * uncork first: what was already written still reaches the client, which
- * can then see exactly where the body stopped.
+ * node corks for the rest of the tick after each write, so uncork first:
+ * what was already written still reaches the client, which can then see
+ * exactly where the body stopped. Node 20 and 22 cork the socket. Node 24
+ * and later cork the response, which keeps the tick's chunks (and the head,
+ * until the first of them goes out) to itself, and its destroy() drops
+ * them: uncork the response (it hands them to the socket), then the socket,
+ * so the bytes go to the kernel before the socket is destroyed.
  */
 export function abort(ctx: Exchange): void {
-  const socket = ctx.res.socket;
-  if (socket !== null && !socket.destroyed) while (socket.writableCorked > 0) socket.uncork();
-  ctx.res.destroy();
+  const { res } = ctx;
+  const socket = res.socket;
+  if (socket !== null && !socket.destroyed) {
+    while (res.writableCorked > 0) res.uncork();
+    while (socket.writableCorked > 0) socket.uncork();
+  }
+  res.destroy();
 }
 
 /**
