@@ -92,6 +92,18 @@ test('HOSTILE 26: a malformed request behind a slow handler → the slow answer 
   assert.deepEqual(calls, ['slow', 'canary']);
 });
 
+test('HOSTILE 26: broken chunk framing in a request queued behind another → the first answered, then the 400; nothing smuggled behind it runs', async (t) => {
+  const calls: string[] = [];
+  const server = await start(t, tree(calls), {}, QUIET);
+  const broken = 'POST /post HTTP/1.1\r\nHost: t\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n';
+  const res = await raw(server.port, 'GET /hello HTTP/1.1\r\nHost: t\r\n\r\n' + broken + CANARY);
+  assert.equal(res.timedOut, false);
+  assert.deepEqual(res.responses.map((r) => r.status), [200, 400], res.text.slice(0, 600));
+  assert.equal(res.responses[0]!.body.toString(), 'hello');
+  assert.equal(res.closedByServer, true);
+  assert.ok(!calls.includes('canary'), `nothing behind the broken request ran: ${JSON.stringify(calls)}`);
+});
+
 test('HOSTILE 27: HTTP/0.9, HTTP/2.0 request lines → 505; two Hosts, a Host outside the authority grammar, HTTP/1.1 without Host → 400; all close and nothing behind them runs', async (t) => {
   const calls: string[] = [];
   const server = await start(t, tree(calls), {}, QUIET);

@@ -61,7 +61,7 @@ export class AppHost implements PipelineHost {
   #enqueue(req: IncomingMessage, res: ServerResponse): void {
     const socket = res.socket;
     if (socket !== null) {
-      if (socket.writable) this.#run(req, res);
+      if (!socket.writableEnded) this.#run(req, res);
     } else res.once('socket', () => { if (res.socket?.writable === true) this.#run(req, res); });
   }
 

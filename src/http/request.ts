@@ -8,7 +8,6 @@ import { parseCookieHeader } from './cookies.js';
 import { charsetOf, mediaType } from '../lib/media-type.js';
 import type { Response } from './response.js';
 import type { RouteConfig, RouteSettings } from './route-settings.js';
-import { hostFieldError } from './host-field.js';
 import { siteUrl } from './site-url.js';
 
 export type { Params, ParamValue } from './form.js';
@@ -28,7 +27,7 @@ export const kProcessForm = Symbol('drupe.request.processForm');
 export const kRedirectTo = Symbol('drupe.request.redirectTo');
 export const kHasTempFiles = Symbol('drupe.request.hasTempFiles');
 export const kCleanup = Symbol('drupe.request.cleanup');
-export const kHostError = Symbol('drupe.request.hostError');
+export const kHostField = Symbol('drupe.request.hostField');
 
 /** `request.config` before a route was found (a request whose target could not be parsed). */
 const NO_CONFIG: Readonly<RouteConfig> = Object.freeze({});
@@ -65,8 +64,8 @@ export class Request {
   handler: Handler | null = null;
   [kIsIndex]: boolean | null = null;
   [kSettings]!: RouteSettings;
-  /** Why the Host field is unacceptable (missing in HTTP/1.1, repeated, malformed), found with the framing headers. */
-  readonly [kHostError]: string | undefined;
+  /** The Host field, found with the framing headers: undefined when none was sent, null when more than one (checked by `hostFieldError`). */
+  readonly [kHostField]: string | null | undefined;
 
   #res: ServerResponse;
   #scheme: 'http' | 'https' | undefined;
@@ -108,9 +107,9 @@ export class Request {
       if (n === 14 && name.toLowerCase() === 'content-length') this.contentLength = raw[i + 1];
       else if (n === 17 && name.toLowerCase() === 'transfer-encoding') this.transferEncoding = this.transferEncoding === undefined ? raw[i + 1] : `${this.transferEncoding}, ${raw[i + 1]}`;
       else if (n === 6 && name.toLowerCase() === 'expect') this.#expect = raw[i + 1];
-      else if (n === 4 && name.toLowerCase() === 'host') host = host === undefined ? raw[i + 1] : null;
+      else if (n === 4 && (name === 'Host' || name === 'host' || name.toLowerCase() === 'host')) host = host === undefined ? raw[i + 1] : null;
     }
-    this[kHostError] = hostFieldError(host, req.httpVersionMinor !== 0);
+    this[kHostField] = host;
   }
 
   /** A per-process unique id, also in the access and error logs. */
