@@ -51,8 +51,13 @@ test('a missing or malformed Host falls back to the server address, never to the
   const server = await startApp({ go: to('/login') });
   t.after(() => server.close());
   const own = `http://127.0.0.1:${server.port}/login`;
+  // A Host outside the authority grammar is refused outright (HOSTILE 34) …
   const bad = await raw(server.port, req('/go', 'evil.example/x@y'));
-  assert.equal(bad.headers.location, own);
+  assert.equal(bad.status, 400);
+  assert.equal(bad.headers.location, undefined);
+  // … and one within it that is no plain host name falls back.
+  const odd = await raw(server.port, req('/go', 'evil.example;x'));
+  assert.equal(odd.headers.location, own);
   const none = await raw(server.port, req('/go', null, '1.0'));
   assert.equal(none.headers.location, own);
   const absoluteNoHost = await raw(server.port, req('http://evil.example/go', null, '1.0'));

@@ -51,10 +51,18 @@ export class AppHost implements PipelineHost {
    * when the one ahead has finished — so the usual case, nothing ahead,
    * costs one property read. A response whose connection dies first never
    * gets its socket, and its request never runs.
+   *
+   * Nor does one behind a response that closed the connection (HOSTILE 32):
+   * node holds back a queued response when the one ahead said `Connection:
+   * close`, but a request parsed after that response had already finished
+   * gets the socket at once — while it is ending. Such a request is dropped
+   * unanswered; the connection is closing under it.
    */
   #enqueue(req: IncomingMessage, res: ServerResponse): void {
-    if (res.socket !== null) this.#run(req, res);
-    else res.once('socket', () => this.#run(req, res));
+    const socket = res.socket;
+    if (socket !== null) {
+      if (!socket.writableEnded) this.#run(req, res);
+    } else res.once('socket', () => { if (res.socket?.writable === true) this.#run(req, res); });
   }
 
   #run(req: IncomingMessage, res: ServerResponse): void {

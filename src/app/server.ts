@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { hostOf, type App } from './app.js';
 import type { Config } from '../core/config.js';
@@ -36,21 +36,54 @@ const CLIENT_ERRORS: Record<string, [number, string]> = {
   ERR_HTTP_REQUEST_TIMEOUT: [408, 'Request timeout'],
 };
 
+/** The response node is writing on a socket, from the one private field Drupe reads (see onClientError). */
+function responseOn(socket: Socket): ServerResponse | null {
+  return (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage ?? null;
+}
+
+/** Sockets whose parser failed: the 400 is written once, whatever node reports after the first error. */
+const failed = new WeakSet<Socket>();
+
 /**
- * node's parser failed on this connection. The answer goes straight to the socket, unless a
- * response is already being written there (a 400 glued into its body would corrupt it). The
- * public API cannot tell, so this reads the one private field Drupe relies on,
- * `socket._httpMessage` (the response node is writing on the socket), as node's own default
- * 'clientError' handler does.
+ * node's parser failed on this connection. Every request parsed before the bad one is answered
+ * first, in order, and the 400 goes after them, then the connection closes (HOSTILE 33): a 400
+ * written while a response is in flight would pass for that response, or corrupt it. node
+ * hands the socket to the responses queued on it one at a time; the public API cannot tell
+ * which one holds it, so this reads node's private `socket._httpMessage`, as node's own
+ * default 'clientError' handler does, and waits for each in turn to close.
  */
 function onClientError(err: Error & { code?: string }, socket: Socket): void {
-  const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
-  if (socket.writable && (inFlight === undefined || inFlight === null || !inFlight.headersSent)) {
-    const [status, reason] = CLIENT_ERRORS[err.code ?? ''] ?? [400, 'Bad request'];
-    const body = `${reason}\n`;
-    socket.end(`HTTP/1.1 ${status} ${status === 400 ? 'Bad Request' : reason}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
-  }
-  socket.destroySoon();
+  if (failed.has(socket)) return;
+  failed.add(socket);
+  const answer = (): void => {
+    const inFlight = responseOn(socket);
+    // A request whose body is still arriving is the one that failed (broken chunks, a slow
+    // body): it gets the 400 now, unless its answer has begun, and the close ends its read.
+    if (inFlight !== null && inFlight.req.complete && !socket.destroyed) {
+      inFlight.once('close', answer);
+      return;
+    }
+    if (socket.writable && (inFlight === null || !inFlight.headersSent)) {
+      const [status, reason] = CLIENT_ERRORS[err.code ?? ''] ?? [400, 'Bad request'];
+      const body = `${reason}\n`;
+      socket.end(`HTTP/1.1 ${status} ${status === 400 ? 'Bad Request' : reason}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+    }
+    socket.destroySoon();
+  };
+  answer();
+}
+
+/**
+ * While the server closes: end a response's connection as soon as that response is done,
+ * rather than leave it idle until the keep-alive timeout (HOSTILE 35). A request queued
+ * behind it keeps the connection; its own response says `Connection: close`.
+ */
+function endWhenDone(res: ServerResponse): void {
+  const socket = res.socket;
+  if (socket === null) return;
+  res.once('close', () => {
+    if (responseOn(socket) === null) socket.destroySoon();
+  });
 }
 
 /**
@@ -115,6 +148,7 @@ export async function serve(app: App, options: ServeOptions = {}): Promise<Runni
       });
       server.closeIdleConnections();
       for (const ctx of appHost.streams) {
+        endWhenDone(ctx.res);
         ctx.request[kAbort](new RequestAbortedError('DRUPE_SERVER_CLOSING', 'The server is shutting down'));
       }
     });

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { kCleanup, kHasTempFiles, kIsIndex, kOwnParams, kPinRemote, kProcessForm, kSettings, Request } from '../http/request.js';
+import { kCleanup, kHasTempFiles, kHostField, kIsIndex, kOwnParams, kPinRemote, kProcessForm, kSettings, Request } from '../http/request.js';
 import { Response } from '../http/response.js';
+import { hostFieldError } from '../http/host-field.js';
 import { parseTarget, type Target } from '../http/target.js';
 import { abort, sendBytes, sendStream, type Ready, type WriterHost } from '../http/writer.js';
 import { drive, type Steps } from '../lib/drive.js';
@@ -160,6 +161,15 @@ function createContext(host: PipelineHost, req: IncomingMessage, res: ServerResp
   const te = request.transferEncoding;
   if (te !== undefined && !/^[ \t]*chunked[ \t]*$/i.test(te)) {
     targetError = new HTTPError(400, 'Unsupported Transfer-Encoding', { Connection: 'close' });
+  }
+  // node answers HTTP/0.9 and HTTP/2.0 request lines as if they were HTTP/1.x, and
+  // takes any Host: RFC 9112 §2.3 and §3.2 say reject (HOSTILE 34). Each closes the
+  // connection, so nothing pipelined behind it runs (HOSTILE 32).
+  let hostError: string | undefined;
+  if (req.httpVersionMajor !== 1) {
+    targetError = new HTTPError(505, `HTTP/${req.httpVersion} is not supported`, { Connection: 'close' });
+  } else if ((hostError = hostFieldError(request[kHostField], req.httpVersionMinor !== 0)) !== undefined) {
+    targetError = new HTTPError(400, hostError, { Connection: 'close' });
   }
   // Timings and the client's address serve only the access line.
   if (host.accessLog) request[kPinRemote]();

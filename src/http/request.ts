@@ -28,6 +28,7 @@ export const kProcessForm = Symbol('drupe.request.processForm');
 export const kRedirectTo = Symbol('drupe.request.redirectTo');
 export const kHasTempFiles = Symbol('drupe.request.hasTempFiles');
 export const kCleanup = Symbol('drupe.request.cleanup');
+export const kHostField = Symbol('drupe.request.hostField');
 
 /** `request.config` before a route was found (a request whose target could not be parsed). */
 const NO_CONFIG: Readonly<RouteConfig> = Object.freeze({});
@@ -64,6 +65,8 @@ export class Request {
   handler: Handler | null = null;
   [kIsIndex]: boolean | null = null;
   [kSettings]!: RouteSettings;
+  /** The Host field, found with the framing headers: undefined when none was sent, null when more than one (checked by `hostFieldError`). */
+  readonly [kHostField]: string | null | undefined;
 
   #res: ServerResponse;
   #scheme: 'http' | 'https' | undefined;
@@ -98,13 +101,16 @@ export class Request {
     this.#fallbackHost = fallbackHost;
     // node builds req.headers on first use: the framing headers every request needs come from the raw list.
     const raw = req.rawHeaders;
+    let host: string | null | undefined;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!;
       const n = name.length;
       if (n === 14 && name.toLowerCase() === 'content-length') this.contentLength = raw[i + 1];
       else if (n === 17 && name.toLowerCase() === 'transfer-encoding') this.transferEncoding = this.transferEncoding === undefined ? raw[i + 1] : `${this.transferEncoding}, ${raw[i + 1]}`;
       else if (n === 6 && name.toLowerCase() === 'expect') this.#expect = raw[i + 1];
+      else if (n === 4 && (name === 'Host' || name === 'host' || name.toLowerCase() === 'host')) host = host === undefined ? raw[i + 1] : null;
     }
+    this[kHostField] = host;
     if (this.transferEncoding !== undefined) markChunkedBody(req); // its framing counts from here (HOSTILE 27)
   }
 
