@@ -10,7 +10,7 @@ import { App, exposed, serve, type Config, type Context } from '../src/index.js'
 import type { RawResult } from '../src/testing.js';
 import { raw } from './helpers/http.js';
 import { start } from './helpers/server.js';
-import { deferred, within } from './helpers/async.js';
+import { aborted, deferred, within } from './helpers/async.js';
 
 /** A hang guard, never a timing assertion. */
 const GUARD_MS = 10_000;
@@ -140,10 +140,7 @@ test('HOSTILE 35: while the server closes, a keep-alive connection ends as soon 
   const app = new App({
     feed: exposed(async function* ({ request }: Context) {
       yield 'start\n';
-      await new Promise<void>((resolve) => {
-        if (request.signal.aborted) resolve();
-        request.signal.addEventListener('abort', () => resolve());
-      });
+      await aborted(request.signal);
       yield 'bye\n';
     }, { 'response.stream': true }),
   });

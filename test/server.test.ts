@@ -7,7 +7,7 @@ import net from 'node:net';
 import { once } from 'node:events';
 import { App, serve, quickstart, exposed, type Config, type Context } from '../src/index.js';
 import { rawRequest, streamRequest, type RawResult } from '../src/testing.js';
-import { deferred, waitFor, within } from './helpers/async.js';
+import { aborted, deferred, waitFor, within } from './helpers/async.js';
 import { req } from './helpers/http.js';
 import { startApp, get } from './helpers/server.js';
 
@@ -457,10 +457,7 @@ test('close(): a stream that honours request.signal ends cleanly before the dead
   const app = new App({
     feed: exposed(async function* ({ request }: Context) {
       yield 'start\n';
-      await new Promise<void>((resolve) => {
-        if (request.signal.aborted) resolve();
-        request.signal.addEventListener('abort', () => resolve());
-      });
+      await aborted(request.signal);
       yield 'bye\n';
     }, { 'response.stream': true }),
   });

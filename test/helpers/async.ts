@@ -34,3 +34,11 @@ export async function waitFor(cond: () => boolean, what: string, ms = 5000): Pro
 
 /** Let `ms` pass (0: the next timer turn), to let I/O happen, never to measure it. */
 export const tick = (ms = 0): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Resolves once `signal` has aborted (at once if it already has). */
+export function aborted(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+}
