@@ -1,6 +1,10 @@
 // Public exports, nothing else (test/exports.test.ts pins the list).
 export { App } from './app/app.js';
-export { serve, quickstart, type ServeOptions, type RunningServer } from './app/server.js';
+export { serve, quickstart, serverPlugin, type ServeOptions, type RunningServer, type ServerPlugin } from './app/server.js';
+export {
+  Engine, engine,
+  type EngineState, type EngineChannel, type EngineChannels, type EngineListener, type EnginePlugin, type EngineOptions,
+} from './app/engine.js';
 export { expose, exposed, type Handler } from './core/expose.js';
 export type { Context } from './http/request.js';
 export { Request, type Params, type ParamValue } from './http/request.js';

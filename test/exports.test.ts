@@ -23,6 +23,7 @@ const INDEX_EXPORTS = [
   'App',
   'BodyTypeError',
   'DrupeError',
+  'Engine',
   'FileBody',
   'HOOK_POINTS',
   'HTTPError',
@@ -42,6 +43,7 @@ const INDEX_EXPORTS = [
   'UploadedFile',
   'abortable',
   'defineTool',
+  'engine',
   'errorCodes',
   'expose',
   'exposed',
@@ -51,6 +53,7 @@ const INDEX_EXPORTS = [
   'serve',
   'serveFile',
   'serveStream',
+  'serverPlugin',
   'sleep',
   'sse',
 ];

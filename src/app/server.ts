@@ -157,6 +157,33 @@ export async function serve(app: App, options: ServeOptions = {}): Promise<Runni
   return { url: `http://${shownHost}:${port}`, port, server, close };
 }
 
+/** A server the engine runs: `start` listens, `stop` closes it gracefully (as `close()` does). */
+export interface ServerPlugin {
+  /** The running server while the engine is started; undefined otherwise. */
+  readonly running: RunningServer | undefined;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Let an engine run a server: `engine.use(serverPlugin(app, { port: 8080 }))`. Each plugin is
+ * one server on one port; use several for several apps or ports on one engine.
+ */
+export function serverPlugin(app: App, options: ServeOptions = {}): ServerPlugin {
+  let running: RunningServer | undefined;
+  return {
+    get running() { return running; },
+    async start() {
+      running ??= await serve(app, options);
+    },
+    async stop() {
+      const closing = running;
+      running = undefined;
+      await closing?.close();
+    },
+  };
+}
+
 /**
  * CherryPy's one-liner: serve the tree, print the URL, and stop gracefully
  * on SIGINT or SIGTERM. CherryPy's argument order works too:
