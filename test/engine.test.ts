@@ -202,3 +202,29 @@ test('a server that cannot listen fails start(); the server that started before 
   assert.equal(first.running, undefined);
   assert.equal(await refused(port), true);
 });
+
+test('stop() or exit() while starting waits for the start to end, then stops; a second start() while starting is the same start', async () => {
+  const e = new Engine();
+  const seen: string[] = [];
+  const gate = deferred();
+  e.use({ async start() { seen.push('start'); await gate.promise; seen.push('started'); }, stop() { seen.push('stop'); } });
+  const starting = e.start();
+  const again = e.start();
+  const stopping = e.stop();
+  const exiting = e.exit();
+  await tick();
+  assert.equal(e.state, 'starting');
+  gate.resolve();
+  await within(Promise.all([starting, again, stopping, exiting, e.block()]), 'start, stop and exit');
+  assert.equal(e.state, 'exiting');
+  assert.deepEqual(seen, ['start', 'started', 'stop']);
+});
+
+test('a hanging stop while undoing a failed start is cut at the timeout too', async () => {
+  const { engine: e, logs } = quiet(50);
+  e.use({ priority: 10, start() {}, stop: () => new Promise(() => {}) });
+  e.use({ priority: 20, start() { throw new Error('nope'); } });
+  await within(assert.rejects(e.start(), /nope/), 'start rejects');
+  assert.equal(e.state, 'stopped');
+  assert.ok(logs.some((line) => /did not finish in 50 ms/.test(line)), logs.join('\n'));
+});

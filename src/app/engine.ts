@@ -61,6 +61,9 @@ export class Engine {
   readonly #plugins = new Map<EnginePlugin, { channel: EngineChannel; listener: EngineListener }[]>();
   #exited!: () => void;
   readonly #exit = new Promise<void>((resolve) => { this.#exited = resolve; });
+  /** The start or stop under way: a second call waits for it rather than start or stop twice. */
+  #transition: Promise<void> = Promise.resolve();
+  #exiting: Promise<void> | undefined;
   /** See EngineOptions.stopTimeout. */
   stopTimeout: number;
 
@@ -128,11 +131,17 @@ export class Engine {
   /**
    * stopped → starting → (publish 'start') → started. When a listener fails, the plugins
    * whose `start` already finished are stopped, the latest first; the state goes back to
-   * 'stopped' and this rejects with the listener's error. A no-op when already started.
+   * 'stopped' and this rejects with the listener's error. A no-op when already started; while
+   * starting, the start under way.
    */
-  async start(): Promise<void> {
-    if (this.#state === 'started') return;
-    if (this.#state !== 'stopped') throw new Error(`engine.start() while the engine is ${this.#state}`);
+  start(): Promise<void> {
+    if (this.#state === 'starting' || this.#state === 'started') return this.#transition;
+    if (this.#state !== 'stopped') return Promise.reject(new Error(`engine.start() while the engine is ${this.#state}`));
+    this.#transition = this.#start();
+    return this.#transition;
+  }
+
+  async #start(): Promise<void> {
     this.#state = 'starting';
     const started: Entry[] = [];
     for (const entry of [...this.#entries('start')]) {
@@ -158,10 +167,19 @@ export class Engine {
     this.#state = 'started';
   }
 
-  /** started → stopping → (publish 'stop': all run, the first error is thrown after) → stopped. */
+  /**
+   * started → stopping → (publish 'stop': all run, the first error is thrown after) → stopped.
+   * While starting, waits for the start to end first; while stopping, the stop under way.
+   */
   async stop(): Promise<void> {
-    if (this.#state === 'stopped' || this.#state === 'exiting') return;
-    if (this.#state !== 'started') throw new Error(`engine.stop() while the engine is ${this.#state}`);
+    if (this.#state === 'starting') await this.#transition.catch(() => undefined);
+    if (this.#state === 'stopping') return this.#transition;
+    if (this.#state !== 'started') return;
+    this.#transition = this.#stop();
+    return this.#transition;
+  }
+
+  async #stop(): Promise<void> {
     this.#state = 'stopping';
     try {
       await this.publish('stop');
@@ -176,8 +194,12 @@ export class Engine {
   }
 
   /** Stop if started, then 'exiting': publish 'exit' and resolve what `block()` returns. */
-  async exit(): Promise<void> {
-    if (this.#state === 'exiting') return this.#exit;
+  exit(): Promise<void> {
+    this.#exiting ??= this.#exitOnce();
+    return this.#exiting;
+  }
+
+  async #exitOnce(): Promise<void> {
     let failure: { error: unknown } | undefined;
     try {
       await this.stop();
