@@ -145,6 +145,7 @@ test('exit stops a started engine, publishes exit, and resolves block()', async 
   assert.deepEqual(seen, ['start', 'stop', 'exit while exiting']);
   await e.exit();
   assert.equal(seen.length, 3, 'a second exit does nothing');
+  await assert.rejects(e.start(), /engine\.start\(\) while the engine is exiting/);
 });
 
 test('start() while started does nothing; graceful publishes graceful', async () => {

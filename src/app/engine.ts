@@ -31,7 +31,11 @@ export type EnginePlugin = { [C in EngineChannel]?: EngineListener<C> } & {
 };
 
 export interface EngineOptions {
-  /** How long one `stop` listener may take before the engine logs it and moves on, in ms (10 000 by default, as `server.shutdown_timeout`). */
+  /**
+   * How long one `stop` listener may take before the engine logs it and moves on, in ms. 15 000 by
+   * default: longer than a server's own default `server.shutdown_timeout` (10 s) plus the moment
+   * its logs take to close, so a server on the engine ends its own shutdown rather than race it.
+   */
   stopTimeout?: number;
 }
 
@@ -68,7 +72,7 @@ export class Engine {
   stopTimeout: number;
 
   constructor(options: EngineOptions = {}) {
-    this.stopTimeout = options.stopTimeout ?? 10_000;
+    this.stopTimeout = options.stopTimeout ?? 15_000;
   }
 
   get state(): EngineState {
