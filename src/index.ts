@@ -1,5 +1,6 @@
 // Public exports, nothing else (test/exports.test.ts pins the list).
 export { App } from './app/app.js';
+export { loadConfig, parseConfig, type LoadedConfig } from './app/config-file.js';
 export { serve, quickstart, type ServeOptions, type RunningServer } from './app/server.js';
 export { expose, exposed, type Handler } from './core/expose.js';
 export type { Context } from './http/request.js';

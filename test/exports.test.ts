@@ -47,6 +47,8 @@ const INDEX_EXPORTS = [
   'exposed',
   'formatEvent',
   'json',
+  'loadConfig',
+  'parseConfig',
   'quickstart',
   'serve',
   'serveFile',
