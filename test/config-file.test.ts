@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { App, DrupeError, exposed, loadConfig, parseConfig, serve } from '../src/index.js';
+import { readFileSync } from 'node:fs';
+import { App, DrupeError, defineTool, exposed, loadConfig, parseConfig, serve } from '../src/index.js';
 import { tempDir } from './helpers/files.js';
 import { one } from './helpers/http.js';
 
@@ -172,4 +173,42 @@ test('a loaded file configures a real server: [/static] served from beside the f
   assert.equal(api.headers['x-from'], 'conf');
   const root = await one(server.port, 'GET', '/');
   assert.equal(root.headers['x-from'], undefined);
+});
+
+test('a tool option that depends on another is judged with the options above it, at its own line', () => {
+  defineTool({
+    name: 'config_file_range',
+    point: 'before_handler',
+    defaults: { low: 0, high: 10 },
+    prepare(o) {
+      if (o.low > o.high) throw new Error(`tools.config_file_range.low: expected at most high (${o.high}), got ${o.low}`);
+      return o;
+    },
+    run() { /* nothing */ },
+  });
+  // Alone, low = 20 is over the default high; with high = 50 above it, it is fine.
+  const { sections } = parseConfig('[/]\ntools.config_file_range.high = 50\ntools.config_file_range.low = 20\n', 'r.conf');
+  assert.deepEqual(sections['/'], { 'tools.config_file_range.high': 50, 'tools.config_file_range.low': 20 });
+  assert.throws(() => parseConfig('[/]\ntools.config_file_range.high = 5\ntools.config_file_range.low = 20\n', 'r.conf'),
+    code('DRUPE_ERR_CONFIG_VALUE', /'tools\.config_file_range\.low' in r\.conf:3 \[\/\]: expected at most high \(5\)/));
+  // The section's options over [global]'s, as serve() puts them: judged at the section's header.
+  assert.throws(() => parseConfig('[global]\ntools.config_file_range.high = 30\ntools.config_file_range.low = 20\n[/x]\ntools.config_file_range.high = 5\n', 'r.conf'),
+    code('DRUPE_ERR_CONFIG_VALUE', /'tools\.config_file_range\.low' in r\.conf:4 \[\/x\]/));
+});
+
+test("the guide's example file loads (its paths made to exist beside it)", (t) => {
+  const guide = readFileSync(new URL('../../docs/guide.md', import.meta.url), 'utf8');
+  const m = /### Config files[\s\S]*?```ini\n([\s\S]*?)```/.exec(guide);
+  assert.ok(m !== null, 'docs/guide.md has an ini example under "Config files"');
+  const dir = tempDir(t, 'drupe-conf-');
+  mkdirSync(join(dir, 'pages'));
+  writeFileSync(join(dir, 'pages', '404.html'), 'gone');
+  writeFileSync(join(dir, 'site.conf'), m[1]!);
+  const { global, sections } = loadConfig(join(dir, 'site.conf'));
+  assert.equal(global['server.socket_port'], 8080);
+  assert.equal(global['log.access_file'], join(dir, 'logs', 'access.log'));
+  assert.equal(sections['/static']!['tools.staticdir.dir'], join(dir, 'public'));
+  assert.deepEqual(sections['/api']!['tools.allow.methods'], ['GET', 'POST']);
+  const app = new App({ index: exposed(() => 'x') }, sections);
+  app.configure({ ...global, environment: 'test' });
 });

@@ -68,11 +68,22 @@ function resolvePaths(section: ConfigSection | undefined, base: string, global: 
   return out;
 }
 
-/** Each key alone, so an error carries its line; then the section's tool options together, over the global ones. */
+/**
+ * Each key with its line: alone, or for a tool option with the same tool's
+ * keys above it in the section (a tool's `prepare` sees its options
+ * together, so one that depends on another is judged at the later line).
+ * Then the section's tool options over the global ones, as `serve` does.
+ */
 function checkSection(config: Record<string, unknown>, section: ConfigSection | undefined, file: string, scope: 'global' | 'local', beneath: Record<string, unknown>): void {
   if (section === undefined) return;
+  const seen: Record<string, unknown> = {};
   for (const { key, line } of section.entries) {
-    validateConfig({ [key]: config[key] }, `${file}:${line} [${section.name}]`, scope);
+    const tool = key.startsWith('tools.') ? `tools.${key.split('.')[1] ?? ''}.` : undefined;
+    const together: Record<string, unknown> = {};
+    if (tool !== undefined) for (const k of Object.keys(seen)) if (k.startsWith(tool)) together[k] = seen[k];
+    together[key] = config[key];
+    validateConfig(together, `${file}:${line} [${section.name}]`, scope);
+    seen[key] = config[key];
   }
   checkToolOptions(config, `${file}:${section.line} [${section.name}]`, beneath);
 }
