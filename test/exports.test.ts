@@ -49,6 +49,8 @@ const INDEX_EXPORTS = [
   'exposed',
   'formatEvent',
   'json',
+  'loadConfig',
+  'parseConfig',
   'quickstart',
   'serve',
   'serveFile',

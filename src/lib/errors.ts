@@ -166,6 +166,7 @@ export class BodyTypeError extends TypeError {
 export const errorCodes = [
   'DRUPE_ERR_CONFIG_KEY',
   'DRUPE_ERR_CONFIG_VALUE',
+  'DRUPE_ERR_CONFIG_FILE',
   'DRUPE_ERR_HTTP_ERROR_STATUS',
   'DRUPE_ERR_REDIRECT_URL',
   'DRUPE_ERR_REDIRECT_STATUS',
