@@ -265,23 +265,23 @@ test('a legacy-decorator call of @expose says what to do instead of exposing not
 // ---------------------------------------------------------------------------
 // quickstart(root, '/', config)
 
-/** Run quickstart with stdout captured; its SIGINT/SIGTERM handlers are removed after the test (never send a signal). */
+/**
+ * Run quickstart with stdout captured. Its signal handlers (engine.signals()) come off with the
+ * returned server's close() after the test, checked there (never send a signal).
+ */
 async function quickstartQuietly(t: { after(fn: () => unknown): void }, run: () => Promise<Awaited<ReturnType<typeof quickstart>>>): Promise<{ server: Awaited<ReturnType<typeof quickstart>>; printed: string }> {
   const before = { int: process.listeners('SIGINT'), term: process.listeners('SIGTERM') };
-  const removeHandlers = (): void => {
-    for (const l of process.listeners('SIGINT')) if (!before.int.includes(l)) process.off('SIGINT', l);
-    for (const l of process.listeners('SIGTERM')) if (!before.term.includes(l)) process.off('SIGTERM', l);
-  };
   const printed: string[] = [];
   const write = process.stdout.write;
   process.stdout.write = ((chunk: string | Uint8Array) => { printed.push(String(chunk)); return true; }) as typeof process.stdout.write;
   try {
     const server = await run();
-    t.after(async () => { await server.close(); removeHandlers(); });
+    t.after(async () => {
+      await server.close();
+      assert.deepEqual(process.listeners('SIGINT'), before.int, 'close() removed the SIGINT handler');
+      assert.deepEqual(process.listeners('SIGTERM'), before.term, 'close() removed the SIGTERM handler');
+    });
     return { server, printed: printed.join('') };
-  } catch (err) {
-    removeHandlers();
-    throw err;
   } finally {
     process.stdout.write = write;
   }

@@ -1,5 +1,6 @@
 // CherryPy's `cherrypy.engine`: a bus with a state and channels that plugins listen on.
 // Nothing here is on the request path: the engine only starts and stops things.
+import { installSignals, removeSignals } from './signals.js';
 
 /** Where the engine is in its life. */
 export type EngineState = 'stopped' | 'starting' | 'started' | 'stopping' | 'exiting';
@@ -218,6 +219,20 @@ export class Engine {
     }
     this.#exited();
     if (failure !== undefined) throw failure.error;
+  }
+
+  /**
+   * Answer the signals a service gets, as CherryPy's signal handler does (nothing is installed
+   * until this is called): SIGTERM and SIGINT → `exit()`, then `process.exit(0)` (1 when
+   * stopping failed, logged); a second SIGINT or SIGTERM while stopping → `process.exit` at
+   * once with 130 (SIGINT) or 143 (SIGTERM); SIGUSR1 and SIGHUP → `graceful()`.
+   * Returns the undo for this call: the handlers come off once every caller has undone its
+   * call. `signals(false)` takes them off whoever asked for them.
+   */
+  signals(on = true): () => void {
+    if (on) return installSignals(this);
+    removeSignals(this);
+    return () => { /* nothing left to undo */ };
   }
 
   /** Resolves when the engine has exited. */

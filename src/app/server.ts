@@ -4,6 +4,7 @@ import { hostOf, type App } from './app.js';
 import type { Config } from '../core/config.js';
 import { DrupeError, RequestAbortedError } from '../lib/errors.js';
 import { kAbort } from '../http/request.js';
+import { engine } from './engine.js';
 
 export interface ServeOptions {
   /** Defaults to `server.socket_host` or 127.0.0.1. */
@@ -185,8 +186,10 @@ export function serverPlugin(app: App, options: ServeOptions = {}): ServerPlugin
 }
 
 /**
- * CherryPy's one-liner: serve the tree, print the URL, and stop gracefully
- * on SIGINT or SIGTERM. CherryPy's argument order works too:
+ * CherryPy's one-liner: serve the tree on the process-wide `engine`, print
+ * the URL, and stop gracefully on SIGINT or SIGTERM (`engine.signals()`).
+ * The returned `close()` takes this server off the engine and undoes its
+ * `signals()` call. CherryPy's argument order works too:
  * `quickstart(root, '/', config)`, where the script name is `''` or `'/'`
  * (an app is served at the root) and a `'global'` section in `config` is
  * the server-wide config (as `options.config` is).
@@ -221,14 +224,26 @@ export async function quickstart(
   const { global: globalSection, ...sections } = given ?? {};
   if (globalSection !== undefined) options = { ...options, config: { ...globalSection, ...options.config } };
   const { App } = await import('./app.js');
-  const running = await serve(new App(root, sections), options);
+  // The process-wide engine runs the server and answers SIGINT/SIGTERM (stop gracefully, exit 0).
+  // An engine already started (another quickstart, the user's own plugins) starts this one alone.
+  const plugin = engine.use(serverPlugin(new App(root, sections), options));
+  try {
+    await engine.start();
+    if (plugin.running === undefined) await plugin.start();
+  } catch (error) {
+    engine.unuse(plugin);
+    throw error;
+  }
+  const running = plugin.running;
+  if (running === undefined) throw new Error('quickstart: the engine started without starting the server');
+  const undoSignals = engine.signals();
   process.stdout.write(`Drupe serving on ${running.url}\n`);
-  const stop = (): void => {
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
-    void running.close().then(() => process.exit(0));
+  // close() takes this server off the engine and undoes this call's signals(); the engine stays as it is.
+  const close = (): Promise<void> => {
+    undoSignals();
+    engine.unuse(plugin);
+    void plugin.stop();
+    return running.close();
   };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
-  return running;
+  return { url: running.url, port: running.port, server: running.server, close };
 }
