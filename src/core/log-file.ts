@@ -7,6 +7,8 @@ import { appendFileSync, createWriteStream, type WriteStream } from 'node:fs';
 export class LogFile {
   readonly path: string;
   #stream: WriteStream;
+  /** The streams reopen() ended, until they have written what they held. */
+  #old: Promise<void>[] = [];
 
   constructor(path: string) {
     this.path = path;
@@ -35,15 +37,24 @@ export class LogFile {
   /** Start a new file at the same path (after logrotate renamed the old one); what was queued goes to the old one. */
   reopen(): void {
     if (this.#stream.writableEnded) return;
-    this.#stream.end();
+    this.#old.push(finished(this.#stream));
     this.#stream = this.#open();
   }
 
-  /** Resolves once everything written has reached the file. */
-  end(): Promise<void> {
-    return new Promise<void>((resolve) => {
-      if (this.#stream.writableFinished || this.#stream.destroyed) resolve();
-      else this.#stream.end(resolve);
-    });
+  /** Resolves once everything written, before a reopen() too, has reached the files. */
+  async end(): Promise<void> {
+    await Promise.all([finished(this.#stream), ...this.#old]);
+    this.#old = [];
   }
+}
+
+/** End a stream; resolves once it has written what it held (or failed, which its 'error' listener reports). */
+function finished(stream: WriteStream): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (stream.writableFinished || stream.destroyed) resolve();
+    else {
+      stream.once('close', resolve);
+      stream.end();
+    }
+  });
 }
