@@ -7,6 +7,7 @@ import { planFor, type Plan, type PlanSource } from '../core/plan.js';
 import type { RequestContext } from '../core/request-context.js';
 import { pathSegments } from '../http/target.js';
 import type { Request } from '../http/request.js';
+import type { Exchange } from '../http/writer.js';
 
 /** How many paths keep their plan; past it the oldest is dropped (a `default` handler sees unbounded paths). */
 const PLAN_CACHE_SIZE = 10_000;
@@ -32,6 +33,8 @@ export class AppHost implements PipelineHost {
   /** The host a redirect names when the request's own is missing or malformed (`serve()` sets its address). */
   fallbackHost = 'localhost';
   serverHeader = DEFAULT_SERVER_HEADER;
+  /** `request.id_header`: the response header that echoes the request's id ('' for none). */
+  idHeader = '';
   readonly listener: (req: IncomingMessage, res: ServerResponse) => void;
 
   constructor(source: PlanSource) {
@@ -109,7 +112,8 @@ export class AppHost implements PipelineHost {
     this.serverHeader = source.base['response.headers.server'] ?? DEFAULT_SERVER_HEADER;
     const base: Config = source.base;
     void this.#logger.close();
-    this.#logger = new Logger({ screen: base['log.screen'] ?? true, accessFile: base['log.access_file'], errorFile: base['log.error_file'] });
+    this.#logger = new Logger({ screen: base['log.screen'] ?? true, accessFile: base['log.access_file'], errorFile: base['log.error_file'], format: base['log.format'] });
+    this.idHeader = base['request.id_header'] || '';
   }
 
   get globalConfig(): Readonly<Config> {
@@ -137,12 +141,17 @@ export class AppHost implements PipelineHost {
     return this.#logger.accessEnabled;
   }
 
-  logAccess(line: string): void {
-    this.#logger.access(line);
+  logAccess(ctx: Exchange): void {
+    this.#logger.access(ctx);
   }
 
   logError(message: string, err: unknown, requestId?: string): void {
     this.#logger.error(message, err, requestId);
+  }
+
+  /** Start new log files at the configured paths (logrotate moved the old ones). */
+  reopenLogs(): void {
+    this.#logger.reopen();
   }
 
   /** Flush and close the log files. */

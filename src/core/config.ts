@@ -67,6 +67,10 @@ export interface Config {
   'log.screen'?: boolean;
   'log.access_file'?: string;
   'log.error_file'?: string;
+  /** 'combined' (Apache's, the default) or 'json': one object per line, as pino writes them. */
+  'log.format'?: 'combined' | 'json';
+  /** A response header carrying the request's id (`X-Request-Id`); '' or false (the default): none. */
+  'request.id_header'?: string | false;
   [key: `error_page.${string}`]: ErrorPage | undefined;
   [key: `hooks.${string}`]: HookEntry | readonly HookEntry[] | undefined;
   [key: `tools.${string}`]: unknown;
@@ -107,6 +111,8 @@ const KNOWN: Record<string, { check: Check; expects: string; globalOnly?: boolea
   'log.screen': { check: isBool, expects: 'a boolean', globalOnly: true },
   'log.access_file': { check: isString, expects: 'a file path', globalOnly: true },
   'log.error_file': { check: isString, expects: 'a file path', globalOnly: true },
+  'log.format': { check: (v) => v === 'combined' || v === 'json', expects: "'combined' or 'json'", globalOnly: true },
+  'request.id_header': { check: (v) => v === false || (typeof v === 'string' && /^[!#$%&'*+\-.^_`|~0-9A-Za-z]*$/.test(v)), expects: "a header name ('' or false for none)", globalOnly: true },
 };
 
 const NAMESPACES = new Set(['server', 'request', 'response', 'log', 'error_page', 'hooks', 'tools']);

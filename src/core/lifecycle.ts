@@ -3,7 +3,7 @@ import { kCleanup, kHasTempFiles, kHostField, kIsIndex, kOwnParams, kPinRemote, 
 import { Response } from '../http/response.js';
 import { hostFieldError } from '../http/host-field.js';
 import { parseTarget, type Target } from '../http/target.js';
-import { abort, sendBytes, sendStream, type Ready, type WriterHost } from '../http/writer.js';
+import { abort, sendBytes, sendStream, type Exchange, type Ready, type WriterHost } from '../http/writer.js';
 import { drive, type Steps } from '../lib/drive.js';
 import { HTTPError, InternalRedirect } from '../lib/errors.js';
 import { isThenable } from '../lib/thenable.js';
@@ -11,7 +11,6 @@ import { errorResponse, isUnexpected, lastResort } from './error-response.js';
 import { finalize } from './finalize.js';
 import { runHooks } from './hooks.js';
 import { followInternalRedirect } from './internal-redirect.js';
-import { accessLine } from './log.js';
 import type { Plan } from './plan.js';
 import { logExtraError, RequestContext } from './request-context.js';
 import { settleUnreadBody } from './unread-body.js';
@@ -22,8 +21,11 @@ export interface PipelineHost extends WriterHost {
   readonly fallbackHost: string;
   readonly idPrefix: string;
   nextId(): number;
-  logAccess(line: string): void;
+  /** The access line of a finished request (the log builds it in its format). */
+  logAccess(ctx: Exchange): void;
   readonly accessLog: boolean;
+  /** `request.id_header`: the response header echoing `request.id` ('' for none). */
+  readonly idHeader: string;
 }
 
 /**
@@ -175,6 +177,7 @@ function createContext(host: PipelineHost, req: IncomingMessage, res: ServerResp
   if (host.accessLog) request[kPinRemote]();
   const ctx = new RequestContext(host, request, new Response(), res, host.accessLog ? performance.now() : 0);
   if (targetError !== undefined) ctx.targetError = targetError;
+  if (host.idHeader !== '') ctx.response.headers.set(host.idHeader, request.id);
   return ctx;
 }
 
@@ -216,7 +219,7 @@ function send(host: PipelineHost, ctx: RequestContext, ready: Ready): void | Pro
 /** on_end_request hooks, temp files, and the access line. */
 function endRequest(host: PipelineHost, ctx: RequestContext): void | Promise<void> {
   if (ctx.plan?.hooks.on_end_request || ctx.request[kHasTempFiles]) return endRequestSlow(host, ctx);
-  if (host.accessLog) host.logAccess(accessLine(ctx));
+  if (host.accessLog) host.logAccess(ctx);
 }
 
 async function endRequestSlow(host: PipelineHost, ctx: RequestContext): Promise<void> {
@@ -231,5 +234,5 @@ async function endRequestSlow(host: PipelineHost, ctx: RequestContext): Promise<
   if (ctx.request[kHasTempFiles]) {
     await ctx.request[kCleanup]().catch((err: unknown) => host.logError('Removing upload temp files failed', err, ctx.request.id));
   }
-  if (host.accessLog) host.logAccess(accessLine(ctx));
+  if (host.accessLog) host.logAccess(ctx);
 }

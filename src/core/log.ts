@@ -1,13 +1,16 @@
-import { appendFileSync, createWriteStream, type WriteStream } from 'node:fs';
 import { inspect } from 'node:util';
 import type { Exchange } from '../http/writer.js';
-import { isBodyless } from '../lib/status.js';
+import { closeDelimited } from './close-delimited.js';
+import { jsonAccessLine, jsonErrorLine } from './json-log.js';
+import { LogFile } from './log-file.js';
 
 export interface LogOptions {
   /** Access lines to stdout, errors to stderr. */
   screen: boolean;
   accessFile?: string | undefined;
   errorFile?: string | undefined;
+  /** 'combined' (the default) or 'json' (pino's shape). */
+  format?: 'combined' | 'json' | undefined;
 }
 
 type Sink = (text: string) => void;
@@ -15,15 +18,22 @@ type Sink = (text: string) => void;
 /**
  * Access and error logs. Access lines are batched and written once per
  * event-loop turn, so logging costs one write per burst, not per request.
+ * Files are written through streams (never blocking); close() flushes what
+ * is batched and waits until the files have it all.
  */
 export class Logger {
   #access: Sink[] = [];
   #error: Sink[] = [];
-  #files: WriteStream[] = [];
+  #files: LogFile[] = [];
   #pending = '';
   #scheduled = false;
+  /** Chosen once: the line builder of the configured format. */
+  readonly #line: (ctx: Exchange) => string;
+  readonly #json: boolean;
 
   constructor(options: LogOptions) {
+    this.#json = options.format === 'json';
+    this.#line = this.#json ? jsonAccessLine : accessLine;
     if (options.screen) {
       this.#access.push((t) => process.stdout.write(t));
       this.#error.push((t) => process.stderr.write(t));
@@ -33,29 +43,19 @@ export class Logger {
   }
 
   #file(path: string): Sink {
-    const stream = createWriteStream(path, { flags: 'a' });
-    stream.on('error', (err) => process.stderr.write(`drupe: cannot write log file ${path}: ${err.message}\n`));
-    this.#files.push(stream);
-    // A request that ends after close() (a producer that ignored its signal) still gets its line.
-    return (t) => {
-      if (!stream.writableEnded) stream.write(t);
-      else {
-        try {
-          appendFileSync(path, t);
-        } catch (err) {
-          process.stderr.write(`drupe: cannot write log file ${path}: ${(err as Error).message}\n`);
-        }
-      }
-    };
+    const file = new LogFile(path);
+    this.#files.push(file);
+    return file.write;
   }
 
   get accessEnabled(): boolean {
     return this.#access.length > 0;
   }
 
-  access(line: string): void {
+  /** The access line of a finished request, in the configured format. */
+  access(ctx: Exchange): void {
     if (this.#access.length === 0) return;
-    this.#pending += line + '\n';
+    this.#pending += this.#line(ctx) + '\n';
     if (this.#pending.length > 65536) this.flush();
     else if (!this.#scheduled) {
       this.#scheduled = true;
@@ -65,10 +65,13 @@ export class Logger {
 
   /** An error line with the request id and the stack (or a message alone). */
   error(message: string, err?: unknown, requestId?: string): void {
-    const when = new Date().toISOString();
-    const id = requestId === undefined ? '' : ` [${requestId}]`;
-    const detail = err === undefined ? '' : '\n' + (err instanceof Error ? (err.stack ?? String(err)) : inspect(err));
-    const text = `${when}${id} ${message}${detail}\n`;
+    let text: string;
+    if (this.#json) text = jsonErrorLine(message, err, requestId) + '\n';
+    else {
+      const id = requestId === undefined ? '' : ` [${requestId}]`;
+      const detail = err === undefined ? '' : '\n' + (err instanceof Error ? (err.stack ?? String(err)) : inspect(err));
+      text = `${new Date().toISOString()}${id} ${message}${detail}\n`;
+    }
     for (const sink of this.#error) sink(text);
   }
 
@@ -80,9 +83,18 @@ export class Logger {
     for (const sink of this.#access) sink(text);
   }
 
+  /**
+   * Reopen the log files at their paths, for logrotate (which renames a file
+   * and then asks the server to start a new one). Batched lines go first.
+   */
+  reopen(): void {
+    this.flush();
+    for (const file of this.#files) file.reopen();
+  }
+
   async close(): Promise<void> {
     this.flush();
-    await Promise.all(this.#files.map((f) => new Promise<void>((resolve) => f.end(resolve))));
+    await Promise.all(this.#files.map((f) => f.end()));
     this.#files = [];
   }
 }
@@ -122,15 +134,4 @@ export function accessLine(ctx: Exchange): string {
     if (ctx.outcome === 'error' && closeDelimited(ctx)) line += ' truncation=invisible';
   }
   return line;
-}
-
-/**
- * The body went out close-delimited (an HTTP/1.0 request, such as nginx's
- * default upstream protocol, and no declared length): the cut of a failed
- * stream reads as its end, so the client, or the proxy, cannot tell (S5 does
- * not hold). Only asked on the error path.
- */
-function closeDelimited(ctx: Exchange): boolean {
-  const { res } = ctx;
-  return res.headersSent && !res.chunkedEncoding && ctx.request.method !== 'HEAD' && !isBodyless(res.statusCode) && !ctx.response.headers.has('content-length');
 }

@@ -67,7 +67,6 @@ export class Request {
   [kSettings]!: RouteSettings;
   /** The Host field, found with the framing headers: undefined when none was sent, null when more than one (checked by `hostFieldError`). */
   readonly [kHostField]: string | null | undefined;
-
   #res: ServerResponse;
   #scheme: 'http' | 'https' | undefined;
   #host: string | undefined;
@@ -181,8 +180,9 @@ export class Request {
     return (this.#remote ??= { ip: this.#ip ?? this.raw.socket.remoteAddress ?? '', port: this.raw.socket.remotePort ?? 0 });
   }
 
-  /** What a trusted proxy says about the client (tools.proxy). A host that is not a valid Host value is ignored. */
-  [kSetForwarded](from: { scheme?: 'http' | 'https'; host?: string; ip?: string }): void {
+  /** What a trusted proxy says about the client and the request's id (tools.proxy). A host that is not a valid Host value is ignored. */
+  [kSetForwarded](from: { scheme?: 'http' | 'https'; host?: string; ip?: string; id?: string }): void {
+    if (from.id !== undefined) this.#id = from.id;
     if (from.scheme !== undefined) this.#scheme = from.scheme;
     if (from.host !== undefined && HOST_OK.test(from.host)) this.#host = from.host;
     if (from.ip !== undefined) this.#remote = { ip: from.ip, port: 0 };

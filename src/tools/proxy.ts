@@ -13,6 +13,8 @@ export interface ProxyOptions {
   remote: string;
   /** The header naming the scheme the client used ('' to ignore). */
   scheme: string;
+  /** The header carrying the proxy's request id, which becomes `request.id` ('' to ignore). */
+  id: string;
 }
 
 /** '::ffff:10.0.0.1' (an IPv4 peer on a dual-stack socket) is 10.0.0.1. */
@@ -28,6 +30,7 @@ interface Proxy {
   readonly local: string;
   readonly remote: string;
   readonly scheme: string;
+  readonly id: string;
 }
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]*$/;
@@ -62,7 +65,7 @@ function baseUrl(base: string): Proxy['base'] {
   return { scheme: url.protocol === 'https:' ? 'https' : 'http', host: url.host };
 }
 
-function headerName(option: 'local' | 'remote' | 'scheme', name: string): string {
+function headerName(option: 'local' | 'remote' | 'scheme' | 'id', name: string): string {
   if (typeof name !== 'string' || !TOKEN.test(name)) throw optionError('proxy', option, "a header name ('' to ignore)", name);
   return name.toLowerCase();
 }
@@ -81,6 +84,16 @@ function lastValue(ctx: Context, name: string): string | undefined {
   if (s === undefined) return undefined;
   const last = s.split(',').pop()!.trim();
   return last === '' ? undefined : last;
+}
+
+/** A request id is printable ASCII without spaces, at most 128 characters; anything else is ignored. */
+const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
+
+/** The proxy's request id, if it sent one valid one. */
+function requestId(ctx: Context, name: string): string | undefined {
+  if (name === '') return undefined;
+  const v = ctx.request.headers[name];
+  return typeof v === 'string' && REQUEST_ID.test(v) ? v : undefined;
 }
 
 /**
@@ -106,14 +119,16 @@ function clientIp(list: BlockList, header: string | undefined): string | undefin
  * scheme, host and address from `X-Forwarded-Proto`, `X-Forwarded-Host` and
  * `X-Forwarded-For` — only when the connection comes from a `trusted`
  * proxy, so a client talking to the server directly cannot forge them.
- * Redirects (`Location`) and `request.remote` are then right. Unlike
+ * Redirects (`Location`) and `request.remote` are then right, and the
+ * proxy's `X-Request-Id` becomes `request.id` (in the logs, and echoed
+ * when `request.id_header` is set). Unlike
  * CherryPy's tool, nothing is trusted until `trusted` names it.
  *
  * @example
  *   new App(root, { '/': { 'tools.proxy.on': true, 'tools.proxy.trusted': ['127.0.0.1', '::1'] } });
  */
 export const proxy: ToolBehaviour<ProxyOptions, Proxy> = {
-  defaults: { trusted: [], base: '', local: 'X-Forwarded-Host', remote: 'X-Forwarded-For', scheme: 'X-Forwarded-Proto' },
+  defaults: { trusted: [], base: '', local: 'X-Forwarded-Host', remote: 'X-Forwarded-For', scheme: 'X-Forwarded-Proto', id: 'X-Request-Id' },
   prepare(o) {
     return {
       trusted: trustedList(o.trusted),
@@ -121,6 +136,7 @@ export const proxy: ToolBehaviour<ProxyOptions, Proxy> = {
       local: headerName('local', o.local),
       remote: headerName('remote', o.remote),
       scheme: headerName('scheme', o.scheme),
+      id: headerName('id', o.id),
     };
   },
   run(ctx, p) {
@@ -128,7 +144,7 @@ export const proxy: ToolBehaviour<ProxyOptions, Proxy> = {
     // The socket's peer, not request.remote: an InternalRedirect runs this again.
     const peer = request.raw.socket?.remoteAddress ?? '';
     if (!isTrusted(p.trusted, peer)) return;
-    const from: { scheme?: 'http' | 'https'; host?: string; ip?: string } = {};
+    const from: { scheme?: 'http' | 'https'; host?: string; ip?: string; id?: string } = {};
     if (p.base !== undefined) {
       from.scheme = p.base.scheme;
       from.host = p.base.host;
@@ -142,6 +158,13 @@ export const proxy: ToolBehaviour<ProxyOptions, Proxy> = {
       const v = request.headers[p.remote];
       const ip = clientIp(p.trusted, Array.isArray(v) ? v.join(',') : v);
       if (ip !== undefined) from.ip = ip;
+    }
+    const id = requestId(ctx, p.id);
+    if (id !== undefined) {
+      from.id = id;
+      // Echoed as the lifecycle echoes the generated one (request.id_header).
+      const echo = request.config['request.id_header'];
+      if (typeof echo === 'string' && echo !== '') ctx.response.headers.set(echo, id);
     }
     request[kSetForwarded](from);
   },
