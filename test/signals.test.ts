@@ -4,12 +4,12 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { rawRequest, streamRequest } from '../src/testing.js';
 import { Engine, engine, exposed, quickstart } from '../src/index.js';
-import { within } from './helpers/async.js';
+import { waitFor, within } from './helpers/async.js';
 import { tempDir } from './helpers/files.js';
 import { req } from './helpers/http.js';
 
@@ -37,7 +37,8 @@ const root = {
     for (let i = 0; i < 600; i++) { yield 'chunk ' + i + '\\n'; await wait(100); }
   })(), { 'response.stream': true }),
 };
-const options = { host: '127.0.0.1', port: 0, config: { environment: 'test', 'server.shutdown_timeout': 60 } };
+const accessFile = process.env.ACCESS_FILE ? { 'log.access_file': process.env.ACCESS_FILE } : {};
+const options = { host: '127.0.0.1', port: 0, config: { environment: 'test', 'server.shutdown_timeout': 60, ...accessFile } };
 engine.subscribe('graceful', () => console.log('graceful ran'));
 engine.subscribe('log', (message) => console.error(message));
 if (mode === 'quickstart') {
@@ -64,12 +65,12 @@ interface Site {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-async function site(t: { after(fn: () => unknown): void }, mode: string): Promise<Site> {
+async function site(t: { after(fn: () => unknown): void }, mode: string, env: Record<string, string> = {}): Promise<Site> {
   const dir = tempDir(t, 'drupe-signals-');
   const script = join(dir, 'site.mjs');
   writeFileSync(script, SITE);
   const child = spawn(process.execPath, [script], {
-    env: { ...process.env, MODE: mode, DRUPE_INDEX: new URL('../src/index.js', import.meta.url).href },
+    env: { ...process.env, ...env, MODE: mode, DRUPE_INDEX: new URL('../src/index.js', import.meta.url).href },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
@@ -149,6 +150,25 @@ test("engine.signals(): SIGUSR1 and SIGHUP publish 'graceful' and the server kee
   await within((async () => { while (!s.stderr().includes("SIGHUP received; publishing 'graceful'")) await new Promise((res) => setTimeout(res, 10)); })(), 'SIGHUP handled', 15_000);
   r = await rawRequest(s.port, req('/', { headers: { Connection: 'close' } }));
   assert.equal(r.responses[0]?.body.toString(), 'hello');
+  signal(s.child, 'SIGTERM');
+  assert.deepEqual(await within(s.exited, 'the exit', 15_000), { code: 0, signal: null }, s.stderr());
+});
+
+test('engine.signals(): SIGUSR2 reopens the access log at its path, as logrotate needs after moving the file', { skip: SKIP }, async (t) => {
+  const dir = tempDir(t, 'drupe-logrotate-');
+  const log = join(dir, 'access.log');
+  const s = await site(t, 'engine', { ACCESS_FILE: log });
+  const lines = (file: string): string[] => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l !== '') : []);
+  await within(rawRequest(s.port, req('/?before', { headers: { Connection: 'close' } })), 'the first answer', 15_000);
+  await waitFor(() => lines(log).length === 1, 'the first access line', 15_000);
+  renameSync(log, `${log}.1`); // what logrotate does; the server still writes to the moved file until told
+  signal(s.child, 'SIGUSR2');
+  await waitFor(() => s.stderr().includes('SIGUSR2 received; reopening log files'), 'the reopen', 15_000);
+  await within(rawRequest(s.port, req('/?after', { headers: { Connection: 'close' } })), 'the second answer', 15_000);
+  await waitFor(() => lines(log).length === 1, 'the access line in the new file', 15_000);
+  assert.match(lines(log)[0]!, /GET \/\?after /);
+  assert.equal(lines(`${log}.1`).length, 1);
+  assert.match(lines(`${log}.1`)[0]!, /GET \/\?before /);
   signal(s.child, 'SIGTERM');
   assert.deepEqual(await within(s.exited, 'the exit', 15_000), { code: 0, signal: null }, s.stderr());
 });

@@ -14,6 +14,8 @@ export interface EngineChannels {
   /** A line for the operator: the message, and a level (20 debug, 30 info, 40 warn, 50 error, as pino numbers them). */
   log: [message: string, level: number];
   main: [];
+  /** Drupe's own: log files are reopened at the same paths (SIGUSR2, after logrotate moved them). */
+  reopen: [];
 }
 
 export type EngineChannel = keyof EngineChannels;
@@ -47,7 +49,7 @@ interface Entry {
   readonly plugin: EnginePlugin | undefined;
 }
 
-const CHANNELS: readonly EngineChannel[] = ['start', 'stop', 'graceful', 'exit', 'log', 'main'];
+const CHANNELS: readonly EngineChannel[] = ['start', 'stop', 'graceful', 'exit', 'log', 'main', 'reopen'];
 
 /** Sorted by priority, lower first; equal priorities keep subscription order (the sort is stable). */
 const byPriority = (a: Entry, b: Entry): number => a.priority - b.priority;
@@ -233,6 +235,11 @@ export class Engine {
     if (on) return installSignals(this);
     removeSignals(this);
     return () => { /* nothing left to undo */ };
+  }
+
+  /** Publish 'reopen': every server the engine runs reopens its log files (what SIGUSR2 does). */
+  async reopen(): Promise<void> {
+    await this.publish('reopen');
   }
 
   /** Resolves when the engine has exited. */

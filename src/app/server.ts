@@ -164,6 +164,8 @@ export interface ServerPlugin {
   readonly running: RunningServer | undefined;
   start(): Promise<void>;
   stop(): Promise<void>;
+  /** The engine's 'reopen' (SIGUSR2): reopen the server's log files. */
+  reopen(): void;
 }
 
 /**
@@ -181,6 +183,9 @@ export function serverPlugin(app: App, options: ServeOptions = {}): ServerPlugin
       const closing = running;
       running = undefined;
       await closing?.close();
+    },
+    reopen() {
+      if (running !== undefined) hostOf(app).reopenLogs();
     },
   };
 }

@@ -5,6 +5,7 @@
 export interface SignalTarget {
   exit(): Promise<void>;
   graceful(): Promise<void>;
+  reopen(): Promise<void>;
   log(message: string, level?: number): void;
 }
 
@@ -14,7 +15,7 @@ export interface SignalTarget {
  */
 export const IMMEDIATE_EXIT_CODES = { SIGINT: 130, SIGTERM: 143 } as const;
 
-type Handled = 'SIGINT' | 'SIGTERM' | 'SIGUSR1' | 'SIGHUP';
+type Handled = 'SIGINT' | 'SIGTERM' | 'SIGUSR1' | 'SIGHUP' | 'SIGUSR2';
 
 /** Installed handlers, shared by every `signals()` call on one target until all have been undone. */
 interface Installation {
@@ -78,13 +79,19 @@ function listen(target: SignalTarget): () => void {
       target.log(`engine: a 'graceful' listener failed (${error instanceof Error ? error.message : String(error)})`, 50);
     });
   };
+  const reopen = (): void => {
+    target.log("engine: SIGUSR2 received; reopening log files", 30);
+    target.reopen().catch((error: unknown) => {
+      target.log(`engine: reopening log files failed (${error instanceof Error ? error.message : String(error)})`, 50);
+    });
+  };
   const handlers: [Handled, () => void][] = [
     ['SIGINT', () => exitGracefully('SIGINT')],
     ['SIGTERM', () => exitGracefully('SIGTERM')],
     ['SIGHUP', () => graceful('SIGHUP')],
   ];
-  // Windows has no SIGUSR1 (node cannot listen for it there).
-  if (process.platform !== 'win32') handlers.push(['SIGUSR1', () => graceful('SIGUSR1')]);
+  // Windows has no SIGUSR1 or SIGUSR2 (node cannot listen for them there).
+  if (process.platform !== 'win32') handlers.push(['SIGUSR1', () => graceful('SIGUSR1')], ['SIGUSR2', reopen]);
   for (const [signal, handler] of handlers) process.on(signal, handler);
   return () => {
     for (const [signal, handler] of handlers) process.off(signal, handler);
