@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { exposed, HTTPRedirect, type Config, type Context } from '../src/index.js';
 import { rawRequest, streamRequest, type RawResult } from '../src/testing.js';
+import { assertRefused } from './helpers/http.js';
 import { startApp, type TestServer } from './helpers/server.js';
 
 /** A hang guard, never a timing assertion. */
@@ -24,16 +25,6 @@ function post(path: string, headers: Record<string, string>, body: string | Buff
   const lines = [`POST ${path} HTTP/1.1`, 'Host: 127.0.0.1'];
   for (const [n, v] of Object.entries(headers)) lines.push(`${n}: ${v}`);
   return Buffer.concat([Buffer.from(lines.join('\r\n') + '\r\n\r\n', 'latin1'), typeof body === 'string' ? Buffer.from(body, 'latin1') : body]);
-}
-
-/** Exactly one answer, with this status, and the connection closed after it. */
-function assertRefused(res: RawResult, status: number, what: string): void {
-  assert.equal(res.timedOut, false, `${what}: no hang`);
-  assert.equal(res.responses.length, 1, `${what}: one answer, got ${JSON.stringify(res.text.slice(0, 300))}`);
-  const r = res.responses[0]!;
-  assert.equal(r.status, status, `${what}: status`);
-  assert.equal(r.headers.connection?.toLowerCase(), 'close', `${what}: Connection: close`);
-  assert.equal(res.closedByServer, true, `${what}: connection closed`);
 }
 
 /** A POST that asks the server to close after answering. */

@@ -7,10 +7,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { App, exposed, serve, type Config, type Context } from '../src/index.js';
-import type { RawResult } from '../src/testing.js';
-import { raw } from './helpers/http.js';
+import { assertRefused, raw } from './helpers/http.js';
 import { start } from './helpers/server.js';
-import { aborted, deferred, within } from './helpers/async.js';
+import { deferred, within } from './helpers/async.js';
+import { feedUntilAborted } from './helpers/streaming.js';
 
 /** A hang guard, never a timing assertion. */
 const GUARD_MS = 10_000;
@@ -34,16 +34,6 @@ function tree(calls: string[], slow?: Promise<void>) {
 }
 
 const CANARY = 'GET /canary HTTP/1.1\r\nHost: t\r\n\r\n';
-
-/** Exactly one answer, with this status, `Connection: close`, and the connection closed after it. */
-function assertRefused(res: RawResult, status: number, what: string): void {
-  assert.equal(res.timedOut, false, `${what}: no hang`);
-  assert.equal(res.responses.length, 1, `${what}: one answer, got ${JSON.stringify(res.text.slice(0, 400))}`);
-  const r = res.responses[0]!;
-  assert.equal(r.status, status, `${what}: status`);
-  assert.equal(r.headers.connection?.toLowerCase(), 'close', `${what}: Connection: close`);
-  assert.equal(res.closedByServer, true, `${what}: connection closed`);
-}
 
 test('HOSTILE 32: nothing pipelined behind a response that closes the connection runs (Transfer-Encoding identity/gzip + chunked, split TE, Connection: close)', async (t) => {
   const calls: string[] = [];
@@ -138,11 +128,7 @@ test('HOSTILE 34: HTTP/0.9, HTTP/2.0 request lines → 505; two Hosts, a Host ou
 
 test('HOSTILE 35: while the server closes, a keep-alive connection ends as soon as its stream finishes (not at the keep-alive timeout)', async () => {
   const app = new App({
-    feed: exposed(async function* ({ request }: Context) {
-      yield 'start\n';
-      await aborted(request.signal);
-      yield 'bye\n';
-    }, { 'response.stream': true }),
+    feed: feedUntilAborted(),
   });
   // Both long: close() resolving within the guard means the socket was ended when the stream finished.
   const server = await serve(app, { host: '127.0.0.1', port: 0, config: { ...QUIET, environment: 'test', 'server.keep_alive_timeout': 60, 'server.shutdown_timeout': 60 } });

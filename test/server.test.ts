@@ -7,7 +7,8 @@ import net from 'node:net';
 import { once } from 'node:events';
 import { App, serve, quickstart, exposed, type Config, type Context } from '../src/index.js';
 import { rawRequest, streamRequest, type RawResult } from '../src/testing.js';
-import { aborted, deferred, waitFor, within } from './helpers/async.js';
+import { deferred, waitFor, within } from './helpers/async.js';
+import { feedUntilAborted } from './helpers/streaming.js';
 import { req } from './helpers/http.js';
 import { startApp, get } from './helpers/server.js';
 
@@ -455,11 +456,7 @@ test('close(): streams see request.signal abort with DRUPE_SERVER_CLOSING and ar
 
 test('close(): a stream that honours request.signal ends cleanly before the deadline', async () => {
   const app = new App({
-    feed: exposed(async function* ({ request }: Context) {
-      yield 'start\n';
-      await aborted(request.signal);
-      yield 'bye\n';
-    }, { 'response.stream': true }),
+    feed: feedUntilAborted(),
   });
   // A long deadline: the test would hit the guard if the stream were cut there rather than ending itself.
   const server = await serve(app, { host: '127.0.0.1', port: 0, config: { environment: 'test', 'server.shutdown_timeout': 60 } });

@@ -81,3 +81,13 @@ export function one(port: number, method: string, target: string, headers: Recor
 export function headerNames(res: ParsedResponse): string[] {
   return res.rawHeaders.map(([n]) => n.toLowerCase());
 }
+
+/** Exactly one answer, with this status, `Connection: close`, and the connection closed after it. */
+export function assertRefused(res: RawResult, status: number, what: string): void {
+  assert.equal(res.timedOut, false, `${what}: no hang`);
+  assert.equal(res.responses.length, 1, `${what}: one answer, got ${JSON.stringify(res.text.slice(0, 400))}`);
+  const r = res.responses[0]!;
+  assert.equal(r.status, status, `${what}: status`);
+  assert.equal(r.headers.connection?.toLowerCase(), 'close', `${what}: Connection: close`);
+  assert.equal(res.closedByServer, true, `${what}: connection closed`);
+}

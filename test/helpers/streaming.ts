@@ -2,7 +2,8 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Config } from '../../src/index.js';
+import { exposed, type Config, type Context } from '../../src/index.js';
+import { aborted } from './async.js';
 import { startApp, type TestServer } from './server.js';
 
 /** The terminating chunk of a chunked body. */
@@ -39,4 +40,13 @@ export function requestIdOf(accessLine: string): string {
   const m = /ms (\S+)(?: outcome=|$)/.exec(accessLine);
   if (m === null) throw new Error(`no request id in access line: ${accessLine}`);
   return m[1]!;
+}
+
+/** A streamed handler that yields 'start\n', waits for `request.signal` to abort, then yields 'bye\n'. */
+export function feedUntilAborted(): (ctx: Context) => AsyncGenerator<string> {
+  return exposed(async function* ({ request }: Context) {
+    yield 'start\n';
+    await aborted(request.signal);
+    yield 'bye\n';
+  }, { 'response.stream': true });
 }
