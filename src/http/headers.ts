@@ -61,9 +61,11 @@ export const TRANSFER_ENCODING = 4;
 export const SERVER = 8;
 export const X_ACCEL_BUFFERING = 16;
 export const CONNECTION = 32;
+export const X_CONTENT_TYPE_OPTIONS = 64;
 const FRAMING_BITS = new Map<string, number>([
   ['content-type', CONTENT_TYPE], ['content-length', CONTENT_LENGTH], ['transfer-encoding', TRANSFER_ENCODING],
   ['server', SERVER], ['x-accel-buffering', X_ACCEL_BUFFERING], ['connection', CONNECTION],
+  ['x-content-type-options', X_CONTENT_TYPE_OPTIONS],
 ]);
 
 /** The `framing` bit of a lower-case name, or 0. */

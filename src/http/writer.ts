@@ -2,7 +2,7 @@ import { Buffer } from 'node:buffer';
 import type { ServerResponse } from 'node:http';
 import type { Chunk, ChunkSource } from './chunk-source.js';
 import { DrupeError, RequestAbortedError } from '../lib/errors.js';
-import { CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, SERVER, TRANSFER_ENCODING, X_ACCEL_BUFFERING, kFraming, kHasLatin1, kToList } from './headers.js';
+import { CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, SERVER, TRANSFER_ENCODING, X_ACCEL_BUFFERING, X_CONTENT_TYPE_OPTIONS, kFraming, kHasLatin1, kToList } from './headers.js';
 import { isBodyless } from '../lib/status.js';
 import { kAbort, kSettings, type Request } from './request.js';
 import { kCustomReason, kMarkCommitted, type Response } from './response.js';
@@ -79,7 +79,7 @@ export function commit(host: WriterHost, ctx: Exchange, length: number | null): 
       if (ctx.streamed) {
         if ((has & X_ACCEL_BUFFERING) === 0) head.push('X-Accel-Buffering', 'no');
         // A browser holds a streamed body it may sniff (text/plain: ~1 KiB) before showing any of it.
-        if (request[kSettings]?.streamNosniff !== false && !h.has('x-content-type-options')) head.push('X-Content-Type-Options', 'nosniff');
+        if (request[kSettings]?.streamNosniff !== false && (has & X_CONTENT_TYPE_OPTIONS) === 0) head.push('X-Content-Type-Options', 'nosniff');
       }
     }
     if (server !== '' && (has & SERVER) === 0) head.push('Server', server);
