@@ -2,6 +2,7 @@
 export { App } from './app/app.js';
 export { loadConfig, parseConfig, type LoadedConfig } from './app/config-file.js';
 export { serve, quickstart, serverPlugin, type ServeOptions, type RunningServer, type ServerPlugin } from './app/server.js';
+export { Tree } from './app/tree.js';
 export {
   Engine, engine,
   type EngineState, type EngineChannel, type EngineChannels, type EngineListener, type EnginePlugin, type EngineOptions,

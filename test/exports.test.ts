@@ -40,6 +40,7 @@ const INDEX_EXPORTS = [
   'Response',
   'SseBody',
   'StreamBody',
+  'Tree',
   'UploadedFile',
   'abortable',
   'defineTool',

@@ -32,6 +32,8 @@ export class AppHost implements PipelineHost {
   readonly streams = new Set<RequestContext>();
   /** The host a redirect names when the request's own is missing or malformed (`serve()` sets its address). */
   fallbackHost = 'localhost';
+  /** Where `serve()` mounted the app ('' at the root, '/blog' in a Tree). */
+  scriptName = '';
   serverHeader = DEFAULT_SERVER_HEADER;
   /** `request.id_header`: the response header that echoes the request's id ('' for none). */
   idHeader = '';

@@ -1,18 +1,26 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { hostOf, type App } from './app.js';
+import { App, hostOf } from './app.js';
+import type { AppHost } from './host.js';
+import { checkScriptName, Tree, treeListener } from './tree.js';
 import type { Config } from '../core/config.js';
 import { DrupeError, RequestAbortedError } from '../lib/errors.js';
 import { kAbort } from '../http/request.js';
-import { engine } from './engine.js';
+import { engine, type Engine, type EnginePlugin } from './engine.js';
 
 export interface ServeOptions {
   /** Defaults to `server.socket_host` or 127.0.0.1. */
   host?: string;
   /** Defaults to `server.socket_port` or 8080; 0 picks a free port. */
   port?: number;
-  /** The global (server-wide) config. */
+  /** The global (server-wide) config, for every app of a tree. */
   config?: Config;
+  /**
+   * The engine whose 'stop' and 'exit' close this server (`serve()` only; a
+   * `serverPlugin` is on the engine it is used on). The process-wide
+   * `engine` by default; null leaves the server off every engine.
+   */
+  engine?: Engine | null;
 }
 
 /** A running server. */
@@ -88,16 +96,62 @@ function endWhenDone(res: ServerResponse): void {
 }
 
 /**
- * Serve an app over HTTP/1.1 on node:http.
+ * Serve an app, or a `Tree` of apps mounted at script names, over HTTP/1.1
+ * on node:http. The server joins the process-wide `engine` (or
+ * `options.engine`): `engine.stop()` and `engine.exit()` — so SIGTERM
+ * under `engine.signals()` — close it as `close()` does, and `close()`
+ * takes it off the engine.
  *
  * @example
  *   const server = await serve(new App(new Root()), { port: 8080 });
  *   console.log(server.url);
  *   await server.close();
  */
-export async function serve(app: App, options: ServeOptions = {}): Promise<RunningServer> {
-  app.configure(options.config ?? {});
-  const c = app.globalConfig;
+export async function serve(target: App | Tree, options: ServeOptions = {}): Promise<RunningServer> {
+  const listening = await listen(target, options);
+  const on = options.engine === undefined ? engine : options.engine;
+  return on === null ? listening.running : onEngine(on, listening);
+}
+
+/** A listening server and what only Drupe drives (its apps' log files). */
+interface Listening {
+  readonly running: RunningServer;
+  reopenLogs(): void;
+}
+
+/**
+ * Put a server on an engine: its 'stop' and 'exit' close it (the engine's 'exit' comes
+ * without a 'stop' when the engine was never started, as for a plain `serve()`), its
+ * 'reopen' reopens its logs. Closed either way, it leaves the engine.
+ */
+function onEngine(on: Engine, { running, reopenLogs }: Listening): RunningServer {
+  const close = (): Promise<void> => {
+    on.unuse(plugin);
+    return running.close();
+  };
+  const plugin: EnginePlugin = { stop: close, exit: close, reopen: reopenLogs };
+  on.use(plugin);
+  return { url: running.url, port: running.port, server: running.server, close };
+}
+
+/** Each app with the script name it is served at, longest first (the order a tree matches in). */
+function mountsOf(target: App | Tree): { app: App; scriptName: string }[] {
+  if (target instanceof App) return [{ app: target, scriptName: '' }];
+  if (!(target instanceof Tree)) throw new DrupeError('DRUPE_ERR_CONFIG_VALUE', 'serve(target, options): the target must be an App or a Tree');
+  if (target.apps.size === 0) throw new DrupeError('DRUPE_ERR_CONFIG_VALUE', 'serve(tree): the tree has no app mounted (tree.mount(app, scriptName))');
+  return [...target.apps].map(([scriptName, app]) => ({ app, scriptName })).sort((a, b) => b.scriptName.length - a.scriptName.length);
+}
+
+async function listen(target: App | Tree, options: ServeOptions): Promise<Listening> {
+  const mounts = mountsOf(target);
+  const hosts: AppHost[] = [];
+  for (const { app, scriptName } of mounts) {
+    app.configure(options.config ?? {});
+    const host = hostOf(app);
+    host.scriptName = scriptName;
+    hosts.push(host);
+  }
+  const c = mounts[0]!.app.globalConfig;
   const headersTimeout = seconds(c['server.headers_timeout'], 10);
   const requestTimeout = seconds(c['server.request_timeout'], 300);
   const keepAliveTimeout = seconds(c['server.keep_alive_timeout'], 5);
@@ -113,8 +167,13 @@ export async function serve(app: App, options: ServeOptions = {}): Promise<Runni
     ...(c['server.max_header_size'] !== undefined ? { maxHeaderSize: c['server.max_header_size'] } : {}),
   });
   if (c['server.socket_timeout'] !== undefined) server.timeout = seconds(c['server.socket_timeout'], 0);
-  server.on('request', app.listener);
-  server.on('checkContinue', app.listener);
+  let closing: Promise<void> | undefined;
+  // A single app is its own listener: a tree adds one prefix match per request, an app alone nothing.
+  const listener = target instanceof App
+    ? target.listener
+    : treeListener(mounts.map(({ app, scriptName }) => ({ scriptName, listener: app.listener })), hosts[0]!.serverHeader, () => closing !== undefined);
+  server.on('request', listener);
+  server.on('checkContinue', listener);
   server.on('clientError', onClientError);
 
   const host = options.host ?? c['server.socket_host'] ?? '127.0.0.1';
@@ -126,16 +185,14 @@ export async function serve(app: App, options: ServeOptions = {}): Promise<Runni
       resolve();
     });
   });
-  const appHost = hostOf(app);
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : wanted;
   const shownHost = host.includes(':') ? `[${host}]` : host;
-  appHost.fallbackHost = `${shownHost}:${port}`;
+  for (const h of hosts) h.fallbackHost = `${shownHost}:${port}`;
 
-  let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= new Promise<void>((resolve) => {
-      appHost.closing = true;
+      for (const h of hosts) h.closing = true;
       const deadline = setTimeout(() => server.closeAllConnections(), shutdownTimeout);
       deadline.unref();
       server.close(() => {
@@ -143,19 +200,24 @@ export async function serve(app: App, options: ServeOptions = {}): Promise<Runni
         // The sockets are gone; let handlers still finishing write their log lines (briefly) before the logs close.
         let timer: NodeJS.Timeout | undefined;
         const grace = new Promise<void>((r) => { timer = setTimeout(r, 1000); });
-        void Promise.race([appHost.settled(), grace])
-          .then(() => { clearTimeout(timer); return appHost.closeLogs(); })
-          .then(resolve, resolve);
+        void Promise.race([Promise.all(hosts.map((h) => h.settled())), grace])
+          .then(() => { clearTimeout(timer); return Promise.all(hosts.map((h) => h.closeLogs())); })
+          .then(() => resolve(), () => resolve());
       });
       server.closeIdleConnections();
-      for (const ctx of appHost.streams) {
-        endWhenDone(ctx.res);
-        ctx.request[kAbort](new RequestAbortedError('DRUPE_SERVER_CLOSING', 'The server is shutting down'));
+      for (const h of hosts) {
+        for (const ctx of h.streams) {
+          endWhenDone(ctx.res);
+          ctx.request[kAbort](new RequestAbortedError('DRUPE_SERVER_CLOSING', 'The server is shutting down'));
+        }
       }
     });
     return closing;
   };
-  return { url: `http://${shownHost}:${port}`, port, server, close };
+  return {
+    running: { url: `http://${shownHost}:${port}`, port, server, close },
+    reopenLogs: () => { for (const h of hosts) h.reopenLogs(); },
+  };
 }
 
 /** A server the engine runs: `start` listens, `stop` closes it gracefully (as `close()` does). */
@@ -170,22 +232,23 @@ export interface ServerPlugin {
 
 /**
  * Let an engine run a server: `engine.use(serverPlugin(app, { port: 8080 }))`. Each plugin is
- * one server on one port; use several for several apps or ports on one engine.
+ * one server on one port, for an App or a Tree; use several for several ports on one engine.
+ * The plugin is the server's only place on the engine (`options.engine` is not used here).
  */
-export function serverPlugin(app: App, options: ServeOptions = {}): ServerPlugin {
-  let running: RunningServer | undefined;
+export function serverPlugin(target: App | Tree, options: ServeOptions = {}): ServerPlugin {
+  let listening: Listening | undefined;
   return {
-    get running() { return running; },
+    get running() { return listening?.running; },
     async start() {
-      running ??= await serve(app, options);
+      listening ??= await listen(target, options);
     },
     async stop() {
-      const closing = running;
-      running = undefined;
-      await closing?.close();
+      const closing = listening;
+      listening = undefined;
+      await closing?.running.close();
     },
     reopen() {
-      if (running !== undefined) hostOf(app).reopenLogs();
+      listening?.reopenLogs();
     },
   };
 }
@@ -195,13 +258,13 @@ export function serverPlugin(app: App, options: ServeOptions = {}): ServerPlugin
  * the URL, and stop gracefully on SIGINT or SIGTERM (`engine.signals()`).
  * The returned `close()` takes this server off the engine and undoes its
  * `signals()` call. CherryPy's argument order works too:
- * `quickstart(root, '/', config)`, where the script name is `''` or `'/'`
- * (an app is served at the root) and a `'global'` section in `config` is
- * the server-wide config (as `options.config` is).
+ * `quickstart(root, '/blog', config)` mounts the app at that script name
+ * (`''` or `'/'`: at the root; see `Tree`), and a `'global'` section in
+ * `config` is the server-wide config (as `options.config` is).
  *
  * @example
  *   await quickstart(new Root(), { '/': { 'tools.gzip.on': true } }, { port: 8080 });
- *   await quickstart(new Root(), '/', { global: { 'server.socket_port': 8080 }, '/': { 'tools.gzip.on': true } });
+ *   await quickstart(new Root(), '/blog', { global: { 'server.socket_port': 8080 }, '/': { 'tools.gzip.on': true } });
  */
 export async function quickstart(root: object, sections?: Readonly<Record<string, Config>>, options?: ServeOptions): Promise<RunningServer>;
 export async function quickstart(root: object, scriptName: string, sections?: Readonly<Record<string, Config>>, options?: ServeOptions): Promise<RunningServer>;
@@ -213,10 +276,9 @@ export async function quickstart(
 ): Promise<RunningServer> {
   let given: Readonly<Record<string, Config>> | undefined;
   let options: ServeOptions;
+  let scriptName = '';
   if (typeof second === 'string') {
-    if (second !== '' && second !== '/') {
-      throw new DrupeError('DRUPE_ERR_CONFIG_VALUE', `quickstart(root, ${JSON.stringify(second)}, config): Drupe serves an app at '/', so the script name must be '' or '/' (give path sections in the config instead)`);
-    }
+    scriptName = checkScriptName(second);
     given = third as Readonly<Record<string, Config>> | undefined;
     options = fourth ?? {};
   } else {
@@ -228,10 +290,10 @@ export async function quickstart(
   }
   const { global: globalSection, ...sections } = given ?? {};
   if (globalSection !== undefined) options = { ...options, config: { ...globalSection, ...options.config } };
-  const { App } = await import('./app.js');
+  const target = scriptName === '' ? new App(root, sections) : new Tree().mount(root, scriptName, sections);
   // The process-wide engine runs the server and answers SIGINT/SIGTERM (stop gracefully, exit 0).
   // An engine already started (another quickstart, the user's own plugins) starts this one alone.
-  const plugin = engine.use(serverPlugin(new App(root, sections), options));
+  const plugin = engine.use(serverPlugin(target, options));
   try {
     await engine.start();
     if (plugin.running === undefined) await plugin.start();

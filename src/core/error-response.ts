@@ -30,7 +30,7 @@ export function* errorResponse(ctx: RequestContext, err: unknown, finalizePage: 
   const { request, response } = ctx;
   if (response.committed) {
     // Headers went out early (flushHeaders): too late for an error page (S5).
-    ctx.host.logError(`${request.method} ${request.path} failed after its headers were sent; response truncated`, err, request.id);
+    ctx.host.logError(`${request.method} ${request.scriptName}${request.path} failed after its headers were sent; response truncated`, err, request.id);
     ctx.outcome = 'error';
     return { kind: 'abort', error: err };
   }
@@ -49,7 +49,7 @@ export function* errorResponse(ctx: RequestContext, err: unknown, finalizePage: 
         for (const [k, v] of Object.entries(err.headers)) response.headers.set(k, v);
         if (err.status === 405 && !response.headers.has('allow')) response.headers.set('Allow', allowFor(ctx));
         // CherryPy's NotFound(): without a path, it names the request's.
-        const message = err instanceof NotFound && err.path === undefined ? `The path '${request.path}' was not found.` : err.message;
+        const message = err instanceof NotFound && err.path === undefined ? `The path '${request.scriptName}${request.path}' was not found.` : err.message;
         setPage(ctx, err.status, message, '');
       }
       // As in CherryPy, an HTTP error or redirect is finalized like any response: header tools apply to it.
@@ -57,7 +57,7 @@ export function* errorResponse(ctx: RequestContext, err: unknown, finalizePage: 
       if (finalizeHooks) { const pending = runHooks(finalizeHooks, ctx, logExtraError); if (pending) yield pending; }
       { const f = finalize(ctx); return isThenable(f) ? ((yield f) as Ready) : f; }
     }
-    ctx.host.logError(`${request.method} ${request.path} failed`, err, request.id);
+    ctx.host.logError(`${request.method} ${request.scriptName}${request.path} failed`, err, request.id);
     const hooks = ctx.plan?.hooks;
     if (hooks?.before_error_response) { const pending = runHooks(hooks.before_error_response, ctx, logExtraError); if (pending) yield pending; }
     resetFor(response, 500);
@@ -108,7 +108,7 @@ function resetFor(response: Response, status: number): void {
 
 /** The error page becomes the response body (an HTML string). */
 function setPage(ctx: RequestContext, status: number, message: string, traceback: string): string {
-  const info = { status, reason: ctx.response.reason, message, traceback, path: ctx.request.path };
+  const info = { status, reason: ctx.response.reason, message, traceback, path: ctx.request.scriptName + ctx.request.path };
   const html = ctx.plan === undefined ? renderErrorPage({}, info) : renderErrorPage(ctx.plan.config, info);
   ctx.response.headers.set('Content-Type', 'text/html;charset=utf-8');
   ctx.response.body = html;
@@ -119,7 +119,7 @@ function setPage(ctx: RequestContext, status: number, message: string, traceback
 function setRedirect(ctx: RequestContext, r: HTTPRedirect): void {
   const { request, response } = ctx;
   const status = r.status ?? (request.protocol === 'HTTP/1.0' ? 302 : 303);
-  const base = request.base + request.path;
+  const base = request.base + request.scriptName + request.path;
   const urls = r.urls.map((u) => absoluteUrl(u, base));
   resetFor(response, status);
   if (status === 304) return;

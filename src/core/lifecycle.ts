@@ -19,6 +19,8 @@ import { settleUnreadBody } from './unread-body.js';
 export interface PipelineHost extends WriterHost {
   plan(request: Request): Plan;
   readonly fallbackHost: string;
+  /** Where the app is mounted ('' at the root): stripped from the path, kept as `request.scriptName`. */
+  readonly scriptName: string;
   readonly idPrefix: string;
   nextId(): number;
   /** The access line of a finished request (the log builds it in its format). */
@@ -157,7 +159,11 @@ function createContext(host: PipelineHost, req: IncomingMessage, res: ServerResp
     target = badTarget;
     targetError = err;
   }
-  const request = new Request(req, res, host.idPrefix, host.nextId(), target.path, target.query, host.fallbackHost);
+  // A mounted app sees the path below its mount point (the tree matched the prefix).
+  const scriptName = host.scriptName;
+  let path = target.path;
+  if (scriptName !== '' && path.startsWith(scriptName)) path = path.slice(scriptName.length);
+  const request = new Request(req, res, host.idPrefix, host.nextId(), path, target.query, host.fallbackHost, scriptName);
   // node's parser lets through a Transfer-Encoding whose last coding is chunked
   // ('eee, chunked', 'gzip, chunked'): we decode only plain chunked (HOSTILE 1).
   const te = request.transferEncoding;

@@ -123,7 +123,7 @@ function makePlan(found: Found, route: PlannedRoute, handler: Handler | null, co
 }
 
 function notFound(this: unknown, ctx: Context): never {
-  throw new NotFound(ctx.request.path);
+  throw new NotFound(ctx.request.scriptName + ctx.request.path);
 }
 
 /** The 405 of a resource without a handler for the method, built once per path with its `Allow` value. */

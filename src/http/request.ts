@@ -9,7 +9,7 @@ import { parseCookieHeader } from './cookies.js';
 import { charsetOf, mediaType } from '../lib/media-type.js';
 import type { Response } from './response.js';
 import type { RouteConfig, RouteSettings } from './route-settings.js';
-import { siteUrl } from './site-url.js';
+import { appUrl } from './site-url.js';
 
 export type { Params, ParamValue } from './form.js';
 
@@ -50,8 +50,10 @@ export class Request {
   method: string;
   /** The request target as sent (origin-form or absolute-form). */
   readonly target: string;
-  /** The path, still percent-encoded as sent (an encoded '/' stays '%2F'). */
+  /** The path below the app's mount point (CherryPy's `path_info`), still percent-encoded as sent (an encoded '/' stays '%2F'). */
   path: string;
+  /** Where the app is mounted (`Tree`): '' at the root, else '/blog'; the client sent `scriptName + path`. */
+  readonly scriptName: string;
   /** The query string without '?', percent-encoded. */
   queryString: string;
   readonly protocol: 'HTTP/1.1' | 'HTTP/1.0';
@@ -87,7 +89,7 @@ export class Request {
   /** Temp files of spooled uploads, deleted when the request ends. */
   #tempFiles: string[] | undefined;
 
-  constructor(req: IncomingMessage, res: ServerResponse, idPrefix: string, idNumber: number, path: string, query: string, fallbackHost: string) {
+  constructor(req: IncomingMessage, res: ServerResponse, idPrefix: string, idNumber: number, path: string, query: string, fallbackHost: string, scriptName: string) {
     this.raw = req;
     this.#res = res;
     this.#idPrefix = idPrefix;
@@ -95,6 +97,7 @@ export class Request {
     this.method = req.method ?? 'GET';
     this.target = req.url ?? '/';
     this.path = path;
+    this.scriptName = scriptName;
     this.queryString = query;
     this.protocol = req.httpVersionMinor === 0 && req.httpVersionMajor === 1 ? 'HTTP/1.0' : 'HTTP/1.1';
     this.#fallbackHost = fallbackHost;
@@ -152,22 +155,14 @@ export class Request {
   }
 
   /**
-   * An absolute URL on this site, as CherryPy's `cherrypy.url()` builds it:
-   * `path` omitted or '' is the current path; '/x' is site-absolute; a
-   * relative path resolves against the current path as a browser would,
-   * taking that path the way its handler is meant to be reached (an index
-   * handler's with a trailing slash, another's without). `query` (a string,
-   * or params) is appended.
+   * An absolute URL on this site, as CherryPy's `cherrypy.url()` builds it
+   * (site-url.ts, `appUrl`): '' is the current path, '/x' is the app's own
+   * (under `scriptName`), a relative path resolves as a browser would;
+   * `query` (a string, or params) is appended.
    */
   url(path = '', query: string | Readonly<Record<string, string | readonly string[]>> = ''): string {
-    let current = this.path;
-    const isIndex = this[kIsIndex];
-    if (isIndex === true && !current.endsWith('/')) current += '/';
-    else if (isIndex === false && current.length > 1 && current.endsWith('/')) current = current.replace(/\/+$/, '') || '/';
-    const url = siteUrl(path, this.base + current);
     const qs = typeof query === 'string' ? (query.startsWith('?') ? query.slice(1) : query) : stringifyParams(query);
-    if (qs !== '') url.search = url.search.length > 1 ? `${url.search}&${qs}` : qs;
-    return url.href;
+    return appUrl(this.base, this.scriptName, this.path, this[kIsIndex], path, qs);
   }
 
   /** The route's merged config, read-only (CherryPy's `request.config`). */

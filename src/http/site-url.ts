@@ -23,3 +23,28 @@ export function siteUrl(url: string, base: string): URL {
 export function absoluteUrl(url: string, base: string): string {
   return siteUrl(url, base).href;
 }
+
+/** The origin an app-relative URL is resolved against before it is placed under the script name. */
+const IN_APP = 'http://app.invalid';
+
+/**
+ * `request.url()`, as CherryPy's `cherrypy.url()` builds it: `path` '' is
+ * the current path, taken the way its handler is meant to be reached (an
+ * index handler's with a trailing slash, another's without); '/x' is the
+ * app's own '/x', under its script name; a relative path resolves against
+ * the current one, and '..' stops at the app's root. A full http(s) URL is
+ * kept as it is.
+ */
+export function appUrl(base: string, scriptName: string, pathInfo: string, isIndex: boolean | null, path: string, qs: string): string {
+  let current = pathInfo;
+  if (isIndex === true && !current.endsWith('/')) current += '/';
+  else if (isIndex === false && current.length > 1 && current.endsWith('/')) current = current.replace(/\/+$/, '') || '/';
+  let url: URL;
+  if (scriptName === '') url = siteUrl(path, base + current);
+  else {
+    const inApp = siteUrl(path, IN_APP + current);
+    url = inApp.origin === IN_APP ? new URL(scriptName + inApp.pathname + inApp.search + inApp.hash, base) : inApp;
+  }
+  if (qs !== '') url.search = url.search.length > 1 ? `${url.search}&${qs}` : qs;
+  return url.href;
+}

@@ -278,7 +278,7 @@ export async function sendStream(host: WriterHost, ctx: Exchange, source: ChunkS
     }
     ctx.outcome = 'error';
     const after = unmeasured === 0 ? `${sent} bytes` : `${written} chunks`;
-    host.logError(`Stream of ${request.method} ${request.path} failed after ${after}; response truncated`, err, request.id);
+    host.logError(`Stream of ${request.method} ${request.scriptName}${request.path} failed after ${after}; response truncated`, err, request.id);
     quietly(source.close());
     truncate(ctx, err, host);
   } finally {

@@ -237,7 +237,7 @@ export const staticdir: ToolBehaviour<StaticdirOptions, Staticdir> = {
       if (found.fh === null || !found.st.isFile()) return release(found);
       if (!slash) {
         await release(found);
-        throw new HTTPRedirect(request.path + '/' + (request.queryString === '' ? '' : '?' + request.queryString), 301);
+        throw new HTTPRedirect(request.scriptName + request.path + '/' + (request.queryString === '' ? '' : '?' + request.queryString), 301);
       }
       name = o.index;
     } else if (slash || found.fh === null || !found.st.isFile()) {

@@ -30,7 +30,7 @@ export const trailingSlash: ToolBehaviour<TrailingSlashOptions> = {
   run({ request }, options) {
     if (request.handler === null) return; // a tool answered the request itself (a CORS preflight, a static file)
     const to = redirectPath(request.path, request[kIsIndex], options);
-    if (to !== null) throw new HTTPRedirect(to + queryPart(request.queryString), options.status);
+    if (to !== null) throw new HTTPRedirect(request.scriptName + to + queryPart(request.queryString), options.status);
   },
 };
 

@@ -1,0 +1,128 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { App } from './app.js';
+import type { Config } from '../core/config.js';
+import { parseTarget } from '../http/target.js';
+import { DrupeError } from '../lib/errors.js';
+
+/** One segment of a script name: RFC 3986 path characters, no percent-escapes, not '.' or '..'. */
+const SEGMENT = /^[A-Za-z0-9\-._~!$&'()*+,;=:@]+$/;
+
+/**
+ * Several apps on one server, each under its own path prefix (CherryPy's
+ * `cherrypy.tree`): `serve(tree)` routes a request to the app mounted at
+ * the longest script name that is a whole-segment prefix of its path
+ * (`/blog` takes `/blog` and `/blog/x`, never `/blogger`); a path no app
+ * takes gets a plain 404. Inside an app, `request.path` is the path below
+ * the mount point (CherryPy's `path_info`) and `request.scriptName` the
+ * mount point itself, so the app's sections, dispatch and
+ * InternalRedirects are its own, while `request.url()`, relative
+ * redirects, trailing-slash and staticdir redirects and error pages name
+ * the full path. The server-wide config given to `serve()` applies to
+ * every app. An App is served at one script name at a time.
+ *
+ * @example
+ *   const tree = new Tree()
+ *     .mount(new App(new Site()), '')
+ *     .mount(new Blog(), '/blog', { '/': { 'tools.gzip.on': true } });
+ *   await serve(tree, { port: 8080 });
+ */
+export class Tree {
+  readonly #apps = new Map<string, App>();
+
+  /**
+   * Mount an App (or a root object and its sections, made into an App) at a
+   * script name: '' (or '/') for the site's root, else '/name' or
+   * '/a/b' — a leading '/', no trailing '/', no empty, '.' or '..'
+   * segment, no percent-escape. A name taken twice, an app mounted twice or
+   * a malformed name throws DRUPE_ERR_CONFIG_VALUE.
+   */
+  mount(app: App, scriptName: string): this;
+  mount(root: object, scriptName: string, sections?: Readonly<Record<string, Config>>): this;
+  mount(target: object, scriptName: string, sections?: Readonly<Record<string, Config>>): this {
+    const name = checkScriptName(scriptName);
+    if (this.#apps.has(name)) throw new DrupeError('DRUPE_ERR_CONFIG_VALUE', `tree.mount(…, ${JSON.stringify(scriptName)}): an app is already mounted at '${name || '/'}'`);
+    let app: App;
+    if (target instanceof App) {
+      if (sections !== undefined) throw new DrupeError('DRUPE_ERR_CONFIG_VALUE', `tree.mount(app, ${JSON.stringify(scriptName)}, sections): an App has its sections already; give them to new App(root, sections)`);
+      app = target;
+    } else {
+      app = new App(target, sections);
+    }
+    for (const [at, mounted] of this.#apps) {
+      if (mounted === app) throw new DrupeError('DRUPE_ERR_CONFIG_VALUE', `tree.mount(app, ${JSON.stringify(scriptName)}): this app is already mounted at '${at || '/'}'`);
+    }
+    this.#apps.set(name, app);
+    return this;
+  }
+
+  /** The mounted apps by script name ('' for the root). */
+  get apps(): ReadonlyMap<string, App> {
+    return this.#apps;
+  }
+}
+
+/** A script name as Drupe keeps it ('' for the root), or DRUPE_ERR_CONFIG_VALUE saying what is wrong. */
+export function checkScriptName(scriptName: string): string {
+  if (typeof scriptName !== 'string') throw new DrupeError('DRUPE_ERR_CONFIG_VALUE', 'A script name must be a string such as \'/blog\' (\'\' for the root)');
+  if (scriptName === '' || scriptName === '/') return '';
+  const bad = (why: string): DrupeError => new DrupeError('DRUPE_ERR_CONFIG_VALUE', `Script name ${JSON.stringify(scriptName)}: ${why} (e.g. '/blog', or '' for the root)`);
+  if (!scriptName.startsWith('/')) throw bad("it must start with '/'");
+  if (scriptName.endsWith('/')) throw bad("it must not end with '/'");
+  for (const segment of scriptName.slice(1).split('/')) {
+    if (segment === '') throw bad('it has an empty segment');
+    if (segment === '.' || segment === '..') throw bad(`it has a '${segment}' segment`);
+    if (!SEGMENT.test(segment)) throw bad('a segment holds a character other than letters, digits and -._~!$&\'()*+,;=:@ (no percent-escapes)');
+  }
+  return scriptName;
+}
+
+type Listener = (req: IncomingMessage, res: ServerResponse) => void;
+
+export interface Mount {
+  readonly scriptName: string;
+  readonly listener: Listener;
+}
+
+/**
+ * The node listener of a tree: one prefix match per mount, longest script
+ * name first (`mounts` is sorted so). `closing` says the server is
+ * shutting down (a plain answer then closes its connection too).
+ */
+export function treeListener(mounts: readonly Mount[], serverHeader: string, closing: () => boolean): Listener {
+  const root = mounts.find((m) => m.scriptName === '');
+  return (req, res) => {
+    const url = req.url ?? '/';
+    let path = url;
+    if (url.charCodeAt(0) !== 47 /* / */) {
+      try {
+        path = parseTarget(url).path;
+      } catch {
+        // A malformed target: the root app answers it (a 400) as it would alone.
+        if (root !== undefined) root.listener(req, res);
+        else plain(req, res, 400, 'Bad Request', serverHeader, true);
+        return;
+      }
+    }
+    for (const m of mounts) {
+      const name = m.scriptName;
+      if (name === '') return m.listener(req, res);
+      if (path.startsWith(name)) {
+        const next = path.charCodeAt(name.length);
+        // A whole-segment prefix: the path ends there, or goes on with '/', '?' or '#'.
+        if (Number.isNaN(next) || next === 47 || next === 63 || next === 35) return m.listener(req, res);
+      }
+    }
+    plain(req, res, 404, 'Not Found', serverHeader, closing());
+  };
+}
+
+/** The answer for a path no app takes: a few bytes, the connection closed if a body was sent (nobody reads it). */
+function plain(req: IncomingMessage, res: ServerResponse, status: number, reason: string, serverHeader: string, close: boolean): void {
+  const body = `${reason}\n`;
+  const sentBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0';
+  const headers: Record<string, string> = { 'Content-Type': 'text/plain;charset=utf-8', 'Content-Length': String(body.length) };
+  if (serverHeader !== '') headers.Server = serverHeader;
+  if (close || sentBody) headers.Connection = 'close';
+  res.writeHead(status, reason, headers);
+  res.end(req.method === 'HEAD' ? undefined : body);
+}
