@@ -3,7 +3,7 @@
 // line, a graceful close, and servers the engine stops.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   App, Engine, HTTPRedirect, InternalRedirect, Tree, exposed, quickstart, serve, serverPlugin, type Config, type Context, type RunningServer,
@@ -146,6 +146,26 @@ test('close() drains a stream in a mounted app: told through request.signal, it 
   } finally {
     if (!closed) await server.close();
   }
+});
+
+test('in a mounted app, the staticdir index redirect and an error page name the full path; HEAD of an unmounted path has no body', async (t) => {
+  const dir = tempDir(t, 'drupe-mount-static-');
+  mkdirSync(join(dir, 'docs'));
+  writeFileSync(join(dir, 'docs', 'index.html'), '<h1>docs</h1>');
+  const docs = new App({}, {
+    '/files': { 'tools.staticdir.on': true, 'tools.staticdir.dir': dir, 'tools.staticdir.index': 'index.html' },
+    '/': { 'error_page.404': ({ path }: { path: string }) => `missing ${path}` },
+  });
+  const server = await serve(new Tree().mount(docs, '/site/docs'), { host: '127.0.0.1', port: 0, config: TEST, engine: null });
+  t.after(() => server.close());
+  const redirect = await one(server.port, 'GET', '/site/docs/files/docs?v=1');
+  assert.equal(redirect.status, 301);
+  assert.equal(redirect.headers.location, `http://127.0.0.1:${server.port}/site/docs/files/docs/?v=1`);
+  assert.equal((await one(server.port, 'GET', '/site/docs/files/docs/')).body.toString(), '<h1>docs</h1>');
+  assert.equal((await one(server.port, 'GET', '/site/docs/nothing')).body.toString(), 'missing /site/docs/nothing');
+  const head = await one(server.port, 'HEAD', '/site');
+  assert.equal(head.status, 404);
+  assert.equal(head.body.length, 0);
 });
 
 test('a malformed or taken script name is refused at mount time with DRUPE_ERR_CONFIG_VALUE', () => {

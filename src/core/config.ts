@@ -17,6 +17,7 @@ export interface ErrorPageInfo {
   message: string;
   /** The stack, or '' unless `request.show_tracebacks` is on. */
   traceback: string;
+  /** The path the client asked for: a mounted app's script name, then its path. */
   path: string;
 }
 /** A file path (its text is the page) or a function returning the page. */
