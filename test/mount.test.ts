@@ -66,6 +66,10 @@ test('apps mounted at / and /blog share a port; the longest whole-segment script
   assert.equal((await get(url + '/blog/deeper')).text, 'blog deeper /blog|/deeper', '/blog/deeper is not under /blog/deep');
   assert.equal((await get(url + '/blogger')).text, 'site blogger |/blogger', '/blogger is not under /blog');
   assert.equal((await get(url + '/blog-x/y')).text, 'site default |/blog-x/y');
+  // An absolute-form target is routed by its path too.
+  const port = new URL(url).port;
+  assert.equal((await one(Number(port), 'GET', `http://127.0.0.1:${port}/blog/post/abs`)).body.toString(), 'blog post abs /blog|/post/abs');
+  assert.equal((await one(Number(port), 'GET', `http://127.0.0.1:${port}/blog?x`)).status, 301);
   // The blog's own 404 names the full path the client asked for.
   const missing = await get(url + '/blog/deeper/nothing');
   assert.equal(missing.status, 404);
