@@ -3,13 +3,15 @@
 // line, a graceful close, and servers the engine stops.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   App, Engine, HTTPRedirect, InternalRedirect, Tree, exposed, quickstart, serve, serverPlugin, type Config, type Context, type RunningServer,
 } from '../src/index.js';
 import { streamRequest } from '../src/testing.js';
-import { within } from './helpers/async.js';
+import { waitFor, within } from './helpers/async.js';
 import { tempDir } from './helpers/files.js';
 import { one } from './helpers/http.js';
 import { get } from './helpers/server.js';
@@ -265,4 +267,47 @@ test('a serverPlugin is on the engine once (as the plugin), and options.engine n
   assert.equal(plugin.running, undefined);
   const off = await serve(new App({}), { host: '127.0.0.1', port: 0, config: TEST, engine: null });
   await off.close();
+});
+
+/** A process that serves a tree with plain serve() and asks for signals; its first line is `url <url>`. */
+const SERVED = `
+const { App, Tree, engine, exposed, serve } = await import(process.env.DRUPE_INDEX);
+const aborted = (signal) => new Promise((resolve) => signal.aborted ? resolve() : signal.addEventListener('abort', resolve, { once: true }));
+const feed = exposed(async function* ({ request }) { yield 'start\\n'; await aborted(request.signal); yield 'bye\\n'; }, { 'response.stream': true });
+const tree = new Tree().mount(new App({ index: exposed(() => 'site') }), '').mount(new App({ feed }), '/blog');
+const server = await serve(tree, { host: '127.0.0.1', port: 0, config: { environment: 'test', 'server.shutdown_timeout': 60 } });
+engine.signals();
+console.log('url ' + server.url);
+`;
+
+test('SIGTERM under engine.signals() closes a plain serve() server gracefully: its stream in a mounted app ends cleanly, exit 0', { skip: process.platform === 'win32' ? 'POSIX signals' : false }, async (t) => {
+  const dir = tempDir(t, 'drupe-mount-signal-');
+  const script = join(dir, 'served.mjs');
+  writeFileSync(script, SERVED);
+  const child = spawn(process.execPath, [script], {
+    env: { ...process.env, DRUPE_INDEX: new URL('../src/index.js', import.meta.url).href },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
+  });
+  let err = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => { err += chunk; });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+  const url = await within(new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout }).on('line', (l) => { if (l.startsWith('url ')) resolve(l.slice(4)); });
+    void exited.then(({ code }) => reject(new Error(`the process exited (${code}) before its URL: ${err}`)));
+  }), 'the URL', 15_000);
+  const port = Number(new URL(url).port);
+  const stream = await streamRequest(port, { path: '/blog/feed', timeoutMs: 15_000 });
+  assert.equal((await stream.chunks()[Symbol.asyncIterator]().next()).done, false);
+  assert.ok(child.pid !== undefined);
+  process.kill(child.pid, 'SIGTERM');
+  const result = await within(stream.done(), 'the stream to end', 15_000);
+  assert.equal(result.complete, true, 'told through request.signal, the stream ended cleanly');
+  assert.equal(result.body.toString(), 'start\nbye\n');
+  assert.deepEqual(await within(exited, 'the exit', 15_000), { code: 0, signal: null }, err);
+  await waitFor(() => err.includes('SIGTERM'), 'the SIGTERM line', 15_000);
 });
