@@ -1,0 +1,318 @@
+// The `drupe` command, as an operator runs it: bin/drupe.js spawned with node, fixture modules
+// (.mjs) in a temp project that imports drupe from the built package, signals sent by PID.
+// Every wait is bounded; each child is killed by PID after its test.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { createServer, type Server } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { waitFor, within } from './helpers/async.js';
+import { tempDir } from './helpers/files.js';
+
+const SKIP = process.platform === 'win32' ? 'POSIX signals' : false;
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const BIN = join(repo, 'bin', 'drupe.js');
+const GUARD = 20_000;
+
+type Ctx = { after(fn: () => unknown): void };
+
+/** A temp project whose `drupe` is this repository's built package, with the given files. */
+function project(t: Ctx, files: Record<string, string>): string {
+  const dir = tempDir(t, 'drupe-cli-');
+  mkdirSync(join(dir, 'node_modules'));
+  symlinkSync(repo, join(dir, 'node_modules', 'drupe'), 'dir');
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'site', private: true, type: 'module' }));
+  for (const [name, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, name)), { recursive: true });
+    writeFileSync(join(dir, name), text);
+  }
+  return dir;
+}
+
+interface Cli {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+function cli(t: Ctx, dir: string, args: string[]): Cli {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => {
+    child.once('exit', (code, signal) => res({ code, signal }));
+  });
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
+  });
+  let out = '';
+  let err = '';
+  child.stdout!.setEncoding('utf8').on('data', (c: string) => { out += c; });
+  child.stderr!.setEncoding('utf8').on('data', (c: string) => { err += c; });
+  return { child, stdout: () => out, stderr: () => err, exited };
+}
+
+/** Run the command to its end. */
+async function run(t: Ctx, dir: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const c = cli(t, dir, args);
+  const { code } = await within(c.exited, `drupe ${args.join(' ')} to exit`, GUARD);
+  // The pipes may still hold the last bytes when 'exit' fires.
+  await new Promise<void>((res) => { c.child.once('close', () => res()); if (c.child.stdout!.readableEnded && c.child.stderr!.readableEnded) res(); });
+  return { code, stdout: c.stdout(), stderr: c.stderr() };
+}
+
+interface Running extends Cli {
+  url: string;
+  port: number;
+}
+
+/** Start `drupe serve …` and wait for its "serving … on <url>" line. */
+async function serve(t: Ctx, dir: string, args: string[]): Promise<Running> {
+  const c = cli(t, dir, ['serve', ...args]);
+  const url = await within(new Promise<string>((res, rej) => {
+    const lines = createInterface({ input: c.child.stdout! });
+    lines.on('line', (l) => {
+      const m = / on (http:\/\/\S+)/.exec(l);
+      if (m !== null && l.startsWith('drupe: serving')) res(m[1]!);
+    });
+    void c.exited.then(({ code }) => rej(new Error(`drupe exited (${code}) before serving; stderr: ${c.stderr()}`)));
+  }), 'the serving line', GUARD);
+  return { ...c, url, port: Number(new URL(url).port) };
+}
+
+interface Answer { status: number; headers: Record<string, string | string[] | undefined>; body: string }
+
+/** One GET on a fresh connection (a failed one rejects). */
+function get(port: number, path = '/'): Promise<Answer> {
+  return within(new Promise<Answer>((res, rej) => {
+    const r = request({ host: '127.0.0.1', port, path, agent: false, headers: { Connection: 'close' } }, (response) => {
+      let body = '';
+      response.setEncoding('utf8').on('data', (c: string) => { body += c; });
+      response.on('end', () => res({ status: response.statusCode ?? 0, headers: response.headers, body }));
+      response.on('error', rej);
+    });
+    r.on('error', rej);
+    r.end();
+  }), `GET ${path}`, GUARD);
+}
+
+/** A port nothing listens on now (the OS picks it, the probe lets it go). */
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((res) => probe.listen(0, '127.0.0.1', res));
+  const { port } = probe.address() as { port: number };
+  await new Promise<void>((res) => probe.close(() => res()));
+  return port;
+}
+
+/** A port held by another server until the test ends. */
+async function busyPort(t: Ctx): Promise<number> {
+  const holder: Server = createServer();
+  await new Promise<void>((res) => holder.listen(0, '127.0.0.1', res));
+  t.after(() => new Promise<void>((res) => holder.close(() => res())));
+  return (holder.address() as { port: number }).port;
+}
+
+/** Requests one after another until `stop` resolves; every answer is checked by the caller. */
+async function hammer(port: number, path: string, stop: Promise<unknown>): Promise<{ answers: Answer[]; failures: unknown[] }> {
+  let done = false;
+  void stop.finally(() => { done = true; });
+  const answers: Answer[] = [];
+  const failures: unknown[] = [];
+  for (let i = 0; i < 5000 && !done; i++) {
+    try {
+      answers.push(await get(port, path));
+    } catch (error) {
+      failures.push(error);
+    }
+  }
+  return { answers, failures };
+}
+
+const oneLine = (stderr: string): string[] => stderr.split('\n').filter((l) => l !== '');
+
+const APP = `
+import { App, exposed } from 'drupe';
+export default new App({ index: exposed(() => 'from an App') });
+`;
+const ROOT = `
+import { engine, exposed } from 'drupe';
+const wait = (ms) => new Promise((r) => setTimeout(r, ms));
+export default {
+  index: exposed(() => 'from a root'),
+  pid: exposed(() => String(process.pid)),
+  boom: exposed(() => { throw new Error('boom-' + 'trace'); }),
+  // In flight until the engine begins to stop (bounded), then answered.
+  slow: exposed(async () => {
+    console.log('slow started');
+    for (let i = 0; i < 1000 && engine.state === 'started'; i++) await wait(10);
+    return 'slow done';
+  }),
+};
+`;
+
+// ---------------------------------------------------------------------------
+// Help and bad input
+
+test('drupe --help and drupe serve --help explain every flag and exit 0; --version prints the version', async (t) => {
+  const dir = project(t, {});
+  const main = await run(t, dir, ['--help']);
+  assert.equal(main.code, 0, main.stderr);
+  assert.match(main.stdout, /drupe <command>/);
+  assert.match(main.stdout, /serve <module>/);
+  assert.match(main.stdout, /--version/);
+  const help = await run(t, dir, ['serve', '--help']);
+  assert.equal(help.code, 0, help.stderr);
+  for (const flag of ['--host', '--port', '--workers', '--config', '--environment', '--watch', '--help']) {
+    assert.match(help.stdout, new RegExp(`^\\s+(?:-\\w, )?${flag}\\b`, 'm'), `serve --help explains ${flag}`);
+  }
+  assert.match(help.stdout, /Exit codes/);
+  assert.match(help.stdout, /SIGHUP/);
+  const version = await run(t, dir, ['--version']);
+  assert.equal(version.code, 0);
+  assert.equal(version.stdout.trim(), (JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { version: string }).version);
+});
+
+const BAD: Array<{ what: string; args: string[]; files?: Record<string, string>; reason: RegExp }> = [
+  { what: 'no command', args: [], reason: /missing command/ },
+  { what: 'an unknown command', args: ['start'], reason: /unknown command 'start'/ },
+  { what: 'an unknown flag', args: ['serve', 'app.mjs', '--prot', '80'], files: { 'app.mjs': APP }, reason: /Unknown option '--prot'/ },
+  { what: 'a flag without its value', args: ['serve', 'app.mjs', '--port'], files: { 'app.mjs': APP }, reason: /--port/ },
+  { what: 'no module', args: ['serve'], reason: /missing the module/ },
+  { what: 'an extra argument', args: ['serve', 'app.mjs', 'other.mjs'], files: { 'app.mjs': APP }, reason: /unexpected argument 'other.mjs'/ },
+  { what: 'a port out of range', args: ['serve', 'app.mjs', '--port', '70000'], files: { 'app.mjs': APP }, reason: /--port '70000' is not a port/ },
+  { what: 'a port that is not a number', args: ['serve', 'app.mjs', '--port', 'http'], files: { 'app.mjs': APP }, reason: /--port 'http' is not a port/ },
+  { what: 'zero workers', args: ['serve', 'app.mjs', '--workers', '0'], files: { 'app.mjs': APP }, reason: /--workers '0'/ },
+  { what: 'workers not a count', args: ['serve', 'app.mjs', '--workers', 'many'], files: { 'app.mjs': APP }, reason: /--workers 'many'/ },
+  { what: 'an unknown environment', args: ['serve', 'app.mjs', '--environment', 'prod'], files: { 'app.mjs': APP }, reason: /--environment 'prod'/ },
+  { what: 'a missing module', args: ['serve', 'nowhere.mjs'], reason: /cannot find module 'nowhere.mjs'/ },
+  { what: 'a module that throws at import', args: ['serve', 'app.mjs'], files: { 'app.mjs': "throw new Error('no database');\n" }, reason: /module 'app.mjs' failed to load: no database/ },
+  { what: 'a module with a syntax error', args: ['serve', 'app.mjs'], files: { 'app.mjs': 'export default {\n' }, reason: /module 'app.mjs' failed to load: / },
+  { what: 'a module without a default export', args: ['serve', 'app.mjs'], files: { 'app.mjs': 'export const root = {};\n' }, reason: /has no default export/ },
+  { what: 'a default export that is a number', args: ['serve', 'app.mjs'], files: { 'app.mjs': 'export default 42;\n' }, reason: /is a number; export an App or a root object/ },
+  { what: 'a default export that is a class', args: ['serve', 'app.mjs'], files: { 'app.mjs': 'export default class Root {}\n' }, reason: /is a function or class/ },
+  { what: 'a malformed config file', args: ['serve', 'app.mjs', '--config', 'site.conf'], files: { 'app.mjs': APP, 'site.conf': '[global]\nserver.socket_port 8080\n' }, reason: /site\.conf:2:/ },
+  { what: 'an unknown key in the config file', args: ['serve', 'app.mjs', '--config', 'site.conf'], files: { 'app.mjs': APP, 'site.conf': '[global]\nserver.socket_prot = 8080\n' }, reason: /server\.socket_prot' in .*site\.conf:2 \[global\]: unknown key/ },
+  { what: 'a config file that is not there', args: ['serve', 'app.mjs', '--config', 'none.conf'], files: { 'app.mjs': APP }, reason: /none\.conf/ },
+  { what: 'path sections for a module that exports an App', args: ['serve', 'app.mjs', '--config', 'site.conf'], files: { 'app.mjs': APP, 'site.conf': '[/]\ntools.gzip.on = True\n' }, reason: /has path sections \(\[\/\]\) but 'app.mjs' exports an App/ },
+  { what: 'a bad key in the module’s own config', args: ['serve', 'app.mjs'], files: { 'app.mjs': "import { App, exposed } from 'drupe';\nexport default new App({ _cp_config: { 'tools.gzip.onn': true }, index: exposed(() => 'x') });\n" }, reason: /tools\.gzip\.onn/ },
+];
+
+for (const bad of BAD) {
+  test(`bad input — ${bad.what}: one line on stderr, exit 2`, async (t) => {
+    const dir = project(t, bad.files ?? {});
+    const r = await run(t, dir, bad.args);
+    assert.equal(r.code, 2, `exit code; stderr: ${r.stderr}`);
+    const lines = oneLine(r.stderr);
+    assert.equal(lines.length, 1, `one line on stderr, got:\n${r.stderr}`);
+    assert.match(lines[0]!, /^drupe: /);
+    assert.match(lines[0]!, bad.reason);
+    assert.doesNotMatch(r.stderr, /^\s+at /m, 'no stack');
+  });
+}
+
+test('a port in use: one line on stderr, exit 1', async (t) => {
+  const port = await busyPort(t);
+  const dir = project(t, { 'app.mjs': APP });
+  const r = await run(t, dir, ['serve', 'app.mjs', '--port', String(port)]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.deepEqual(oneLine(r.stderr), [`drupe: cannot listen on 127.0.0.1:${port}: address already in use`]);
+});
+
+// ---------------------------------------------------------------------------
+// Serving in one process
+
+test('an App export serves; SIGTERM exits 0', { skip: SKIP }, async (t) => {
+  const dir = project(t, { 'app.mjs': APP });
+  const s = await serve(t, dir, ['app.mjs', '--port', '0']);
+  assert.match(s.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+  const r = await get(s.port);
+  assert.equal(r.status, 200);
+  assert.equal(r.body, 'from an App');
+  process.kill(s.child.pid!, 'SIGTERM');
+  assert.deepEqual(await within(s.exited, 'the exit', GUARD), { code: 0, signal: null }, s.stderr());
+});
+
+test('a root-object export gets the config file’s [/path] sections; flags override the file’s [global]', { skip: SKIP }, async (t) => {
+  const busy = await busyPort(t);
+  const dir = project(t, {
+    'app.mjs': ROOT,
+    'site.conf': [
+      '[global]',
+      'environment = "production"',
+      `server.socket_port = ${busy}`,
+      '',
+      '[/]',
+      'tools.response_headers.on = True',
+      'tools.response_headers.headers = {"X-From": "site.conf"}',
+    ].join('\n'),
+  });
+  // The file's port is in use and its environment hides tracebacks: the flags win over both.
+  const s = await serve(t, dir, ['app.mjs', '--config', 'site.conf', '--port', '0', '--environment', 'development']);
+  assert.notEqual(s.port, busy);
+  const r = await get(s.port);
+  assert.equal(r.body, 'from a root');
+  assert.equal(r.headers['x-from'], 'site.conf');
+  const boom = await get(s.port, '/boom');
+  assert.equal(boom.status, 500);
+  assert.match(boom.body, /boom-trace/, 'development shows the traceback');
+  process.kill(s.child.pid!, 'SIGTERM');
+  assert.deepEqual(await within(s.exited, 'the exit', GUARD), { code: 0, signal: null }, s.stderr());
+});
+
+test('SIGTERM while a request is in flight: it finishes with 200, then the command exits 0', { skip: SKIP }, async (t) => {
+  const dir = project(t, { 'app.mjs': ROOT });
+  const s = await serve(t, dir, ['app.mjs', '--port', '0', '--environment', 'test']);
+  const answer = get(s.port, '/slow');
+  await waitFor(() => s.stdout().includes('slow started'), 'the slow request in flight', GUARD);
+  process.kill(s.child.pid!, 'SIGTERM');
+  const r = await answer;
+  assert.equal(r.status, 200);
+  assert.equal(r.body, 'slow done');
+  assert.deepEqual(await within(s.exited, 'the exit', GUARD), { code: 0, signal: null }, s.stderr());
+});
+
+test('SIGHUP re-reads the config file: a new value applies with no failed request; a broken edit keeps the old config and logs one error line', { skip: SKIP }, async (t) => {
+  const conf = (value: string): string => `[global]\nenvironment = "test"\ntools.response_headers.on = True\ntools.response_headers.headers = {"X-Version": "${value}"}\n`;
+  const dir = project(t, { 'app.mjs': ROOT, 'site.conf': conf('one') });
+  const s = await serve(t, dir, ['app.mjs', '--config', 'site.conf', '--port', '0']);
+  assert.equal((await get(s.port)).headers['x-version'], 'one');
+
+  writeFileSync(join(dir, 'site.conf'), conf('two'));
+  let seenTwo!: () => void;
+  const two = new Promise<void>((res) => { seenTwo = res; });
+  const load = hammer(s.port, '/', two);
+  process.kill(s.child.pid!, 'SIGHUP');
+  await waitFor(() => s.stderr().includes('[global] applied'), 'the reload', GUARD);
+  await within((async () => { while ((await get(s.port)).headers['x-version'] !== 'two') { /* the reload is logged after it applied */ } })(), 'the new header', GUARD);
+  seenTwo();
+  const { answers, failures } = await load;
+  assert.deepEqual(failures, []);
+  assert.ok(answers.every((a) => a.status === 200 && a.body === 'from a root'), 'every answer during the reload is whole');
+
+  writeFileSync(join(dir, 'site.conf'), `${conf('three')}tools.response_headers.bogus = 1\nthis is not a line\n`);
+  process.kill(s.child.pid!, 'SIGHUP');
+  await waitFor(() => /keeping the old config/.test(s.stderr()), 'the refused reload', GUARD);
+  const refused = oneLine(s.stderr()).filter((l) => l.includes('keeping the old config'));
+  assert.equal(refused.length, 1);
+  assert.match(refused[0]!, /site\.conf:6/);
+  assert.equal((await get(s.port)).headers['x-version'], 'two', 'the old config still serves');
+
+  process.kill(s.child.pid!, 'SIGTERM');
+  assert.deepEqual(await within(s.exited, 'the exit', GUARD), { code: 0, signal: null }, s.stderr());
+});
+
+test('SIGHUP: a changed port is named as waiting for a restart; the server keeps its port', { skip: SKIP }, async (t) => {
+  const dir = project(t, { 'app.mjs': ROOT, 'site.conf': '[global]\nenvironment = "test"\n' });
+  const s = await serve(t, dir, ['app.mjs', '--config', 'site.conf', '--port', '0']);
+  writeFileSync(join(dir, 'site.conf'), '[global]\nenvironment = "test"\nserver.socket_host = "127.0.0.2"\n');
+  process.kill(s.child.pid!, 'SIGHUP');
+  await waitFor(() => s.stderr().includes('[global] applied'), 'the reload', GUARD);
+  assert.match(s.stderr(), /server\.socket_host changed in .*site\.conf; applies on restart/);
+  assert.equal((await get(s.port)).body, 'from a root');
+  process.kill(s.child.pid!, 'SIGTERM');
+  assert.deepEqual(await within(s.exited, 'the exit', GUARD), { code: 0, signal: null }, s.stderr());
+});
