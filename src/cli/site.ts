@@ -53,9 +53,7 @@ export function readConfig(spec: SiteSpec): LoadedConfig {
 
 /** Import the module and say what its default export is; a missing, failing or unusable module is a CliError (2). */
 export async function importSite(spec: SiteSpec): Promise<Exported> {
-  if (!existsSync(spec.module) || !statSync(spec.module).isFile()) {
-    throw new CliError(`cannot find module '${spec.shown}' (looked for ${spec.module})`, 2);
-  }
+  moduleFile(spec);
   let namespace: Record<string, unknown>;
   try {
     namespace = (await import(pathToFileURL(spec.module).href)) as Record<string, unknown>;
@@ -79,6 +77,13 @@ export async function importSite(spec: SiteSpec): Promise<Exported> {
     throw new CliError(`the default export of '${spec.shown}' is an App from another copy of drupe; run the drupe command of the installation the module imports`, 2);
   }
   return { kind: 'root', root: value };
+}
+
+/** Check the module is a file, without importing it (what the primary of a worker pool can do). */
+export function moduleFile(spec: SiteSpec): void {
+  if (!existsSync(spec.module) || !statSync(spec.module).isFile()) {
+    throw new CliError(`cannot find module '${spec.shown}' (looked for ${spec.module})`, 2);
+  }
 }
 
 function looksLikeApp(value: object): boolean {
