@@ -5,6 +5,7 @@ import type { Config } from '../core/config.js';
 import { DrupeError, RequestAbortedError } from '../lib/errors.js';
 import { kAbort } from '../http/request.js';
 import { engine } from './engine.js';
+import { serveWithWorkers } from './serve-workers.js';
 
 export interface ServeOptions {
   /** Defaults to `server.socket_host` or 127.0.0.1. */
@@ -96,6 +97,8 @@ function endWhenDone(res: ServerResponse): void {
  *   await server.close();
  */
 export async function serve(app: App, options: ServeOptions = {}): Promise<RunningServer> {
+  // Worker mode: the primary runs a pool of processes, each serving through this same call.
+  if (options.config?.['server.workers'] !== undefined) return serveWithWorkers(app, options, serve);
   app.configure(options.config ?? {});
   const c = app.globalConfig;
   const headersTimeout = seconds(c['server.headers_timeout'], 10);
