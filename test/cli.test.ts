@@ -12,6 +12,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { waitFor, within } from './helpers/async.js';
 import { tempDir } from './helpers/files.js';
+import { ignored } from '../src/cli/watch.js';
 
 const SKIP = process.platform === 'win32' ? 'POSIX signals' : false;
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -116,20 +117,32 @@ async function busyPort(t: Ctx): Promise<number> {
   return (holder.address() as { port: number }).port;
 }
 
-/** Requests one after another until `stop` resolves; every answer is checked by the caller. */
-async function hammer(port: number, path: string, stop: Promise<unknown>): Promise<{ answers: Answer[]; failures: unknown[] }> {
+/**
+ * Requests one after another until `stop` resolves (bounded); the caller checks every answer.
+ * `coveredStop` says the requests went on until `stop`, so they span what happened before it.
+ */
+async function hammer(port: number, path: string, stop: Promise<unknown>): Promise<{ answers: Answer[]; failures: unknown[]; coveredStop: boolean }> {
   let done = false;
   void stop.finally(() => { done = true; });
   const answers: Answer[] = [];
   const failures: unknown[] = [];
-  for (let i = 0; i < 5000 && !done; i++) {
+  for (let i = 0; i < 20_000 && !done; i++) {
     try {
       answers.push(await get(port, path));
     } catch (error) {
       failures.push(error);
     }
   }
-  return { answers, failures };
+  return { answers, failures, coveredStop: done };
+}
+
+/** Ask again (a bounded number of times, each request bounded) until `check` holds; false if it never did. */
+async function until(check: () => Promise<boolean>, tries = 2000): Promise<boolean> {
+  for (let i = 0; i < tries; i++) {
+    if (await check()) return true;
+    await new Promise((res) => setTimeout(res, 10));
+  }
+  return false;
 }
 
 const oneLine = (stderr: string): string[] => stderr.split('\n').filter((l) => l !== '');
@@ -188,6 +201,7 @@ const BAD: Array<{ what: string; args: string[]; files?: Record<string, string>;
   { what: 'zero workers', args: ['serve', 'app.mjs', '--workers', '0'], files: { 'app.mjs': APP }, reason: /--workers '0'/ },
   { what: 'workers not a count', args: ['serve', 'app.mjs', '--workers', 'many'], files: { 'app.mjs': APP }, reason: /--workers 'many'/ },
   { what: 'an unknown environment', args: ['serve', 'app.mjs', '--environment', 'prod'], files: { 'app.mjs': APP }, reason: /--environment 'prod'/ },
+  { what: 'workers on port 0', args: ['serve', 'app.mjs', '--workers', '2', '--port', '0'], files: { 'app.mjs': APP }, reason: /need a fixed port/ },
   { what: 'a missing module', args: ['serve', 'nowhere.mjs'], reason: /cannot find module 'nowhere.mjs'/ },
   { what: 'a module that throws at import', args: ['serve', 'app.mjs'], files: { 'app.mjs': "throw new Error('no database');\n" }, reason: /module 'app.mjs' failed to load: no database/ },
   { what: 'a module with a syntax error', args: ['serve', 'app.mjs'], files: { 'app.mjs': 'export default {\n' }, reason: /module 'app.mjs' failed to load: / },
@@ -287,9 +301,10 @@ test('SIGHUP re-reads the config file: a new value applies with no failed reques
   const load = hammer(s.port, '/', two);
   process.kill(s.child.pid!, 'SIGHUP');
   await waitFor(() => s.stderr().includes('[global] applied'), 'the reload', GUARD);
-  await within((async () => { while ((await get(s.port)).headers['x-version'] !== 'two') { /* the reload is logged after it applied */ } })(), 'the new header', GUARD);
+  assert.ok(await until(async () => (await get(s.port)).headers['x-version'] === 'two'), 'the new header is served');
   seenTwo();
-  const { answers, failures } = await load;
+  const { answers, failures, coveredStop } = await load;
+  assert.ok(coveredStop, 'the requests went on through the reload');
   assert.deepEqual(failures, []);
   assert.ok(answers.every((a) => a.status === 200 && a.body === 'from a root'), 'every answer during the reload is whole');
 
@@ -315,4 +330,123 @@ test('SIGHUP: a changed port is named as waiting for a restart; the server keeps
   assert.equal((await get(s.port)).body, 'from a root');
   process.kill(s.child.pid!, 'SIGTERM');
   assert.deepEqual(await within(s.exited, 'the exit', GUARD), { code: 0, signal: null }, s.stderr());
+});
+
+// ---------------------------------------------------------------------------
+// Workers and --watch
+
+const MARKED = `
+import { appendFileSync } from 'node:fs';
+import { exposed } from 'drupe';
+// Each process that imports this module says so: the primary must not.
+appendFileSync(new URL('./imported-by.txt', import.meta.url), process.pid + '\\n');
+export default {
+  index: exposed(() => 'from a worker'),
+  pid: exposed(() => String(process.pid)),
+};
+`;
+
+test('--workers 2: two worker processes answer, the primary never imports the module; SIGTERM exits 0', { skip: SKIP }, async (t) => {
+  const dir = project(t, { 'app.mjs': MARKED });
+  const s = await serve(t, dir, ['app.mjs', '--port', String(await freePort()), '--workers', '2', '--environment', 'test']);
+  assert.match(s.stdout(), /with 2 workers/);
+  const pids = new Set<string>();
+  for (let i = 0; i < 200 && pids.size < 2; i++) {
+    const r = await get(s.port, '/pid');
+    assert.equal(r.status, 200);
+    pids.add(r.body);
+  }
+  assert.equal(pids.size, 2, 'two different worker PIDs answered');
+  assert.ok(!pids.has(String(s.child.pid)), 'the primary does not serve');
+  const importers = readFileSync(join(dir, 'imported-by.txt'), 'utf8').split('\n').filter((l) => l !== '');
+  assert.ok(!importers.includes(String(s.child.pid)), 'the primary never imported the module');
+  process.kill(s.child.pid!, 'SIGTERM');
+  assert.deepEqual(await within(s.exited, 'the exit', GUARD), { code: 0, signal: null }, s.stderr());
+});
+
+test('--workers: a module that throws in the workers is one line and exit 2; a port in use is exit 1', { skip: SKIP }, async (t) => {
+  const dir = project(t, { 'bad.mjs': "throw new Error('no database');\n", 'app.mjs': MARKED });
+  const bad = await run(t, dir, ['serve', 'bad.mjs', '--workers', '2', '--port', String(await freePort())]);
+  assert.equal(bad.code, 2, bad.stderr);
+  const badLines = oneLine(bad.stderr);
+  assert.equal(badLines.length, 1, bad.stderr);
+  assert.match(badLines[0]!, /^drupe: .*module 'bad.mjs' failed to load: no database/);
+  const port = await busyPort(t);
+  const busy = await run(t, dir, ['serve', 'app.mjs', '--workers', '2', '--port', String(port)]);
+  assert.equal(busy.code, 1, busy.stderr);
+  const busyLines = oneLine(busy.stderr);
+  assert.equal(busyLines.length, 1, busy.stderr);
+  assert.match(busyLines[0]!, /address already in use/);
+});
+
+test('--workers 1 and SIGHUP: the workers are replaced and read the file anew, [/path] sections included, with no failed request; a broken file keeps the old workers', { skip: SKIP }, async (t) => {
+  const conf = (value: string): string => `[global]\nenvironment = "test"\n\n[/]\ntools.response_headers.on = True\ntools.response_headers.headers = {"X-Version": "${value}"}\n`;
+  const dir = project(t, { 'app.mjs': MARKED, 'site.conf': conf('one') });
+  const s = await serve(t, dir, ['app.mjs', '--config', 'site.conf', '--port', String(await freePort()), '--workers', '1']);
+  const first = await get(s.port, '/pid');
+  assert.equal(first.headers['x-version'], 'one');
+
+  writeFileSync(join(dir, 'site.conf'), conf('two'));
+  let stop!: () => void;
+  const stopped = new Promise<void>((res) => { stop = res; });
+  const load = hammer(s.port, '/', stopped);
+  process.kill(s.child.pid!, 'SIGHUP');
+  await waitFor(() => s.stderr().includes('the workers were replaced'), 'the rolling restart', GUARD);
+  stop();
+  const { answers, failures, coveredStop } = await load;
+  assert.ok(coveredStop, 'the requests went on through the reload');
+  assert.deepEqual(failures, []);
+  assert.ok(answers.every((a) => a.status === 200 && a.body === 'from a worker'), 'every answer during the restart is whole');
+  const after = await get(s.port, '/pid');
+  assert.equal(after.headers['x-version'], 'two');
+  assert.notEqual(after.body, first.body, 'a new worker answers');
+
+  writeFileSync(join(dir, 'site.conf'), conf('three').replace('[/]', '[/'));
+  process.kill(s.child.pid!, 'SIGHUP');
+  await waitFor(() => s.stderr().includes('keeping the old workers'), 'the refused reload', GUARD);
+  const kept = await get(s.port, '/pid');
+  assert.equal(kept.body, after.body, 'the same worker serves');
+  assert.equal(kept.headers['x-version'], 'two');
+
+  process.kill(s.child.pid!, 'SIGTERM');
+  assert.deepEqual(await within(s.exited, 'the exit', GUARD), { code: 0, signal: null }, s.stderr());
+});
+
+test('--watch: editing the module changes the answer with no failed request; a broken edit keeps the old worker serving', { skip: SKIP }, async (t) => {
+  const version = (v: string): string => `import { exposed } from 'drupe';\nexport default { index: exposed(() => '${v}') };\n`;
+  const dir = project(t, { 'app.mjs': version('v1'), 'lib/.cache/x': '' });
+  const s = await serve(t, dir, ['app.mjs', '--port', String(await freePort()), '--watch', '--environment', 'test']);
+  assert.equal((await get(s.port)).body, 'v1');
+
+  let stop!: () => void;
+  const stopped = new Promise<void>((res) => { stop = res; });
+  const load = hammer(s.port, '/', stopped);
+  writeFileSync(join(dir, 'app.mjs'), version('v2'));
+  assert.ok(await until(async () => (await get(s.port)).body === 'v2'), 'the reloaded module answers');
+  stop();
+  const { answers, failures, coveredStop } = await load;
+  assert.ok(coveredStop, 'the requests went on through the reload');
+  assert.deepEqual(failures, []);
+  assert.ok(answers.every((a) => a.status === 200 && (a.body === 'v1' || a.body === 'v2')), 'every answer during the reload is whole');
+  await waitFor(() => s.stderr().includes('the workers were replaced'), 'the reload logged', GUARD);
+  assert.match(s.stderr(), /drupe: watch: .*app\.mjs changed; replacing the workers/);
+
+  writeFileSync(join(dir, 'app.mjs'), 'export default {\n');
+  await waitFor(() => s.stderr().includes('keeps serving'), 'the failed reload', GUARD);
+  assert.match(s.stderr(), /failed to start: module 'app\.mjs' failed to load: .*; worker 1 \(pid \d+\) keeps running/, 'one line says why');
+  assert.match(s.stderr(), /drupe: restart stopped short; the old worker \(pid \d+\) keeps serving/);
+  assert.equal((await get(s.port)).body, 'v2', 'the old worker still serves');
+
+  process.kill(s.child.pid!, 'SIGTERM');
+  assert.deepEqual(await within(s.exited, 'the exit', GUARD), { code: 0, signal: null }, s.stderr());
+});
+
+test('--watch ignores node_modules, dot-folders and dot-files, log files and the configured log files', () => {
+  for (const path of ['node_modules/x/index.js', 'lib/node_modules/y.js', '.git/index', 'src/.cache/a', '.env', 'logs/access.log', 'site.log']) {
+    assert.equal(ignored(path), true, path);
+  }
+  assert.equal(ignored('logs/access.txt', new Set(['logs/access.txt'])), true);
+  for (const path of ['app.mjs', 'lib/db.js', 'site.conf', 'templates/page.html', 'logs/access.txt']) {
+    assert.equal(ignored(path), false, path);
+  }
 });

@@ -2,7 +2,9 @@
 import { readFileSync } from 'node:fs';
 import { parseCommand } from './args.js';
 import { CliError, reason } from './errors.js';
+import { servePool } from './primary.js';
 import { serveSingle } from './single.js';
+import { readConfig, siteSpec } from './site.js';
 import { MAIN_USAGE, SERVE_USAGE } from './usage.js';
 
 /** Run the command; sets process.exitCode, or exits itself when a serve ends by a signal. */
@@ -14,7 +16,10 @@ export async function main(argv: readonly string[]): Promise<void> {
     } else if (command.kind === 'version') {
       process.stdout.write(`${version()}\n`);
     } else {
-      await serveSingle(command.options);
+      const { options } = command;
+      const fromFile = (readConfig(siteSpec(options)).global as { 'server.workers'?: unknown })['server.workers'];
+      if (options.workers !== undefined || options.watch || fromFile !== undefined) await servePool(options);
+      else await serveSingle(options);
     }
   } catch (error) {
     const code = error instanceof CliError ? error.exitCode : 1;
