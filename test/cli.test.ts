@@ -379,14 +379,17 @@ test('--workers: a module that throws in the workers is one line and exit 2; a p
   assert.match(busyLines[0]!, /address already in use/);
 });
 
-test('--workers 1 and SIGHUP: the workers are replaced and read the file anew, [/path] sections included, with no failed request; a broken file keeps the old workers', { skip: SKIP }, async (t) => {
-  const conf = (value: string): string => `[global]\nenvironment = "test"\n\n[/]\ntools.response_headers.on = True\ntools.response_headers.headers = {"X-Version": "${value}"}\n`;
+test('--workers 1 and SIGHUP: the workers are replaced and read the file anew, [/path] sections included, with no failed request, on the port they started on; a broken file keeps the old workers', { skip: SKIP }, async (t) => {
+  const port = await freePort();
+  const conf = (value: string, at = port): string => `[global]\nenvironment = "test"\nserver.socket_port = ${at}\n\n[/]\ntools.response_headers.on = True\ntools.response_headers.headers = {"X-Version": "${value}"}\n`;
   const dir = project(t, { 'app.mjs': MARKED, 'site.conf': conf('one') });
-  const s = await serve(t, dir, ['app.mjs', '--config', 'site.conf', '--port', String(await freePort()), '--workers', '1']);
+  const s = await serve(t, dir, ['app.mjs', '--config', 'site.conf', '--workers', '1']);
+  assert.equal(s.port, port);
   const first = await get(s.port, '/pid');
   assert.equal(first.headers['x-version'], 'one');
 
-  writeFileSync(join(dir, 'site.conf'), conf('two'));
+  // The file also moves the port: that waits for a restart of the command.
+  writeFileSync(join(dir, 'site.conf'), conf('two', await freePort()));
   let stop!: () => void;
   const stopped = new Promise<void>((res) => { stop = res; });
   const load = hammer(s.port, '/', stopped);
@@ -400,6 +403,7 @@ test('--workers 1 and SIGHUP: the workers are replaced and read the file anew, [
   const after = await get(s.port, '/pid');
   assert.equal(after.headers['x-version'], 'two');
   assert.notEqual(after.body, first.body, 'a new worker answers');
+  assert.match(s.stderr(), /drupe: SIGHUP: server\.socket_port changed in .*site\.conf; applies on restart of the command/);
 
   writeFileSync(join(dir, 'site.conf'), conf('three').replace('[/]', '[/'));
   process.kill(s.child.pid!, 'SIGHUP');

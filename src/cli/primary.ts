@@ -22,11 +22,15 @@ export async function servePool(options: ServeOptions): Promise<void> {
   }
   // Start-up lines wait until the start is known to have worked: a failed start is one line, the reason.
   let held: [string, number][] | undefined = [];
+  // Workers listen where the command started, whatever a later SIGHUP's file says: moving the
+  // port under a rolling restart would strand whatever points at the old one.
+  const listen = { 'server.socket_host': config.global['server.socket_host'] ?? '127.0.0.1', 'server.socket_port': port };
+  const workerSpec: SiteSpec = { ...spec, overrides: { ...spec.overrides, ...listen } };
   const pool = workerPool({
     workers: options.workers ?? config.global['server.workers'] ?? 1,
     exec: WORKER_SCRIPT,
     args: [],
-    env: { [SITE_ENV]: JSON.stringify(spec) },
+    env: { [SITE_ENV]: JSON.stringify(workerSpec) },
     shutdownTimeout: Math.round((config.global['server.shutdown_timeout'] ?? 10) * 1000),
     log: (message, level) => {
       if (held !== undefined) held.push([message, level]);
@@ -50,7 +54,7 @@ export async function servePool(options: ServeOptions): Promise<void> {
       await pool.stop();
     },
     graceful: () => {
-      if (configBroken(spec)) return;
+      if (configBroken(spec, listen)) return;
       restart('SIGHUP');
     },
     reopen: () => pool.reopen(),
@@ -67,11 +71,16 @@ export async function servePool(options: ServeOptions): Promise<void> {
   await engine.block();
 }
 
-/** SIGHUP: a config file that no longer loads keeps the old workers (they would fail to start). */
-function configBroken(spec: SiteSpec): boolean {
+/**
+ * SIGHUP: a config file that no longer loads keeps the old workers (they would fail to start).
+ * A new address in it is named: it waits for a restart of the command.
+ */
+function configBroken(spec: SiteSpec, listen: Readonly<Record<string, unknown>>): boolean {
   if (spec.config === undefined) return false;
   try {
-    readConfig(spec);
+    const { global } = readConfig(spec);
+    const moved = Object.keys(listen).filter((k) => k in global && global[k as keyof typeof global] !== listen[k]);
+    if (moved.length > 0) engine.log(`drupe: SIGHUP: ${moved.join(', ')} changed in ${spec.config}; applies on restart of the command`, 40);
     return false;
   } catch (error) {
     engine.log(`drupe: SIGHUP: ${reason(error)}; keeping the old workers and config`, 50);
