@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { get as httpGet } from 'node:http';
 import { createServer } from 'node:net';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { App, exposed, serve, type DrupeError } from '../src/index.js';
@@ -47,7 +47,7 @@ const root = {
   })(), { 'response.stream': true }),
   crash: exposed(() => { setTimeout(() => process.exit(1), 10); return 'crashing'; }),
 };
-const config = { environment: 'test', 'server.shutdown_timeout': 30 };
+const config = { environment: 'test', 'server.shutdown_timeout': 30, ...(process.env.ACCESS_FILE ? { 'log.access_file': process.env.ACCESS_FILE } : {}) };
 const port = Number(process.env.PORT);
 if (process.env.MODE === 'pool') {
   if (cluster.isPrimary) {
@@ -255,12 +255,12 @@ test('server.workers: a rolling restart (SIGHUP) under a stream of requests fail
   let stop = false;
   const run = load(s.port, () => phase, () => stop);
   try {
-    await waitFor(() => run.outcomes.length >= 40, 'some answers before the restart', 60_000);
+    await waitFor(() => run.outcomes.length >= 100, 'some answers before the restart', 60_000);
     phase = 'during';
     signal(s, 'SIGHUP');
     const done = await s.line((l) => l.includes('workers: rolling restart done (2 replaced'), 'the rolling restart');
     phase = 'after';
-    await waitFor(() => count(run.outcomes, 'after').sent >= 40, 'answers after the restart', 60_000);
+    await waitFor(() => count(run.outcomes, 'after').sent >= 100, 'answers after the restart', 60_000);
     stop = true;
     await within(run.done, 'the load to end', 60_000);
     const fresh = /pids ([\d, ]+)\)/.exec(done)![1]!.split(', ').map(Number);
@@ -287,7 +287,7 @@ test('server.workers: SIGTERM under a stream of requests — none sent before it
   // A loop ends at the first refusal after the SIGTERM: the site is going away.
   const run = load(s.port, () => phase, () => stop || outcomes.some((o) => o.phase === 'after' && o.error !== undefined), outcomes);
   try {
-    await waitFor(() => run.outcomes.length >= 40, 'some answers before the SIGTERM', 60_000);
+    await waitFor(() => run.outcomes.length >= 100, 'some answers before the SIGTERM', 60_000);
     phase = 'after';
     signal(s, 'SIGTERM');
     const exit = await within(s.exited, 'the exit', 60_000);
@@ -341,6 +341,25 @@ test('server.workers: a worker that throws at import stops start-up with a one-l
   assert.notEqual(code, 0);
   assert.match(s.output(), /^50 workers: worker \d \(pid \d+\) failed to start: Error: the app module is broken \(exit code 1\); stopping the others$/m);
   assert.doesNotMatch(s.output(), /^ready /m);
+});
+
+test('server.workers: SIGUSR2 at the primary makes the workers reopen their access log (logrotate)', { skip: SKIP }, async (t) => {
+  const log = join(tempDir(t, 'drupe-workers-log-'), 'access.log');
+  const s = await site(t, { ACCESS_FILE: log });
+  await s.line((l) => l.startsWith('ready '), 'ready');
+  const lines = (file: string): string[] => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l !== '') : []);
+  check('/', await get(s.port, '/?before'));
+  await waitFor(() => lines(log).length === 1, 'the first access line', 15_000);
+  renameSync(log, `${log}.1`);
+  signal(s, 'SIGUSR2');
+  await s.line((l) => l.includes('SIGUSR2 received; reopening log files'), 'the reopen');
+  // The workers get the reopen over IPC a moment later: ask until a line lands in the new file (bounded).
+  for (let i = 0; i < 200 && lines(log).length === 0; i++) check('/', await get(s.port, `/?after-${i}`));
+  await waitFor(() => lines(log).length > 0, 'an access line in the new file', 15_000);
+  assert.ok(lines(log).every((l) => /GET \/\?after-\d+ /.test(l)), lines(log).join('\n'));
+  assert.match(lines(`${log}.1`)[0]!, /GET \/\?before /);
+  signal(s, 'SIGTERM');
+  assert.deepEqual(await within(s.exited, 'the exit', 60_000), { code: 0, signal: null }, s.output());
 });
 
 test('server.workers: validated as a global key; port 0 is refused before any worker starts', async () => {

@@ -2,7 +2,7 @@
 // the same script; in a worker, the ordinary serve(), then the worker's side of the pool.
 import cluster from 'node:cluster';
 import { createServer, type Server } from 'node:http';
-import type { App } from './app.js';
+import { hostOf, type App } from './app.js';
 import { validateConfig, type Config } from '../core/config.js';
 import { DrupeError } from '../lib/errors.js';
 import { engine } from './engine.js';
@@ -29,18 +29,21 @@ interface Served {
  * stops the workers gracefully. The process-wide engine's 'graceful' (SIGHUP, once
  * `engine.signals()` was called) restarts them one at a time, its 'reopen' (SIGUSR2) reaches
  * them, its 'exit' stops them. In a worker: the ordinary serve(), closed on the engine's
- * 'exit', then `runAsWorker(engine)`.
+ * 'exit' and its logs reopened on 'reopen', then `runAsWorker(engine)`.
  */
 export async function serveWithWorkers(app: App, options: Options, serve: (app: App, options: Options) => Promise<Served>): Promise<Served> {
   const { 'server.workers': workers, ...config } = options.config ?? {};
   if (workers === undefined) return serve(app, options);
   if (!cluster.isPrimary) {
     const running = await serve(app, { ...options, config });
+    const reopen = (): void => hostOf(app).reopenLogs();
     const close = (): Promise<void> => {
       engine.unsubscribe('exit', close);
+      engine.unsubscribe('reopen', reopen);
       return running.close();
     };
     engine.subscribe('exit', close);
+    engine.subscribe('reopen', reopen);
     runAsWorker(engine);
     return { url: running.url, port: running.port, server: running.server, close };
   }

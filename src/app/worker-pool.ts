@@ -142,6 +142,8 @@ class Pool implements WorkerPool {
     const members = Array.from({ length: this.size }, (_, slot) => this.#fork(slot, 'initial'));
     try {
       await Promise.all(members.map((m) => m.ready));
+      const lost = members.find((m) => !this.#members.has(m));
+      if (lost !== undefined) throw new WorkerStartError('it exited while the other workers were starting', 1, `worker ${lost.slot + 1} (pid ${lost.pid})`);
     } catch (error) {
       this.#log(`workers: ${error instanceof Error ? error.message : String(error)}; stopping the others`, 50);
       this.#state = 'stopping';
@@ -190,6 +192,7 @@ class Pool implements WorkerPool {
       try {
         await fresh.ready;
       } catch (error) {
+        if (this.#state !== 'running') return; // stopped meanwhile: the stop ended it
         const kept = this.#slots[slot];
         this.#log(`workers: rolling restart stopped: ${error instanceof Error ? error.message : oneLine(error)}; ${kept === undefined ? 'its slot stays empty' : `worker ${slot + 1} (pid ${kept.pid}) keeps running`}`, 50);
         return;
