@@ -7,7 +7,11 @@ import { serveSingle } from './single.js';
 import { readConfig, siteSpec } from './site.js';
 import { MAIN_USAGE, SERVE_USAGE } from './usage.js';
 
-/** Run the command; sets process.exitCode, or exits itself when a serve ends by a signal. */
+/**
+ * Run the command. Help and version return; a serve runs until a signal ends the process (the
+ * engine's handlers exit it). Whatever stops it first is one line on stderr and exit 2 (bad
+ * input) or 1 (could not start).
+ */
 export async function main(argv: readonly string[]): Promise<void> {
   try {
     const command = parseCommand(argv);
@@ -17,7 +21,7 @@ export async function main(argv: readonly string[]): Promise<void> {
       process.stdout.write(`${version()}\n`);
     } else {
       const { options } = command;
-      const fromFile = (readConfig(siteSpec(options)).global as { 'server.workers'?: unknown })['server.workers'];
+      const fromFile = readConfig(siteSpec(options)).global['server.workers'];
       if (options.workers !== undefined || options.watch || fromFile !== undefined) await servePool(options);
       else await serveSingle(options);
     }
