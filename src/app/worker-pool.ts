@@ -266,6 +266,8 @@ class Pool implements WorkerPool {
         if (role === 'replacement') this.#crashed(member, error.message);
       } else if (was === 'ready') {
         this.#crashed(member, `worker ${slot + 1} (pid ${member.pid}) ${how(code, signal)}`);
+      } else if (member.readyAt !== 0 && (code !== 0 || signal !== null)) {
+        this.#log(`workers: worker ${slot + 1} (pid ${member.pid}) ${how(code, signal)} while stopping`, 40);
       }
     });
     return member;
