@@ -263,6 +263,24 @@ test('workerPool: two workers share the port and both answer; SIGHUP replaces bo
   assert.match(s.output(), /workers: all stopped/);
 });
 
+test('workerPool: a SIGHUP during a rolling restart is not lost: another full round follows the one under way', { skip: SKIP }, async (t) => {
+  const s = await site(t, { MODE: 'pool' });
+  const ready = await s.line((l) => l.startsWith('ready '), 'ready');
+  const first = ready.slice(6).split(' ').map(Number);
+  signal(s, 'SIGHUP');
+  await s.line((l) => l.includes('workers: rolling restart of 2 workers'), 'the first restart begun');
+  signal(s, 'SIGHUP');
+  await s.line((l) => l.includes('workers: a rolling restart is under way; another will follow it'), 'the second one queued');
+  await waitFor(() => s.output().split('\n').filter((l) => l.includes('rolling restart done (2 replaced')).length === 2, 'two rounds done', 60_000);
+  const rounds = s.output().split('\n').filter((l) => l.includes('rolling restart done')).map((l) => /pids ([\d, ]+)\)/.exec(l)![1]!.split(', ').map(Number));
+  const [middle, last] = rounds as [number[], number[]];
+  assert.equal(middle.filter((p) => first.includes(p)).length, 0);
+  assert.equal(last.filter((p) => first.includes(p) || middle.includes(p)).length, 0, 'the second round replaced every worker again');
+  assert.ok(last.includes(check('/', await get(s.port, '/'))));
+  signal(s, 'SIGTERM');
+  assert.deepEqual(await within(s.exited, 'the exit', 60_000), { code: 0, signal: null }, s.output());
+});
+
 test('workerPool: a worker that reports it cannot start (workerFailed) stops start-up with its one line and exit code', { skip: SKIP }, async (t) => {
   const s = await site(t, { MODE: 'pool', REFUSE: '1' });
   assert.deepEqual(await within(s.exited, 'the exit', 60_000), { code: 3, signal: null }, s.output());
