@@ -4,11 +4,12 @@
 // Nothing is pinned here: the point is two workers on two cores, so on a 2-core machine the
 // load generator shares the cores with them (docs/benchmarks.md). Only 127.0.0.1.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cpuMicros } from './load/proc.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(BENCH, '..');
@@ -23,6 +24,19 @@ function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length === 0 ? NaN : s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** CPU time of a server and its child processes (the workers), in µs: what a request costs the machine. */
+function treeCpu(pid) {
+  let total = cpuMicros(pid);
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) total += cpuMicros(Number(name));
+    } catch { /* gone meanwhile */ }
+  }
+  return total;
 }
 
 function freePort() {
@@ -95,6 +109,7 @@ export async function main(argv) {
   const machine = `${cpus().length} cores, ${cpus()[0]?.model.trim() ?? 'unknown'}, Node ${process.version}, load average ${loadavg()[0].toFixed(2)} at the start`;
   console.log(`machine: ${machine}; ${opts.rounds} round(s) of ${opts.duration} s (+${opts.warmup} s warm-up), wrk -t1 -c${opts.connections}, not pinned`);
   const runs = Object.fromEntries(CONFIGS.map((c) => [c.name, []]));
+  const cpu = Object.fromEntries(CONFIGS.map((c) => [c.name, []]));
   const ratios = [];
   for (let round = 0; round < opts.rounds; round++) {
     const order = CONFIGS.map((_, i) => CONFIGS[(i + round) % CONFIGS.length]);
@@ -105,11 +120,14 @@ export async function main(argv) {
         const probe = await fetch(s.url, { signal: AbortSignal.timeout(10_000) });
         if ((await probe.text()) !== 'Hello World!') throw new Error('probe: wrong body');
         await wrk(s.url, opts.connections, opts.warmup);
+        const cpu0 = treeCpu(s.child.pid);
         const r = await wrk(s.url, opts.connections, opts.duration);
+        const cpuPer = (treeCpu(s.child.pid) - cpu0) / (r.rps * opts.duration);
         if (r.non2xx > 0) throw new Error(`${r.non2xx} responses not 2xx`);
         runs[c.name].push(r.rps);
+        cpu[c.name].push(cpuPer);
         inRound[c.name] = r.rps;
-        console.log(`[${round + 1}/${opts.rounds}] ${c.name.padEnd(12)} ${r.rps.toFixed(0).padStart(8)} req/s${r.errors ? `  (socket errors: ${r.errors})` : ''}`);
+        console.log(`[${round + 1}/${opts.rounds}] ${c.name.padEnd(12)} ${r.rps.toFixed(0).padStart(8)} req/s  ${cpuPer.toFixed(1)} µs CPU/req${r.errors ? `  (socket errors: ${r.errors})` : ''}`);
       } finally {
         await stop(s);
       }
@@ -118,14 +136,14 @@ export async function main(argv) {
   }
   const fmt = (x) => Math.round(x).toLocaleString('en-US');
   const ratio = median(ratios);
-  const rows = CONFIGS.map((c) => `| ${c.name} | ${fmt(median(runs[c.name]))} | ${runs[c.name].map(fmt).join(', ')} |`);
+  const rows = CONFIGS.map((c) => `| ${c.name} | ${fmt(median(runs[c.name]))} | ${median(cpu[c.name]).toFixed(1)} | ${runs[c.name].map(fmt).join(', ')} |`);
   const markdown = [
     `# workers: Drupe's hello in one process and with server.workers 1 and 2 (${new Date().toISOString().slice(0, 10)})`,
     '',
     `Machine: ${machine}. Load: wrk -t1 -c${opts.connections}, ${opts.duration} s after a ${opts.warmup} s warm-up, ${opts.rounds} interleaved rounds; nothing pinned (the load generator shares the cores with the workers). Node flags: \`${opts['node-flags']}\`.`,
     '',
-    '| server | median req/s | rounds |',
-    '|---|---|---|',
+    '| server | median req/s | median CPU µs/req (server and workers) | req/s by round |',
+    '|---|---|---|---|',
     ...rows,
     '',
     `Scaling ratio (2 workers ÷ 1 worker, median of the per-round ratios ${ratios.map((r) => r.toFixed(2)).join(', ')}): **${ratio.toFixed(2)}**.`,

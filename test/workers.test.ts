@@ -15,6 +15,7 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { App, exposed, serve, type DrupeError } from '../src/index.js';
+import { streamRequest } from '../src/testing.js';
 import { within, waitFor } from './helpers/async.js';
 import { tempDir } from './helpers/files.js';
 
@@ -46,12 +47,17 @@ const root = {
     for (let i = 0; i < __CHUNKS__; i++) { await wait(5); yield 'chunk ' + i + ' ' + 'y'.repeat(200) + '\\n'; }
   })(), { 'response.stream': true }),
   crash: exposed(() => { setTimeout(() => process.exit(1), 10); return 'crashing'; }),
+  // In flight for a while (about a second): a stop must let it finish.
+  slow: exposed(() => (async function* () {
+    yield 'pid ' + process.pid + '\\n';
+    for (let i = 0; i < 20; i++) { await wait(50); yield 'slow ' + i + '\\n'; }
+  })(), { 'response.stream': true }),
 };
 const config = { environment: 'test', 'server.shutdown_timeout': 30, ...(process.env.ACCESS_FILE ? { 'log.access_file': process.env.ACCESS_FILE } : {}) };
 const port = Number(process.env.PORT);
 if (process.env.MODE === 'pool') {
   if (cluster.isPrimary) {
-    const pool = engine.use(workerPool({ workers, shutdownTimeout: 30_000 }));
+    const pool = engine.use(workerPool({ workers, shutdownTimeout: Number(process.env.SHUTDOWN_MS ?? 30_000) }));
     engine.signals();
     try {
       await engine.start();
@@ -62,6 +68,8 @@ if (process.env.MODE === 'pool') {
     console.log('ready ' + pool.pids.join(' '));
   } else {
     engine.use(serverPlugin(new App(root), { host: '127.0.0.1', port, config }));
+    // A plugin whose stop never ends: the engine cuts it at its stopTimeout (15 s), the pool kills first.
+    if (process.env.HANG_STOP) engine.use({ stop: () => new Promise(() => {}) });
     await engine.start();
     runAsWorker(engine);
   }
@@ -105,7 +113,7 @@ function freePort(): Promise<number> {
   });
 }
 
-async function site(t: { after(fn: () => unknown): void }, env: Record<string, string>): Promise<Site> {
+async function site(t: { after(fn: () => unknown): void }, env: Record<string, string>, detached = false): Promise<Site> {
   const dir = tempDir(t, 'drupe-workers-');
   const script = join(dir, 'site.mjs');
   writeFileSync(script, SITE.replaceAll('__BUFFERED__', String(BUFFERED)).replaceAll('__CHUNKS__', String(CHUNKS)));
@@ -121,14 +129,19 @@ async function site(t: { after(fn: () => unknown): void }, env: Record<string, s
       DRUPE_WORKERS: new URL('../src/app/workers.js', import.meta.url).href,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached, // its own process group, for a signal sent to the whole group as a terminal does
   });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once('exit', (code, signal) => resolve({ code, signal }));
   });
+  const lines: string[] = [];
   t.after(() => {
     if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
+    // And every worker the primary logged, should one outlive it.
+    for (const pid of new Set(lines.flatMap((l) => [...l.matchAll(/\bpids? ([\d, ]+)/g)].flatMap((m) => m[1]!.split(', ').map(Number))))) {
+      if (pid > 0 && alive(pid)) process.kill(pid, 'SIGKILL');
+    }
   });
-  const lines: string[] = [];
   const waiters = new Set<() => void>();
   for (const stream of [child.stdout!, child.stderr!]) {
     createInterface({ input: stream }).on('line', (l) => {
@@ -159,6 +172,15 @@ async function site(t: { after(fn: () => unknown): void }, env: Record<string, s
 async function readyPids(s: Site): Promise<number[]> {
   const l = await s.line((x) => /workers ready \(pids /.test(x), 'the workers ready');
   return /\(pids ([\d, ]+)\)/.exec(l)![1]!.split(', ').map(Number);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 interface Answer { status: number; body: string }
@@ -239,6 +261,24 @@ test('workerPool: two workers share the port and both answer; SIGHUP replaces bo
   signal(s, 'SIGTERM');
   assert.deepEqual(await within(s.exited, 'the exit', 60_000), { code: 0, signal: null }, s.output());
   assert.match(s.output(), /workers: all stopped/);
+});
+
+test('workerPool: a SIGHUP during a rolling restart is not lost: another full round follows the one under way', { skip: SKIP }, async (t) => {
+  const s = await site(t, { MODE: 'pool' });
+  const ready = await s.line((l) => l.startsWith('ready '), 'ready');
+  const first = ready.slice(6).split(' ').map(Number);
+  signal(s, 'SIGHUP');
+  await s.line((l) => l.includes('workers: rolling restart of 2 workers'), 'the first restart begun');
+  signal(s, 'SIGHUP');
+  await s.line((l) => l.includes('workers: a rolling restart is under way; another will follow it'), 'the second one queued');
+  await waitFor(() => s.output().split('\n').filter((l) => l.includes('rolling restart done (2 replaced')).length === 2, 'two rounds done', 60_000);
+  const rounds = s.output().split('\n').filter((l) => l.includes('rolling restart done')).map((l) => /pids ([\d, ]+)\)/.exec(l)![1]!.split(', ').map(Number));
+  const [middle, last] = rounds as [number[], number[]];
+  assert.equal(middle.filter((p) => first.includes(p)).length, 0);
+  assert.equal(last.filter((p) => first.includes(p) || middle.includes(p)).length, 0, 'the second round replaced every worker again');
+  assert.ok(last.includes(check('/', await get(s.port, '/'))));
+  signal(s, 'SIGTERM');
+  assert.deepEqual(await within(s.exited, 'the exit', 60_000), { code: 0, signal: null }, s.output());
 });
 
 test('workerPool: a worker that reports it cannot start (workerFailed) stops start-up with its one line and exit code', { skip: SKIP }, async (t) => {
@@ -341,6 +381,59 @@ test('server.workers: a worker that throws at import stops start-up with a one-l
   assert.notEqual(code, 0);
   assert.match(s.output(), /^50 workers: worker \d \(pid \d+\) failed to start: Error: the app module is broken \(exit code 1\); stopping the others$/m);
   assert.doesNotMatch(s.output(), /^ready /m);
+});
+
+test('server.workers: a new worker that fails to start during a rolling restart leaves the old one serving, and says why at level 50', { skip: SKIP }, async (t) => {
+  const marker = join(tempDir(t, 'drupe-crash-'), 'crash');
+  const s = await site(t, { CRASH_MARKER: marker });
+  await s.line((l) => l.startsWith('ready '), 'ready');
+  const before = await readyPids(s);
+  writeFileSync(marker, 'from now on a new worker throws at start');
+  signal(s, 'SIGHUP');
+  const why = await s.line((l) => l.includes('rolling restart stopped'), 'the restart given up');
+  assert.match(why, new RegExp(`^50 workers: rolling restart stopped: worker 1 \\(pid \\d+\\) failed to start: Error: cannot start: the crash marker is there \\(exit code 1\\); worker 1 \\(pid ${before[0]}\\) keeps running$`));
+  for (let i = 0; i < 10; i++) assert.ok(before.includes(check('/stream', await get(s.port, '/stream'))), 'the old workers answer');
+  assert.doesNotMatch(s.output(), /starting another/, 'a failed new worker is not a crash');
+  signal(s, 'SIGTERM');
+  assert.deepEqual(await within(s.exited, 'the exit', 60_000), { code: 0, signal: null }, s.output());
+});
+
+test('server.workers: Ctrl-C (SIGINT to the whole process group) stops the site once, gracefully: no worker is restarted, exit 0', { skip: SKIP }, async (t) => {
+  const s = await site(t, {}, true);
+  await s.line((l) => l.startsWith('ready '), 'ready');
+  const pids = await readyPids(s);
+  check('/', await get(s.port, '/'));
+  // A slow stream in flight: a worker that died of the SIGINT itself would cut it.
+  const slow = streamRequest(s.port, { path: '/slow', headers: { Connection: 'close' }, timeoutMs: 30_000 });
+  const res = await within(slow, 'the slow stream', 30_000);
+  await within(res.chunks()[Symbol.asyncIterator]().next(), 'its first chunk', 30_000);
+  process.kill(-s.child.pid!, 'SIGINT');
+  const done = await within(res.done(), 'the end of the stream', 30_000);
+  const body = done.body.toString();
+  const pid = Number(/^pid (\d+)\n/.exec(body)?.[1]);
+  assert.equal(body, `pid ${pid}\n${Array.from({ length: 20 }, (_, i) => `slow ${i}\n`).join('')}`, 'the stream in flight finished');
+  assert.ok(done.complete, 'the stream ended with its last chunk');
+  assert.deepEqual(await within(s.exited, 'the exit', 60_000), { code: 0, signal: null }, s.output());
+  assert.match(s.output(), /workers: all stopped/);
+  assert.doesNotMatch(s.output(), /starting another|exited with code|killed by/);
+  await waitFor(() => pids.every((p) => !alive(p)), 'the workers gone', 15_000);
+});
+
+test('server.workers: when the primary dies, its workers notice and stop on their own', { skip: SKIP }, async (t) => {
+  const s = await site(t, {});
+  await s.line((l) => l.startsWith('ready '), 'ready');
+  const pids = await readyPids(s);
+  signal(s, 'SIGKILL');
+  await within(s.exited, 'the primary killed', 15_000);
+  await waitFor(() => pids.every((p) => !alive(p)), 'the workers gone after the primary', 30_000);
+});
+
+test('workerPool: a worker that outlives its shutdown timeout plus 5 s is killed, and the stop still ends', { skip: SKIP }, async (t) => {
+  const s = await site(t, { MODE: 'pool', WORKERS: '1', HANG_STOP: '1', SHUTDOWN_MS: '100' });
+  await s.line((l) => l.startsWith('ready '), 'ready');
+  signal(s, 'SIGTERM');
+  await s.line((l) => /^40 workers: worker 1 \(pid \d+\) did not stop within 5100 ms; killing it$/.test(l), 'the kill');
+  assert.deepEqual(await within(s.exited, 'the exit', 60_000), { code: 0, signal: null }, s.output());
 });
 
 test('server.workers: SIGUSR2 at the primary makes the workers reopen their access log (logrotate)', { skip: SKIP }, async (t) => {

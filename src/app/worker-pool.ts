@@ -115,6 +115,7 @@ class Pool implements WorkerPool {
   #starting: Promise<void> = Promise.resolve();
   #stopping: Promise<void> = Promise.resolve();
   #rolling: Promise<void> | undefined;
+  #rollAgain = false;
 
   constructor(options: WorkerPoolOptions) {
     this.size = workerCount(options.workers);
@@ -176,7 +177,18 @@ class Pool implements WorkerPool {
 
   graceful(): Promise<void> {
     if (this.#state !== 'running') return Promise.resolve();
-    this.#rolling ??= this.#roll().finally(() => { this.#rolling = undefined; });
+    if (this.#rolling !== undefined) {
+      // Asked again mid-way (new code deployed since?): the workers already replaced may run older code, so go round once more.
+      if (!this.#rollAgain) this.#log('workers: a rolling restart is under way; another will follow it', 30);
+      this.#rollAgain = true;
+      return this.#rolling;
+    }
+    this.#rolling = (async () => {
+      do {
+        this.#rollAgain = false;
+        await this.#roll();
+      } while (this.#rollAgain && this.#state === 'running');
+    })().finally(() => { this.#rolling = undefined; });
     return this.#rolling;
   }
 
@@ -266,6 +278,8 @@ class Pool implements WorkerPool {
         if (role === 'replacement') this.#crashed(member, error.message);
       } else if (was === 'ready') {
         this.#crashed(member, `worker ${slot + 1} (pid ${member.pid}) ${how(code, signal)}`);
+      } else if (member.readyAt !== 0 && (code !== 0 || signal !== null)) {
+        this.#log(`workers: worker ${slot + 1} (pid ${member.pid}) ${how(code, signal)} while stopping`, 40);
       }
     });
     return member;
