@@ -320,13 +320,14 @@ test('SIGHUP re-reads the config file: a new value applies with no failed reques
   assert.deepEqual(await within(s.exited, 'the exit', GUARD), { code: 0, signal: null }, s.stderr());
 });
 
-test('SIGHUP: a changed port is named as waiting for a restart; the server keeps its port', { skip: SKIP }, async (t) => {
+test('SIGHUP in one process: a changed address and changed [/path] sections are named as waiting for a restart; the server keeps its address', { skip: SKIP }, async (t) => {
   const dir = project(t, { 'app.mjs': ROOT, 'site.conf': '[global]\nenvironment = "test"\n' });
   const s = await serve(t, dir, ['app.mjs', '--config', 'site.conf', '--port', '0']);
-  writeFileSync(join(dir, 'site.conf'), '[global]\nenvironment = "test"\nserver.socket_host = "127.0.0.2"\n');
+  writeFileSync(join(dir, 'site.conf'), '[global]\nenvironment = "test"\nserver.socket_host = "127.0.0.2"\n\n[/]\ntools.response_headers.on = True\ntools.response_headers.headers = {"X-Section": "new"}\n');
   process.kill(s.child.pid!, 'SIGHUP');
   await waitFor(() => s.stderr().includes('[global] applied'), 'the reload', GUARD);
-  assert.match(s.stderr(), /server\.socket_host changed in .*site\.conf; applies on restart/);
+  assert.match(s.stderr(), /drupe: SIGHUP: server\.socket_host, the \[\/path\] sections changed in .*site\.conf; applies on restart/);
+  assert.equal((await get(s.port)).headers['x-section'], undefined, 'the sections wait for a restart');
   assert.equal((await get(s.port)).body, 'from a root');
   process.kill(s.child.pid!, 'SIGTERM');
   assert.deepEqual(await within(s.exited, 'the exit', GUARD), { code: 0, signal: null }, s.stderr());

@@ -1,8 +1,7 @@
 // SIGHUP in a single process: the config file is read again and applied to the running App
 // without a restart; what only a restart can apply is named in a log line.
-import type { App } from '../app/app.js';
+import { App } from '../app/app.js';
 import type { LoadedConfig } from '../app/config-file.js';
-import { App as AppClass } from '../app/app.js';
 import type { Config } from '../core/config.js';
 import { reason } from './errors.js';
 import { readConfig, type Exported, type SiteSpec } from './site.js';
@@ -40,7 +39,7 @@ export function reloader(spec: SiteSpec, exported: Exported, app: App, first: Lo
       try {
         next = readConfig(spec);
         // Sections are checked too, so an error in one is refused now, not at the next restart.
-        if (exported.kind === 'root') new AppClass(exported.root, next.sections);
+        if (exported.kind === 'root') new App(exported.root, next.sections);
         app.configure(next.global);
       } catch (error) {
         return { lines: [`drupe: SIGHUP: ${reason(error)}; keeping the old config`], level: 50 };
