@@ -260,6 +260,9 @@ class Pool implements WorkerPool {
         member.readyAt = Date.now();
         if (role !== 'initial') this.#log(`workers: worker ${slot + 1} (pid ${member.pid}) ready`, 30);
         readied();
+      } else if (m.drupe === 'stopped') {
+        // Its servers are closed, and their close was read before this: nothing more is handed to it (see farewell()).
+        this.#send(member, { drupe: 'exit' });
       } else if (m.drupe === 'failed') {
         member.reason = typeof m.reason === 'string' ? m.reason : undefined;
         member.reportedCode = typeof m.exitCode === 'number' ? m.exitCode : undefined;
@@ -347,7 +350,7 @@ class Pool implements WorkerPool {
     }
   }
 
-  #send(member: Member, message: { drupe: 'stop' | 'reopen' }): boolean {
+  #send(member: Member, message: { drupe: 'stop' | 'reopen' | 'exit' }): boolean {
     if (!member.worker.isConnected()) return false;
     try {
       member.worker.send(message);

@@ -8,7 +8,9 @@ export type WorkerMessage =
   | { readonly drupe: 'ready' }
   | { readonly drupe: 'failed'; readonly reason: string; readonly exitCode: number }
   | { readonly drupe: 'stop' }
-  | { readonly drupe: 'reopen' };
+  | { readonly drupe: 'reopen' }
+  | { readonly drupe: 'stopped' }
+  | { readonly drupe: 'exit' };
 
 /** Set by the pool in each worker's environment: the process is one of Drupe's workers. */
 export const WORKER_ENV = 'DRUPE_WORKER';
@@ -32,6 +34,35 @@ let joined = false;
 
 /** ms between a worker's stop and its graceful close: see runAsWorker. */
 const HANDOFF_GRACE = 50;
+/** ms a stopped worker waits for the primary's `{ drupe: 'exit' }` before it exits anyway. */
+const FAREWELL_LIMIT = 2_000;
+
+/**
+ * After the servers closed: tell the primary `{ drupe: 'stopped' }` and wait for its
+ * `{ drupe: 'exit' }`. node's cluster hands a connection to a worker by message and loses it
+ * (the client hangs) when the worker exits before answering; the primary stops handing this
+ * worker connections once it has read the servers' close, which comes before 'stopped' on the
+ * channel, so by the time 'exit' arrives every connection sent here has been answered (turned
+ * down: the server is closed) and given to another worker.
+ */
+function farewell(): Promise<void> {
+  if (!process.connected) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      process.off('message', onMessage);
+      process.off('disconnect', done);
+      resolve();
+    };
+    const onMessage = (message: unknown): void => {
+      if (typeof message === 'object' && message !== null && (message as { drupe?: unknown }).drupe === 'exit') done();
+    };
+    const timer = setTimeout(done, FAREWELL_LIMIT);
+    process.on('message', onMessage);
+    process.once('disconnect', done);
+    send({ drupe: 'stopped' });
+  });
+}
 
 /**
  * In a worker, after its servers listen: tell the primary "ready", then on the primary's
@@ -58,7 +89,7 @@ export function runAsWorker(engine: Engine): void {
     // has not been read yet: a graceful close counts such a connection as idle and drops it.
     // A moment first lets them be read (and then answered with `Connection: close`).
     const settle = new Promise<void>((resolve) => { setTimeout(resolve, HANDOFF_GRACE); });
-    settle.then(() => engine.exit()).then(
+    settle.then(() => engine.exit()).then(farewell).then(
       () => process.exit(0),
       (error: unknown) => {
         engine.log(`worker ${process.pid}: stopping failed (${oneLine(error)}); exiting with code 1`, 50);
