@@ -3,6 +3,7 @@
 //   npm run bench -- hello stream      a subset of scenarios
 //   npm run bench -- --rounds=3 --duration=5 --frameworks=node-http,drupe,fastify
 //   npm run bench -- --node-flags=      every server with V8's own heap sizing (see YOUNG_GENERATION)
+//   npm run bench -- workers [--rounds=3 --duration=5]   Drupe's hello with 1 and 2 worker processes (bench/workers.mjs)
 // Servers run on core 1, load generators on core 0; only 127.0.0.1.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -14,6 +15,13 @@ import { cpuMicros, rssKiB, sleep } from './load/proc.mjs';
 import { report, updateDocs } from './report.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
+
+// The workers scenario is its own run: Drupe alone, unpinned, one process against 1 and 2 workers.
+if (process.argv[2] === 'workers') {
+  const { main } = await import('./workers.mjs');
+  await main(process.argv.slice(3));
+  process.exit(0);
+}
 const ROOT = join(BENCH, '..');
 
 export const FRAMEWORKS = ['node-http', 'drupe', 'fastify', 'hono', 'koa', 'express'];

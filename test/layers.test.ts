@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 // The layering rule of docs/architecture.md: a folder of src/ imports only
 // from its own layer and the layers below it; no import cycle anywhere,
 // type-only imports included.
-const LAYERS = ['lib', 'http', 'body', 'core', 'tools', 'app'] as const;
+const LAYERS = ['lib', 'http', 'body', 'core', 'tools', 'app', 'cli'] as const;
 /** testing/ is a client: it stands beside the server's layers and may use only lib/. */
 const TESTING_MAY_USE = new Set(['lib', 'testing']);
 
@@ -86,5 +86,7 @@ test('the checker itself sees an upward import and a cycle', () => {
   assert.equal(mayImport('core', 'http'), true);
   assert.equal(mayImport('testing', 'http'), false);
   assert.equal(mayImport('tools', 'app'), false);
+  assert.equal(mayImport('app', 'cli'), false);
+  assert.equal(mayImport('cli', 'app'), true);
   assert.ok(importsOf('index.ts').length > 0, 'the import scanner finds the entry point\'s imports');
 });

@@ -49,6 +49,10 @@ test('the packed package works in a project that runs node --test --experimental
   mkdirSync(join(project, 'node_modules'));
   symlinkSync(pkg, join(project, 'node_modules', 'drupe'), 'dir');
 
+  // The `drupe` command ships and runs from the package (bin/drupe.js → dist/cli/).
+  assert.ok(packed[0]!.files.some((f) => f.path === 'bin/drupe.js'), 'npm pack ships bin/drupe.js');
+  assert.match(execFileSync(process.execPath, [join(pkg, 'bin', 'drupe.js'), 'serve', '--help'], { encoding: 'utf8', timeout: 30_000 }), /--workers/);
+
   // Every source map shipped names sources that are shipped too, or carries them inline.
   for (const file of filesUnder(pkg).filter((f) => f.endsWith('.map'))) {
     const map = JSON.parse(readFileSync(file, 'utf8')) as { sources: string[]; sourcesContent?: Array<string | null> };

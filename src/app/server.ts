@@ -7,6 +7,7 @@ import type { Config } from '../core/config.js';
 import { DrupeError, RequestAbortedError } from '../lib/errors.js';
 import { kAbort } from '../http/request.js';
 import { engine, type Engine, type EnginePlugin } from './engine.js';
+import { serveWithWorkers } from './serve-workers.js';
 
 export interface ServeOptions {
   /** Defaults to `server.socket_host` or 127.0.0.1. */
@@ -108,6 +109,8 @@ function endWhenDone(res: ServerResponse): void {
  *   await server.close();
  */
 export async function serve(target: App | Tree, options: ServeOptions = {}): Promise<RunningServer> {
+  // Worker mode: the primary runs a pool of processes, each serving through this same call.
+  if (options.config?.['server.workers'] !== undefined) return serveWithWorkers(target, options, serve);
   const listening = await listen(target, options);
   const on = options.engine === undefined ? engine : options.engine;
   return on === null ? listening.running : onEngine(on, listening);

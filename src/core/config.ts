@@ -47,6 +47,8 @@ export interface Config {
   'server.request_timeout'?: number;
   'server.keep_alive_timeout'?: number;
   'server.shutdown_timeout'?: number;
+  /** Worker mode: this many processes on node:cluster share the port ('auto': one per core). */
+  'server.workers'?: number | 'auto';
   'request.show_tracebacks'?: boolean;
   'request.process_request_body'?: boolean;
   'request.max_params'?: number;
@@ -95,6 +97,7 @@ const KNOWN: Record<string, { check: Check; expects: string; globalOnly?: boolea
   'server.request_timeout': { check: isSeconds, expects: 'seconds', globalOnly: true },
   'server.keep_alive_timeout': { check: isSeconds, expects: 'seconds', globalOnly: true },
   'server.shutdown_timeout': { check: isSeconds, expects: 'seconds', globalOnly: true },
+  'server.workers': { check: (v) => v === 'auto' || (typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 1024), expects: "a number of processes from 1 to 1024, or 'auto'", globalOnly: true },
   'request.show_tracebacks': { check: isBool, expects: 'a boolean' },
   'request.process_request_body': { check: isBool, expects: 'a boolean' },
   'request.max_params': { check: isSize, expects: 'a count' },

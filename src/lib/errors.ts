@@ -159,9 +159,34 @@ export class BodyTypeError extends TypeError {
 }
 
 /**
+ * A worker process could not start (worker mode, `server.workers`): it exited or reported a
+ * failure before it was ready. `reason` is its one line, `exitCode` the code it exited with.
+ */
+export class WorkerStartError extends Error {
+  readonly code = 'DRUPE_ERR_WORKER_START';
+  readonly reason: string;
+  readonly exitCode: number;
+  constructor(reason: string, exitCode: number, worker = 'a worker') {
+    super(`${worker} failed to start: ${reason} (exit code ${exitCode})`);
+    this.name = 'WorkerStartError';
+    this.reason = reason;
+    this.exitCode = exitCode;
+  }
+}
+
+/** Workers kept crashing (worker mode): the pool gave up and stopped. */
+export class WorkerCrashLoopError extends Error {
+  readonly code = 'DRUPE_ERR_WORKER_CRASH_LOOP';
+  constructor(message: string) {
+    super(message);
+    this.name = 'WorkerCrashLoopError';
+  }
+}
+
+/**
  * Every `DRUPE_ERR_` code; docs/errors.md lists each (a test keeps them in
- * step). Each code belongs to one class: `HeadersSentError` and
- * `BodyTypeError` own theirs, `DrupeError` carries the others.
+ * step). Each code belongs to one class: `HeadersSentError`, `BodyTypeError`,
+ * `WorkerStartError` and `WorkerCrashLoopError` own theirs, `DrupeError` carries the others.
  */
 export const errorCodes = [
   'DRUPE_ERR_CONFIG_KEY',
@@ -180,7 +205,9 @@ export const errorCodes = [
   'DRUPE_ERR_CONTENT_LENGTH',
   'DRUPE_ERR_TOOL',
   'DRUPE_ERR_SSE_FIELD',
+  'DRUPE_ERR_WORKER_START',
+  'DRUPE_ERR_WORKER_CRASH_LOOP',
 ] as const;
 export type DrupeErrorCode = (typeof errorCodes)[number];
 /** The codes a `DrupeError` may carry: all but those another class owns. */
-type DrupeOwnCode = Exclude<DrupeErrorCode, HeadersSentError['code'] | BodyTypeError['code']>;
+type DrupeOwnCode = Exclude<DrupeErrorCode, HeadersSentError['code'] | BodyTypeError['code'] | WorkerStartError['code'] | WorkerCrashLoopError['code']>;
