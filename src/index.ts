@@ -3,6 +3,7 @@ export { App } from './app/app.js';
 export { loadConfig, parseConfig, type LoadedConfig } from './app/config-file.js';
 export { serve, quickstart, serverPlugin, type ServeOptions, type RunningServer, type ServerPlugin } from './app/server.js';
 export { Tree } from './app/tree.js';
+export { workerPool, runAsWorker, workerFailed, type WorkerPool, type WorkerPoolOptions, type RestartPolicy } from './app/workers.js';
 export {
   Engine, engine,
   type EngineState, type EngineChannel, type EngineChannels, type EngineListener, type EnginePlugin, type EngineOptions,
@@ -12,7 +13,7 @@ export type { Context } from './http/request.js';
 export { Request, type Params, type ParamValue } from './http/request.js';
 export { Response, Headers, type CookieOptions } from './http/response.js';
 export {
-  HTTPError, NotFound, HTTPRedirect, InternalRedirect, HeadersSentError, DrupeError, BodyTypeError, RequestAbortedError, errorCodes,
+  HTTPError, NotFound, HTTPRedirect, InternalRedirect, HeadersSentError, DrupeError, BodyTypeError, RequestAbortedError, WorkerStartError, WorkerCrashLoopError, errorCodes,
   type AbortCode, type DrupeErrorCode, type HTTPErrorStatus,
 } from './lib/errors.js';
 export { json, JsonBody } from './body/body.js';

@@ -42,6 +42,8 @@ const INDEX_EXPORTS = [
   'StreamBody',
   'Tree',
   'UploadedFile',
+  'WorkerCrashLoopError',
+  'WorkerStartError',
   'abortable',
   'defineTool',
   'engine',
@@ -53,12 +55,15 @@ const INDEX_EXPORTS = [
   'loadConfig',
   'parseConfig',
   'quickstart',
+  'runAsWorker',
   'serve',
   'serveFile',
   'serveStream',
   'serverPlugin',
   'sleep',
   'sse',
+  'workerFailed',
+  'workerPool',
 ];
 
 /** Runtime exports of `drupe/testing` (src/testing.ts), sorted. */
