@@ -212,3 +212,19 @@ test("the guide's example file loads (its paths made to exist beside it)", (t) =
   const app = new App({ index: exposed(() => 'x') }, sections);
   app.configure({ ...global, environment: 'test' });
 });
+
+test("docs/deploy.md's example file loads and its keys pass the checks", (t) => {
+  const deploy = readFileSync(new URL('../../docs/deploy.md', import.meta.url), 'utf8');
+  const m = /## Config files[\s\S]*?```ini\n([\s\S]*?)```/.exec(deploy);
+  assert.ok(m !== null, 'docs/deploy.md has an ini example under "Config files"');
+  const dir = tempDir(t, 'drupe-conf-');
+  mkdirSync(join(dir, 'public'));
+  writeFileSync(join(dir, 'site.conf'), m[1]!);
+  const { global, sections } = loadConfig(join(dir, 'site.conf'));
+  assert.equal(global['server.workers'], 'auto');
+  assert.equal(global['log.format'], 'json');
+  assert.equal(global['log.error_file'], join(dir, 'logs', 'error.log'));
+  assert.equal(sections['/static']!['tools.staticdir.dir'], join(dir, 'public'));
+  const app = new App({ index: exposed(() => 'x') }, sections);
+  app.configure({ ...global, environment: 'test' });
+});
