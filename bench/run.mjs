@@ -7,11 +7,11 @@
 // Servers run on core 1, load generators on core 0; only 127.0.0.1.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpuMicros, rssKiB, sleep } from './load/proc.mjs';
+import { freePort, spawnReady } from './load/server-process.mjs';
 import { report, updateDocs } from './report.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
@@ -109,13 +109,6 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
   process.on(sig, () => { for (const c of live) c.kill('SIGKILL'); process.exit(130); });
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
-    s.on('error', reject);
-  });
-}
-
 function pinned(core, cmd, args) {
   return env.pin ? ['taskset', ['-c', String(core), cmd, ...args]] : [cmd, args];
 }
@@ -124,24 +117,8 @@ async function startServer(fw, extraEnv = {}, flags = []) {
   if (fw.startsWith('drupe') && env.notes.drupeMissing) throw new Error(env.notes.drupeMissing);
   const port = await freePort();
   const [cmd, args] = pinned(1, process.execPath, [...flags, join(BENCH, 'servers', `${fw}.mjs`), String(port)]);
-  const child = spawn(cmd, args, { cwd: join(BENCH, 'servers'), env: { ...process.env, NODE_ENV: 'production', PORT: String(port), ...extraEnv } });
-  live.add(child);
-  child.on('exit', () => live.delete(child));
-  let out = '';
-  let err = '';
-  child.stderr.on('data', (d) => { err = (err + d).slice(-2000); });
-  const ok = await new Promise((resolve) => {
-    const t = setTimeout(() => resolve('no "ready" within 15 s'), 15000);
-    child.stdout.on('data', (d) => { out += d; if (out.includes('ready')) { clearTimeout(t); resolve(true); } });
-    child.on('exit', (code) => { clearTimeout(t); resolve(`exited with ${code}`); });
-  });
-  if (ok !== true) {
-    child.kill('SIGKILL');
-    const lines = err.split('\n');
-    const why = lines.find((l) => /^\w*Error\b.*:/.test(l)) ?? lines.find((l) => /Error|error:/.test(l)) ?? lines.filter(Boolean).pop() ?? '';
-    throw new Error(`server ${ok}${why ? `: ${why.trim().slice(0, 160)}` : ''}`);
-  }
-  return { child, port, pid: child.pid, url: `http://127.0.0.1:${port}`, stderr: () => err.trim().split('\n')[0] ?? '' };
+  const { child, stderr } = await spawnReady(cmd, args, { cwd: join(BENCH, 'servers'), env: { ...process.env, NODE_ENV: 'production', PORT: String(port), ...extraEnv } }, live, 15_000);
+  return { child, port, pid: child.pid, url: `http://127.0.0.1:${port}`, stderr };
 }
 
 async function stopServer(s) {

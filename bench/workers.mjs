@@ -5,11 +5,11 @@
 // load generator shares the cores with them (docs/benchmarks.md). Only 127.0.0.1.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpuMicros } from './load/proc.mjs';
+import { freePort, spawnReady } from './load/server-process.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(BENCH, '..');
@@ -39,29 +39,11 @@ function treeCpu(pid) {
   return total;
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
-    s.on('error', reject);
-  });
-}
-
 async function start(workers, flags) {
   const port = await freePort();
-  const child = spawn(process.execPath, [...flags, join(BENCH, 'servers', 'drupe-workers.mjs'), String(port)], {
+  const { child } = await spawnReady(process.execPath, [...flags, join(BENCH, 'servers', 'drupe-workers.mjs'), String(port)], {
     cwd: join(BENCH, 'servers'), env: { ...process.env, NODE_ENV: 'production', WORKERS: String(workers) },
-  });
-  live.add(child);
-  child.on('exit', () => live.delete(child));
-  let out = '';
-  let err = '';
-  child.stderr.on('data', (d) => { err = (err + d).slice(-2000); });
-  const ok = await new Promise((resolve) => {
-    const t = setTimeout(() => resolve('no "ready" within 30 s'), 30_000);
-    child.stdout.on('data', (d) => { out += d; if (out.includes('ready')) { clearTimeout(t); resolve(true); } });
-    child.on('exit', (code) => { clearTimeout(t); resolve(`exited with ${code}`); });
-  });
-  if (ok !== true) { child.kill('SIGKILL'); throw new Error(`server ${ok}: ${err.trim().split('\n')[0] ?? ''}`); }
+  }, live, 30_000);
   return { child, url: `http://127.0.0.1:${port}/hello` };
 }
 

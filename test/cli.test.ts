@@ -3,15 +3,15 @@
 // Every wait is bounded; each child is killed by PID after its test.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { waitFor, within } from './helpers/async.js';
 import { tempDir } from './helpers/files.js';
+import { spawnNode, type Spawned } from './helpers/process.js';
+import { freePort } from './helpers/server.js';
 import { ignored } from '../src/cli/watch.js';
 
 const SKIP = process.platform === 'win32' ? 'POSIX signals' : false;
@@ -34,26 +34,10 @@ function project(t: Ctx, files: Record<string, string>): string {
   return dir;
 }
 
-interface Cli {
-  child: ChildProcess;
-  stdout(): string;
-  stderr(): string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
+type Cli = Spawned;
 
 function cli(t: Ctx, dir: string, args: string[]): Cli {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => {
-    child.once('exit', (code, signal) => res({ code, signal }));
-  });
-  t.after(() => {
-    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
-  });
-  let out = '';
-  let err = '';
-  child.stdout!.setEncoding('utf8').on('data', (c: string) => { out += c; });
-  child.stderr!.setEncoding('utf8').on('data', (c: string) => { err += c; });
-  return { child, stdout: () => out, stderr: () => err, exited };
+  return spawnNode(t, [BIN, ...args], { cwd: dir });
 }
 
 /** Run the command to its end. */
@@ -73,14 +57,8 @@ interface Running extends Cli {
 /** Start `drupe serve …` and wait for its "serving … on <url>" line. */
 async function serve(t: Ctx, dir: string, args: string[]): Promise<Running> {
   const c = cli(t, dir, ['serve', ...args]);
-  const url = await within(new Promise<string>((res, rej) => {
-    const lines = createInterface({ input: c.child.stdout! });
-    lines.on('line', (l) => {
-      const m = / on (http:\/\/\S+)/.exec(l);
-      if (m !== null && l.startsWith('drupe: serving')) res(m[1]!);
-    });
-    void c.exited.then(({ code }) => rej(new Error(`drupe exited (${code}) before serving; stderr: ${c.stderr()}`)));
-  }), 'the serving line', GUARD);
+  const line = await c.line((l) => l.startsWith('drupe: serving') && / on http:\/\/\S+/.test(l), 'the serving line', GUARD);
+  const url = / on (http:\/\/\S+)/.exec(line)![1]!;
   return { ...c, url, port: Number(new URL(url).port) };
 }
 
@@ -98,15 +76,6 @@ function get(port: number, path = '/'): Promise<Answer> {
     r.on('error', rej);
     r.end();
   }), `GET ${path}`, GUARD);
-}
-
-/** A port nothing listens on now (the OS picks it, the probe lets it go). */
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((res) => probe.listen(0, '127.0.0.1', res));
-  const { port } = probe.address() as { port: number };
-  await new Promise<void>((res) => probe.close(() => res()));
-  return port;
 }
 
 /** A port held by another server until the test ends. */

@@ -14,6 +14,7 @@ import { parseResponses, rawRequest, streamRequest } from '../src/testing.js';
 import { deferred, within } from './helpers/async.js';
 import { raw, rawReq } from './helpers/http.js';
 import { requestIdOf, startLogged } from './helpers/streaming.js';
+import { freePort } from './helpers/server.js';
 
 /** Debian's nginx package. Missing is a failure, not a skip: CI installs it (.ci/run). */
 const NGINX = '/usr/sbin/nginx';
@@ -39,16 +40,6 @@ function replaceOnce(text: string, from: string, to: string): string {
   const parts = text.split(from);
   assert.equal(parts.length, 2, `the documented nginx block has "${from}" exactly once`);
   return parts.join(to);
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
-  server.close();
-  await once(server, 'close');
-  return port;
 }
 
 function accepts(port: number): Promise<boolean> {

@@ -3,15 +3,15 @@
 // after its test.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { rawRequest, streamRequest } from '../src/testing.js';
 import { Engine, engine, exposed, quickstart } from '../src/index.js';
 import { waitFor, within } from './helpers/async.js';
 import { tempDir } from './helpers/files.js';
 import { req } from './helpers/http.js';
+import { spawnNode, type Spawned } from './helpers/process.js';
 
 const SKIP = process.platform === 'win32' ? 'POSIX signals' : false;
 
@@ -54,52 +54,18 @@ if (mode === 'quickstart') {
 }
 `;
 
-interface Site {
-  child: ChildProcess;
+interface Site extends Spawned {
   url: string;
   port: number;
-  /** Resolves with the first stdout line (already printed or to come) that `match` accepts. */
-  line(match: (line: string) => boolean, what: string): Promise<string>;
-  stderr(): string;
-  /** Resolves with the exit code and signal. */
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
 async function site(t: { after(fn: () => unknown): void }, mode: string, env: Record<string, string> = {}): Promise<Site> {
   const dir = tempDir(t, 'drupe-signals-');
   const script = join(dir, 'site.mjs');
   writeFileSync(script, SITE);
-  const child = spawn(process.execPath, [script], {
-    env: { ...process.env, ...env, MODE: mode, DRUPE_INDEX: new URL('../src/index.js', import.meta.url).href },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.once('exit', (code, signal) => resolve({ code, signal }));
-  });
-  t.after(() => {
-    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
-  });
-  let err = '';
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => { err += chunk; });
-  const lines: string[] = [];
-  const waiters = new Set<() => void>();
-  createInterface({ input: child.stdout! }).on('line', (l) => {
-    lines.push(l);
-    for (const w of [...waiters]) w();
-  });
-  const line = (match: (l: string) => boolean, what: string): Promise<string> => within(new Promise<string>((resolve, reject) => {
-    const check = (): void => {
-      const found = lines.find(match);
-      if (found !== undefined) { waiters.delete(check); resolve(found); }
-    };
-    waiters.add(check);
-    check();
-    void exited.then(({ code, signal }) => {
-      if (waiters.delete(check)) reject(new Error(`the site exited (${code ?? signal}) before ${what}; stderr: ${err}`));
-    });
-  }), what, 15_000);
-  const url = (await line((l) => l.startsWith('url '), 'its URL')).slice(4);
-  return { child, url, port: Number(new URL(url).port), line, stderr: () => err, exited };
+  const s = spawnNode(t, [script], { env: { ...process.env, ...env, MODE: mode, DRUPE_INDEX: new URL('../src/index.js', import.meta.url).href } });
+  const url = (await s.line((l) => l.startsWith('url '), 'its URL')).slice(4);
+  return { ...s, url, port: Number(new URL(url).port) };
 }
 
 function signal(child: ChildProcess, name: NodeJS.Signals): void {

@@ -8,16 +8,15 @@
 // that case; this test counts what the server does with the requests it was given.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { get as httpGet } from 'node:http';
-import { createServer } from 'node:net';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { App, exposed, serve, type DrupeError } from '../src/index.js';
 import { streamRequest } from '../src/testing.js';
 import { within, waitFor } from './helpers/async.js';
 import { tempDir } from './helpers/files.js';
+import { spawnNode, type Spawned } from './helpers/process.js';
+import { freePort } from './helpers/server.js';
 
 const SKIP = process.platform === 'win32' ? 'POSIX signals' : false;
 
@@ -92,25 +91,8 @@ function expected(path: string, pid: number): string {
   return body;
 }
 
-interface Site {
-  child: ChildProcess;
+interface Site extends Spawned {
   port: number;
-  /** Resolves with the first line (stdout or stderr, already out or to come) that `match` accepts. */
-  line(match: (line: string) => boolean, what: string, ms?: number): Promise<string>;
-  output(): string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const address = s.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 async function site(t: { after(fn: () => unknown): void }, env: Record<string, string>, detached = false): Promise<Site> {
@@ -118,7 +100,7 @@ async function site(t: { after(fn: () => unknown): void }, env: Record<string, s
   const script = join(dir, 'site.mjs');
   writeFileSync(script, SITE.replaceAll('__BUFFERED__', String(BUFFERED)).replaceAll('__CHUNKS__', String(CHUNKS)));
   const port = await freePort();
-  const child = spawn(process.execPath, [script], {
+  const s = spawnNode(t, [script], {
     env: {
       ...process.env,
       MODE: 'serve',
@@ -128,44 +110,16 @@ async function site(t: { after(fn: () => unknown): void }, env: Record<string, s
       DRUPE_INDEX: new URL('../src/index.js', import.meta.url).href,
       DRUPE_WORKERS: new URL('../src/app/workers.js', import.meta.url).href,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
     detached, // its own process group, for a signal sent to the whole group as a terminal does
+    lines: 'both',
   });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.once('exit', (code, signal) => resolve({ code, signal }));
-  });
-  const lines: string[] = [];
   t.after(() => {
-    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
-    // And every worker the primary logged, should one outlive it.
-    for (const pid of new Set(lines.flatMap((l) => [...l.matchAll(/\bpids? ([\d, ]+)/g)].flatMap((m) => m[1]!.split(', ').map(Number))))) {
+    // Every worker the primary logged, should one outlive it.
+    for (const pid of new Set(s.output().split('\n').flatMap((l) => [...l.matchAll(/\bpids? ([\d, ]+)/g)].flatMap((m) => m[1]!.split(', ').map(Number))))) {
       if (pid > 0 && alive(pid)) process.kill(pid, 'SIGKILL');
     }
   });
-  const waiters = new Set<() => void>();
-  for (const stream of [child.stdout!, child.stderr!]) {
-    createInterface({ input: stream }).on('line', (l) => {
-      lines.push(l);
-      for (const w of [...waiters]) w();
-    });
-  }
-  const output = (): string => lines.join('\n');
-  const line = (match: (l: string) => boolean, what: string, ms = 60_000): Promise<string> => within(new Promise<string>((resolve, reject) => {
-    const check = (): void => {
-      const found = lines.find(match);
-      if (found !== undefined) { waiters.delete(check); resolve(found); }
-    };
-    waiters.add(check);
-    check();
-    void exited.then(({ code, signal }) => {
-      // Let the last lines in first.
-      setTimeout(() => {
-        check();
-        if (waiters.delete(check)) reject(new Error(`the site exited (${code ?? signal}) before ${what}; output:\n${output()}`));
-      }, 100);
-    });
-  }), what, ms);
-  return { child, port, line, output, exited };
+  return { ...s, port, line: (match, what, ms = 60_000) => s.line(match, what, ms) };
 }
 
 /** Started workers' PIDs, from the pool's "N workers ready (pids a, b)" line. */

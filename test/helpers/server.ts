@@ -1,3 +1,4 @@
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { App, serve, type Config, type RunningServer } from '../../src/index.js';
 
 export interface TestServer extends RunningServer {
@@ -25,4 +26,16 @@ export async function start(t: { after(fn: () => unknown): void }, root: object,
 export async function get(url: string, init?: RequestInit): Promise<{ status: number; headers: Headers; text: string }> {
   const res = await fetch(url, { redirect: 'manual', ...init });
   return { status: res.status, headers: res.headers, text: await res.text() };
+}
+
+/** A port nothing listens on now: the OS picks it and the probe lets it go (for a server another process starts). */
+export async function freePort(): Promise<number> {
+  const probe = createNetServer();
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', resolve);
+  });
+  const { port } = probe.address() as AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
 }
