@@ -123,6 +123,25 @@ test('a streamed body is a ReadableStream pulled on demand: the producer never r
   assert.equal(finished, true);
 });
 
+test('response.flushHeaders() resolves the Response before the first chunk exists (S1)', async (t) => {
+  const release = deferred();
+  const { app } = fetchApp(t, {
+    later: exposed(({ response }: Context) => {
+      response.headers.set('Content-Type', 'text/plain');
+      response.flushHeaders();
+      return (async function* () {
+        await release.promise;
+        yield 'now';
+      })();
+    }),
+  }, { '/': { 'response.stream': true } });
+  const res = await within(app.fetch(new Request(`${URL_BASE}/later`)), 'the Response before any chunk');
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get('content-type'), 'text/plain');
+  release.resolve();
+  assert.equal(await within(res.text(), 'the body'), 'now');
+});
+
 test('lazy commit: an error before the first chunk is a real 500 page', async (t) => {
   const { app } = fetchApp(t, {
     early: exposed(() => (async function* () {
@@ -352,6 +371,31 @@ test('a multipart body (FormData) fills params and uploads, read through the sam
   form.append('doc', new Blob(['z'.repeat(5000)], { type: 'text/plain' }), 'r.txt');
   const res = await app.fetch(new Request(`${URL_BASE}/upload`, { method: 'POST', body: form }));
   assert.equal(await res.text(), 'report r.txt 5000');
+});
+
+test('a request body that fails mid-way (the client left during the upload) rejects the read; nothing hangs', async (t) => {
+  let readError: unknown;
+  const { app, access } = fetchApp(t, {
+    api: exposed(async ({ request }: Context) => {
+      try {
+        return String((await request.bytes()).length);
+      } catch (err) {
+        readError = err;
+        throw err;
+      }
+    }),
+  });
+  let sent = 0;
+  const failing = new ReadableStream<Uint8Array>({
+    pull(c) {
+      if (sent++ === 0) c.enqueue(new Uint8Array(100));
+      else c.error(new Error('connection reset'));
+    },
+  }, { highWaterMark: 0 });
+  const answer = app.fetch(new Request(`${URL_BASE}/api`, { method: 'POST', body: failing, duplex: 'half' } as RequestInit));
+  await within(answer.then(() => undefined, () => undefined), 'the exchange to settle');
+  assert.equal((readError as { name?: string } | undefined)?.name, 'ClientGoneError');
+  await waitFor(() => accessLines(access).length === 1, 'the access line');
 });
 
 test('an oversize body is a 413, declared or not, and is not read past the limit', async (t) => {
