@@ -11,7 +11,7 @@ import { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { App, exposed, HTTPRedirect, serveFile, sse, type Config, type Context } from '../src/index.js';
 import { hostOf } from '../src/app/app.js';
-import { rawRequest } from '../src/testing.js';
+import { rawRequest, streamRequest } from '../src/testing.js';
 import { aborted, deferred, waitFor, within } from './helpers/async.js';
 
 /** An app answering app.fetch, logs to a temp file (read with `accessLines`). */
@@ -500,4 +500,33 @@ test('over a real socket through a web-standard host: streamed, buffered, a fail
   assert.equal(post.responses[0]!.body.toString(), 'got 5');
   await waitFor(() => accessLines(access).length === 4, 'four access lines');
   assert.match(accessLines(access)[0]!, /^127\.0\.0\.1 - - /);
+});
+
+test('over a real socket: a client that disconnects mid-stream aborts request.signal through the host, the producer finalizes', async (t) => {
+  const finallyRan = deferred();
+  let signal: AbortSignal | undefined;
+  const { app, access } = fetchApp(t, {
+    feed: exposed(({ request }: Context) => {
+      signal = request.signal;
+      return (async function* () {
+        try {
+          for (let i = 0; i < 10_000; i++) {
+            yield `event ${i}\n`;
+            await new Promise((resolve) => setTimeout(resolve, 1));
+          }
+        } finally {
+          finallyRan.resolve();
+        }
+      })();
+    }),
+  }, { '/': { 'response.stream': true } });
+  const port = await bridge(t, app);
+  const client = await streamRequest(port, { path: '/feed', disconnectAfterChunks: 2 });
+  assert.equal(client.status, 200);
+  const result = await client.done();
+  assert.equal(result.complete, false);
+  await within(finallyRan.promise, "the producer's finally");
+  assert.equal(signal?.aborted, true);
+  await waitFor(() => accessLines(access).length === 1, 'the access line');
+  assert.match(accessLines(access)[0]!, / outcome=client-closed /);
 });
