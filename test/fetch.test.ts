@@ -532,3 +532,20 @@ test('over a real socket: a client that disconnects mid-stream aborts request.si
   await waitFor(() => accessLines(access).length === 1, 'the access line');
   assert.match(accessLines(access)[0]!, / outcome=client-closed /);
 });
+
+test('Expect: 100-continue, two Set-Cookie headers and a custom reason phrase', async () => {
+  const app = new App({
+    post: exposed(async ({ request, response }: Context) => {
+      response.status = '201 Made It' as unknown as number;
+      response.setCookie('a', '1');
+      response.setCookie('b', '2');
+      return `read ${(await request.text()).length}`;
+    }),
+  });
+  app.configure({ environment: 'test' });
+  const res = await app.fetch(new Request(`${URL_BASE}/post`, { method: 'POST', body: 'abc', headers: { Expect: '100-continue' } }));
+  assert.equal(res.status, 201);
+  assert.equal(res.statusText, 'Made It');
+  assert.deepEqual(res.headers.getSetCookie().map((c) => c.split(';')[0]), ['a=1', 'b=2']);
+  assert.equal(await res.text(), 'read 3');
+});
