@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
-import { App, exposed, HTTPRedirect, serveFile, sse, type Config, type Context } from '../src/index.js';
+import { App, exposed, HTTPRedirect, serveFile, sse, type Config, type Context, type FetchInfo } from '../src/index.js';
 import { hostOf } from '../src/app/app.js';
 import { rawRequest, streamRequest } from '../src/testing.js';
 import { aborted, deferred, waitFor, within } from './helpers/async.js';
@@ -72,7 +72,9 @@ test('a buffered answer is a Response with its body and Content-Length, resolved
 test("Deno's info.remoteAddr and Bun's server.requestIP give request.remote; app.fetch is bound", BOUNDED, async (t) => {
   const { app } = fetchApp(t, { ip: exposed(({ request }: Context) => `${request.remote.ip} ${request.remote.port}`) });
   const bare = app.fetch;
-  const deno = await bare(new Request(`${URL_BASE}/ip`), { remoteAddr: { hostname: '198.51.100.1', port: 7 } });
+  // FetchInfo is exported: a host that builds its own info names the type.
+  const denoInfo: FetchInfo = { remoteAddr: { hostname: '198.51.100.1', port: 7 } };
+  const deno = await bare(new Request(`${URL_BASE}/ip`), denoInfo);
   assert.equal(await deno.text(), '198.51.100.1 7');
   const server = { requestIP: (r: Request) => (r.url.endsWith('/ip') ? { address: '::1', port: 9 } : null) };
   const bun = await bare(new Request(`${URL_BASE}/ip`), server);
