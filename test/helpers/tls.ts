@@ -23,14 +23,18 @@ export interface CertificateFiles extends TestCertificate {
   certFile: string;
 }
 
-/** A new certificate each call (EC P-256: quick to make), valid for 127.0.0.1, ::1 and localhost. */
-export async function makeCertificate(cn = 'localhost'): Promise<TestCertificate> {
+/**
+ * A new certificate each call (EC P-256: quick to make), valid for 127.0.0.1, ::1 and localhost;
+ * self-signed, or signed by `issuer` (to test a chain).
+ */
+export async function makeCertificate(cn = 'localhost', issuer?: TestCertificate): Promise<TestCertificate> {
   const notBeforeDate = new Date(Date.now() - 60_000);
   const notAfterDate = new Date(Date.now() + 7 * 24 * 3600_000);
   const pems = await generate([{ name: 'commonName', value: cn }], {
     keyType: 'ec',
     curve: 'P-256',
     algorithm: 'sha256',
+    ...(issuer === undefined ? {} : { ca: { key: issuer.key, cert: issuer.cert } }),
     notBeforeDate,
     notAfterDate,
     extensions: [
