@@ -5,15 +5,18 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as https from 'node:https';
 import * as net from 'node:net';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { connect as tlsConnect, type DetailedPeerCertificate, type TLSSocket } from 'node:tls';
 import {
   App, DrupeError, Engine, HTTPRedirect, exposed, parseConfig, serve, serverPlugin, type Config, type Context,
 } from '../src/index.js';
-import { within } from './helpers/async.js';
+import { waitFor, within } from './helpers/async.js';
+import { tempDir } from './helpers/files.js';
 import { certificateFiles, httpsRequest, makeCertificate, testCertificate, type CertificateFiles } from './helpers/tls.js';
 
 const GUARD_MS = 10_000;
@@ -254,3 +257,101 @@ for (const http2 of [false, true]) {
     assert.equal(ok.status, 200);
   });
 }
+
+// The `drupe` command with TLS: bin/drupe.js spawned with node in a temp project whose `drupe` is
+// this repository's built package; each child killed by PID after its test.
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const BIN = join(repo, 'bin', 'drupe.js');
+const SITE = "import { App, exposed } from 'drupe';\nexport default new App({ index: exposed(() => `pid ${process.pid}`) });\n";
+
+/** A temp project with site.mjs, the certificate under tls/, and site.conf naming it by relative paths. */
+async function tlsProject(t: { after(fn: () => unknown): void }, extra = ''): Promise<{ dir: string; files: CertificateFiles }> {
+  const dir = tempDir(t, 'drupe-tls-cli-');
+  mkdirSync(join(dir, 'node_modules'));
+  symlinkSync(repo, join(dir, 'node_modules', 'drupe'), 'dir');
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'site', private: true, type: 'module' }));
+  writeFileSync(join(dir, 'site.mjs'), SITE);
+  const cert = await makeCertificate();
+  mkdirSync(join(dir, 'tls'));
+  writeFileSync(join(dir, 'tls', 'cert.pem'), cert.cert);
+  writeFileSync(join(dir, 'tls', 'key.pem'), cert.key);
+  writeFileSync(join(dir, 'site.conf'), `[global]\nenvironment = "test"\nserver.ssl_certificate = "tls/cert.pem"\nserver.ssl_private_key = "tls/key.pem"\n${extra}`);
+  return { dir, files: { ...cert, dir: join(dir, 'tls'), certFile: join(dir, 'tls', 'cert.pem'), keyFile: join(dir, 'tls', 'key.pem') } };
+}
+
+interface Command { child: ChildProcess; stdout(): string; stderr(): string; exited: Promise<number | null> }
+
+function command(t: { after(fn: () => unknown): void }, dir: string, args: string[]): Command {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<number | null>((res) => child.once('close', (code) => res(code)));
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
+  });
+  let out = '';
+  let err = '';
+  child.stdout!.setEncoding('utf8').on('data', (c: string) => { out += c; });
+  child.stderr!.setEncoding('utf8').on('data', (c: string) => { err += c; });
+  return { child, stdout: () => out, stderr: () => err, exited };
+}
+
+async function freePort(): Promise<number> {
+  const probe = net.createServer();
+  await new Promise<void>((res) => probe.listen(0, '127.0.0.1', res));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise<void>((res) => probe.close(() => res()));
+  return port;
+}
+
+test('drupe serve: TLS from a config file (paths relative to it), https in the serving line; SIGHUP serves a renewed certificate, a broken one is one log line and the old one stays', { skip: process.platform === 'win32' }, async (t) => {
+  const { dir, files } = await tlsProject(t);
+  const c = command(t, dir, ['serve', 'site.mjs', '--config', 'site.conf', '--port', '0']);
+  await waitFor(() => / on https:\/\/127\.0\.0\.1:\d+ /.test(c.stdout()) || c.child.exitCode !== null, 'the serving line', GUARD_MS);
+  const url = / on (https:\/\/\S+) /.exec(c.stdout())?.[1];
+  assert.ok(url !== undefined, c.stdout() + c.stderr());
+  assert.equal((await httpsRequest(`${url}/`, files.cert)).peerFingerprint, files.fingerprint);
+  const renewed = await makeCertificate();
+  writeFileSync(files.certFile, renewed.cert);
+  writeFileSync(files.keyFile, renewed.key);
+  process.kill(c.child.pid!, 'SIGHUP');
+  await waitFor(() => /SIGHUP: re-read/.test(c.stderr() + c.stdout()), 'the reload', GUARD_MS);
+  assert.equal((await httpsRequest(`${url}/`, renewed.cert)).peerFingerprint, renewed.fingerprint);
+  writeFileSync(files.keyFile, 'broken\n');
+  const before = c.stderr().length;
+  process.kill(c.child.pid!, 'SIGHUP');
+  await waitFor(() => /ssl_private_key/.test(c.stderr().slice(before)), 'the refused reload', GUARD_MS);
+  const lines = c.stderr().slice(before).split('\n').filter((l) => /ssl_private_key/.test(l));
+  assert.equal(lines.length, 1, c.stderr());
+  assert.match(lines[0]!, /server\.ssl_private_key .*key\.pem is not a valid PEM private key/);
+  assert.equal((await httpsRequest(`${url}/`, renewed.cert)).peerFingerprint, renewed.fingerprint);
+  process.kill(c.child.pid!, 'SIGTERM');
+  assert.equal(await within(c.exited, 'the exit', GUARD_MS), 0);
+});
+
+for (const workers of [undefined, '2']) {
+  test(`drupe serve${workers === undefined ? '' : ' --workers 2'}: a missing certificate file is one line and exit 2`, { skip: process.platform === 'win32' }, async (t) => {
+    const { dir } = await tlsProject(t);
+    writeFileSync(join(dir, 'site.conf'), '[global]\nserver.ssl_certificate = "tls/none.pem"\nserver.ssl_private_key = "tls/key.pem"\n');
+    const c = command(t, dir, ['serve', 'site.mjs', '--config', 'site.conf', '--port', String(await freePort()), ...(workers === undefined ? [] : ['--workers', workers])]);
+    assert.equal(await within(c.exited, 'the exit', GUARD_MS), 2, c.stderr());
+    const lines = c.stderr().split('\n').filter((l) => l !== '');
+    assert.equal(lines.length, 1, c.stderr());
+    assert.match(lines[0]!, /Cannot read server\.ssl_certificate .*tls\/none\.pem: ENOENT/);
+  });
+}
+
+test('drupe serve --workers 2 with TLS: each worker serves https on the shared port', { skip: process.platform === 'win32' }, async (t) => {
+  const { dir, files } = await tlsProject(t);
+  const port = await freePort();
+  const c = command(t, dir, ['serve', 'site.mjs', '--config', 'site.conf', '--port', String(port), '--workers', '2']);
+  await waitFor(() => /drupe: serving/.test(c.stdout()) || c.child.exitCode !== null, 'the serving line', GUARD_MS);
+  assert.match(c.stdout(), new RegExp(`on https://127\\.0\\.0\\.1:${port} `), c.stdout() + c.stderr());
+  const pids = new Set<string>();
+  for (let i = 0; i < 100 && pids.size < 2; i++) {
+    const res = await httpsRequest(`https://127.0.0.1:${port}/`, files.cert);
+    assert.equal(res.status, 200);
+    pids.add(res.body);
+  }
+  assert.equal(pids.size, 2, 'both workers answered over TLS');
+  process.kill(c.child.pid!, 'SIGTERM');
+  assert.equal(await within(c.exited, 'the exit', GUARD_MS), 0, c.stderr());
+});

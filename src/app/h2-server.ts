@@ -3,12 +3,14 @@
 import { createServer as createHttpServer, type Server as HttpServer, type ServerOptions } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import {
+  constants,
   createSecureServer,
   createServer as createH2Server,
   type Http2SecureServer,
   type Http2Server,
   type Http2Session,
   type SecureServerOptions,
+  type ServerHttp2Stream,
   type ServerOptions as H2ServerOptions,
 } from 'node:http2';
 import type { Socket } from 'node:net';
@@ -102,6 +104,7 @@ export function createNodeServer(c: Config, tls: TlsMaterial | undefined, h1: Ht
 function trackSessions(server: Http2Server | Http2SecureServer, idleMs: number): H2Sessions {
   const sessions = new Set<Http2Session>();
   const sockets = new Set<Socket>();
+  const streams = new Set<ServerHttp2Stream>();
   let closing = false;
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
@@ -116,10 +119,12 @@ function trackSessions(server: Http2Server | Http2SecureServer, idleMs: number):
       timer = setTimeout(() => session.close(), idleMs);
       timer.unref();
     };
-    session.on('stream', (stream) => {
+    session.on('stream', (stream: ServerHttp2Stream) => {
       open++;
+      streams.add(stream);
       clearTimeout(timer);
       stream.once('close', () => {
+        streams.delete(stream);
         if (--open === 0 && !session.closed && !session.destroyed) idle();
       });
     });
@@ -138,8 +143,14 @@ function trackSessions(server: Http2Server | Http2SecureServer, idleMs: number):
       for (const session of sessions) if (!session.closed) session.close();
     },
     cut() {
-      for (const session of sessions) session.destroy();
-      for (const socket of sockets) socket.destroy();
+      // RST_STREAM(INTERNAL_ERROR) on each open stream: the client sees it fail, never a response
+      // that ends cleanly (node's own client takes CANCEL for a normal end).
+      for (const stream of streams) stream.close(constants.NGHTTP2_INTERNAL_ERROR);
+      // node sends those resets on a later turn; a session destroyed now would reset them with CANCEL.
+      setImmediate(() => {
+        for (const session of sessions) session.destroy();
+        for (const socket of sockets) socket.destroy();
+      });
     },
   };
 }

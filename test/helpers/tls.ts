@@ -132,7 +132,11 @@ export function h2Connect(origin: string, ca?: string): http2.ClientHttp2Session
   return session;
 }
 
-/** One request on `session`; resolves with the whole body once the stream ends. */
+/**
+ * One request on `session`; resolves with the whole body once the stream closes with END_STREAM,
+ * rejects (code 'RST_STREAM <n>') when it closes with RST_STREAM of any code — CANCEL included,
+ * which node's client would otherwise report as a clean end.
+ */
 export function h2Request(
   session: http2.ClientHttp2Session,
   path: string,
@@ -147,7 +151,13 @@ export function h2Request(
     stream.on('response', (h) => { response = h; status = Number(h[':status']); });
     stream.on('data', (c: Buffer) => chunks.push(c));
     stream.on('error', reject);
-    stream.on('end', () => resolve({ status, headers: response, body: Buffer.concat(chunks).toString('utf8') }));
+    stream.on('close', () => {
+      if (stream.rstCode !== undefined && stream.rstCode !== http2.constants.NGHTTP2_NO_ERROR) {
+        reject(Object.assign(new Error(`stream closed with RST_STREAM ${stream.rstCode}`), { code: `RST_STREAM ${stream.rstCode}` }));
+        return;
+      }
+      resolve({ status, headers: response, body: Buffer.concat(chunks).toString('utf8') });
+    });
     if (body !== undefined) stream.end(body);
   });
 }
