@@ -182,7 +182,7 @@ async function listen(target: App | Tree, options: ServeOptions): Promise<Listen
     maxHeaderSize: c['server.max_header_size'],
   });
   const base: NetServer = server;
-  // HTTP/2: a session with no frame for this long is closed (node's session timeout).
+  // A socket idle this long is closed; on HTTP/2 it is node's session idle timeout.
   if (c['server.socket_timeout'] !== undefined) server.setTimeout(seconds(c['server.socket_timeout'], 0));
   let closing: Promise<void> | undefined;
   // A single app is its own listener: a tree adds one prefix match per request, an app alone nothing.
