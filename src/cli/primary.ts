@@ -67,7 +67,7 @@ export async function servePool(options: ServeOptions): Promise<void> {
     watcher = watchTree(dir, (files) => restart(`watch: ${files.length === 1 ? files[0] : `${files.length} files`} changed`), logs);
   }
   const workers = `${pool.size} worker${pool.size === 1 ? '' : 's'}`;
-  process.stdout.write(`drupe: serving ${spec.shown} on http://${listenAddress(config.global)} with ${workers}${options.watch ? `, watching ${dir}` : ''} (pid ${process.pid})\n`);
+  process.stdout.write(`drupe: serving ${spec.shown} on ${config.global['server.ssl_certificate'] === undefined ? 'http' : 'https'}://${listenAddress(config.global)} with ${workers}${options.watch ? `, watching ${dir}` : ''} (pid ${process.pid})\n`);
   await engine.block();
 }
 

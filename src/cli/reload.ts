@@ -14,7 +14,9 @@ import { readConfig, type Exported, type SiteSpec } from './site.js';
 export const RESTART_KEYS = [
   'server.socket_host', 'server.socket_port', 'server.max_header_size', 'server.socket_timeout',
   'server.headers_timeout', 'server.request_timeout', 'server.keep_alive_timeout', 'server.shutdown_timeout',
-  'server.workers',
+  'server.workers', 'server.http2', 'server.http2_max_concurrent_streams',
+  // The TLS files are re-read on SIGHUP; a changed path applies on restart.
+  'server.ssl_certificate', 'server.ssl_private_key', 'server.ssl_certificate_chain',
 ] as const;
 
 export interface Reloader {

@@ -174,9 +174,11 @@ function createContext(host: PipelineHost, req: IncomingMessage, res: ServerResp
   // takes any Host: RFC 9112 §2.3 and §3.2 say reject (HOSTILE 34). Each closes the
   // connection, so nothing pipelined behind it runs (HOSTILE 32).
   let hostError: string | undefined;
-  if (req.httpVersionMajor !== 1) {
+  // node:http2's compatibility request (it has a `stream`) is HTTP/2 by construction: no request line to check.
+  const h2 = req.httpVersionMajor === 2 && 'stream' in req;
+  if (req.httpVersionMajor !== 1 && !h2) {
     targetError = new HTTPError(505, `HTTP/${req.httpVersion} is not supported`, { Connection: 'close' });
-  } else if ((hostError = hostFieldError(request[kHostField], req.httpVersionMinor !== 0)) !== undefined) {
+  } else if (!h2 && (hostError = hostFieldError(request[kHostField], req.httpVersionMinor !== 0)) !== undefined) {
     targetError = new HTTPError(400, hostError, { Connection: 'close' });
   }
   // Timings and the client's address serve only the access line.
