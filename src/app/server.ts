@@ -8,6 +8,7 @@ import { DrupeError, RequestAbortedError } from '../lib/errors.js';
 import { kAbort } from '../http/request.js';
 import { engine, type Engine, type EnginePlugin } from './engine.js';
 import { serveWithWorkers } from './serve-workers.js';
+import { upgradeListener } from './websocket-upgrade.js';
 
 export interface ServeOptions {
   /** Defaults to `server.socket_host` or 127.0.0.1. */
@@ -178,6 +179,8 @@ async function listen(target: App | Tree, options: ServeOptions): Promise<Listen
   server.on('request', listener);
   server.on('checkContinue', listener);
   server.on('clientError', onClientError);
+  // WebSocket: an Upgrade request goes through the same listener (src/app/websocket-upgrade.ts).
+  server.on('upgrade', upgradeListener(listener));
 
   const host = options.host ?? c['server.socket_host'] ?? '127.0.0.1';
   const wanted = options.port ?? c['server.socket_port'] ?? 8080;
