@@ -98,12 +98,13 @@ export function exposed<F extends Handler>(fn: F, config: Config = {}): F {
  * @example
  *   const root = { echo: exposed.websocket(async (socket) => { for await (const m of socket) await socket.send(m); }) };
  */
-exposed.websocket = function websocket(fn: WebSocketHandler, config: Config = {}): Handler {
-  return exposed(websocketEndpoint(fn), config);
+exposed.websocket = function websocket<F extends WebSocketHandler>(fn: F, config: Config = {}): F {
+  // The wrapper also answers calls with a socket as `fn` would, so it can stand in for `fn`'s type.
+  return exposed(websocketEndpoint(fn), config) as unknown as F;
 };
 
 /** What `expose.websocket(config)` returns: a method decorator that makes the method a WebSocket endpoint. */
-export type ExposeWebSocketDecorator = (fn: WebSocketHandler, context: ClassMethodDecoratorContext) => Handler;
+export type ExposeWebSocketDecorator = <F extends WebSocketHandler>(fn: F, context: ClassMethodDecoratorContext) => F;
 
 /**
  * Mark a method as a WebSocket endpoint (`(socket, ctx)`), with optional
@@ -115,16 +116,16 @@ export type ExposeWebSocketDecorator = (fn: WebSocketHandler, context: ClassMeth
  *     async chat(socket: WebSocketConnection) { for await (const m of socket) await socket.send(m); }
  *   }
  */
-function exposeWebSocket(fn: WebSocketHandler, context: ClassMethodDecoratorContext): Handler;
+function exposeWebSocket<F extends WebSocketHandler>(fn: F, context: ClassMethodDecoratorContext): F;
 function exposeWebSocket(config?: Config): ExposeWebSocketDecorator;
-function exposeWebSocket(first?: Config | WebSocketHandler, context?: unknown): ExposeWebSocketDecorator | Handler {
+function exposeWebSocket(first?: Config | WebSocketHandler, context?: unknown): ExposeWebSocketDecorator | WebSocketHandler {
   if (typeof first === 'function') return websocketMethod(first, context, {});
   if (context !== undefined) throw legacyDecorators(context);
   const config = first ?? {};
-  return (fn, ctx) => websocketMethod(fn, ctx, config);
+  return ((fn: WebSocketHandler, ctx: unknown) => websocketMethod(fn, ctx, config)) as ExposeWebSocketDecorator;
 }
 
-function websocketMethod(fn: WebSocketHandler, context: unknown, config: Config): Handler {
+function websocketMethod<F extends WebSocketHandler>(fn: F, context: unknown, config: Config): F {
   const kind = typeof context === 'object' && context !== null ? (context as { kind?: unknown }).kind : undefined;
   if (kind === undefined) throw legacyDecorators(context);
   if (kind !== 'method') throw new DrupeError('DRUPE_ERR_CONFIG_VALUE', `@expose.websocket on ${String(kind)}: only methods can be WebSocket endpoints`);

@@ -48,6 +48,8 @@ export function handle(host: PipelineHost, req: IncomingMessage, res: ServerResp
 /** node's parser marks a request that asks to switch protocols (undocumented in its types). */
 type Upgradable = IncomingMessage & { upgrade?: boolean };
 
+const HANDED_OVER: Ready = { kind: 'abort', error: undefined };
+
 /** No exception is waiting to become a response. */
 const NO_ERROR: unique symbol = Symbol('no error');
 
@@ -87,6 +89,8 @@ function* lifecycle(host: PipelineHost, req: IncomingMessage, res: ServerRespons
           if ((req as Upgradable).upgrade === true) refuseUpgrade(req, handler, isExposed(handler));
           const result: unknown = handler.call(plan.self, ctx);
           response.body = isThenable(result) ? yield result : result;
+          // A WebSocket session ran on the socket (ws wrote the 101): nothing is left to finalize or write.
+          if ((req as Upgradable).upgrade === true && isHandedOver(req)) { ready = HANDED_OVER; break; }
         }
         if (hooks.before_finalize) {
           inFinalizeHooks = true;
@@ -145,7 +149,7 @@ function* lifecycle(host: PipelineHost, req: IncomingMessage, res: ServerRespons
   // 3. Write it.
   try {
     // A WebSocket endpoint took the socket over (and ws wrote the 101): nothing is written here.
-    const sending = (req as Upgradable).upgrade === true && isHandedOver(req) ? undefined : send(host, ctx, ready!);
+    const sending = ready === HANDED_OVER ? undefined : send(host, ctx, ready!);
     if (sending) yield sending;
   } catch (err) {
     host.logError('Writing the response failed', err, request.id);

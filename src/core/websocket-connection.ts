@@ -13,13 +13,13 @@ export interface WebSocketClose {
 /**
  * Past this many bytes queued for the client, `send()` waits until its
  * message has gone to the kernel: a client that never reads holds at most
- * this plus one message in memory.
+ * this plus one message in memory (HOSTILE 50).
  */
 export const SEND_HIGH_WATER = 64 * 1024;
-/** Received messages the handler has not taken yet: past this, the socket stops reading (TCP then slows the client down). */
+/** Received messages the handler has not taken yet: past this, the socket stops reading (TCP then slows the client down, HOSTILE 50). */
 const RECEIVE_QUEUE = 16;
 
-/** The close code ws sends for each protocol error it detects (RFC 6455 §7.4.1). */
+/** The close code ws sends for each protocol error it detects (RFC 6455 §7.4.1; HOSTILE 47–49): anything else is 1002. */
 const ERROR_CLOSE_CODES: Readonly<Record<string, number>> = {
   WS_ERR_UNSUPPORTED_MESSAGE_LENGTH: 1009,
   WS_ERR_INVALID_UTF8: 1007,

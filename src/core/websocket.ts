@@ -5,7 +5,7 @@ import { HTTPError, RequestAbortedError } from '../lib/errors.js';
 import { kAbort, type Context, type Handler } from '../http/request.js';
 import { kMarkCommitted } from '../http/response.js';
 import type { Config } from './config.js';
-import type { RequestContext } from './request-context.js';
+import type { Exchange, WriterHost } from '../http/writer.js';
 import { WebSocketConnection } from './websocket-connection.js';
 
 /**
@@ -19,6 +19,9 @@ export type WebSocketHandler = (this: any, socket: WebSocketConnection, ctx: Con
 
 export const DEFAULT_MAX_MESSAGE_SIZE = 1024 * 1024;
 export const DEFAULT_HEARTBEAT = 30;
+
+/** What a session uses of the pipeline's context (the pipeline's RequestContext, seen from here without importing it: no cycle). */
+type SessionContext = Exchange & Context & { readonly host: WriterHost; readonly plan: { readonly config: Readonly<Config> } | undefined };
 
 /** An upgrade request node handed over: the raw socket and the bytes read past the head. */
 interface Upgrade {
@@ -63,8 +66,10 @@ function isWebSocketUpgrade(req: IncomingMessage): boolean {
 
 /** Wrap a WebSocket handler as the page handler the tree dispatches to. */
 export function websocketEndpoint(fn: WebSocketHandler): Handler {
-  const endpoint = function websocketEndpoint(this: unknown, ctx: Context): Promise<void> {
-    return session(this, fn, ctx as RequestContext);
+  // Called by the pipeline with a context; called by user code with a socket (a method's own callers), it is `fn` itself.
+  const endpoint = function websocketEndpoint(this: unknown, first: Context | WebSocketConnection, ctx?: Context): unknown {
+    if (first instanceof WebSocketConnection) return fn.call(this, first, ctx!);
+    return session(this, fn, first as SessionContext);
   };
   endpoints.add(endpoint);
   return endpoint;
@@ -81,6 +86,7 @@ function serverFor(maxPayload: number): WebSocketServer {
       clientTracking: false,
       // Off: a compressed message is a decompression bomb to bound, and memory per socket grows.
       perMessageDeflate: false,
+      // ws refuses a frame announcing more than this before reading its payload, with 1009 (HOSTILE 47).
       maxPayload,
       // ws would accept the first subprotocol offered; only one the endpoint declared is agreed.
       handleProtocols: (offered, req) => {
@@ -110,13 +116,13 @@ function checkHandshake(req: IncomingMessage, config: Readonly<Config>): void {
   if (key === undefined || !KEY.test(key.trim())) throw new HTTPError(400, 'Missing or invalid Sec-WebSocket-Key', { Connection: 'close' });
   const origins = config['websocket.origins'];
   const origin = req.headers.origin;
-  // A browser always sends Origin; a page on another site must not ride on the user's cookies (HOSTILE 50).
+  // A browser always sends Origin; a page on another site must not ride on the user's cookies (cross-site WebSocket hijacking).
   if (origins !== undefined && origin !== undefined && !origins.includes(origin)) {
     throw new HTTPError(403, 'This origin may not open a WebSocket here', { Connection: 'close' });
   }
 }
 
-async function session(self: unknown, fn: WebSocketHandler, ctx: RequestContext): Promise<void> {
+async function session(self: unknown, fn: WebSocketHandler, ctx: SessionContext): Promise<void> {
   const req = ctx.request.raw;
   const upgrade = upgrades.get(req);
   // app.listener mounted by hand on a server without Drupe's 'upgrade' wiring: no socket to take over.
@@ -178,7 +184,7 @@ async function session(self: unknown, fn: WebSocketHandler, ctx: RequestContext)
 }
 
 /** Let ws answer the handshake (the 101) and take the socket; null if the socket closed first. */
-function handshake(ctx: RequestContext, socket: Duplex, head: Buffer, maxPayload: number): Promise<WsSocket | null> {
+function handshake(ctx: SessionContext, socket: Duplex, head: Buffer, maxPayload: number): Promise<WsSocket | null> {
   // From here the socket is ws's: the response object lets go of it, and never writes.
   const res = ctx.res;
   if (res.socket !== null) res.detachSocket(res.socket);
