@@ -125,7 +125,10 @@ export async function main(argv) {
   const text = lines.join('\n');
   console.log('\n' + text);
   mkdirSync(join(BENCH, 'results'), { recursive: true });
-  const file = join(BENCH, 'results', `${new Date().toISOString().slice(0, 10)}-ws.md`);
+  // A later run the same day never overwrites an earlier one.
+  const stem = join(BENCH, 'results', `${new Date().toISOString().slice(0, 10)}-ws`);
+  let file = `${stem}.md`;
+  for (let n = 2; existsSync(file); n++) file = `${stem}-${n}.md`;
   writeFileSync(file, text);
   console.log(`written to ${file}`);
 }

@@ -323,6 +323,19 @@ test('an origin check refuses with 403: a user tool, and websocket.origins', asy
   (await open(wsUrl(other.url, '/echo'))).close(); // no Origin: not a browser
 });
 
+/** Raw bytes; everything the server sent before it closed the connection. */
+async function rawUpgradeLike(port: number, bytes: string): Promise<string> {
+  const socket = connect(port, '127.0.0.1');
+  let text = '';
+  socket.setEncoding('latin1');
+  socket.on('data', (d: string) => { text += d; });
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  socket.on('error', () => undefined);
+  socket.write(bytes);
+  await within(closed, 'the server to close the connection');
+  return text;
+}
+
 /** A raw upgrade request; returns everything the server sent before it closed the connection. */
 async function rawUpgrade(port: number, path: string, extra = ''): Promise<string> {
   const socket = connect(port, '127.0.0.1');
@@ -353,6 +366,9 @@ test('an upgrade to a path that is not an endpoint: 404 without a handler, 426 f
   await within(closed, 'the page and the close');
   assert.match(text, /^HTTP\/1\.1 200 /);
   assert.match(text, /\r\n\r\na page$/);
+  // With a body, which node no longer reads once it handed the socket over: a 400, never a handler that sees none.
+  const withBody = await rawUpgradeLike(server.port, 'POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: h2c\r\nConnection: Upgrade\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 5\r\n\r\na=123');
+  assert.match(withBody, /^HTTP\/1\.1 400 /);
 });
 
 test('a plain GET to an endpoint gets 426 with Upgrade: websocket; a keep-alive connection stays usable', async (t) => {

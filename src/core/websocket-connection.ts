@@ -19,6 +19,8 @@ export const SEND_HIGH_WATER = 64 * 1024;
 /** Received messages the handler has not taken yet: past this, the socket stops reading (TCP then slows the client down, HOSTILE 50). */
 const RECEIVE_QUEUE = 16;
 
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
+
 /** The close code ws sends for each protocol error it detects (RFC 6455 §7.4.1; HOSTILE 47–49): anything else is 1002. */
 const ERROR_CLOSE_CODES: Readonly<Record<string, number>> = {
   WS_ERR_UNSUPPORTED_MESSAGE_LENGTH: 1009,
@@ -34,10 +36,11 @@ const ERROR_CLOSE_CODES: Readonly<Record<string, number>> = {
  *     for await (const message of socket) await socket.send(message);
  *   })
  */
-export class WebSocketConnection implements AsyncIterable<WebSocketMessage> {
+export class WebSocketConnection implements AsyncIterable<WebSocketMessage, undefined> {
   readonly #ws: WsSocket;
   readonly #queue: WebSocketMessage[] = [];
-  #wake: (() => void) | undefined;
+  /** The reader waiting for a message. */
+  #waiting: ((result: IteratorResult<WebSocketMessage, undefined>) => void) | undefined;
   #paused = false;
   #close: WebSocketClose | undefined;
   /** The close code of a protocol error ws found in the client's frames (ws sends it; the client may never answer). */
@@ -57,50 +60,57 @@ export class WebSocketConnection implements AsyncIterable<WebSocketMessage> {
     this.#closed = new Promise((resolve) => {
       ws.once('close', (code: number, reason: Buffer) => {
         this.#close = { code: this.#errorCode ?? code, reason: reason.toString('utf8') };
-        this.#wakeReader();
+        this.#ended();
         resolve(this.#close);
       });
     });
   }
 
   #received(data: RawData, isBinary: boolean): void {
-    const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
-    this.#queue.push(isBinary ? bytes : bytes.toString('utf8'));
+    const bytes = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+    const message = isBinary ? bytes : bytes.toString('utf8');
+    const waiting = this.#waiting;
+    if (waiting !== undefined) {
+      this.#waiting = undefined;
+      waiting({ done: false, value: message });
+      return;
+    }
+    this.#queue.push(message);
     if (this.#queue.length >= RECEIVE_QUEUE && !this.#paused) {
       this.#paused = true;
       this.#ws.pause();
     }
-    this.#wakeReader();
   }
 
-  #wakeReader(): void {
-    const wake = this.#wake;
-    this.#wake = undefined;
-    wake?.();
+  #ended(): void {
+    const waiting = this.#waiting;
+    this.#waiting = undefined;
+    waiting?.(DONE);
+  }
+
+  // One promise per message and no async generator: a message already queued is handed over at once.
+  #next(): Promise<IteratorResult<WebSocketMessage, undefined>> {
+    if (this.#queue.length > 0) {
+      const value = this.#queue.shift()!;
+      if (this.#paused && this.#queue.length < RECEIVE_QUEUE / 2) {
+        this.#paused = false;
+        this.#ws.resume();
+      }
+      return Promise.resolve({ done: false, value });
+    }
+    if (this.#close !== undefined) return Promise.resolve(DONE);
+    if (this.#waiting !== undefined) return Promise.reject(new Error('A WebSocket has one reader at a time'));
+    return new Promise((resolve) => { this.#waiting = resolve; });
   }
 
   /** The next message, or undefined once the socket has closed and every message received was taken. */
   async receive(): Promise<WebSocketMessage | undefined> {
-    for (;;) {
-      const message = this.#queue.shift();
-      if (message !== undefined) {
-        if (this.#paused && this.#queue.length < RECEIVE_QUEUE / 2) {
-          this.#paused = false;
-          this.#ws.resume();
-        }
-        return message;
-      }
-      if (this.#close !== undefined) return undefined;
-      await new Promise<void>((resolve) => { this.#wake = resolve; });
-    }
+    return (await this.#next()).value;
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<WebSocketMessage> {
-    for (;;) {
-      const message = await this.receive();
-      if (message === undefined) return;
-      yield message;
-    }
+  [Symbol.asyncIterator](): AsyncIterator<WebSocketMessage, undefined> {
+    // Breaking out of the loop leaves the socket open: the handler may still send, or read again.
+    return { next: () => this.#next(), return: () => Promise.resolve(DONE) };
   }
 
   /**

@@ -51,12 +51,22 @@ export function isWebSocketEndpoint(fn: unknown): boolean {
 }
 
 /**
- * A WebSocket upgrade reached a handler that is not an endpoint: 426, and the
- * connection closes. A resource without a handler still answers 404/405.
+ * An Upgrade request reached a handler. A WebSocket upgrade to a page handler
+ * is a 426 (a resource without a handler still answers 404/405). Another
+ * protocol (h2c) is ignored, as RFC 9110 allows, and the page answers — unless
+ * the request has a body: node has let go of the socket, so the handler
+ * would see none, and a 400 says so rather than lose it.
  */
 export function refuseUpgrade(req: IncomingMessage, handler: Handler, exposedHandler: boolean): void {
-  if (!exposedHandler || endpoints.has(handler) || !isWebSocketUpgrade(req)) return;
-  throw new HTTPError(426, 'This resource is not a WebSocket endpoint', { Connection: 'close' });
+  if (endpoints.has(handler)) return;
+  if (!isWebSocketUpgrade(req)) {
+    const length = req.headers['content-length'];
+    if (req.headers['transfer-encoding'] !== undefined || (length !== undefined && Number(length) !== 0)) {
+      throw new HTTPError(400, 'A request asking to switch protocols cannot carry a body here', { Connection: 'close' });
+    }
+    return;
+  }
+  if (exposedHandler) throw new HTTPError(426, 'This resource is not a WebSocket endpoint', { Connection: 'close' });
 }
 
 function isWebSocketUpgrade(req: IncomingMessage): boolean {
@@ -198,19 +208,37 @@ function handshake(ctx: SessionContext, socket: Duplex, head: Buffer, maxPayload
   });
 }
 
+/** The sockets pinged every so many seconds, and the one timer that pings them all (a timer per socket costs memory per socket). */
+const beats = new Map<number, { readonly alive: Map<WsSocket, boolean>; readonly timer: NodeJS.Timeout }>();
+
 /** Ping every `seconds`; a peer that has not answered the previous ping by then is cut (close code 1006). */
 function heartbeat(ws: WsSocket, seconds: number): () => void {
   if (seconds <= 0) return () => undefined;
-  let alive = true;
-  ws.on('pong', () => { alive = true; });
-  const timer = setInterval(() => {
-    if (!alive) {
-      ws.terminate();
-      return;
+  let beat = beats.get(seconds);
+  if (beat === undefined) {
+    const alive = new Map<WsSocket, boolean>();
+    const timer = setInterval(() => {
+      for (const [peer, answered] of alive) {
+        if (!answered) {
+          alive.delete(peer);
+          peer.terminate();
+        } else {
+          alive.set(peer, false);
+          peer.ping();
+        }
+      }
+    }, seconds * 1000);
+    timer.unref();
+    beats.set(seconds, (beat = { alive, timer }));
+  }
+  const { alive } = beat;
+  alive.set(ws, true);
+  ws.on('pong', () => { if (alive.has(ws)) alive.set(ws, true); });
+  return () => {
+    alive.delete(ws);
+    if (alive.size === 0 && beats.get(seconds) === beat) {
+      clearInterval(beat!.timer);
+      beats.delete(seconds);
     }
-    alive = false;
-    ws.ping();
-  }, seconds * 1000);
-  timer.unref();
-  return () => clearInterval(timer);
+  };
 }
