@@ -119,6 +119,22 @@ test('echo: text stays text, binary stays binary; the handler sees the close cod
   assert.equal(end.aborted, true, 'request.signal aborts when the socket closes');
 });
 
+test('the websocket.* keys are checked at start-up', async () => {
+  const bad: Config[] = [
+    { 'websocket.max_message_size': 0 },
+    { 'websocket.heartbeat': -1 },
+    { 'websocket.origins': 'https://a.example' as unknown as string[] },
+    { 'websocket.protocols': [1] as unknown as string[] },
+  ];
+  for (const config of bad) {
+    const key = Object.keys(config)[0]!;
+    await assert.rejects(async () => {
+      const server = await serve(new App(echoRoot().root, { '/echo': config }), { host: '127.0.0.1', port: 0, config: { environment: 'test' }, engine: null });
+      await server.close();
+    }, (err: Error) => err.message.includes(key), key);
+  }
+});
+
 test('request.signal aborts when the client closes, while the handler waits on something else', async (t) => {
   const reason = deferred<unknown>();
   const root = {
@@ -141,6 +157,11 @@ test('@expose.websocket on a class method, with handler config and `this` the no
     async chat(socket: WebSocketConnection): Promise<void> {
       await socket.send(`${this.greeting} ${socket.protocol}`);
     }
+
+    @expose.websocket
+    async bare(socket: WebSocketConnection): Promise<void> {
+      await socket.send(this.greeting);
+    }
   }
   const server = await start(t, new Root());
   // The greeting may come in the 101's packet: listen before the socket opens.
@@ -150,6 +171,11 @@ test('@expose.websocket on a class method, with handler config and `this` the no
   assert.equal(await message, 'hi chat.v1');
   assert.equal(ws.protocol, 'chat.v1');
   assert.equal((await closed).code, 1000, 'the handler returned: the socket closes with 1000');
+  // Without parentheses too.
+  const bare = new WebSocket(wsUrl(server.url, '/bare'));
+  const hi = within(new Promise<string>((resolve) => bare.once('message', (d: Buffer) => resolve(d.toString()))), 'bare greeting');
+  assert.equal(await hi, 'hi');
+  bare.close();
   // The decorated method still answers its own callers with a socket.
   assert.equal(typeof new Root().chat, 'function');
 });
@@ -280,8 +306,9 @@ test('heartbeat (HOSTILE 50): a peer that never answers pings is cut (1006), and
   const end = await within(ended, 'handler end');
   assert.equal(end.close?.code, 1006);
   assert.equal(end.aborted, true);
-  // A real client answers pings and stays.
-  const ws = await open(wsUrl(server.url, '/echo'));
+  // A real client answers pings and stays (a longer period: a loaded machine may stall the loop for a few ms).
+  const steady = await start(t, echoRoot().root, { '/echo': { 'websocket.heartbeat': 0.4 } });
+  const ws = await open(wsUrl(steady.url, '/echo'));
   let pings = 0;
   ws.on('ping', () => { pings++; });
   await waitFor(() => pings >= 3, 'three pings');
