@@ -428,6 +428,10 @@ test('a bad handshake to an endpoint is an ordinary HTTP answer', async (t) => {
   });
   assert.match(version, /^HTTP\/1\.1 426 /);
   assert.match(version, /\r\nSec-WebSocket-Version: 13, 8\r\n/i);
+  // A handshake ws itself refuses (a malformed Sec-WebSocket-Protocol): ws's one 400, nothing written after it, the socket closed.
+  const protocol = await rawUpgrade(server.port, '/echo', 'Sec-WebSocket-Protocol: a,,b\r\n');
+  assert.match(protocol, /^HTTP\/1\.1 400 /);
+  assert.equal(protocol.match(/HTTP\/1\.1 /g)?.length, 1, protocol);
 });
 
 test('a handler that throws: the socket closes with 1011', async (t) => {
