@@ -11,6 +11,7 @@ import { engine, type Engine, type EnginePlugin } from './engine.js';
 import { serveWithWorkers } from './serve-workers.js';
 import { createNodeServer, type NodeServer } from './h2-server.js';
 import { readTls, tlsFilesOf } from './tls.js';
+import { upgradeListener } from './websocket-upgrade.js';
 
 export interface ServeOptions {
   /** Defaults to `server.socket_host` or 127.0.0.1. */
@@ -193,6 +194,8 @@ async function listen(target: App | Tree, options: ServeOptions): Promise<Listen
   base.on('request', listener);
   base.on('checkContinue', listener);
   base.on('clientError', onClientError);
+  // WebSocket: an Upgrade request goes through the same listener (src/app/websocket-upgrade.ts).
+  base.on('upgrade', upgradeListener(listener));
 
   const host = options.host ?? c['server.socket_host'] ?? '127.0.0.1';
   const wanted = options.port ?? c['server.socket_port'] ?? 8080;

@@ -84,6 +84,14 @@ export interface Config {
   'log.format'?: 'combined' | 'json';
   /** A response header carrying the request's id (`X-Request-Id`); '' or false (the default): none. */
   'request.id_header'?: string | false;
+  /** The largest WebSocket message accepted, in bytes (1 MiB unless set); a larger one closes the socket with 1009. */
+  'websocket.max_message_size'?: number;
+  /** Seconds between pings to each WebSocket peer (30 unless set; 0: none); a peer silent for a whole period is cut. */
+  'websocket.heartbeat'?: number;
+  /** The origins a browser may open a WebSocket from (`https://example.com`); unset: any. */
+  'websocket.origins'?: readonly string[];
+  /** The subprotocols an endpoint speaks: the first the client offers from this list is agreed; unset: none. */
+  'websocket.protocols'?: readonly string[];
   [key: `error_page.${string}`]: ErrorPage | undefined;
   [key: `hooks.${string}`]: HookEntry | readonly HookEntry[] | undefined;
   [key: `tools.${string}`]: unknown;
@@ -94,6 +102,7 @@ const isBool: Check = (v) => typeof v === 'boolean';
 const isString: Check = (v) => typeof v === 'string';
 const isSize: Check = (v) => typeof v === 'number' && Number.isInteger(v) && v >= 0;
 const isSeconds: Check = (v) => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+const isStringList: Check = (v) => Array.isArray(v) && v.every((x) => typeof x === 'string');
 const isPort: Check = (v) => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 65535;
 
 const KNOWN: Record<string, { check: Check; expects: string; globalOnly?: boolean }> = {
@@ -131,10 +140,14 @@ const KNOWN: Record<string, { check: Check; expects: string; globalOnly?: boolea
   'log.access_file': { check: isString, expects: 'a file path', globalOnly: true },
   'log.error_file': { check: isString, expects: 'a file path', globalOnly: true },
   'log.format': { check: (v) => v === 'combined' || v === 'json', expects: "'combined' or 'json'", globalOnly: true },
+  'websocket.max_message_size': { check: (v) => isSize(v) && (v as number) >= 1, expects: 'a byte count of at least 1' },
+  'websocket.heartbeat': { check: isSeconds, expects: 'seconds (0 for none)' },
+  'websocket.origins': { check: isStringList, expects: 'a list of origins' },
+  'websocket.protocols': { check: isStringList, expects: 'a list of subprotocol names' },
   'request.id_header': { check: (v) => v === false || (typeof v === 'string' && /^[!#$%&'*+\-.^_`|~0-9A-Za-z]*$/.test(v)), expects: "a header name ('' or false for none)", globalOnly: true },
 };
 
-const NAMESPACES = new Set(['server', 'request', 'response', 'log', 'error_page', 'hooks', 'tools']);
+const NAMESPACES = new Set(['server', 'request', 'response', 'log', 'error_page', 'hooks', 'tools', 'websocket']);
 
 function fail(key: string, where: string, why: string): never {
   throw new DrupeError('DRUPE_ERR_CONFIG_KEY', `Config key '${key}' in ${where}: ${why}`);

@@ -1,6 +1,7 @@
 import { DrupeError } from '../lib/errors.js';
 import type { Config } from './config.js';
 import type { Handler } from '../http/request.js';
+import { websocketEndpoint, type WebSocketHandler } from './websocket.js';
 
 export type { Handler } from '../http/request.js';
 
@@ -87,6 +88,51 @@ export function exposed<F extends Handler>(fn: F, config: Config = {}): F {
   exposedHandlers.set(fn, config);
   return fn;
 }
+
+/**
+ * A WebSocket endpoint, without decorators: the tree dispatches to it like
+ * any handler, so config sections and tools run before the upgrade and may
+ * refuse it with an ordinary HTTP response. Returns the page handler to put
+ * in the tree (a wrapper of `fn`).
+ *
+ * @example
+ *   const root = { echo: exposed.websocket(async (socket) => { for await (const m of socket) await socket.send(m); }) };
+ */
+exposed.websocket = function websocket<F extends WebSocketHandler>(fn: F, config: Config = {}): F {
+  // The wrapper also answers calls with a socket as `fn` would, so it can stand in for `fn`'s type.
+  return exposed(websocketEndpoint(fn), config) as unknown as F;
+};
+
+/** What `expose.websocket(config)` returns: a method decorator that makes the method a WebSocket endpoint. */
+export type ExposeWebSocketDecorator = <F extends WebSocketHandler>(fn: F, context: ClassMethodDecoratorContext) => F;
+
+/**
+ * Mark a method as a WebSocket endpoint (`(socket, ctx)`), with optional
+ * handler config, written with or without parentheses.
+ *
+ * @example
+ *   class Root {
+ *     @expose.websocket({ 'websocket.heartbeat': 10 })
+ *     async chat(socket: WebSocketConnection) { for await (const m of socket) await socket.send(m); }
+ *   }
+ */
+function exposeWebSocket<F extends WebSocketHandler>(fn: F, context: ClassMethodDecoratorContext): F;
+function exposeWebSocket(config?: Config): ExposeWebSocketDecorator;
+function exposeWebSocket(first?: Config | WebSocketHandler, context?: unknown): ExposeWebSocketDecorator | WebSocketHandler {
+  if (typeof first === 'function') return websocketMethod(first, context, {});
+  if (context !== undefined) throw legacyDecorators(context);
+  const config = first ?? {};
+  return ((fn: WebSocketHandler, ctx: unknown) => websocketMethod(fn, ctx, config)) as ExposeWebSocketDecorator;
+}
+
+function websocketMethod<F extends WebSocketHandler>(fn: F, context: unknown, config: Config): F {
+  const kind = typeof context === 'object' && context !== null ? (context as { kind?: unknown }).kind : undefined;
+  if (kind === undefined) throw legacyDecorators(context);
+  if (kind !== 'method') throw new DrupeError('DRUPE_ERR_CONFIG_VALUE', `@expose.websocket on ${String(kind)}: only methods can be WebSocket endpoints`);
+  return exposed.websocket(fn, config);
+}
+
+expose.websocket = exposeWebSocket;
 
 export function isExposed(fn: unknown): fn is Handler {
   return typeof fn === 'function' && exposedHandlers.has(fn);

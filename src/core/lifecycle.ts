@@ -14,6 +14,8 @@ import { followInternalRedirect } from './internal-redirect.js';
 import type { Plan } from './plan.js';
 import { logExtraError, RequestContext } from './request-context.js';
 import { settleUnreadBody } from './unread-body.js';
+import { isExposed } from './expose.js';
+import { isHandedOver, refuseUpgrade } from './websocket.js';
 
 /** What the lifecycle needs from the App. */
 export interface PipelineHost extends WriterHost {
@@ -42,6 +44,11 @@ export interface PipelineHost extends WriterHost {
 export function handle(host: PipelineHost, req: IncomingMessage, res: ServerResponse): void | Promise<void> {
   return drive(lifecycle(host, req, res));
 }
+
+/** node's parser marks a request that asks to switch protocols (undocumented in its types). */
+type Upgradable = IncomingMessage & { upgrade?: boolean };
+
+const HANDED_OVER: Ready = { kind: 'abort', error: undefined };
 
 /** No exception is waiting to become a response. */
 const NO_ERROR: unique symbol = Symbol('no error');
@@ -78,8 +85,12 @@ function* lifecycle(host: PipelineHost, req: IncomingMessage, res: ServerRespons
         if (hooks.before_handler) { const pending = runHooks(hooks.before_handler, ctx, logExtraError); if (pending) yield pending; }
         const handler = request.handler;
         if (handler !== null) {
+          // An Upgrade request (node emits it only to the 'upgrade' listener): a WebSocket upgrade to a page handler is a 426.
+          if ((req as Upgradable).upgrade === true) refuseUpgrade(req, handler, isExposed(handler));
           const result: unknown = handler.call(plan.self, ctx);
           response.body = isThenable(result) ? yield result : result;
+          // A WebSocket session ran on the socket (ws wrote the 101): nothing is left to finalize or write.
+          if ((req as Upgradable).upgrade === true && isHandedOver(req)) { ready = HANDED_OVER; break; }
         }
         if (hooks.before_finalize) {
           inFinalizeHooks = true;
@@ -137,7 +148,8 @@ function* lifecycle(host: PipelineHost, req: IncomingMessage, res: ServerRespons
   }
   // 3. Write it.
   try {
-    const sending = send(host, ctx, ready!);
+    // A WebSocket endpoint took the socket over (and ws wrote the 101): nothing is written here.
+    const sending = ready === HANDED_OVER ? undefined : send(host, ctx, ready!);
     if (sending) yield sending;
   } catch (err) {
     host.logError('Writing the response failed', err, request.id);
