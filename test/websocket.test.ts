@@ -14,6 +14,7 @@ import { App, HTTPError, Tree, defineTool, expose, exposed, serve, type Config, 
 import { rawRequest } from '../src/testing.js';
 import { aborted, deferred, waitFor, within } from './helpers/async.js';
 import { start } from './helpers/server.js';
+import { certificateFiles } from './helpers/tls.js';
 
 /** A real ws client, open (or the handshake's failure as an Error). */
 function open(url: string, options: { headers?: Record<string, string>; protocols?: string[] } = {}): Promise<WebSocket> {
@@ -486,3 +487,20 @@ test('the access line of a session: status 101, bytes, outcome at close', async 
   assert.match(lines[0]!, /"GET \/echo HTTP\/1\.1" 101 \d+ .* outcome=complete ttfb=/);
   assert.match(lines[1]!, /"GET \/nope HTTP\/1\.1" 404 /);
 });
+
+for (const http2 of [false, true]) {
+  test(`wss: an endpoint answers over TLS${http2 ? ' on a server.http2 port (the upgrade over ALPN http/1.1)' : ''}`, async (t) => {
+    const files = await certificateFiles();
+    t.after(() => rmSync(files.dir, { recursive: true, force: true }));
+    const { root, ended } = echoRoot();
+    const server = await start(t, root, {}, { 'server.ssl_certificate': files.certFile, 'server.ssl_private_key': files.keyFile, 'server.http2': http2 });
+    assert.match(server.url, /^https:/);
+    const ws = new WebSocket(wsUrl(server.url, '/echo'), { ca: files.cert });
+    await within(new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); }), 'the wss handshake');
+    const echoed = within(new Promise<string>((resolve) => ws.once('message', (data: Buffer) => resolve(data.toString()))), 'the echo');
+    ws.send('over tls');
+    assert.equal(await echoed, 'over tls');
+    ws.close(1000);
+    assert.deepEqual((await within(ended, 'handler end')).close, { code: 1000, reason: '' });
+  });
+}
