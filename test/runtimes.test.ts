@@ -1,0 +1,241 @@
+// serve() on other runtimes (issue 16 part 4): test/fixtures/runtime-server.mjs, which imports the
+// built package (dist/), runs in a real node, bun and deno process, and this node test drives it
+// over 127.0.0.1. Node runs the same cases as the reference. bun and deno are devDependencies
+// (npm ci puts them in node_modules/.bin): a runtime that is missing fails its tests, never skips.
+// What differs per runtime is asserted as it is, and docs/protocols.md says why.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import zlib from 'node:zlib';
+import { rawRequest, streamRequest, type BodyChunk, type StreamingResponse } from '../src/testing.js';
+import { waitFor, within } from './helpers/async.js';
+import { req } from './helpers/http.js';
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const FIXTURE = join(repo, 'test', 'fixtures', 'runtime-server.mjs');
+const BIN = join(repo, 'node_modules', '.bin');
+const GUARD = 20_000;
+
+export type RuntimeName = 'node' | 'bun' | 'deno';
+
+/** The command that runs a fixture script with its arguments on each runtime. */
+export function runtimeCommand(name: RuntimeName, script: string, args: string[], dir: string): [string, string[]] {
+  if (name === 'node') return [process.execPath, [script, ...args]];
+  if (name === 'bun') return [join(BIN, 'bun'), [script, ...args]];
+  // Deno: node_modules beside package.json resolves busboy and mime-types; the permissions are
+  // the ones Drupe needs: the loopback, the test's own dir, the environment (NODE_ENV and the
+  // like) and the host name (the JSON log's "hostname").
+  return [join(BIN, 'deno'), [
+    'run', '--no-prompt', '--allow-env', '--allow-sys=hostname', '--allow-net=127.0.0.1',
+    `--allow-read=${dir}`, `--allow-write=${dir}`, script, ...args,
+  ]];
+}
+
+/** A fixture server on one runtime: its port, what it printed, and its stdin. */
+interface Fixture {
+  port: number;
+  child: ChildProcess;
+  lines: string[];
+  stderr(): string;
+  send(command: string): void;
+  /** Wait for a line, bounded. */
+  line(text: string): Promise<void>;
+  exited: Promise<number | null>;
+}
+
+async function startFixture(name: RuntimeName, dir: string): Promise<Fixture> {
+  const [cmd, args] = runtimeCommand(name, FIXTURE, [dir], dir);
+  const child = spawn(cmd, args, { cwd: repo, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+  const lines: string[] = [];
+  let out = '';
+  let err = '';
+  child.stdout!.setEncoding('utf8').on('data', (c: string) => {
+    out += c;
+    let end;
+    while ((end = out.indexOf('\n')) >= 0) {
+      lines.push(out.slice(0, end));
+      out = out.slice(end + 1);
+    }
+  });
+  child.stderr!.setEncoding('utf8').on('data', (c: string) => { err += c; });
+  const spawned = new Promise<void>((res, rej) => {
+    child.once('spawn', res);
+    child.once('error', (e) => rej(new Error(`${name} could not be started (${cmd}): ${e.message}`)));
+  });
+  const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+  await within(spawned, `${name} to start`, GUARD);
+  const fixture: Fixture = {
+    port: 0, child, lines,
+    stderr: () => err,
+    send: (command) => { child.stdin!.write(`${command}\n`); },
+    line: (text) => waitFor(() => lines.includes(text) || child.exitCode !== null, `"${text}" from ${name}`, GUARD).then(() => {
+      if (!lines.includes(text)) throw new Error(`${name} exited before "${text}"; stderr:\n${err}`);
+    }),
+    exited,
+  };
+  await waitFor(() => lines.some((l) => l.startsWith('listening ')) || child.exitCode !== null, `${name} to listen`, GUARD);
+  const listening = lines.find((l) => l.startsWith('listening '));
+  if (listening === undefined) throw new Error(`${name} exited before listening; stderr:\n${err}`);
+  fixture.port = Number(listening.slice('listening '.length));
+  return fixture;
+}
+
+/** The next body chunk, bounded. */
+async function nextChunk(it: AsyncIterator<BodyChunk>, what: string): Promise<string> {
+  const r = await within(it.next(), what, GUARD);
+  assert.equal(r.done, false, `${what}: the body ended`);
+  return r.value.data.toString('latin1');
+}
+
+/** Read chunks until their text holds `text` (chunk boundaries are the runtime's). */
+async function readUntil(it: AsyncIterator<BodyChunk>, text: string, what: string): Promise<string> {
+  let got = '';
+  for (let i = 0; i < 100 && !got.includes(text); i++) got += await nextChunk(it, what);
+  return got;
+}
+
+for (const name of ['node', 'bun', 'deno'] as const) {
+  describe(`serve() on ${name}`, () => {
+    let dir = '';
+    let fx: Fixture;
+    before(async () => {
+      dir = mkdtempSync(join(tmpdir(), `drupe-runtime-${name}-`));
+      fx = await startFixture(name, dir);
+    });
+    after(() => {
+      if (fx !== undefined && fx.child.exitCode === null && fx.child.signalCode === null && fx.child.pid !== undefined) process.kill(fx.child.pid, 'SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    test(`${name}: a buffered body with Content-Length`, async () => {
+      const r = await rawRequest(fx.port, req('/hello', { headers: { Connection: 'close' } }));
+      const res = r.responses[0]!;
+      assert.equal(res.status, 200);
+      assert.equal(res.framing, 'content-length');
+      assert.equal(res.headers['content-length'], '5');
+      assert.equal(res.body.toString(), 'hello');
+      assert.ok(res.complete);
+    });
+
+    test(`${name}: keep-alive, two requests on one HTTP/1.1 connection`, async () => {
+      const r = await rawRequest(fx.port, [req('/hello'), req('/hello', { headers: { Connection: 'close' } })], { delayBetweenMs: 20 });
+      assert.equal(r.responses.length, 2, r.text);
+      for (const res of r.responses) assert.equal(res.body.toString(), 'hello');
+    });
+
+    test(`${name}: a streamed body arrives chunk by chunk, as produced`, async () => {
+      const res = await streamRequest(fx.port, { path: '/stream?gate=s1', timeoutMs: GUARD });
+      assert.equal(res.status, 200);
+      assert.equal(res.framing, 'chunked');
+      const it = res.chunks()[Symbol.asyncIterator]();
+      // The producer is held at its gate: the first chunk has to come before it goes on.
+      assert.equal(await readUntil(it, 'first;', 'the first chunk'), 'first;');
+      fx.send('open s1');
+      const done = await within(res.done(), 'the end of the stream', GUARD);
+      assert.equal(done.body.toString(), 'first;second;third');
+      assert.equal(done.complete, true);
+      await fx.line('finally stream s1');
+    });
+
+    test(`${name}: a failure after commit is visible: no terminating chunk`, async () => {
+      const res = await streamRequest(fx.port, { path: '/truncated', timeoutMs: GUARD });
+      assert.equal(res.status, 200);
+      assert.equal(res.framing, 'chunked');
+      const done = await within(res.done(), 'the cut', GUARD);
+      assert.equal(done.body.toString(), 'partial;');
+      assert.equal(done.complete, false, 'a truncated body must not look complete');
+      assert.equal(done.aborted, true);
+    });
+
+    test(`${name}: sse() events arrive as they are produced`, async () => {
+      const res = await streamRequest(fx.port, { path: '/events?gate=e1', timeoutMs: GUARD });
+      assert.equal(res.status, 200);
+      assert.match(res.headers['content-type'] ?? '', /^text\/event-stream/);
+      assert.equal(res.headers['cache-control'], 'no-cache');
+      const events = res.events()[Symbol.asyncIterator]();
+      const first = await within(events.next(), 'the first event', GUARD);
+      assert.equal(first.value?.data, 'one');
+      fx.send('open e1');
+      const second = await within(events.next(), 'the second event', GUARD);
+      assert.deepEqual({ data: second.value?.data, event: second.value?.event, id: second.value?.id }, { data: 'two', event: 'update', id: '2' });
+      assert.equal((await within(res.done(), 'the end', GUARD)).complete, true);
+    });
+
+    test(`${name}: serveFile, whole and by Range`, async () => {
+      const r = await rawRequest(fx.port, [
+        req('/file'),
+        req('/file', { headers: { Range: 'bytes=2-4' } }),
+        req('/file', { headers: { Range: 'bytes=40-', Connection: 'close' } }),
+      ], { delayBetweenMs: 20 });
+      assert.equal(r.responses.length, 3, r.text);
+      const [whole, part, none] = r.responses as [typeof r.responses[0], typeof r.responses[0], typeof r.responses[0]];
+      assert.equal(whole.status, 200);
+      assert.equal(whole.headers['content-length'], '26');
+      assert.equal(whole.body.toString(), 'abcdefghijklmnopqrstuvwxyz');
+      assert.equal(whole.headers['accept-ranges'], 'bytes');
+      assert.equal(part.status, 206);
+      assert.equal(part.headers['content-range'], 'bytes 2-4/26');
+      assert.equal(part.body.toString(), 'cde');
+      assert.equal(none.status, 416);
+      assert.equal(none.headers['content-range'], 'bytes */26');
+    });
+
+    test(`${name}: gzip is flushed per chunk`, async () => {
+      const res = await streamRequest(fx.port, { path: '/gzip?gate=g1', headers: { 'Accept-Encoding': 'gzip' }, timeoutMs: GUARD });
+      assert.equal(res.headers['content-encoding'], 'gzip');
+      const it = res.chunks()[Symbol.asyncIterator]();
+      // What arrives before the gate opens inflates to the whole first chunk.
+      let got = Buffer.alloc(0);
+      let text = '';
+      for (let i = 0; i < 100 && text.length < 240; i++) {
+        got = Buffer.concat([got, Buffer.from(await nextChunk(it, 'a gzip chunk'), 'latin1')]);
+        text = zlib.gunzipSync(got, { finishFlush: zlib.constants.Z_SYNC_FLUSH }).toString();
+      }
+      assert.equal(text, 'gzipped-one;'.repeat(20));
+      fx.send('open g1');
+      const done = await within(res.done(), 'the end', GUARD);
+      assert.equal(done.complete, true);
+      assert.equal(zlib.gunzipSync(done.body).toString(), 'gzipped-one;'.repeat(20) + 'gzipped-two;'.repeat(20));
+    });
+
+    test(`${name}: a client that goes away mid-stream aborts request.signal and finalizes the producer`, async () => {
+      const res: StreamingResponse = await streamRequest(fx.port, { path: '/forever', timeoutMs: GUARD });
+      const it = res.chunks()[Symbol.asyncIterator]();
+      await readUntil(it, 'tick 1', 'two ticks');
+      res.disconnect();
+      await fx.line('finally forever aborted=true');
+    });
+
+    test(`${name}: HEAD never pulls past the commit point, and sends no body`, async () => {
+      const r = await rawRequest(fx.port, req('/head', { method: 'HEAD' }) + req('/headfirst', { method: 'HEAD', headers: { Connection: 'close' } }), { methods: ['HEAD', 'HEAD'] });
+      assert.equal(r.responses.length, 2, r.text);
+      for (const res of r.responses) {
+        assert.equal(res.status, 200);
+        assert.equal(res.body.length, 0);
+        assert.equal(res.headers['content-length'], undefined);
+      }
+      await fx.line('finally headfirst');
+      await rawRequest(fx.port, req('/marker?n=head', { headers: { Connection: 'close' } }));
+      await fx.line('marker head');
+      assert.ok(!fx.lines.includes('pulled head'), fx.lines.join('\n'));
+      assert.ok(!fx.lines.includes('pulled headfirst again'), fx.lines.join('\n'));
+    });
+
+    test(`${name}: a graceful close lets an open stream finish, then the process ends`, async () => {
+      const res = await streamRequest(fx.port, { path: '/stream?gate=c1', timeoutMs: GUARD });
+      const it = res.chunks()[Symbol.asyncIterator]();
+      await readUntil(it, 'first;', 'the first chunk');
+      fx.send('close');
+      fx.send('open c1');
+      const done = await within(res.done(), 'the end of the stream', GUARD);
+      assert.equal(done.body.toString(), 'first;second;third');
+      assert.equal(done.complete, true);
+      await fx.line('closed');
+      assert.equal(await within(fx.exited, `${name} to exit`, GUARD), 0);
+    });
+  });
+}
