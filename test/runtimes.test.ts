@@ -6,7 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -81,6 +81,7 @@ async function startFixture(name: RuntimeName, dir: string): Promise<Fixture> {
   const listening = lines.find((l) => l.startsWith('listening '));
   if (listening === undefined) throw new Error(`${name} exited before listening; stderr:\n${err}`);
   fixture.port = Number(listening.slice('listening '.length));
+  assert.ok(lines.includes(`runtime ${name}`), `the fixture runs on ${name}: ${lines.join(', ')}`);
   return fixture;
 }
 
@@ -125,6 +126,38 @@ for (const name of ['node', 'bun', 'deno'] as const) {
       const r = await rawRequest(fx.port, [req('/hello'), req('/hello', { headers: { Connection: 'close' } })], { delayBetweenMs: 20 });
       assert.equal(r.responses.length, 2, r.text);
       for (const res of r.responses) assert.equal(res.body.toString(), 'hello');
+    });
+
+    test(`${name}: HTTP/1.0 with Connection: keep-alive`, async () => {
+      const r = await rawRequest(fx.port, [req('/hello', { version: '1.0', headers: { Connection: 'keep-alive' } }), req('/hello', { version: '1.0' })], { delayBetweenMs: 20 });
+      const first = r.responses[0]!;
+      assert.equal(first.body.toString(), 'hello');
+      if (name === 'bun') {
+        // Bun's node:http ignores an HTTP/1.0 client's keep-alive: it answers `Connection: close`
+        // and closes (plain node:http on Bun does the same; docs/protocols.md).
+        assert.equal(first.headers.connection, 'close');
+        assert.equal(r.responses.length, 1, r.text);
+      } else {
+        assert.equal(first.headers.connection, 'keep-alive');
+        assert.equal(r.responses.length, 2, r.text);
+      }
+      assert.equal(r.closedByServer, true);
+    });
+
+    test(`${name}: request bodies: Content-Length, chunked, Expect: 100-continue`, async () => {
+      const sized = await rawRequest(fx.port, 'POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello');
+      assert.equal(sized.responses[0]?.body.toString(), 'POST HTTP/1.1 5');
+      const chunked = await rawRequest(fx.port, 'POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n3\r\nabc\r\n0\r\n\r\n');
+      assert.equal(chunked.responses[0]?.body.toString(), 'POST HTTP/1.1 8');
+      const expect = await rawRequest(fx.port, ['POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n', 'hello'], { delayBetweenMs: 50 });
+      assert.deepEqual(expect.responses.map((res) => res.status), [100, 200], expect.text);
+      assert.equal(expect.responses[1]?.body.toString(), 'POST HTTP/1.1 5');
+    });
+
+    test(`${name}: a malformed request gets 400 and a closed connection`, async () => {
+      const r = await rawRequest(fx.port, 'GET / HTTP/1.1\r\nHost: a\r\nContent-Length: x\r\n\r\n');
+      assert.equal(r.responses[0]?.status, 400, r.text);
+      assert.equal(r.closedByServer, true);
     });
 
     test(`${name}: a streamed body arrives chunk by chunk, as produced`, async () => {
@@ -202,6 +235,22 @@ for (const name of ['node', 'bun', 'deno'] as const) {
       assert.equal(zlib.gunzipSync(done.body).toString(), 'gzipped-one;'.repeat(20) + 'gzipped-two;'.repeat(20));
     });
 
+    test(`${name}: backpressure: a client that stops reading holds the producer`, async (t) => {
+      const res = await streamRequest(fx.port, { path: '/flood', paused: true, timeoutMs: GUARD });
+      assert.equal(res.status, 200);
+      // Stop reading for a second (a pause, not a measurement): the producer must stop too, far
+      // short of the 32 MiB it would make for a client that reads.
+      await new Promise((r) => setTimeout(r, 1000));
+      const produced = fx.lines.filter((l) => l.startsWith('flood ')).length;
+      t.diagnostic(`${name}: ${produced} MiB produced while the client read nothing`);
+      assert.ok(produced < 16, `produced ${produced} MiB for a client that reads nothing`);
+      res.resume();
+      const done = await within(res.done(), 'the whole flood', GUARD);
+      assert.equal(done.complete, true);
+      assert.equal(done.body.length, 32 * 1024 * 1024);
+      await fx.line('flood 32');
+    });
+
     test(`${name}: a client that goes away mid-stream aborts request.signal and finalizes the producer`, async () => {
       const res: StreamingResponse = await streamRequest(fx.port, { path: '/forever', timeoutMs: GUARD });
       const it = res.chunks()[Symbol.asyncIterator]();
@@ -236,6 +285,12 @@ for (const name of ['node', 'bun', 'deno'] as const) {
       assert.equal(done.complete, true);
       await fx.line('closed');
       assert.equal(await within(fx.exited, `${name} to exit`, GUARD), 0);
+      // The access log, flushed by the close, has a line for each request, with its outcome.
+      const access = readFileSync(join(dir, 'access.log'), 'utf8');
+      assert.match(access, /"GET \/hello HTTP\/1\.1" 200 5 /);
+      assert.match(access, /"GET \/truncated HTTP\/1\.1" 200 .*outcome=error/);
+      assert.match(access, /"GET \/forever HTTP\/1\.1" 200 .*outcome=client-closed/);
+      assert.match(access, /"GET \/hello HTTP\/1\.0" 200 5 /);
     });
   });
 }
