@@ -1,5 +1,6 @@
 // Public exports, nothing else (test/exports.test.ts pins the list).
 export { App } from './app/app.js';
+export type { FetchInfo } from './app/fetch.js';
 export { loadConfig, parseConfig, type LoadedConfig } from './app/config-file.js';
 export { serve, quickstart, serverPlugin, type ServeOptions, type RunningServer, type ServerPlugin } from './app/server.js';
 export { Tree } from './app/tree.js';

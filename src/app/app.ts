@@ -5,6 +5,7 @@ import { DrupeError } from '../lib/errors.js';
 import { handlerConfig, isExposed, nodeConfig } from '../core/expose.js';
 import { sectionSegment, type PlanSource } from '../core/plan.js';
 import { AppHost } from './host.js';
+import { fetchThrough, type FetchInfo } from './fetch.js';
 import { defineTool } from '../core/tool.js';
 import { builtinTools } from '../tools/index.js';
 
@@ -32,6 +33,18 @@ export class App {
   readonly #host: AppHost;
   /** The node listener: `http.createServer(app.listener)` works too (call `configure()` first). */
   readonly listener: (req: IncomingMessage, res: ServerResponse) => void;
+  /**
+   * The web-standard handler (Bun, Deno, edge runtimes, a service worker):
+   * the same pipeline as `listener`, answering a web `Request` with a web
+   * `Response` resolved at commit; a streamed body is a ReadableStream
+   * pulled as it is read. Bound, so it can be handed over bare. `info`:
+   * the client's address (`FetchInfo`). Call `configure()` first for
+   * server-wide config. See docs/protocols.md, "Other runtimes".
+   *
+   * @example
+   *   export default { fetch: app.fetch };   // Bun, Deno, workers
+   */
+  readonly fetch: (request: globalThis.Request, info?: FetchInfo) => Promise<globalThis.Response>;
 
   static {
     hostOfApp = (app) => app.#host;
@@ -49,6 +62,7 @@ export class App {
     validateTree(root, this.#configs);
     this.#host = new AppHost(this.#makeSource({}));
     this.listener = this.#host.listener;
+    this.fetch = (request, info) => fetchThrough(this.#host, request, info);
   }
 
   /**

@@ -70,6 +70,11 @@ export class AppHost implements PipelineHost {
     } else res.once('socket', () => { if (res.socket?.writable === true) this.#run(req, res); });
   }
 
+  /** Run one exchange that no connection queue holds (`app.fetch`'s adapters stand in for req and res). */
+  runExchange(req: IncomingMessage, res: ServerResponse): void {
+    this.#run(req, res);
+  }
+
   #run(req: IncomingMessage, res: ServerResponse): void {
     this.#inFlight++;
     let pending: void | Promise<void>;
