@@ -52,7 +52,10 @@ export function fetchThrough(host: AppHost, request: globalThis.Request, info?: 
   try {
     url = new URL(request.url);
   } catch (err) {
-    return Promise.reject(err);
+    // Bun.serve gives a request that came without Host (HTTP/1.0 allows none) a bare path for its
+    // url: read it against localhost, as node's parser serves such a request, rather than fail it.
+    if (!request.url.startsWith('/')) return Promise.reject(err);
+    url = new URL(request.url, 'http://localhost');
   }
   const incoming = new FetchIncoming(request, url, remoteOf(request, info));
   const signal = request.signal;
