@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cpuMicros } from './load/proc.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(BENCH, '..');
@@ -57,21 +58,27 @@ async function startServer(name) {
     child.on('exit', (code) => { clearTimeout(t); resolve(`exited with ${code}`); });
   });
   if (ok !== true) { child.kill('SIGKILL'); throw new Error(`${name}: ${ok}\n${err}`); }
-  return { port, stop: () => new Promise((r) => { child.once('exit', r); child.kill('SIGKILL'); }) };
+  return { port, pid: child.pid, stop: () => new Promise((r) => { child.once('exit', r); child.kill('SIGKILL'); }) };
 }
 
-/** Check the answer once with fetch, then load it with wrk; requests per second. */
-async function load(port, { path, connections, body }, seconds) {
+/**
+ * Check the answer once with fetch, then load it with wrk: requests per second, and the server's
+ * CPU time per request (µs; steadier than req/s on a machine that runs other work too).
+ */
+async function load(port, pid, { path, connections, body }, seconds) {
   const res = await fetch(`http://127.0.0.1:${port}${path}`);
   const got = (await res.arrayBuffer()).byteLength;
   if (res.status !== 200 || got !== body) throw new Error(`${path}: status ${res.status}, ${got} bytes (expected ${body})`);
   const [cmd, args] = pinned(0, 'wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '5s', `http://127.0.0.1:${port}${path}`]);
+  const cpu0 = cpuMicros(pid);
   const r = sh(cmd, args, { timeout: (seconds + 15) * 1000 });
+  const cpu = cpuMicros(pid) - cpu0;
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(r.stdout)?.[1]);
+  const requests = Number(/(\d+) requests in/.exec(r.stdout)?.[1]);
   if (!Number.isFinite(rps)) throw new Error(`wrk: ${r.stdout}${r.stderr}`);
   const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(r.stdout)?.[1];
   if (non2xx !== undefined) throw new Error(`${path}: ${non2xx} non-2xx responses`);
-  return rps;
+  return { rps, cpu: cpu / requests };
 }
 
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
@@ -85,21 +92,22 @@ for (let round = 0; round < opts.rounds; round++) {
     const server = await startServer(name);
     try {
       for (const [scenario, spec] of Object.entries(SCENARIOS)) {
-        await load(server.port, spec, opts.warmup);
-        const rps = await load(server.port, spec, opts.duration);
-        ((runs[scenario] ??= {})[name] ??= []).push(rps);
-        console.log(`  round ${round + 1} ${scenario} ${name}: ${Math.round(rps)} req/s`);
+        await load(server.port, server.pid, spec, opts.warmup);
+        const run = await load(server.port, server.pid, spec, opts.duration);
+        ((runs[scenario] ??= {})[name] ??= []).push(run);
+        console.log(`  round ${round + 1} ${scenario} ${name}: ${Math.round(run.rps)} req/s, ${run.cpu.toFixed(1)} µs CPU/req`);
       }
     } finally {
       await server.stop();
     }
   }
 }
-console.log('\nmedian requests/s (ratio to Bun.serve):');
+console.log('\nmedians: requests/s and server CPU µs per request (ratio to Bun.serve: req/s, and Bun.serve\'s CPU per request over this one\'s)');
 for (const [scenario, byServer] of Object.entries(runs)) {
-  const base = median(byServer['bun-serve']);
+  const base = { rps: median(byServer['bun-serve'].map((r) => r.rps)), cpu: median(byServer['bun-serve'].map((r) => r.cpu)) };
   for (const name of SERVERS) {
-    const m = median(byServer[name]);
-    console.log(`  ${scenario.padEnd(7)} ${name.padEnd(12)} ${String(Math.round(m)).padStart(7)}  ${(m / base).toFixed(2)}x`);
+    const rps = median(byServer[name].map((r) => r.rps));
+    const cpu = median(byServer[name].map((r) => r.cpu));
+    console.log(`  ${scenario.padEnd(7)} ${name.padEnd(12)} ${String(Math.round(rps)).padStart(7)} req/s ${(rps / base.rps).toFixed(2)}x   ${cpu.toFixed(1).padStart(6)} µs ${(base.cpu / cpu).toFixed(2)}x`);
   }
 }

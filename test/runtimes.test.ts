@@ -51,7 +51,9 @@ type Mode = 'serve' | 'fetch';
 
 async function startFixture(name: RuntimeName, mode: Mode, dir: string): Promise<Fixture> {
   const [cmd, args] = runtimeCommand(name, FIXTURE, [dir, mode], dir);
-  const child = spawn(cmd, args, { cwd: repo, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+  // Deno's cache in the test's own dir, and no update check: the run writes and asks nothing elsewhere.
+  const env = { ...process.env, NO_COLOR: '1', DENO_DIR: join(dir, 'deno-dir'), DENO_NO_UPDATE_CHECK: '1' };
+  const child = spawn(cmd, args, { cwd: repo, stdio: ['pipe', 'pipe', 'pipe'], env });
   const lines: string[] = [];
   let out = '';
   let err = '';
