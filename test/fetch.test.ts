@@ -37,6 +37,24 @@ function accessLines(file: string): string[] {
 
 const URL_BASE = 'http://example.test:8080';
 
+/** Read a body chunk by chunk (bounded): its text, whether it ended cleanly, and how a read failed. */
+async function readToEnd(res: Response): Promise<{ text: string; ended: boolean; failure: unknown }> {
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  for (let i = 0; i < 1000; i++) {
+    let step: { done: true; value?: undefined } | { done: false; value: Uint8Array };
+    try {
+      step = await within(reader.read(), 'a chunk');
+    } catch (failure) {
+      return { text, ended: false, failure };
+    }
+    if (step.done) return { text, ended: true, failure: undefined };
+    text += decoder.decode(step.value, { stream: true });
+  }
+  throw new Error('the body did not end within 1000 chunks');
+}
+
 test('a buffered answer is a Response with its body and Content-Length, resolved once; the access line names the client', async (t) => {
   const { app, access } = fetchApp(t, { hello: exposed(({ request }: Context) => `Hello ${request.remote.ip}:${request.remote.port} ${request.host} ${request.scheme}`) });
   const res = await app.fetch(new Request(`${URL_BASE}/hello`), { remoteAddress: '203.0.113.9', remotePort: 4242 });
@@ -105,6 +123,25 @@ test('a streamed body is a ReadableStream pulled on demand: the producer never r
   assert.equal(finished, true);
 });
 
+test('response.flushHeaders() resolves the Response before the first chunk exists (S1)', async (t) => {
+  const release = deferred();
+  const { app } = fetchApp(t, {
+    later: exposed(({ response }: Context) => {
+      response.headers.set('Content-Type', 'text/plain');
+      response.flushHeaders();
+      return (async function* () {
+        await release.promise;
+        yield 'now';
+      })();
+    }),
+  }, { '/': { 'response.stream': true } });
+  const res = await within(app.fetch(new Request(`${URL_BASE}/later`)), 'the Response before any chunk');
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get('content-type'), 'text/plain');
+  release.resolve();
+  assert.equal(await within(res.text(), 'the body'), 'now');
+});
+
 test('lazy commit: an error before the first chunk is a real 500 page', async (t) => {
   const { app } = fetchApp(t, {
     early: exposed(() => (async function* () {
@@ -127,20 +164,8 @@ test('a failure after commit errors the body stream (never a clean end), and the
   }, { '/': { 'response.stream': true } });
   const res = await app.fetch(new Request(`${URL_BASE}/late`));
   assert.equal(res.status, 200);
-  const reader = res.body!.getReader();
-  const decoder = new TextDecoder();
-  let text = '';
-  let failure: unknown;
-  for (let i = 0; i < 10; i++) {
-    try {
-      const { done, value } = await within(reader.read(), 'a chunk');
-      assert.equal(done, false, 'the body must not end cleanly');
-      text += decoder.decode(value);
-    } catch (err) {
-      failure = err;
-      break;
-    }
-  }
+  const { text, ended, failure } = await readToEnd(res);
+  assert.equal(ended, false, 'the body must not end cleanly');
   assert.equal(text, 'first;second;');
   assert.ok(failure instanceof Error, 'reader.read() rejects');
   assert.equal(failure.name, 'TruncatedBodyError');
@@ -180,7 +205,8 @@ test("the request's signal aborting (client gone) aborts request.signal and runs
   await within(finallyRan.promise, "the producer's finally");
   await waitFor(() => accessLines(access).length === 1, 'the access line');
   assert.match(accessLines(access)[0]!, / outcome=client-closed /);
-  void pending;
+  const left = await within(pending, 'the pending read to settle');
+  assert.equal((left as { code?: string }).code, 'DRUPE_CLIENT_CLOSED', 'a read still pending fails: the body will not go on');
 });
 
 test("cancel() of the body is the client going away: request.signal aborts, the producer's finally runs", async (t) => {
@@ -275,6 +301,22 @@ test('sse(): an event stream read event by event', async (t) => {
   assert.match(text, /event: tick\ndata: two\n\n/);
 });
 
+test("sse() failing after it started: its in-band error event is read, then the body errors", async (t) => {
+  const { app } = fetchApp(t, {
+    events: exposed(() => sse((async function* () {
+      yield 'first';
+      throw new Error('feed lost');
+    })())),
+  });
+  const res = await app.fetch(new Request(`${URL_BASE}/events`));
+  const { text, ended, failure } = await readToEnd(res);
+  assert.equal(ended, false, 'the body must not end cleanly');
+  assert.match(text, /data: first\n\n/);
+  assert.match(text, /event: stream-error\ndata: The stream failed\n\n$/);
+  assert.ok(failure instanceof Error);
+  assert.equal(failure.name, 'TruncatedBodyError');
+});
+
 test('serveFile: a Range gives 206 with Content-Range; If-None-Match gives 304 with no body', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'drupe-fetch-file-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -317,6 +359,45 @@ test('a POST body: request.json(), and a urlencoded form into params', async (t)
   assert.equal(await chunked.text(), '{"y":true}');
 });
 
+test('a multipart body (FormData) fills params and uploads, read through the same bounded stream', async (t) => {
+  const { app } = fetchApp(t, {
+    upload: exposed(async ({ params }: Context) => {
+      const file = params.doc as unknown as { filename: string; size: number };
+      return `${String(params.title)} ${file.filename} ${file.size}`;
+    }),
+  });
+  const form = new FormData();
+  form.append('title', 'report');
+  form.append('doc', new Blob(['z'.repeat(5000)], { type: 'text/plain' }), 'r.txt');
+  const res = await app.fetch(new Request(`${URL_BASE}/upload`, { method: 'POST', body: form }));
+  assert.equal(await res.text(), 'report r.txt 5000');
+});
+
+test('a request body that fails mid-way (the client left during the upload) rejects the read; nothing hangs', async (t) => {
+  let readError: unknown;
+  const { app, access } = fetchApp(t, {
+    api: exposed(async ({ request }: Context) => {
+      try {
+        return String((await request.bytes()).length);
+      } catch (err) {
+        readError = err;
+        throw err;
+      }
+    }),
+  });
+  let sent = 0;
+  const failing = new ReadableStream<Uint8Array>({
+    pull(c) {
+      if (sent++ === 0) c.enqueue(new Uint8Array(100));
+      else c.error(new Error('connection reset'));
+    },
+  }, { highWaterMark: 0 });
+  const answer = app.fetch(new Request(`${URL_BASE}/api`, { method: 'POST', body: failing, duplex: 'half' } as RequestInit));
+  await within(answer.then(() => undefined, () => undefined), 'the exchange to settle');
+  assert.equal((readError as { name?: string } | undefined)?.name, 'ClientGoneError');
+  await waitFor(() => accessLines(access).length === 1, 'the access line');
+});
+
 test('an oversize body is a 413, declared or not, and is not read past the limit', async (t) => {
   const { app } = fetchApp(t, { api: exposed(async ({ request }: Context) => String((await request.bytes()).length)) }, { '/': { 'server.max_request_body_size': 1000 } });
   const declared = await app.fetch(new Request(`${URL_BASE}/api`, { method: 'POST', body: 'x'.repeat(2000), headers: { 'Content-Length': '2000' } }));
@@ -335,14 +416,23 @@ test('an oversize body is a 413, declared or not, and is not read past the limit
   assert.equal(await fits.text(), '999');
 });
 
-test('a 404 is the error page; a 204 has no body', async (t) => {
-  const { app } = fetchApp(t, { empty: exposed(({ response }: Context) => { response.status = 204; return ''; }) });
+test('a 404 is the error page; a 204 has no body, and no connection-level header', async (t) => {
+  const { app } = fetchApp(t, {
+    empty: exposed(({ response }: Context) => {
+      response.status = 204;
+      response.headers.set('Connection', 'close');
+      response.headers.set('Keep-Alive', 'timeout=5');
+      return '';
+    }),
+  });
   const missing = await app.fetch(new Request(`${URL_BASE}/nowhere`));
   assert.equal(missing.status, 404);
   assert.match(await missing.text(), /404 Not Found/);
   const empty = await app.fetch(new Request(`${URL_BASE}/empty`));
   assert.equal(empty.status, 204);
   assert.equal(empty.body, null);
+  assert.equal(empty.headers.get('connection'), null, "connection-level headers are the runtime's");
+  assert.equal(empty.headers.get('keep-alive'), null);
 });
 
 /**

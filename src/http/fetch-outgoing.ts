@@ -170,8 +170,10 @@ export class FetchOutgoing extends EventEmitter {
   gone(reason?: unknown): void {
     if (this.writableFinished || this.destroyed) return;
     this.destroyed = true;
+    const why = reason ?? new RequestAbortedError('DRUPE_CLIENT_CLOSED', 'The client closed the connection');
+    if (!this.#settled) this.#fail(why);
+    else if (!this.#streamDone) this.#controller?.error(why); // a read still pending settles: nothing more will come
     this.#streamDone = true;
-    if (!this.#settled) this.#fail(reason ?? new RequestAbortedError('DRUPE_CLIENT_CLOSED', 'The client closed the connection'));
     this.#closed();
   }
 
