@@ -2,11 +2,13 @@
 // server a bun process on core 1, wrk on core 0, only 127.0.0.1, rounds interleaved, medians.
 //   node bench/bun.mjs [--rounds=3] [--duration=3]
 // Servers: bun-serve (Bun.serve by hand: the reference), drupe (serve() on Bun's node:http,
-// servers/drupe.mjs as is), drupe-fetch (app.fetch under Bun.serve), and for scale drupe-node
-// (servers/drupe.mjs on this node, with bench/run.mjs's node flags). bun is the root
+// servers/drupe.mjs as is), drupe-fetch (app.fetch under Bun.serve), node-http (servers/node-http.mjs
+// on Bun: what Bun's node:http costs by itself, the ceiling for serve() there), and for scale
+// drupe-node (servers/drupe.mjs on this node, with bench/run.mjs's node flags). bun is the root
 // package's devDependency (node_modules/.bin/bun); wrk comes from Debian's package.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { get } from 'node:http';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,7 +23,7 @@ for (const a of process.argv.slice(2)) {
   if (!m || !(m[1] in opts)) { console.error(`unknown option ${a}`); process.exit(1); }
   opts[m[1]] = Number(m[2]);
 }
-const SERVERS = ['bun-serve', 'drupe', 'drupe-fetch', 'drupe-node'];
+const SERVERS = ['bun-serve', 'node-http', 'drupe', 'drupe-fetch', 'drupe-node'];
 const FILES = { 'drupe-node': 'drupe' };
 const SCENARIOS = { hello: { path: '/hello', connections: 100, body: 12 }, stream: { path: '/stream', connections: 50, body: 100 * 1024 } };
 
@@ -66,9 +68,16 @@ async function startServer(name) {
  * CPU time per request (µs; steadier than req/s on a machine that runs other work too).
  */
 async function load(port, pid, { path, connections, body }, seconds) {
-  const res = await fetch(`http://127.0.0.1:${port}${path}`);
-  const got = (await res.arrayBuffer()).byteLength;
-  if (res.status !== 200 || got !== body) throw new Error(`${path}: status ${res.status}, ${got} bytes (expected ${body})`);
+  // A connection of its own (no pool): one kept idle through a run would meet the server's keep-alive timeout.
+  const [status, got] = await new Promise((resolve, reject) => {
+    get({ host: '127.0.0.1', port, path, agent: false }, (res) => {
+      let n = 0;
+      res.on('data', (c) => { n += c.length; });
+      res.on('end', () => resolve([res.statusCode, n]));
+      res.on('error', reject);
+    }).on('error', reject);
+  });
+  if (status !== 200 || got !== body) throw new Error(`${path}: status ${status}, ${got} bytes (expected ${body})`);
   const [cmd, args] = pinned(0, 'wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '5s', `http://127.0.0.1:${port}${path}`]);
   const cpu0 = cpuMicros(pid);
   const r = sh(cmd, args, { timeout: (seconds + 15) * 1000 });
