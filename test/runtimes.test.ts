@@ -3,7 +3,7 @@
 // over 127.0.0.1. Node runs the same cases as the reference. bun and deno are devDependencies
 // (npm ci puts them in node_modules/.bin): a runtime that is missing fails its tests, never skips.
 // What differs per runtime is asserted as it is, and docs/protocols.md says why.
-import { after, before, describe, test } from 'node:test';
+import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -71,20 +71,33 @@ async function startFixture(name: RuntimeName, mode: Mode, dir: string): Promise
     child.once('error', (e) => rej(new Error(`${name} could not be started (${cmd}): ${e.message}`)));
   });
   const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+  try {
+    return await listening(name, mode, child, lines, () => err, spawned, exited);
+  } catch (e) {
+    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
+    throw e;
+  }
+}
+
+/** Wait for the fixture to say it listens, and on which runtime. */
+async function listening(
+  name: RuntimeName, mode: Mode, child: ChildProcess, lines: string[], err: () => string,
+  spawned: Promise<void>, exited: Promise<number | null>,
+): Promise<Fixture> {
   await within(spawned, `${name} to start`, GUARD);
   const fixture: Fixture = {
     port: 0, child, lines,
-    stderr: () => err,
+    stderr: err,
     send: (command) => { child.stdin!.write(`${command}\n`); },
     line: (text) => waitFor(() => lines.includes(text) || child.exitCode !== null, `"${text}" from ${name}`, GUARD).then(() => {
-      if (!lines.includes(text)) throw new Error(`${name} exited before "${text}"; stderr:\n${err}`);
+      if (!lines.includes(text)) throw new Error(`${name} exited before "${text}"; stderr:\n${err()}`);
     }),
     exited,
   };
   await waitFor(() => lines.some((l) => l.startsWith('listening ')) || child.exitCode !== null, `${name} to listen`, GUARD);
-  const listening = lines.find((l) => l.startsWith('listening '));
-  if (listening === undefined) throw new Error(`${name} exited before listening; stderr:\n${err}`);
-  fixture.port = Number(listening.slice('listening '.length));
+  const said = lines.find((l) => l.startsWith('listening '));
+  if (said === undefined) throw new Error(`${name} exited before listening; stderr:\n${err()}`);
+  fixture.port = Number(said.slice('listening '.length));
   assert.ok(lines.includes(`runtime ${name} ${mode}`), `the fixture runs on ${name} (${mode}): ${lines.join(', ')}`);
   return fixture;
 }
@@ -111,12 +124,18 @@ for (const [runtime, mode] of RUNS) {
   describe(mode === 'serve' ? `serve() on ${runtime}` : `app.fetch under ${runtime === 'bun' ? 'Bun.serve' : 'Deno.serve'}`, () => {
     let dir = '';
     let fx: Fixture;
-    before(async () => {
-      dir = mkdtempSync(join(tmpdir(), `drupe-runtime-${name}-`));
-      fx = await startFixture(runtime, mode, dir);
+    // Each test waits for the start, so a runtime that is missing or fails to start fails every
+    // test with the reason (a failed before() hook would only cancel them).
+    let started: Promise<Fixture>;
+    before(() => {
+      dir = mkdtempSync(join(tmpdir(), `drupe-runtime-${runtime}-${mode}-`));
+      started = startFixture(runtime, mode, dir);
+      started.then((f) => { fx = f; }, () => undefined);
     });
-    after(() => {
-      if (fx !== undefined && fx.child.exitCode === null && fx.child.signalCode === null && fx.child.pid !== undefined) process.kill(fx.child.pid, 'SIGKILL');
+    beforeEach(async () => { await started; });
+    after(async () => {
+      const f = await started.catch(() => undefined);
+      if (f !== undefined && f.child.exitCode === null && f.child.signalCode === null && f.child.pid !== undefined) process.kill(f.child.pid, 'SIGKILL');
       rmSync(dir, { recursive: true, force: true });
     });
 
