@@ -49,8 +49,8 @@ interface Fixture {
 
 type Mode = 'serve' | 'fetch';
 
-async function startFixture(name: RuntimeName, mode: Mode, dir: string): Promise<Fixture> {
-  const [cmd, args] = runtimeCommand(name, FIXTURE, [dir, mode], dir);
+async function startFixture(name: RuntimeName, mode: Mode, dir: string, extra: string[] = []): Promise<Fixture> {
+  const [cmd, args] = runtimeCommand(name, FIXTURE, [dir, mode, ...extra], dir);
   // Deno's cache in the test's own dir, and no update check: the run writes and asks nothing elsewhere.
   const env = { ...process.env, NO_COLOR: '1', DENO_DIR: join(dir, 'deno-dir'), DENO_NO_UPDATE_CHECK: '1' };
   const child = spawn(cmd, args, { cwd: repo, stdio: ['pipe', 'pipe', 'pipe'], env });
@@ -311,6 +311,27 @@ for (const [runtime, mode] of RUNS) {
       assert.ok(!fx.lines.includes('pulled head'), fx.lines.join('\n'));
       assert.ok(!fx.lines.includes('pulled headfirst again'), fx.lines.join('\n'));
     });
+
+    if (mode === 'serve') {
+      test(`${name}: SIGTERM under engine.signals() stops gracefully: an open stream finishes, exit 0`, async (t) => {
+        const own = mkdtempSync(join(tmpdir(), `drupe-runtime-${runtime}-signals-`));
+        t.after(() => rmSync(own, { recursive: true, force: true }));
+        const sig = await startFixture(runtime, mode, own, ['signals']);
+        t.after(() => {
+          if (sig.child.exitCode === null && sig.child.signalCode === null && sig.child.pid !== undefined) process.kill(sig.child.pid, 'SIGKILL');
+        });
+        const res = await streamRequest(sig.port, { path: '/stream?gate=t1', timeoutMs: GUARD });
+        const it = res.chunks()[Symbol.asyncIterator]();
+        await readUntil(it, 'first;', 'the first chunk');
+        process.kill(sig.child.pid!, 'SIGTERM');
+        await waitFor(() => /SIGTERM received/.test(sig.stderr() + sig.lines.join('\n')), 'the engine to take the signal', GUARD);
+        sig.send('open t1');
+        const done = await within(res.done(), 'the end of the stream', GUARD);
+        assert.equal(done.body.toString(), 'first;second;third');
+        assert.equal(done.complete, true);
+        assert.equal(await within(sig.exited, `${name} to exit`, GUARD), 0);
+      });
+    }
 
     test(`${name}: a graceful close lets an open stream finish, then the process ends`, async () => {
       const res = await streamRequest(fx.port, { path: '/stream?gate=c1', timeoutMs: GUARD });
