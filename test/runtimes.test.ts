@@ -170,6 +170,11 @@ for (const [runtime, mode] of RUNS) {
         assert.equal(r.responses.length, 2, r.text);
       }
       assert.equal(r.closedByServer, true);
+      // HTTP/1.0 allows a request without Host: Bun.serve gives it a path-only url, which
+      // app.fetch reads against localhost (it failed it before, and Bun answered its own 500).
+      const hostless = await rawRequest(fx.port, req('/hello', { version: '1.0', host: null }));
+      assert.equal(hostless.responses[0]?.status, 200, hostless.text);
+      assert.equal(hostless.responses[0]?.body.toString(), 'hello');
     });
 
     test(`${name}: request bodies: Content-Length, chunked, Expect: 100-continue`, async () => {
