@@ -9,9 +9,9 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
-import { App, exposed, HTTPRedirect, serveFile, sse, type Config, type Context } from '../src/index.js';
+import { App, exposed, HTTPRedirect, serveFile, sse, type Config, type Context, type FetchInfo } from '../src/index.js';
 import { hostOf } from '../src/app/app.js';
-import { rawRequest } from '../src/testing.js';
+import { rawRequest, streamRequest } from '../src/testing.js';
 import { aborted, deferred, waitFor, within } from './helpers/async.js';
 
 /** An app answering app.fetch, logs to a temp file (read with `accessLines`). */
@@ -36,6 +36,8 @@ function accessLines(file: string): string[] {
 }
 
 const URL_BASE = 'http://example.test:8080';
+/** Every test is bounded as a whole: no await in it can hang the suite. */
+const BOUNDED = { timeout: 30_000 };
 
 /** Read a body chunk by chunk (bounded): its text, whether it ended cleanly, and how a read failed. */
 async function readToEnd(res: Response): Promise<{ text: string; ended: boolean; failure: unknown }> {
@@ -55,7 +57,7 @@ async function readToEnd(res: Response): Promise<{ text: string; ended: boolean;
   throw new Error('the body did not end within 1000 chunks');
 }
 
-test('a buffered answer is a Response with its body and Content-Length, resolved once; the access line names the client', async (t) => {
+test('a buffered answer is a Response with its body and Content-Length, resolved once; the access line names the client', BOUNDED, async (t) => {
   const { app, access } = fetchApp(t, { hello: exposed(({ request }: Context) => `Hello ${request.remote.ip}:${request.remote.port} ${request.host} ${request.scheme}`) });
   const res = await app.fetch(new Request(`${URL_BASE}/hello`), { remoteAddress: '203.0.113.9', remotePort: 4242 });
   assert.equal(res.status, 200);
@@ -67,10 +69,12 @@ test('a buffered answer is a Response with its body and Content-Length, resolved
   assert.match(accessLines(access)[0]!, /^203\.0\.113\.9 - - \[.*\] "GET \/hello HTTP\/1\.1" 200 \d+ /);
 });
 
-test("Deno's info.remoteAddr and Bun's server.requestIP give request.remote; app.fetch is bound", async (t) => {
+test("Deno's info.remoteAddr and Bun's server.requestIP give request.remote; app.fetch is bound", BOUNDED, async (t) => {
   const { app } = fetchApp(t, { ip: exposed(({ request }: Context) => `${request.remote.ip} ${request.remote.port}`) });
   const bare = app.fetch;
-  const deno = await bare(new Request(`${URL_BASE}/ip`), { remoteAddr: { hostname: '198.51.100.1', port: 7 } });
+  // FetchInfo is exported: a host that builds its own info names the type.
+  const denoInfo: FetchInfo = { remoteAddr: { hostname: '198.51.100.1', port: 7 } };
+  const deno = await bare(new Request(`${URL_BASE}/ip`), denoInfo);
   assert.equal(await deno.text(), '198.51.100.1 7');
   const server = { requestIP: (r: Request) => (r.url.endsWith('/ip') ? { address: '::1', port: 9 } : null) };
   const bun = await bare(new Request(`${URL_BASE}/ip`), server);
@@ -79,14 +83,14 @@ test("Deno's info.remoteAddr and Bun's server.requestIP give request.remote; app
   assert.equal(await none.text(), ' 0');
 });
 
-test('HTTPS in the URL is request.scheme; a redirect names the request URL host', async (t) => {
+test('HTTPS in the URL is request.scheme; a redirect names the request URL host', BOUNDED, async (t) => {
   const { app } = fetchApp(t, { old: exposed(() => { throw new HTTPRedirect('/new'); }) });
   const res = await app.fetch(new Request('https://shop.example:8443/old'));
   assert.equal(res.status, 303);
   assert.equal(res.headers.get('location'), 'https://shop.example:8443/new');
 });
 
-test('a streamed body is a ReadableStream pulled on demand: the producer never runs ahead of the reads', async (t) => {
+test('a streamed body is a ReadableStream pulled on demand: the producer never runs ahead of the reads', BOUNDED, async (t) => {
   let produced = 0;
   let finished = false;
   const { app } = fetchApp(t, {
@@ -123,7 +127,7 @@ test('a streamed body is a ReadableStream pulled on demand: the producer never r
   assert.equal(finished, true);
 });
 
-test('response.flushHeaders() resolves the Response before the first chunk exists (S1)', async (t) => {
+test('response.flushHeaders() resolves the Response before the first chunk exists (S1)', BOUNDED, async (t) => {
   const release = deferred();
   const { app } = fetchApp(t, {
     later: exposed(({ response }: Context) => {
@@ -142,7 +146,7 @@ test('response.flushHeaders() resolves the Response before the first chunk exist
   assert.equal(await within(res.text(), 'the body'), 'now');
 });
 
-test('lazy commit: an error before the first chunk is a real 500 page', async (t) => {
+test('lazy commit: an error before the first chunk is a real 500 page', BOUNDED, async (t) => {
   const { app } = fetchApp(t, {
     early: exposed(() => (async function* () {
       throw new Error('no data');
@@ -154,7 +158,7 @@ test('lazy commit: an error before the first chunk is a real 500 page', async (t
   assert.match(await res.text(), /500 Internal Server Error/);
 });
 
-test('a failure after commit errors the body stream (never a clean end), and the access line says error', async (t) => {
+test('a failure after commit errors the body stream (never a clean end), and the access line says error', BOUNDED, async (t) => {
   const { app, access } = fetchApp(t, {
     late: exposed(() => (async function* () {
       yield 'first;';
@@ -176,7 +180,7 @@ test('a failure after commit errors the body stream (never a clean end), and the
   await assert.rejects(again.text());
 });
 
-test("the request's signal aborting (client gone) aborts request.signal and runs the producer's finally", async (t) => {
+test("the request's signal aborting (client gone) aborts request.signal and runs the producer's finally", BOUNDED, async (t) => {
   const inHandler = deferred<AbortSignal>();
   const finallyRan = deferred();
   const { app, access } = fetchApp(t, {
@@ -209,7 +213,7 @@ test("the request's signal aborting (client gone) aborts request.signal and runs
   assert.equal((left as { code?: string }).code, 'DRUPE_CLIENT_CLOSED', 'a read still pending fails: the body will not go on');
 });
 
-test("cancel() of the body is the client going away: request.signal aborts, the producer's finally runs", async (t) => {
+test("cancel() of the body is the client going away: request.signal aborts, the producer's finally runs", BOUNDED, async (t) => {
   let signal: AbortSignal | undefined;
   const finallyRan = deferred();
   let produced = 0;
@@ -240,7 +244,7 @@ test("cancel() of the body is the client going away: request.signal aborts, the 
   assert.match(accessLines(access)[0]!, / outcome=client-closed /);
 });
 
-test('a client already gone before the answer: the promise rejects, the handler sees an aborted signal', async (t) => {
+test('a client already gone before the answer: the promise rejects, the handler sees an aborted signal', BOUNDED, async (t) => {
   let sawAborted: boolean | undefined;
   const { app } = fetchApp(t, { x: exposed(({ request }: Context) => { sawAborted = request.signal.aborted; return 'late'; }) });
   const client = new AbortController();
@@ -249,7 +253,7 @@ test('a client already gone before the answer: the promise rejects, the handler 
   assert.equal(sawAborted, true);
 });
 
-test('HEAD never pulls the body: headers only, the producer untouched past its commit point', async (t) => {
+test('HEAD never pulls the body: headers only, the producer untouched past its commit point', BOUNDED, async (t) => {
   let pulls = 0;
   const { app } = fetchApp(t, {
     feed: exposed(() => (async function* () {
@@ -262,14 +266,16 @@ test('HEAD never pulls the body: headers only, the producer untouched past its c
   }, { '/': { 'response.stream': true } });
   const res = await app.fetch(new Request(`${URL_BASE}/feed`, { method: 'HEAD' }));
   assert.equal(res.status, 200);
-  assert.equal(res.body, null);
+  // No length to declare: an empty body stream, so a runtime does not say Content-Length: 0.
+  assert.equal(res.headers.get('content-length'), null);
+  assert.equal(await within(res.text(), 'the empty body'), '');
   assert.ok(pulls <= 1, `pulled ${pulls} times`);
   const page = await app.fetch(new Request(`${URL_BASE}/page`, { method: 'HEAD' }));
   assert.equal(page.body, null);
   assert.equal(page.headers.get('content-length'), String('a buffered page'.length));
 });
 
-test('tools.gzip: a streamed body compressed and flushed per chunk', async (t) => {
+test('tools.gzip: a streamed body compressed and flushed per chunk', BOUNDED, async (t) => {
   const { app } = fetchApp(t, {
     feed: exposed(() => (async function* () {
       for (let i = 0; i < 5; i++) yield `line ${i}\n`.repeat(20);
@@ -292,7 +298,7 @@ test('tools.gzip: a streamed body compressed and flushed per chunk', async (t) =
   assert.equal(all, Array.from({ length: 5 }, (_, i) => `line ${i}\n`.repeat(20)).join(''));
 });
 
-test('sse(): an event stream read event by event', async (t) => {
+test('sse(): an event stream read event by event', BOUNDED, async (t) => {
   const { app } = fetchApp(t, { events: exposed(() => sse(['hello', { event: 'tick', data: 'two' }])) });
   const res = await app.fetch(new Request(`${URL_BASE}/events`));
   assert.equal(res.headers.get('content-type'), 'text/event-stream;charset=utf-8');
@@ -301,7 +307,7 @@ test('sse(): an event stream read event by event', async (t) => {
   assert.match(text, /event: tick\ndata: two\n\n/);
 });
 
-test("sse() failing after it started: its in-band error event is read, then the body errors", async (t) => {
+test("sse() failing after it started: its in-band error event is read, then the body errors", BOUNDED, async (t) => {
   const { app } = fetchApp(t, {
     events: exposed(() => sse((async function* () {
       yield 'first';
@@ -317,7 +323,7 @@ test("sse() failing after it started: its in-band error event is read, then the 
   assert.equal(failure.name, 'TruncatedBodyError');
 });
 
-test('serveFile: a Range gives 206 with Content-Range; If-None-Match gives 304 with no body', async (t) => {
+test('serveFile: a Range gives 206 with Content-Range; If-None-Match gives 304 with no body', BOUNDED, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'drupe-fetch-file-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const content = 'abcdefghijklmnopqrstuvwxyz'.repeat(4000);
@@ -338,7 +344,7 @@ test('serveFile: a Range gives 206 with Content-Range; If-None-Match gives 304 w
   assert.equal(same.body, null);
 });
 
-test('a POST body: request.json(), and a urlencoded form into params', async (t) => {
+test('a POST body: request.json(), and a urlencoded form into params', BOUNDED, async (t) => {
   const { app } = fetchApp(t, {
     api: exposed(async ({ request }: Context) => JSON.stringify(await request.json())),
     form: exposed(({ params }: Context) => `${String(params.a)}+${String(params.b)}`),
@@ -359,7 +365,7 @@ test('a POST body: request.json(), and a urlencoded form into params', async (t)
   assert.equal(await chunked.text(), '{"y":true}');
 });
 
-test('a multipart body (FormData) fills params and uploads, read through the same bounded stream', async (t) => {
+test('a multipart body (FormData) fills params and uploads, read through the same bounded stream', BOUNDED, async (t) => {
   const { app } = fetchApp(t, {
     upload: exposed(async ({ params }: Context) => {
       const file = params.doc as unknown as { filename: string; size: number };
@@ -373,7 +379,7 @@ test('a multipart body (FormData) fills params and uploads, read through the sam
   assert.equal(await res.text(), 'report r.txt 5000');
 });
 
-test('a request body that fails mid-way (the client left during the upload) rejects the read; nothing hangs', async (t) => {
+test('a request body that fails mid-way (the client left during the upload) rejects the read; nothing hangs', BOUNDED, async (t) => {
   let readError: unknown;
   const { app, access } = fetchApp(t, {
     api: exposed(async ({ request }: Context) => {
@@ -398,7 +404,7 @@ test('a request body that fails mid-way (the client left during the upload) reje
   await waitFor(() => accessLines(access).length === 1, 'the access line');
 });
 
-test('an oversize body is a 413, declared or not, and is not read past the limit', async (t) => {
+test('an oversize body is a 413, declared or not, and is not read past the limit', BOUNDED, async (t) => {
   const { app } = fetchApp(t, { api: exposed(async ({ request }: Context) => String((await request.bytes()).length)) }, { '/': { 'server.max_request_body_size': 1000 } });
   const declared = await app.fetch(new Request(`${URL_BASE}/api`, { method: 'POST', body: 'x'.repeat(2000), headers: { 'Content-Length': '2000' } }));
   assert.equal(declared.status, 413);
@@ -416,7 +422,7 @@ test('an oversize body is a 413, declared or not, and is not read past the limit
   assert.equal(await fits.text(), '999');
 });
 
-test('a 404 is the error page; a 204 has no body, and no connection-level header', async (t) => {
+test('a 404 is the error page; a 204 has no body, and no connection-level header', BOUNDED, async (t) => {
   const { app } = fetchApp(t, {
     empty: exposed(({ response }: Context) => {
       response.status = 204;
@@ -477,7 +483,7 @@ async function bridge(t: { after(fn: () => unknown): void }, app: App): Promise<
   return (server.address() as AddressInfo).port;
 }
 
-test('over a real socket through a web-standard host: streamed, buffered, a failure after commit cut visibly, a POST', async (t) => {
+test('over a real socket through a web-standard host: streamed, buffered, a failure after commit cut visibly, a POST', BOUNDED, async (t) => {
   const { app, access } = fetchApp(t, {
     stream: exposed(() => (async function* () { yield 'a;'; yield 'b;'; })()),
     fail: exposed(() => (async function* () { yield 'a;'; throw new Error('boom'); })()),
@@ -500,4 +506,50 @@ test('over a real socket through a web-standard host: streamed, buffered, a fail
   assert.equal(post.responses[0]!.body.toString(), 'got 5');
   await waitFor(() => accessLines(access).length === 4, 'four access lines');
   assert.match(accessLines(access)[0]!, /^127\.0\.0\.1 - - /);
+});
+
+test('over a real socket: a client that disconnects mid-stream aborts request.signal through the host, the producer finalizes', BOUNDED, async (t) => {
+  const finallyRan = deferred();
+  let signal: AbortSignal | undefined;
+  const { app, access } = fetchApp(t, {
+    feed: exposed(({ request }: Context) => {
+      signal = request.signal;
+      return (async function* () {
+        try {
+          for (let i = 0; i < 10_000; i++) {
+            yield `event ${i}\n`;
+            await new Promise((resolve) => setTimeout(resolve, 1));
+          }
+        } finally {
+          finallyRan.resolve();
+        }
+      })();
+    }),
+  }, { '/': { 'response.stream': true } });
+  const port = await bridge(t, app);
+  const client = await streamRequest(port, { path: '/feed', disconnectAfterChunks: 2 });
+  assert.equal(client.status, 200);
+  const result = await client.done();
+  assert.equal(result.complete, false);
+  await within(finallyRan.promise, "the producer's finally");
+  assert.equal(signal?.aborted, true);
+  await waitFor(() => accessLines(access).length === 1, 'the access line');
+  assert.match(accessLines(access)[0]!, / outcome=client-closed /);
+});
+
+test('Expect: 100-continue, two Set-Cookie headers and a custom reason phrase', BOUNDED, async () => {
+  const app = new App({
+    post: exposed(async ({ request, response }: Context) => {
+      response.status = '201 Made It' as unknown as number;
+      response.setCookie('a', '1');
+      response.setCookie('b', '2');
+      return `read ${(await request.text()).length}`;
+    }),
+  });
+  app.configure({ environment: 'test' });
+  const res = await app.fetch(new Request(`${URL_BASE}/post`, { method: 'POST', body: 'abc', headers: { Expect: '100-continue' } }));
+  assert.equal(res.status, 201);
+  assert.equal(res.statusText, 'Made It');
+  assert.deepEqual(res.headers.getSetCookie().map((c) => c.split(';')[0]), ['a=1', 'b=2']);
+  assert.equal(await res.text(), 'read 3');
 });

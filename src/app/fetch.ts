@@ -58,11 +58,12 @@ export function fetchThrough(host: AppHost, request: globalThis.Request, info?: 
     url = new URL(request.url, 'http://localhost');
   }
   const incoming = new FetchIncoming(request, url, remoteOf(request, info));
-  const signal = request.signal;
+  // A request some host built without a signal (a plain object standing in for one) has no client to lose.
+  const signal = request.signal as AbortSignal | undefined;
   const onAbort = (): void => outgoing.gone();
-  const outgoing = new FetchOutgoing(incoming, () => signal.removeEventListener('abort', onAbort));
-  if (signal.aborted) outgoing.gone();
-  else signal.addEventListener('abort', onAbort);
+  const outgoing = new FetchOutgoing(incoming, () => signal?.removeEventListener('abort', onAbort));
+  if (signal?.aborted === true) outgoing.gone();
+  else signal?.addEventListener('abort', onAbort);
   host.runExchange(incoming as unknown as IncomingMessage, outgoing as unknown as ServerResponse);
   return outgoing.response;
 }

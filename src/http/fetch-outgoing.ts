@@ -133,7 +133,7 @@ export class FetchOutgoing extends EventEmitter {
     if (this.destroyed || this.writableEnded) return this;
     if (!this.#settled) {
       this.writableEnded = true;
-      const body = data === undefined || this.#bodyless() ? null : typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+      const body = data === undefined || this.#bodyless() ? this.#headBody() : typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
       this.#settle(body);
     } else {
       if (data !== undefined) this.write(data);
@@ -177,6 +177,18 @@ export class FetchOutgoing extends EventEmitter {
     this.#closed();
   }
 
+  /**
+   * The body of a response sent without one. A HEAD whose GET would be
+   * streamed with no declared length gets an empty stream, not null: a
+   * runtime answers a null body with `Content-Length: 0`, which tells the
+   * client the GET's body is empty; over a stream it frames the head as
+   * the GET's would be (B6, S7). Nothing is ever written into it.
+   */
+  #headBody(): ReadableStream<Uint8Array> | null {
+    if (!this.#head || NULL_BODY.has(this.statusCode) || !this.chunkedEncoding) return null;
+    return new ReadableStream<Uint8Array>({ start: (c) => c.close() });
+  }
+
   #bodyless(): boolean {
     return this.#head || NULL_BODY.has(this.statusCode);
   }
@@ -185,7 +197,7 @@ export class FetchOutgoing extends EventEmitter {
     if (this.#bodyless()) {
       // HEAD or a null-body status: the head alone; anything written is dropped, never pulled for.
       this.#streamDone = true;
-      this.#settle(null);
+      this.#settle(this.#headBody());
       return;
     }
     const stream = new ReadableStream<Uint8Array>({
