@@ -306,9 +306,9 @@ for (const [runtime, mode] of RUNS) {
       for (const res of r.responses) {
         assert.equal(res.status, 200);
         assert.equal(res.body.length, 0);
-        // Bun.serve and Deno.serve add `Content-Length: 0` to a HEAD response that declares no
-        // length (a streamed body's): the runtime's, not Drupe's (docs/protocols.md).
-        assert.equal(res.headers['content-length'], mode === 'fetch' ? '0' : undefined);
+        // app.fetch answers such a HEAD over an empty stream; Bun.serve still adds
+        // `Content-Length: 0` to it (the runtime's, not Drupe's: docs/protocols.md).
+        assert.equal(res.headers['content-length'], runtime === 'bun' && mode === 'fetch' ? '0' : undefined);
       }
       await fx.line('finally headfirst');
       await rawRequest(fx.port, req('/marker?n=head', { headers: { Connection: 'close' } }));
