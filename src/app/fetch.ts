@@ -52,7 +52,11 @@ export function fetchThrough(host: AppHost, request: globalThis.Request, info?: 
   try {
     url = new URL(request.url);
   } catch (err) {
-    return Promise.reject(err);
+    // Bun.serve gives a request that came without Host (HTTP/1.0 allows none) its bare target for a
+    // url: serve it at localhost, as serve() on node:http serves such a request, rather than fail
+    // it. Appended, not resolved, so a target like '//other/x' stays a path.
+    if (!request.url.startsWith('/')) return Promise.reject(err);
+    url = new URL(`http://localhost${request.url}`);
   }
   const incoming = new FetchIncoming(request, url, remoteOf(request, info));
   // A request some host built without a signal (a plain object standing in for one) has no client to lose.
