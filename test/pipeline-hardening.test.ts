@@ -151,3 +151,32 @@ test('HOSTILE 35: while the server closes, a keep-alive connection ends as soon 
     if (!closed) await server.close();
   }
 });
+
+test('HOSTILE 24: a connection accepted just before close(), whose first request comes after it, is answered (Connection: close), not reset; one that sends nothing is closed', async () => {
+  const server = await serve(new App({ index: exposed(() => 'answered') }), { host: '127.0.0.1', port: 0, config: { environment: 'test' }, engine: null });
+  const connect = async (): Promise<{ socket: net.Socket; data: () => string; closed: Promise<boolean> }> => {
+    const socket = net.connect(server.port, '127.0.0.1');
+    let data = '';
+    socket.setEncoding('latin1').on('data', (c: string) => { data += c; });
+    socket.on('error', () => {});
+    const closed = new Promise<boolean>((resolve) => socket.once('close', (hadError) => resolve(hadError)));
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    return { socket, data: () => data, closed };
+  };
+  const late = await connect();
+  const silent = await connect();
+  // Both connections are accepted (the server has seen them) before close() begins.
+  await within(new Promise<void>((resolve) => {
+    const check = (): void => { server.server.getConnections((_e, n) => { if (n >= 2) resolve(); else setTimeout(check, 5); }); };
+    check();
+  }), 'the server to accept both connections');
+  const closing = server.close();
+  late.socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+  assert.equal(await within(late.closed, 'the late connection to close'), false, 'closed cleanly, not reset');
+  assert.match(late.data(), /^HTTP\/1\.1 200 OK\r\n/);
+  assert.match(late.data(), /\r\nConnection: close\r\n/i);
+  assert.match(late.data(), /\r\n\r\nanswered$/);
+  await within(silent.closed, 'the silent connection to be closed');
+  assert.equal(silent.data(), '');
+  await within(closing, 'close() to resolve');
+});

@@ -12,6 +12,7 @@ import { serveWithWorkers } from './serve-workers.js';
 import { createNodeServer, type NodeServer } from './h2-server.js';
 import { readTls, tlsFilesOf } from './tls.js';
 import { upgradeListener } from './websocket-upgrade.js';
+import { responseOn, trackConnections } from './idle-connections.js';
 
 export interface ServeOptions {
   /** Defaults to `server.socket_host` or 127.0.0.1. */
@@ -51,10 +52,6 @@ const CLIENT_ERRORS: Record<string, [number, string]> = {
   ERR_HTTP_REQUEST_TIMEOUT: [408, 'Request timeout'],
 };
 
-/** The response node is writing on a socket, from the one private field Drupe reads (see onClientError). */
-function responseOn(socket: Socket): ServerResponse | null {
-  return (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage ?? null;
-}
 
 /** Sockets whose parser failed: the 400 is written once, whatever node reports after the first error. */
 const failed = new WeakSet<Socket>();
@@ -196,6 +193,8 @@ async function listen(target: App | Tree, options: ServeOptions): Promise<Listen
   base.on('clientError', onClientError);
   // WebSocket: an Upgrade request goes through the same listener (src/app/websocket-upgrade.ts).
   base.on('upgrade', upgradeListener(listener));
+  // HTTP/1 connections (HTTP/2 sessions get GOAWAY instead): which ones close() ends at once.
+  if ('closeIdleConnections' in server) trackConnections(server);
 
   const host = options.host ?? c['server.socket_host'] ?? '127.0.0.1';
   const wanted = options.port ?? c['server.socket_port'] ?? 8080;
@@ -228,7 +227,7 @@ async function listen(target: App | Tree, options: ServeOptions): Promise<Listen
           .then(() => { clearTimeout(timer); return Promise.all(hosts.map((h) => h.closeLogs())); })
           .then(() => resolve(), () => resolve());
       });
-      if ('closeIdleConnections' in server) server.closeIdleConnections();
+      // base.close() ended the idle HTTP/1 connections (src/app/idle-connections.ts).
       h2?.goaway();
       for (const h of hosts) {
         for (const ctx of h.streams) {
