@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { kCleanup, kHasTempFiles, kHostField, kIsIndex, kOwnParams, kPinRemote, kProcessForm, kSettings, Request } from '../http/request.js';
 import { Response } from '../http/response.js';
 import { hostFieldError } from '../http/host-field.js';
+import { isH2 } from '../http/h2-stream.js';
 import { parseTarget, type Target } from '../http/target.js';
 import { abort, sendBytes, sendStream, type Exchange, type Ready, type WriterHost } from '../http/writer.js';
 import { drive, type Steps } from '../lib/drive.js';
@@ -174,14 +175,19 @@ function createContext(host: PipelineHost, req: IncomingMessage, res: ServerResp
   // takes any Host: RFC 9112 §2.3 and §3.2 say reject (HOSTILE 34). Each closes the
   // connection, so nothing pipelined behind it runs (HOSTILE 32).
   let hostError: string | undefined;
-  if (req.httpVersionMajor !== 1) {
+  // HTTP/2 arrives here through node's compatibility API (app.listener on node:http2): its
+  // `:authority` (or Host) is optional, and checked when sent.
+  const h2 = isH2(req);
+  if (h2) {
+    if ((hostError = hostFieldError(request[kHostField], false)) !== undefined) targetError = new HTTPError(400, hostError);
+  } else if (req.httpVersionMajor !== 1) {
     targetError = new HTTPError(505, `HTTP/${req.httpVersion} is not supported`, { Connection: 'close' });
   } else if ((hostError = hostFieldError(request[kHostField], req.httpVersionMinor !== 0)) !== undefined) {
     targetError = new HTTPError(400, hostError, { Connection: 'close' });
   }
   // Timings and the client's address serve only the access line.
   if (host.accessLog) request[kPinRemote]();
-  const ctx = new RequestContext(host, request, new Response(), res, host.accessLog ? performance.now() : 0);
+  const ctx = new RequestContext(host, request, new Response(), res, host.accessLog ? performance.now() : 0, h2);
   if (targetError !== undefined) ctx.targetError = targetError;
   if (host.idHeader !== '') ctx.response.headers.set(host.idHeader, request.id);
   return ctx;
