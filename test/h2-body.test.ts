@@ -241,3 +241,21 @@ test('HOSTILE 46: no connection-specific field is ever sent on h2, whatever a ha
   });
   assert.deepEqual(warnings, [], 'node had nothing to drop or warn about');
 });
+
+test('h2: a request body needs no Content-Length (DATA frames carry it): forms, JSON and the size limit work as on HTTP/1.1', async (t) => {
+  const root = {
+    form: exposed(({ params }: Context) => `name=${String(params.name)}`),
+    data: exposed(async ({ request }: Context) => JSON.stringify(await request.json())),
+    none: exposed(({ request }: Context) => String(request.hasBody)),
+  };
+  const h2 = await startH2(t, root, { '/data': { 'server.max_request_body_size': 16 } });
+  const form = await h2Request(h2.port, { method: 'POST', path: '/form', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'name=Ann' });
+  assert.equal(await form.text(), 'name=Ann');
+  const data = await h2Request(h2.port, { method: 'POST', path: '/data', headers: { 'content-type': 'application/json' }, body: '{"a":1}' });
+  assert.equal(await data.text(), '{"a":1}');
+  const big = await h2Request(h2.port, { method: 'POST', path: '/data', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ a: 'x'.repeat(100) }) });
+  assert.equal(big.status, 413);
+  await big.done();
+  const none = await h2Request(h2.port, { path: '/none' });
+  assert.equal(await none.text(), 'false', 'a GET whose HEADERS ended the stream has no body');
+});

@@ -156,9 +156,11 @@ class Exchange implements H2Response {
     if (this.#endStream) return { kind: 'END_STREAM' };
     const { goaway, closed } = this.connection.state;
     const id = this.#stream.id ?? 0;
-    if (goaway !== undefined && (id > goaway.lastStreamId || closed)) return { kind: 'GOAWAY', code: goaway.code };
-    if (closed) return { kind: 'CLOSED' };
     const code = this.#stream.rstCode ?? 0;
+    // A GOAWAY ends this stream when the server never took it up, or tore the connection down with
+    // its error code (node then closes every stream with that code), or the connection is gone.
+    if (goaway !== undefined && (id > goaway.lastStreamId || (goaway.code !== 0 && code === goaway.code) || closed)) return { kind: 'GOAWAY', code: goaway.code };
+    if (closed) return { kind: 'CLOSED' };
     return { kind: 'RST_STREAM', code, name: CODE_NAMES.get(code) ?? `code ${code}` };
   }
 
