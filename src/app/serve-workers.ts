@@ -1,12 +1,14 @@
 // serve() in worker mode (`server.workers`): in the primary, a pool of processes that each run
 // the same script; in a worker, the ordinary serve(), then the worker's side of the pool.
 import cluster from 'node:cluster';
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import { validateConfig, type Config } from '../core/config.js';
 import { DrupeError } from '../lib/errors.js';
 import { engine as processEngine, type Engine } from './engine.js';
 import { workerPool } from './worker-pool.js';
 import { runAsWorker } from './worker-process.js';
+import type { NodeServer } from './h2-server.js';
+import { readTls, tlsFilesOf } from './tls.js';
 
 /** The parts of ServeOptions and RunningServer this needs (their module imports this one). */
 interface Options {
@@ -18,7 +20,7 @@ interface Options {
 interface Served {
   readonly url: string;
   readonly port: number;
-  readonly server: Server;
+  readonly server: NodeServer;
   close(): Promise<void>;
 }
 
@@ -48,6 +50,9 @@ export async function serveWithWorkers<T>(target: T, options: Options, serve: (t
   if (port === 0) {
     throw new DrupeError('DRUPE_ERR_CONFIG_VALUE', "server.workers needs a fixed port: with port 0, workers started at different times could listen on different ports (set server.socket_port or serve's port option)");
   }
+  // Bad TLS files stop the start here, once, rather than in every worker.
+  const tlsFiles = tlsFilesOf(config);
+  if (tlsFiles !== undefined) readTls(tlsFiles);
   const pool = workerPool({ workers, shutdownTimeout: Math.round((config['server.shutdown_timeout'] ?? 10) * 1000) });
   await pool.start();
   const graceful = (): Promise<void> => pool.graceful();
@@ -66,5 +71,5 @@ export async function serveWithWorkers<T>(target: T, options: Options, serve: (t
   engine?.subscribe('reopen', reopen);
   engine?.subscribe('exit', close);
   const shownHost = host.includes(':') ? `[${host}]` : host;
-  return { url: `http://${shownHost}:${port}`, port, server: createServer(), close };
+  return { url: `${tlsFiles === undefined ? 'http' : 'https'}://${shownHost}:${port}`, port, server: createServer(), close };
 }

@@ -1,5 +1,6 @@
-import { createServer, type Server, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import type { ServerResponse } from 'node:http';
+import type { Server as NetServer, Socket } from 'node:net';
+import type { Server as TlsServer } from 'node:tls';
 import { App, hostOf } from './app.js';
 import type { AppHost } from './host.js';
 import { checkScriptName, Tree, treeListener } from './tree.js';
@@ -8,6 +9,8 @@ import { DrupeError, RequestAbortedError } from '../lib/errors.js';
 import { kAbort } from '../http/request.js';
 import { engine, type Engine, type EnginePlugin } from './engine.js';
 import { serveWithWorkers } from './serve-workers.js';
+import { createNodeServer, type NodeServer } from './h2-server.js';
+import { readTls, tlsFilesOf } from './tls.js';
 
 export interface ServeOptions {
   /** Defaults to `server.socket_host` or 127.0.0.1. */
@@ -28,7 +31,8 @@ export interface ServeOptions {
 export interface RunningServer {
   readonly url: string;
   readonly port: number;
-  readonly server: Server;
+  /** node:http's server; node:https's with TLS; node:http2's with `server.http2`. */
+  readonly server: NodeServer;
   /**
    * Stop accepting, close idle connections at once, let in-flight requests
    * finish (with `Connection: close`), tell streams through
@@ -63,6 +67,11 @@ const failed = new WeakSet<Socket>();
  * default 'clientError' handler does, and waits for each in turn to close.
  */
 function onClientError(err: Error & { code?: string }, socket: Socket): void {
+  // A failed TLS handshake (plain HTTP sent to the TLS port, say): nothing can be written to it.
+  if (err.code?.startsWith('ERR_SSL_') === true) {
+    socket.destroy();
+    return;
+  }
   if (failed.has(socket)) return;
   failed.add(socket);
   const answer = (): void => {
@@ -90,7 +99,8 @@ function onClientError(err: Error & { code?: string }, socket: Socket): void {
  */
 function endWhenDone(res: ServerResponse): void {
   const socket = res.socket;
-  if (socket === null) return;
+  // An HTTP/2 stream's socket is its whole session's: the session's GOAWAY ends it instead.
+  if (socket === null || 'stream' in res) return;
   res.once('close', () => {
     if (responseOn(socket) === null) socket.destroySoon();
   });
@@ -120,6 +130,8 @@ export async function serve(target: App | Tree, options: ServeOptions = {}): Pro
 interface Listening {
   readonly running: RunningServer;
   reopenLogs(): void;
+  /** Read the TLS files again and serve them to new handshakes; throws (keeping the old ones) when they do not load. */
+  reloadTls(): void;
 }
 
 /**
@@ -127,12 +139,12 @@ interface Listening {
  * without a 'stop' when the engine was never started, as for a plain `serve()`), its
  * 'reopen' reopens its logs. Closed either way, it leaves the engine.
  */
-function onEngine(on: Engine, { running, reopenLogs }: Listening): RunningServer {
+function onEngine(on: Engine, { running, reopenLogs, reloadTls }: Listening): RunningServer {
   const close = (): Promise<void> => {
     on.unuse(plugin);
     return running.close();
   };
-  const plugin: EnginePlugin = { stop: close, exit: close, reopen: reopenLogs };
+  const plugin: EnginePlugin = { stop: close, exit: close, reopen: reopenLogs, graceful: reloadTls };
   on.use(plugin);
   return { url: running.url, port: running.port, server: running.server, close };
 }
@@ -160,35 +172,38 @@ async function listen(target: App | Tree, options: ServeOptions): Promise<Listen
   const keepAliveTimeout = seconds(c['server.keep_alive_timeout'], 5);
   const shutdownTimeout = seconds(c['server.shutdown_timeout'], 10);
   const shortest = Math.min(headersTimeout || Infinity, requestTimeout || Infinity);
-  const server = createServer({
+  const tlsFiles = tlsFilesOf(c);
+  const { server, scheme, h2 } = createNodeServer(c, tlsFiles === undefined ? undefined : readTls(tlsFiles), {
     headersTimeout,
     requestTimeout,
     keepAliveTimeout,
     // node checks request timeouts on this interval (30 s by default): check often enough to enforce them within about a second.
     connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(shortest / 4))),
-    noDelay: true,
-    ...(c['server.max_header_size'] !== undefined ? { maxHeaderSize: c['server.max_header_size'] } : {}),
+    maxHeaderSize: c['server.max_header_size'],
   });
-  if (c['server.socket_timeout'] !== undefined) server.timeout = seconds(c['server.socket_timeout'], 0);
+  const base: NetServer = server;
+  // HTTP/2: a session with no frame for this long is closed (node's session timeout).
+  if (c['server.socket_timeout'] !== undefined) server.setTimeout(seconds(c['server.socket_timeout'], 0));
   let closing: Promise<void> | undefined;
   // A single app is its own listener: a tree adds one prefix match per request, an app alone nothing.
   const listener = target instanceof App
     ? target.listener
     : treeListener(mounts.map(({ app, scriptName }) => ({ scriptName, listener: app.listener })), hosts[0]!.serverHeader, () => closing !== undefined);
-  server.on('request', listener);
-  server.on('checkContinue', listener);
-  server.on('clientError', onClientError);
+  // node:http2's compatibility request and response stand in for node:http's (h2 in docs/protocols.md).
+  base.on('request', listener);
+  base.on('checkContinue', listener);
+  base.on('clientError', onClientError);
 
   const host = options.host ?? c['server.socket_host'] ?? '127.0.0.1';
   const wanted = options.port ?? c['server.socket_port'] ?? 8080;
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(wanted, host, () => {
-      server.off('error', reject);
+    base.once('error', reject);
+    base.listen(wanted, host, () => {
+      base.off('error', reject);
       resolve();
     });
   });
-  const address = server.address();
+  const address = base.address();
   const port = typeof address === 'object' && address !== null ? address.port : wanted;
   const shownHost = host.includes(':') ? `[${host}]` : host;
   for (const h of hosts) h.fallbackHost = `${shownHost}:${port}`;
@@ -196,9 +211,12 @@ async function listen(target: App | Tree, options: ServeOptions): Promise<Listen
   const close = (): Promise<void> => {
     closing ??= new Promise<void>((resolve) => {
       for (const h of hosts) h.closing = true;
-      const deadline = setTimeout(() => server.closeAllConnections(), shutdownTimeout);
+      const deadline = setTimeout(() => {
+        if (h2 !== undefined) h2.cut();
+        else if ('closeAllConnections' in server) server.closeAllConnections();
+      }, shutdownTimeout);
       deadline.unref();
-      server.close(() => {
+      base.close(() => {
         clearTimeout(deadline);
         // The sockets are gone; let handlers still finishing write their log lines (briefly) before the logs close.
         let timer: NodeJS.Timeout | undefined;
@@ -207,7 +225,8 @@ async function listen(target: App | Tree, options: ServeOptions): Promise<Listen
           .then(() => { clearTimeout(timer); return Promise.all(hosts.map((h) => h.closeLogs())); })
           .then(() => resolve(), () => resolve());
       });
-      server.closeIdleConnections();
+      if ('closeIdleConnections' in server) server.closeIdleConnections();
+      h2?.goaway();
       for (const h of hosts) {
         for (const ctx of h.streams) {
           endWhenDone(ctx.res);
@@ -218,8 +237,11 @@ async function listen(target: App | Tree, options: ServeOptions): Promise<Listen
     return closing;
   };
   return {
-    running: { url: `http://${shownHost}:${port}`, port, server, close },
+    running: { url: `${scheme}://${shownHost}:${port}`, port, server, close },
     reopenLogs: () => { for (const h of hosts) h.reopenLogs(); },
+    reloadTls: () => {
+      if (tlsFiles !== undefined) (server as TlsServer).setSecureContext(readTls(tlsFiles));
+    },
   };
 }
 
@@ -231,6 +253,8 @@ export interface ServerPlugin {
   stop(): Promise<void>;
   /** The engine's 'reopen' (SIGUSR2): reopen the server's log files. */
   reopen(): void;
+  /** The engine's 'graceful' (SIGHUP): re-read the TLS files; throws (old certificate kept) when they do not load. */
+  graceful(): void;
 }
 
 /**
@@ -252,6 +276,9 @@ export function serverPlugin(target: App | Tree, options: ServeOptions = {}): Se
     },
     reopen() {
       listening?.reopenLogs();
+    },
+    graceful() {
+      listening?.reloadTls();
     },
   };
 }

@@ -49,6 +49,16 @@ export interface Config {
   'server.shutdown_timeout'?: number;
   /** Worker mode: this many processes on node:cluster share the port ('auto': one per core). */
   'server.workers'?: number | 'auto';
+  /** TLS: the PEM certificate file (CherryPy's key); with `server.ssl_private_key`, the server speaks https. */
+  'server.ssl_certificate'?: string;
+  /** TLS: the PEM private key file for `server.ssl_certificate`. */
+  'server.ssl_private_key'?: string;
+  /** TLS: a PEM file of intermediate certificates sent after the certificate. */
+  'server.ssl_certificate_chain'?: string;
+  /** HTTP/2: with TLS, h2 and http/1.1 on one port (ALPN); without, cleartext h2 only (prior knowledge, behind a proxy). */
+  'server.http2'?: boolean;
+  /** HTTP/2: streams one connection may have open at once (100 unless set). */
+  'server.http2_max_concurrent_streams'?: number;
   'request.show_tracebacks'?: boolean;
   'request.process_request_body'?: boolean;
   'request.max_params'?: number;
@@ -98,6 +108,11 @@ const KNOWN: Record<string, { check: Check; expects: string; globalOnly?: boolea
   'server.keep_alive_timeout': { check: isSeconds, expects: 'seconds', globalOnly: true },
   'server.shutdown_timeout': { check: isSeconds, expects: 'seconds', globalOnly: true },
   'server.workers': { check: (v) => v === 'auto' || (typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 1024), expects: "a number of processes from 1 to 1024, or 'auto'", globalOnly: true },
+  'server.ssl_certificate': { check: isString, expects: 'a file path', globalOnly: true },
+  'server.ssl_private_key': { check: isString, expects: 'a file path', globalOnly: true },
+  'server.ssl_certificate_chain': { check: isString, expects: 'a file path', globalOnly: true },
+  'server.http2': { check: isBool, expects: 'a boolean', globalOnly: true },
+  'server.http2_max_concurrent_streams': { check: (v) => isSize(v) && (v as number) >= 1 && (v as number) <= 0xffffffff, expects: 'a count from 1 to 4294967295', globalOnly: true },
   'request.show_tracebacks': { check: isBool, expects: 'a boolean' },
   'request.process_request_body': { check: isBool, expects: 'a boolean' },
   'request.max_params': { check: isSize, expects: 'a count' },

@@ -175,8 +175,8 @@ function createContext(host: PipelineHost, req: IncomingMessage, res: ServerResp
   // takes any Host: RFC 9112 §2.3 and §3.2 say reject (HOSTILE 34). Each closes the
   // connection, so nothing pipelined behind it runs (HOSTILE 32).
   let hostError: string | undefined;
-  // HTTP/2 arrives here through node's compatibility API (app.listener on node:http2): its
-  // `:authority` (or Host) is optional, and checked when sent.
+  // HTTP/2 arrives here through node's compatibility API (app.listener on node:http2): no
+  // request line to check; its `:authority` (or Host) is optional, and checked when sent.
   const h2 = isH2(req);
   if (h2) {
     if ((hostError = hostFieldError(request[kHostField], false)) !== undefined) targetError = new HTTPError(400, hostError);

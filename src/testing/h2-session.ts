@@ -1,5 +1,6 @@
 import http2, { type ClientHttp2Session, type Settings } from 'node:http2';
 import net from 'node:net';
+import tls from 'node:tls';
 import { DEFAULT_HOST, DEFAULT_TIMEOUT_MS } from './defaults.js';
 
 export interface H2ConnectOptions {
@@ -11,6 +12,8 @@ export interface H2ConnectOptions {
   connectionWindow?: number;
   /** Bound on the connection. Default 5000. */
   timeoutMs?: number;
+  /** For an `https://` target: the certificate authority to trust (a test's self-signed certificate). ALPN offers `h2` only. */
+  ca?: string | Buffer;
 }
 
 /** What the server's side of the connection did, as the client saw it. */
@@ -22,8 +25,9 @@ export interface H2SessionState {
 }
 
 /**
- * A cleartext HTTP/2 connection with prior knowledge (no TLS, no upgrade),
- * to open several streams on: `h2Request(session, …)`.
+ * An HTTP/2 connection to open several streams on (`h2Request(session, …)`):
+ * cleartext with prior knowledge (no upgrade), or TLS with ALPN `h2` for an
+ * `https://` target.
  */
 export interface H2Session {
   readonly session: ClientHttp2Session;
@@ -34,19 +38,22 @@ export interface H2Session {
   disconnect(): void;
 }
 
-/** Open an h2 connection to `127.0.0.1:port` (or a `http://host:port` URL) with prior knowledge. Resolves once the server's SETTINGS arrived. */
+/** Open an h2 connection to `127.0.0.1:port` (or a `http://` or `https://host:port` URL). Resolves once the server's SETTINGS arrived. */
 export function h2Connect(target: number | string, options: H2ConnectOptions = {}): Promise<H2Session> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const url = typeof target === 'number' ? `http://${options.host ?? DEFAULT_HOST}:${target}` : target;
   const { hostname, port } = new URL(url);
   const host = hostname.replace(/^\[|\]$/g, '');
+  const secure = url.startsWith('https:');
   let socket: net.Socket | undefined;
   const state: H2SessionState = { goaway: undefined, closed: false };
   return new Promise<H2Session>((resolve, reject) => {
     const session = http2.connect(url, {
       ...(options.settings === undefined ? {} : { settings: options.settings }),
       createConnection: () => {
-        socket = net.connect({ host, port: Number(port) });
+        socket = secure
+          ? tls.connect({ host, port: Number(port), ALPNProtocols: ['h2'], ...(options.ca === undefined ? {} : { ca: options.ca }), ...(net.isIP(host) === 0 ? { servername: host } : {}) })
+          : net.connect({ host, port: Number(port) });
         socket.on('close', () => { state.closed = true; });
         return socket;
       },

@@ -1,0 +1,145 @@
+// The node server serve() listens with: node:http, node:https, or node:http2 (`server.http2`),
+// set up from the global config, and HTTP/2's side of a graceful close (GOAWAY, then a cut).
+import { createServer as createHttpServer, type Server as HttpServer, type ServerOptions } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import {
+  createSecureServer,
+  createServer as createH2Server,
+  type Http2SecureServer,
+  type Http2Server,
+  type Http2Session,
+  type SecureServerOptions,
+  type ServerOptions as H2ServerOptions,
+} from 'node:http2';
+import type { Socket } from 'node:net';
+import type { Config } from '../core/config.js';
+import type { TlsMaterial } from './tls.js';
+
+/** Any server serve() may listen with. */
+export type NodeServer = HttpServer | HttpsServer | Http2Server | Http2SecureServer;
+
+/** HTTP/2's defaults, each a bound against a hostile client (docs/security.md, HOSTILE 40–43). */
+export const H2_DEFAULTS = {
+  /** Streams one session may have open (HOSTILE 40): node refuses more with RST_STREAM(REFUSED_STREAM). */
+  maxConcurrentStreams: 100,
+  /** A header block larger than this is refused (HOSTILE 41); node's HTTP/1.1 default, so both protocols agree. */
+  maxHeaderListSize: 16 * 1024,
+  /** MB of memory one session may hold in node's nghttp2 buffers before new streams are refused (HOSTILE 43). */
+  maxSessionMemory: 10,
+} as const;
+
+/** The HTTP/1.1 settings the listener gets, worked out by server.ts from the config. */
+export interface Http1Settings {
+  headersTimeout: number;
+  requestTimeout: number;
+  keepAliveTimeout: number;
+  connectionsCheckingInterval: number;
+  maxHeaderSize: number | undefined;
+}
+
+/** A server, and for HTTP/2 what a graceful close needs to reach. */
+export interface CreatedServer {
+  readonly server: NodeServer;
+  readonly scheme: 'http' | 'https';
+  /** HTTP/2 only: GOAWAY to every session now, and destroy whatever is left when `cut()` is called. */
+  readonly h2: H2Sessions | undefined;
+}
+
+export interface H2Sessions {
+  /** GOAWAY to each session: streams open go on, new ones are refused, the session closes once they end. */
+  goaway(): void;
+  /** Destroy every session and connection still open (the shutdown timeout ran out). */
+  cut(): void;
+}
+
+/** Create the server the config asks for (not yet listening). */
+export function createNodeServer(c: Config, tls: TlsMaterial | undefined, h1: Http1Settings): CreatedServer {
+  const scheme = tls === undefined ? 'http' : 'https';
+  const http1: ServerOptions = {
+    headersTimeout: h1.headersTimeout,
+    requestTimeout: h1.requestTimeout,
+    keepAliveTimeout: h1.keepAliveTimeout,
+    connectionsCheckingInterval: h1.connectionsCheckingInterval,
+    noDelay: true,
+    ...(h1.maxHeaderSize !== undefined ? { maxHeaderSize: h1.maxHeaderSize } : {}),
+  };
+  if (c['server.http2'] !== true) {
+    const server = tls === undefined ? createHttpServer(http1) : createHttpsServer({ ...http1, ...tls });
+    return { server, scheme, h2: undefined };
+  }
+  const h2: H2ServerOptions = {
+    maxSessionMemory: H2_DEFAULTS.maxSessionMemory,
+    settings: {
+      maxConcurrentStreams: c['server.http2_max_concurrent_streams'] ?? H2_DEFAULTS.maxConcurrentStreams,
+      maxHeaderListSize: h1.maxHeaderSize ?? H2_DEFAULTS.maxHeaderListSize,
+    },
+  };
+  let server: Http2Server | Http2SecureServer;
+  if (tls === undefined) {
+    server = createH2Server(h2);
+  } else {
+    const options: SecureServerOptions = { ...h2, ...tls, allowHTTP1: true };
+    const secure = createSecureServer(options);
+    // node's HTTP/1.1 fallback reads these from the server; Http2SecureServer sets only some of them.
+    Object.assign(secure, {
+      headersTimeout: h1.headersTimeout,
+      requestTimeout: h1.requestTimeout,
+      keepAliveTimeout: h1.keepAliveTimeout,
+      connectionsCheckingInterval: h1.connectionsCheckingInterval,
+      maxHeaderSize: h1.maxHeaderSize,
+      requireHostHeader: true,
+    });
+    server = secure;
+  }
+  return { server, scheme, h2: trackSessions(server, h1.keepAliveTimeout) };
+}
+
+/**
+ * Keep every session and socket of an HTTP/2 server, to GOAWAY and cut them on close. A session
+ * with no stream open is closed after `idleMs` (the keep-alive timeout), as node:http does with
+ * an idle HTTP/1.1 connection; a session with a stream open is never timed out here.
+ */
+function trackSessions(server: Http2Server | Http2SecureServer, idleMs: number): H2Sessions {
+  const sessions = new Set<Http2Session>();
+  const sockets = new Set<Socket>();
+  let closing = false;
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  server.on('session', (session: Http2Session) => {
+    sessions.add(session);
+    let open = 0;
+    let timer: NodeJS.Timeout | undefined;
+    const idle = (): void => {
+      if (idleMs <= 0) return;
+      timer = setTimeout(() => session.close(), idleMs);
+      timer.unref();
+    };
+    session.on('stream', (stream) => {
+      open++;
+      clearTimeout(timer);
+      stream.once('close', () => {
+        if (--open === 0 && !session.closed && !session.destroyed) idle();
+      });
+    });
+    session.once('close', () => {
+      clearTimeout(timer);
+      sessions.delete(session);
+    });
+    // A session's error (a protocol error, a reset socket) ends that session; it must not reach the process.
+    session.on('error', () => {});
+    if (closing) session.close();
+    else idle();
+  });
+  return {
+    goaway() {
+      closing = true;
+      for (const session of sessions) if (!session.closed) session.close();
+    },
+    cut() {
+      for (const session of sessions) session.destroy();
+      for (const socket of sockets) socket.destroy();
+    },
+  };
+}
