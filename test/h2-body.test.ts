@@ -5,10 +5,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
+import net from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { HTTPError, HTTPRedirect, RequestAbortedError, exposed, type Config, type Context } from '../src/index.js';
 import { h2Connect, h2Request } from '../src/testing.js';
 import { startH2 } from './helpers/h2.js';
+import { startLogged } from './helpers/streaming.js';
 import { aborted, deferred, tick, waitFor, within } from './helpers/async.js';
 
 const STREAM: Config = { 'response.stream': true };
@@ -258,4 +260,49 @@ test('h2: a request body needs no Content-Length (DATA frames carry it): forms, 
   await big.done();
   const none = await h2Request(h2.port, { path: '/none' });
   assert.equal(await none.text(), 'false', 'a GET whose HEADERS ended the stream has no body');
+});
+
+test('S6 on h2: a reset before anything was committed (the handler still working) aborts request.signal too', async (t) => {
+  const woke = deferred<unknown>();
+  const started = deferred();
+  const root = {
+    slow: exposed(async ({ request }: Context) => {
+      started.resolve();
+      await aborted(request.signal);
+      woke.resolve(request.signal.reason);
+      return 'nobody reads this';
+    }),
+  };
+  const h2 = await startH2(t, root);
+  const connection = await h2Connect(h2.port);
+  t.after(() => connection.disconnect());
+  const controller = new AbortController();
+  const pending = h2Request(connection, { path: '/slow', signal: controller.signal }).catch((err: Error) => err);
+  await within(started.promise, 'the handler to start');
+  controller.abort();
+  const reason = await within(woke.promise, 'request.signal to abort');
+  assert.ok(reason instanceof RequestAbortedError);
+  assert.equal(reason.code, 'DRUPE_CLIENT_CLOSED');
+  assert.ok((await pending) instanceof Error, 'no response headers came');
+  const { access } = await h2.logs();
+  assert.match(access, /"GET \/slow HTTP\/2\.0" .* outcome=client-closed/);
+});
+
+test('the same on HTTP/1.1: a client that leaves while the handler works is logged outcome=client-closed', async (t) => {
+  const started = deferred();
+  const root = {
+    slow: exposed(async ({ request }: Context) => {
+      started.resolve();
+      await aborted(request.signal);
+      return 'nobody reads this';
+    }),
+  };
+  const logged = await startLogged(t, root);
+  const socket = net.connect(logged.server.port, '127.0.0.1', () => socket.write('GET /slow HTTP/1.1\r\nHost: t\r\n\r\n'));
+  socket.on('error', () => undefined);
+  await within(started.promise, 'the handler to start');
+  socket.destroy();
+  await waitFor(() => logged.server.app !== undefined && socket.destroyed, 'the socket closed');
+  const { access } = await logged.logs();
+  assert.match(access, /"GET \/slow HTTP\/1\.1" - - .* outcome=client-closed/);
 });

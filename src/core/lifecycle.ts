@@ -164,7 +164,9 @@ function createContext(host: PipelineHost, req: IncomingMessage, res: ServerResp
   const scriptName = host.scriptName;
   let path = target.path;
   if (scriptName !== '' && path.startsWith(scriptName)) path = path.slice(scriptName.length);
-  const request = new Request(req, res, host.idPrefix, host.nextId(), path, target.query, host.fallbackHost, scriptName);
+  // Decided once per request: HTTP/2 arrives through node's compatibility API (app.listener on node:http2).
+  const h2 = isH2(req);
+  const request = new Request(req, res, host.idPrefix, host.nextId(), path, target.query, host.fallbackHost, scriptName, h2);
   // node's parser lets through a Transfer-Encoding whose last coding is chunked
   // ('eee, chunked', 'gzip, chunked'): we decode only plain chunked (HOSTILE 1).
   const te = request.transferEncoding;
@@ -175,9 +177,7 @@ function createContext(host: PipelineHost, req: IncomingMessage, res: ServerResp
   // takes any Host: RFC 9112 §2.3 and §3.2 say reject (HOSTILE 34). Each closes the
   // connection, so nothing pipelined behind it runs (HOSTILE 32).
   let hostError: string | undefined;
-  // HTTP/2 arrives here through node's compatibility API (app.listener on node:http2): no
-  // request line to check; its `:authority` (or Host) is optional, and checked when sent.
-  const h2 = isH2(req);
+  // HTTP/2 has no request line to check; its `:authority` (or Host) is optional, and checked when sent.
   if (h2) {
     if ((hostError = hostFieldError(request[kHostField], false)) !== undefined) targetError = new HTTPError(400, hostError);
   } else if (req.httpVersionMajor !== 1) {

@@ -92,7 +92,8 @@ export class Request {
   /** Temp files of spooled uploads, deleted when the request ends. */
   #tempFiles: string[] | undefined;
 
-  constructor(req: IncomingMessage, res: ServerResponse, idPrefix: string, idNumber: number, path: string, query: string, fallbackHost: string, scriptName: string) {
+  /** `h2`: the request came over HTTP/2 (`isH2`, h2-stream.ts), decided by the caller. */
+  constructor(req: IncomingMessage, res: ServerResponse, idPrefix: string, idNumber: number, path: string, query: string, fallbackHost: string, scriptName: string, h2 = isH2(req)) {
     this.raw = req;
     this.#res = res;
     this.#idPrefix = idPrefix;
@@ -102,7 +103,7 @@ export class Request {
     this.path = path;
     this.scriptName = scriptName;
     this.queryString = query;
-    this.#h2 = isH2(req);
+    this.#h2 = h2;
     this.protocol = this.#h2 ? 'HTTP/2.0' : req.httpVersionMinor === 0 && req.httpVersionMajor === 1 ? 'HTTP/1.0' : 'HTTP/1.1';
     this.#fallbackHost = fallbackHost;
     // node builds req.headers on first use: the framing headers every request needs come from the raw list.

@@ -98,7 +98,10 @@ export function commit(host: WriterHost, ctx: Exchange, length: number | null): 
 /** A buffered response: length known, one write (B4, B6). */
 export function sendBytes(host: WriterHost, ctx: Exchange, data: Buffer | string): void {
   const { response, request, res } = ctx;
-  if (ctx.h2 ? isClosed(res, true) : res.destroyed) return;
+  if (ctx.h2 ? isClosed(res, true) : res.destroyed) {
+    ctx.outcome = 'client-closed'; // the client left while the handler worked: the access line says so
+    return;
+  }
   const bodyless = isBodyless(response.status);
   const h = response.headers;
   // Our own length, never the handler's (HOSTILE 15); none at all for 204/304.
