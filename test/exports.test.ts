@@ -68,6 +68,8 @@ const INDEX_EXPORTS = [
 
 /** Runtime exports of `drupe/testing` (src/testing.ts), sorted. */
 const TESTING_EXPORTS = [
+  'h2Connect',
+  'h2Request',
   'parseEventStream',
   'parseResponses',
   'parseResponsesDetailed',

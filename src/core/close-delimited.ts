@@ -9,5 +9,6 @@ import { isBodyless } from '../lib/status.js';
  */
 export function closeDelimited(ctx: Exchange): boolean {
   const { res } = ctx;
-  return res.headersSent && !res.chunkedEncoding && ctx.request.method !== 'HEAD' && !isBodyless(res.statusCode) && !ctx.response.headers.has('content-length');
+  // h2 frames every body: a cut is RST_STREAM, always visible.
+  return !ctx.h2 && res.headersSent && !res.chunkedEncoding && ctx.request.method !== 'HEAD' && !isBodyless(res.statusCode) && !ctx.response.headers.has('content-length');
 }

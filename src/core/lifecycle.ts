@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { kCleanup, kHasTempFiles, kHostField, kIsIndex, kOwnParams, kPinRemote, kProcessForm, kSettings, Request } from '../http/request.js';
 import { Response } from '../http/response.js';
 import { hostFieldError } from '../http/host-field.js';
+import { isH2 } from '../http/h2-stream.js';
 import { parseTarget, type Target } from '../http/target.js';
 import { abort, sendBytes, sendStream, type Exchange, type Ready, type WriterHost } from '../http/writer.js';
 import { drive, type Steps } from '../lib/drive.js';
@@ -175,7 +176,9 @@ function createContext(host: PipelineHost, req: IncomingMessage, res: ServerResp
   const scriptName = host.scriptName;
   let path = target.path;
   if (scriptName !== '' && path.startsWith(scriptName)) path = path.slice(scriptName.length);
-  const request = new Request(req, res, host.idPrefix, host.nextId(), path, target.query, host.fallbackHost, scriptName);
+  // Decided once per request: HTTP/2 arrives through node's compatibility API (app.listener on node:http2).
+  const h2 = isH2(req);
+  const request = new Request(req, res, host.idPrefix, host.nextId(), path, target.query, host.fallbackHost, scriptName, h2);
   // node's parser lets through a Transfer-Encoding whose last coding is chunked
   // ('eee, chunked', 'gzip, chunked'): we decode only plain chunked (HOSTILE 1).
   const te = request.transferEncoding;
@@ -186,16 +189,17 @@ function createContext(host: PipelineHost, req: IncomingMessage, res: ServerResp
   // takes any Host: RFC 9112 §2.3 and §3.2 say reject (HOSTILE 34). Each closes the
   // connection, so nothing pipelined behind it runs (HOSTILE 32).
   let hostError: string | undefined;
-  // node:http2's compatibility request (it has a `stream`) is HTTP/2 by construction: no request line to check.
-  const h2 = req.httpVersionMajor === 2 && 'stream' in req;
-  if (req.httpVersionMajor !== 1 && !h2) {
+  // HTTP/2 has no request line to check; its `:authority` (or Host) is optional, and checked when sent.
+  if (h2) {
+    if ((hostError = hostFieldError(request[kHostField], false)) !== undefined) targetError = new HTTPError(400, hostError);
+  } else if (req.httpVersionMajor !== 1) {
     targetError = new HTTPError(505, `HTTP/${req.httpVersion} is not supported`, { Connection: 'close' });
-  } else if (!h2 && (hostError = hostFieldError(request[kHostField], req.httpVersionMinor !== 0)) !== undefined) {
+  } else if ((hostError = hostFieldError(request[kHostField], req.httpVersionMinor !== 0)) !== undefined) {
     targetError = new HTTPError(400, hostError, { Connection: 'close' });
   }
   // Timings and the client's address serve only the access line.
   if (host.accessLog) request[kPinRemote]();
-  const ctx = new RequestContext(host, request, new Response(), res, host.accessLog ? performance.now() : 0);
+  const ctx = new RequestContext(host, request, new Response(), res, host.accessLog ? performance.now() : 0, h2);
   if (targetError !== undefined) ctx.targetError = targetError;
   if (host.idHeader !== '') ctx.response.headers.set(host.idHeader, request.id);
   return ctx;

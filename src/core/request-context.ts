@@ -19,12 +19,14 @@ export class RequestContext implements Context, Exchange {
   firstByteAt = 0;
   outcome: 'complete' | 'error' | 'client-closed' = 'complete';
   streamed = false;
+  readonly h2: boolean;
   /** A malformed request target (or a Transfer-Encoding Drupe will not read), answered with a 400 once the pipeline starts. */
   targetError: unknown = undefined;
   readonly host: WriterHost;
 
-  constructor(host: WriterHost, request: Request, response: Response, res: ServerResponse, started: number) {
+  constructor(host: WriterHost, request: Request, response: Response, res: ServerResponse, started: number, h2: boolean) {
     this.host = host;
+    this.h2 = h2;
     this.request = request;
     this.response = response;
     this.res = res;

@@ -14,7 +14,9 @@ import type { RequestContext } from './request-context.js';
  */
 export function settleUnreadBody(ctx: RequestContext, ready: Ready): void | Promise<void> {
   const { request, response } = ctx;
-  if (request.bodyTaken || ctx.res.destroyed || ready.kind === 'abort') return;
+  // h2: a stream's body cannot be taken for the next request; node ends the stream after the response
+  // (RST_STREAM(NO_ERROR) while the client still sends, RFC 9113 §8.1), and a Connection field is not h2's.
+  if (request.bodyTaken || ctx.h2 || ctx.res.destroyed || ready.kind === 'abort') return;
   const chunked = request.contentLength === undefined;
   if (request[kContinuePending] || ready.kind === 'stream' || (chunked && response.headers.get('connection') === 'close')) {
     if (!response.headers.has('connection')) response.headers.set('Connection', 'close');

@@ -10,6 +10,7 @@ import { charsetOf, mediaType } from '../lib/media-type.js';
 import type { Response } from './response.js';
 import type { RouteConfig, RouteSettings } from './route-settings.js';
 import { appUrl } from './site-url.js';
+import { h2Stream, isH2, onClientGone } from './h2-stream.js';
 
 export type { Params, ParamValue } from './form.js';
 
@@ -56,7 +57,7 @@ export class Request {
   readonly scriptName: string;
   /** The query string without '?', percent-encoded. */
   queryString: string;
-  readonly protocol: 'HTTP/1.1' | 'HTTP/1.0';
+  readonly protocol: 'HTTP/1.1' | 'HTTP/1.0' | 'HTTP/2.0';
   /** The declared Content-Length, Transfer-Encoding and Expect, read from the raw header list (see `framingHeaders`). */
   readonly contentLength: string | undefined;
   readonly transferEncoding: string | undefined;
@@ -70,6 +71,8 @@ export class Request {
   /** The Host field, found with the framing headers: undefined when none was sent, null when more than one (checked by `hostFieldError`). */
   readonly [kHostField]: string | null | undefined;
   #res: ServerResponse;
+  /** Over HTTP/2 (node's compatibility API): `:authority` is the host, the signal watches the stream. */
+  readonly #h2: boolean;
   #scheme: 'http' | 'https' | undefined;
   #host: string | undefined;
   #fallbackHost: string;
@@ -89,7 +92,8 @@ export class Request {
   /** Temp files of spooled uploads, deleted when the request ends. */
   #tempFiles: string[] | undefined;
 
-  constructor(req: IncomingMessage, res: ServerResponse, idPrefix: string, idNumber: number, path: string, query: string, fallbackHost: string, scriptName: string) {
+  /** `h2`: the request came over HTTP/2 (`isH2`, h2-stream.ts), decided by the caller. */
+  constructor(req: IncomingMessage, res: ServerResponse, idPrefix: string, idNumber: number, path: string, query: string, fallbackHost: string, scriptName: string, h2 = isH2(req)) {
     this.raw = req;
     this.#res = res;
     this.#idPrefix = idPrefix;
@@ -99,11 +103,13 @@ export class Request {
     this.path = path;
     this.scriptName = scriptName;
     this.queryString = query;
-    this.protocol = req.httpVersionMinor === 0 && req.httpVersionMajor === 1 ? 'HTTP/1.0' : 'HTTP/1.1';
+    this.#h2 = h2;
+    this.protocol = this.#h2 ? 'HTTP/2.0' : req.httpVersionMinor === 0 && req.httpVersionMajor === 1 ? 'HTTP/1.0' : 'HTTP/1.1';
     this.#fallbackHost = fallbackHost;
     // node builds req.headers on first use: the framing headers every request needs come from the raw list.
     const raw = req.rawHeaders;
     let host: string | null | undefined;
+    let authority: string | undefined;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!;
       const n = name.length;
@@ -111,8 +117,9 @@ export class Request {
       else if (n === 17 && name.toLowerCase() === 'transfer-encoding') this.transferEncoding = this.transferEncoding === undefined ? raw[i + 1] : `${this.transferEncoding}, ${raw[i + 1]}`;
       else if (n === 6 && name.toLowerCase() === 'expect') this.#expect = raw[i + 1];
       else if (n === 4 && (name === 'Host' || name === 'host' || name.toLowerCase() === 'host')) host = host === undefined ? raw[i + 1] : null;
+      else if (n === 10 && name === ':authority') authority = raw[i + 1]; // h2: it stands for Host (RFC 9113 §8.3.1)
     }
-    this[kHostField] = host;
+    this[kHostField] = authority ?? host;
     if (this.transferEncoding !== undefined) markChunkedBody(req); // its framing counts from here (HOSTILE 27)
   }
 
@@ -139,8 +146,8 @@ export class Request {
   /** The Host header (or the server's address when it is missing or malformed; or a trusted proxy's X-Forwarded-Host). */
   get host(): string {
     if (this.#host === undefined) {
-      const host = this.headers.host;
-      this.#host = host !== undefined && HOST_OK.test(host) ? host : this.#fallbackHost;
+      const host = this.#h2 ? this[kHostField] : this.headers.host;
+      this.#host = typeof host === 'string' && HOST_OK.test(host) ? host : this.#fallbackHost;
     }
     return this.#host;
   }
@@ -221,14 +228,7 @@ export class Request {
     if (this.#abort === undefined) {
       this.#abort = new AbortController();
       if (this.#closedReason !== undefined) this.#abort.abort(this.#closedReason);
-      else if (this.#res.closed && !this.#res.writableFinished) {
-        // The client left before anyone looked at the signal: 'close' will not fire again.
-        this[kAbort](new RequestAbortedError('DRUPE_CLIENT_CLOSED', 'The client closed the connection'));
-      } else if (!this.#res.writableFinished) {
-        this.#res.once('close', () => {
-          if (!this.#res.writableFinished) this[kAbort](new RequestAbortedError('DRUPE_CLIENT_CLOSED', 'The client closed the connection'));
-        });
-      }
+      else onClientGone(this.#res, this.#h2, () => this[kAbort](new RequestAbortedError('DRUPE_CLIENT_CLOSED', 'The client closed the connection')));
     }
     return this.#abort.signal;
   }
@@ -253,7 +253,8 @@ export class Request {
   get hasBody(): boolean {
     if (this.#bodyDropped) return false;
     const len = this.contentLength;
-    return (len !== undefined && len !== '0') || this.transferEncoding !== undefined;
+    // h2 frames a body without Content-Length: the HEADERS frame's END_STREAM says there is none.
+    return (len !== undefined && len !== '0') || this.transferEncoding !== undefined || (this.#h2 && len === undefined && !h2Stream(this.#res).endAfterHeaders);
   }
 
   /** True when the body was read (or being read) by someone. */

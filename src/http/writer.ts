@@ -6,6 +6,7 @@ import { CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, SERVER, TRANSFER_ENCODING, X_
 import { isBodyless } from '../lib/status.js';
 import { kAbort, kSettings, type Request } from './request.js';
 import { kCustomReason, kMarkCommitted, type Response } from './response.js';
+import { closedEarly, h2Head, isClosed, resetStream } from './h2-stream.js';
 
 /** A response ready to go out, as the pipeline hands it to the writer. */
 export type Ready =
@@ -30,6 +31,8 @@ export interface Exchange {
   outcome: 'complete' | 'error' | 'client-closed';
   /** The response is (or will be) streamed: no literal head, X-Accel-Buffering. */
   streamed: boolean;
+  /** The request came over HTTP/2 (decided once, when the request starts): see h2-stream.ts. */
+  readonly h2: boolean;
 }
 
 /** What the writer needs from the app: its log, whether the server is shutting down, the default Server header. */
@@ -83,17 +86,22 @@ export function commit(host: WriterHost, ctx: Exchange, length: number | null): 
       }
     }
     if (server !== '' && (has & SERVER) === 0) head.push('Server', server);
-    if (host.closing && (has & CONNECTION) === 0) head.push('Connection', 'close');
+    if (ctx.h2) head = h2Head(head); // no connection-specific field on h2, whoever set it (HOSTILE 46)
+    else if (host.closing && (has & CONNECTION) === 0) head.push('Connection', 'close');
   }
   response[kMarkCommitted]();
   if (ctx.started !== 0) ctx.firstByteAt = performance.now();
-  ctx.res.writeHead(status, response[kCustomReason], head);
+  // h2 has no reason phrase (node warns when given one).
+  ctx.res.writeHead(status, ctx.h2 ? undefined : response[kCustomReason], head);
 }
 
 /** A buffered response: length known, one write (B4, B6). */
 export function sendBytes(host: WriterHost, ctx: Exchange, data: Buffer | string): void {
   const { response, request, res } = ctx;
-  if (res.destroyed) return;
+  if (ctx.h2 ? isClosed(res, true) : res.destroyed) {
+    ctx.outcome = 'client-closed'; // the client left while the handler worked: the access line says so
+    return;
+  }
   const bodyless = isBodyless(response.status);
   const h = response.headers;
   // Our own length, never the handler's (HOSTILE 15); none at all for 204/304.
@@ -122,6 +130,8 @@ export function sendBytes(host: WriterHost, ctx: Exchange, data: Buffer | string
  */
 export function abort(ctx: Exchange): void {
   const { res } = ctx;
+  // h2: RST_STREAM(INTERNAL_ERROR) on this stream alone; node's destroy() would send NO_ERROR, a clean end.
+  if (ctx.h2) return resetStream(res);
   const socket = res.socket;
   if (socket !== null && !socket.destroyed) {
     while (res.writableCorked > 0) res.uncork();
@@ -143,7 +153,7 @@ function truncate(ctx: Exchange, err: unknown, host: WriterHost): void {
   } catch (again) {
     host.logError('response.onStreamError failed', again, ctx.request.id);
   }
-  if (last === undefined || last.length === 0 || !res.writable) return abort(ctx);
+  if (last === undefined || last.length === 0 || (ctx.h2 ? isClosed(res, true) : !res.writable)) return abort(ctx);
   const timer = setTimeout(() => abort(ctx), LAST_CHUNK_GRACE_MS);
   timer.unref();
   res.write(last, () => {
@@ -176,7 +186,8 @@ function quietly(p: void | Promise<void>): void {
  */
 export async function sendStream(host: WriterHost, ctx: Exchange, source: ChunkSource, first: Buffer | null | undefined | Promise<Buffer | null>): Promise<void> {
   const { res, request, response } = ctx;
-  let gone = res.destroyed;
+  const h2 = ctx.h2;
+  let gone = h2 ? isClosed(res, true) : res.destroyed;
   /** The writer waiting for the socket to drain (or to close). */
   let wake: (() => void) | null = null;
   const wakeWriter = (): void => {
@@ -185,7 +196,7 @@ export async function sendStream(host: WriterHost, ctx: Exchange, source: ChunkS
     w?.();
   };
   const onClose = (): void => {
-    if (res.writableFinished) return;
+    if (!closedEarly(res, h2)) return;
     gone = true;
     request[kAbort](new RequestAbortedError('DRUPE_CLIENT_CLOSED', 'The client closed the connection'));
     // An async generator runs return() after its pending next() settles (S6).

@@ -1,0 +1,94 @@
+import { constants, type Http2ServerResponse } from 'node:http2';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+/**
+ * What differs when a request came over HTTP/2 (node's compatibility API:
+ * `app.listener` mounted on `http2.createServer()` or
+ * `createSecureServer()`). The pipeline asks once per request, at its
+ * start (`req.httpVersionMajor === 2`), and keeps the answer.
+ */
+
+/**
+ * Whether `req` came over HTTP/2 through node's compatibility API. An
+ * HTTP/1.x connection may send a request line saying HTTP/2.0 (node's
+ * parser lets it through): that is not h2, and is refused (HOSTILE 34).
+ */
+export function isH2(req: IncomingMessage): boolean {
+  return req.httpVersionMajor === 2 && (req as { stream?: unknown }).stream !== undefined;
+}
+
+/** The stream under an h2 response (node's compatibility response wraps it). */
+export function h2Stream(res: ServerResponse): Http2ServerResponse['stream'] {
+  return (res as unknown as Http2ServerResponse).stream;
+}
+
+/**
+ * Whether the response closed before it was complete: the client left.
+ * HTTP/1.1: not all of it reached the socket. HTTP/2: the stream was reset
+ * (the client's RST_STREAM) or its connection went away — node's
+ * compatibility response then reports `writableFinished` too (it ends the
+ * stream's writable side itself), so that cannot tell.
+ */
+export function closedEarly(res: ServerResponse, h2: boolean): boolean {
+  if (!h2) return !res.writableFinished;
+  const stream = h2Stream(res);
+  return stream.aborted || (stream.closed && stream.rstCode !== constants.NGHTTP2_NO_ERROR);
+}
+
+/** Whether the response's connection (HTTP/1.1) or stream (HTTP/2) is closed already. */
+export function isClosed(res: ServerResponse, h2: boolean): boolean {
+  return h2 ? h2Stream(res).closed : res.closed;
+}
+
+/**
+ * Call `gone` once if the client leaves before the response is complete
+ * (at once if it already has: 'close' will not fire again).
+ */
+export function onClientGone(res: ServerResponse, h2: boolean, gone: () => void): void {
+  if (isClosed(res, h2)) {
+    if (closedEarly(res, h2)) gone();
+  } else if (h2 || !res.writableFinished) {
+    res.once('close', () => {
+      if (closedEarly(res, h2)) gone();
+    });
+  }
+}
+
+/**
+ * End an h2 stream that cannot be completed (S5): RST_STREAM with
+ * INTERNAL_ERROR, which every client reports as a failed request. node's
+ * `destroy()` sends RST_STREAM(NO_ERROR), which clients read as the end
+ * of a complete body. node sends the DATA already handed to the session
+ * before the RST_STREAM.
+ */
+export function resetStream(res: ServerResponse): void {
+  const stream = h2Stream(res);
+  if (!stream.closed) stream.close(constants.NGHTTP2_INTERNAL_ERROR);
+}
+
+/**
+ * Connection-specific fields (RFC 9113 §8.2.2): an h2 message that has one
+ * is malformed, and node either drops it with a warning (`Connection`) or
+ * throws at commit (the others). Lower-case names.
+ */
+const CONNECTION_SPECIFIC = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
+
+/**
+ * The head list (`name, value, name, value…`) without connection-specific
+ * fields, for an h2 commit: whatever a handler or tool set, none is sent.
+ */
+export function h2Head(head: Array<string | string[]>): Array<string | string[]> {
+  let found = false;
+  for (let i = 0; i < head.length; i += 2) {
+    if (CONNECTION_SPECIFIC.has((head[i] as string).toLowerCase())) {
+      found = true;
+      break;
+    }
+  }
+  if (!found) return head;
+  const kept: Array<string | string[]> = [];
+  for (let i = 0; i < head.length; i += 2) {
+    if (!CONNECTION_SPECIFIC.has((head[i] as string).toLowerCase())) kept.push(head[i]!, head[i + 1]!);
+  }
+  return kept;
+}
