@@ -1,4 +1,4 @@
-// Connection-level hardening (docs/security.md, HOSTILE 32–35): what may run
+// Connection-level hardening (docs/security.md, HOSTILE 24 and 32–35): what may run
 // behind a response that closes the connection, a malformed request in the
 // middle of a pipeline, lenient request lines and Host fields, and closing a
 // keep-alive connection as soon as its response is done while the server shuts
