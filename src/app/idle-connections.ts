@@ -40,6 +40,8 @@ export function trackConnections(server: NetServer & { closeIdleConnections(): v
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
   });
+  // An upgraded connection (WebSocket) is no longer HTTP's: its session closes it.
+  server.on('upgrade', (_req: unknown, socket: Socket) => sockets.delete(socket));
   server.closeIdleConnections = () => {
     for (const socket of sockets) {
       if (!idle(socket)) continue;

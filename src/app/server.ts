@@ -194,7 +194,7 @@ async function listen(target: App | Tree, options: ServeOptions): Promise<Listen
   // WebSocket: an Upgrade request goes through the same listener (src/app/websocket-upgrade.ts).
   base.on('upgrade', upgradeListener(listener));
   // HTTP/1 connections (HTTP/2 sessions get GOAWAY instead): which ones close() ends at once.
-  if ('closeIdleConnections' in server) trackConnections(server);
+  if (h2 === undefined && 'closeIdleConnections' in server) trackConnections(server);
 
   const host = options.host ?? c['server.socket_host'] ?? '127.0.0.1';
   const wanted = options.port ?? c['server.socket_port'] ?? 8080;
