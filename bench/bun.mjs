@@ -9,10 +9,10 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { get } from 'node:http';
-import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpuMicros } from './load/proc.mjs';
+import { freePort, spawnReady } from './load/server-process.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(BENCH, '..');
@@ -37,29 +37,13 @@ if (sh('wrk', ['-v']).error) {
 const pin = !sh('taskset', ['-c', '0', 'true']).error;
 const pinned = (core, cmd, args) => (pin ? ['taskset', ['-c', String(core), cmd, ...args]] : [cmd, args]);
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
-    s.on('error', reject);
-  });
-}
-
 async function startServer(name) {
   const port = await freePort();
   const file = join(BENCH, 'servers', `${FILES[name] ?? name}.mjs`);
   const [cmd, args] = name === 'drupe-node'
     ? pinned(1, process.execPath, ['--min-semi-space-size=16', file, String(port)])
     : pinned(1, BUN, [file, String(port)]);
-  const child = spawn(cmd, args, { cwd: join(BENCH, 'servers'), env: { ...process.env, NODE_ENV: 'production' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stderr.on('data', (d) => { err = (err + d).slice(-2000); });
-  const ok = await new Promise((resolve) => {
-    const t = setTimeout(() => resolve('no "ready" within 15 s'), 15000);
-    child.stdout.on('data', (d) => { out += d; if (out.includes('ready')) { clearTimeout(t); resolve(true); } });
-    child.on('exit', (code) => { clearTimeout(t); resolve(`exited with ${code}`); });
-  });
-  if (ok !== true) { child.kill('SIGKILL'); throw new Error(`${name}: ${ok}\n${err}`); }
+  const { child } = await spawnReady(cmd, args, { cwd: join(BENCH, 'servers'), env: { ...process.env, NODE_ENV: 'production' }, stdio: ['ignore', 'pipe', 'pipe'] }, new Set(), 15_000);
   return { port, pid: child.pid, stop: () => new Promise((r) => { child.once('exit', r); child.kill('SIGKILL'); }) };
 }
 

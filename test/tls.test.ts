@@ -5,7 +5,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as https from 'node:https';
 import * as net from 'node:net';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -17,6 +16,8 @@ import {
 } from '../src/index.js';
 import { waitFor, within } from './helpers/async.js';
 import { tempDir } from './helpers/files.js';
+import { spawnNode, type Spawned } from './helpers/process.js';
+import { freePort } from './helpers/server.js';
 import { certificateFiles, httpsRequest, makeCertificate, testCertificate, type CertificateFiles } from './helpers/tls.js';
 
 const GUARD_MS = 10_000;
@@ -279,27 +280,8 @@ async function tlsProject(t: { after(fn: () => unknown): void }, extra = ''): Pr
   return { dir, files: { ...cert, dir: join(dir, 'tls'), certFile: join(dir, 'tls', 'cert.pem'), keyFile: join(dir, 'tls', 'key.pem') } };
 }
 
-interface Command { child: ChildProcess; stdout(): string; stderr(): string; exited: Promise<number | null> }
-
-function command(t: { after(fn: () => unknown): void }, dir: string, args: string[]): Command {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise<number | null>((res) => child.once('close', (code) => res(code)));
-  t.after(() => {
-    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
-  });
-  let out = '';
-  let err = '';
-  child.stdout!.setEncoding('utf8').on('data', (c: string) => { out += c; });
-  child.stderr!.setEncoding('utf8').on('data', (c: string) => { err += c; });
-  return { child, stdout: () => out, stderr: () => err, exited };
-}
-
-async function freePort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((res) => probe.listen(0, '127.0.0.1', res));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((res) => probe.close(() => res()));
-  return port;
+function command(t: { after(fn: () => unknown): void }, dir: string, args: string[]): Spawned {
+  return spawnNode(t, [BIN, ...args], { cwd: dir });
 }
 
 test('drupe serve: TLS from a config file (paths relative to it), https in the serving line; SIGHUP serves a renewed certificate, a broken one is one log line and the old one stays', { skip: process.platform === 'win32' }, async (t) => {
@@ -324,7 +306,7 @@ test('drupe serve: TLS from a config file (paths relative to it), https in the s
   assert.match(lines[0]!, /server\.ssl_private_key .*key\.pem is not a valid PEM private key/);
   assert.equal((await httpsRequest(`${url}/`, renewed.cert)).peerFingerprint, renewed.fingerprint);
   process.kill(c.child.pid!, 'SIGTERM');
-  assert.equal(await within(c.exited, 'the exit', GUARD_MS), 0);
+  assert.equal((await within(c.closed, 'the exit', GUARD_MS)).code, 0);
 });
 
 for (const workers of [undefined, '2']) {
@@ -332,7 +314,7 @@ for (const workers of [undefined, '2']) {
     const { dir } = await tlsProject(t);
     writeFileSync(join(dir, 'site.conf'), '[global]\nserver.ssl_certificate = "tls/none.pem"\nserver.ssl_private_key = "tls/key.pem"\n');
     const c = command(t, dir, ['serve', 'site.mjs', '--config', 'site.conf', '--port', String(await freePort()), ...(workers === undefined ? [] : ['--workers', workers])]);
-    assert.equal(await within(c.exited, 'the exit', GUARD_MS), 2, c.stderr());
+    assert.equal((await within(c.closed, 'the exit', GUARD_MS)).code, 2, c.stderr());
     const lines = c.stderr().split('\n').filter((l) => l !== '');
     assert.equal(lines.length, 1, c.stderr());
     assert.match(lines[0]!, /Cannot read server\.ssl_certificate .*tls\/none\.pem: ENOENT/);
@@ -353,5 +335,5 @@ test('drupe serve --workers 2 with TLS: each worker serves https on the shared p
   }
   assert.equal(pids.size, 2, 'both workers answered over TLS');
   process.kill(c.child.pid!, 'SIGTERM');
-  assert.equal(await within(c.exited, 'the exit', GUARD_MS), 0, c.stderr());
+  assert.equal((await within(c.closed, 'the exit', GUARD_MS)).code, 0, c.stderr());
 });

@@ -276,27 +276,22 @@ test('HOSTILE 47: a message over websocket.max_message_size closes the socket wi
   raw.socket.destroy();
 });
 
-test('HOSTILE 48: invalid UTF-8 in a text frame closes the socket with 1007', async (t) => {
-  const { root, ended } = echoRoot();
-  const server = await start(t, root);
-  const raw = await rawSocket(server.port, '/echo');
-  raw.socket.write(frame(0x1, Buffer.from([0x68, 0xff, 0xfe])));
-  await waitFor(() => closeCodeIn(raw.data()) !== undefined, 'a close frame');
-  assert.equal(closeCodeIn(raw.data()), 1007);
-  raw.socket.end();
-  assert.equal((await within(ended, 'handler end')).close?.code, 1007);
-});
-
-test('HOSTILE 49: an unmasked client frame closes the socket with 1002', async (t) => {
-  const { root, ended } = echoRoot();
-  const server = await start(t, root);
-  const raw = await rawSocket(server.port, '/echo');
-  raw.socket.write(frame(0x1, Buffer.from('hi'), false));
-  await waitFor(() => closeCodeIn(raw.data()) !== undefined, 'a close frame');
-  assert.equal(closeCodeIn(raw.data()), 1002);
-  raw.socket.end();
-  assert.equal((await within(ended, 'handler end')).close?.code, 1002);
-});
+const PROTOCOL_ERRORS = [
+  { name: 'HOSTILE 48: invalid UTF-8 in a text frame closes the socket with 1007', bytes: frame(0x1, Buffer.from([0x68, 0xff, 0xfe])), code: 1007 },
+  { name: 'HOSTILE 49: an unmasked client frame closes the socket with 1002', bytes: frame(0x1, Buffer.from('hi'), false), code: 1002 },
+];
+for (const bad of PROTOCOL_ERRORS) {
+  test(bad.name, async (t) => {
+    const { root, ended } = echoRoot();
+    const server = await start(t, root);
+    const raw = await rawSocket(server.port, '/echo');
+    raw.socket.write(bad.bytes);
+    await waitFor(() => closeCodeIn(raw.data()) !== undefined, 'a close frame');
+    assert.equal(closeCodeIn(raw.data()), bad.code);
+    raw.socket.end();
+    assert.equal((await within(ended, 'handler end')).close?.code, bad.code);
+  });
+}
 
 test('heartbeat (HOSTILE 50): a peer that never answers pings is cut (1006), and request.signal aborts', async (t) => {
   const { root, ended } = echoRoot();

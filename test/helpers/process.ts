@@ -13,6 +13,8 @@ export interface Spawned {
   readonly child: ChildProcess;
   /** Resolves with the exit code and signal. */
   readonly exited: Promise<Exit>;
+  /** The same, once its output is all read too (node's 'close': the pipes may hold the last lines at 'exit'). */
+  readonly closed: Promise<Exit>;
   stdout(): string;
   stderr(): string;
   /** Every line so far, from the streams `lines` names, in the order they came. */
@@ -43,6 +45,9 @@ export function spawnNode(t: { after(fn: () => unknown): void }, args: readonly 
   });
   const exited = new Promise<Exit>((resolve) => {
     child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+  const closed = new Promise<Exit>((resolve) => {
+    child.once('close', (code, signal) => resolve({ code, signal }));
   });
   t.after(() => {
     if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
@@ -75,5 +80,5 @@ export function spawnNode(t: { after(fn: () => unknown): void }, args: readonly 
       }, 100);
     });
   }), what, ms);
-  return { child, exited, stdout: () => out, stderr: () => err, output, line };
+  return { child, exited, closed, stdout: () => out, stderr: () => err, output, line };
 }
