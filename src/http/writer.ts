@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { Buffer } from 'node:buffer';
 import type { ServerResponse } from 'node:http';
 import type { Chunk, ChunkSource } from './chunk-source.js';
