@@ -119,14 +119,16 @@ function trackSessions(server: Http2Server | Http2SecureServer, idleMs: number):
       timer = setTimeout(() => session.close(), idleMs);
       timer.unref();
     };
+    // One close listener per session, shared by its streams ('close' fires once per stream, and
+    // `this` is the stream): no closure and no once-wrapper per request.
+    function streamClosed(this: ServerHttp2Stream): void {
+      streams.delete(this);
+      if (--open === 0 && !session.closed && !session.destroyed) idle();
+    }
     session.on('stream', (stream: ServerHttp2Stream) => {
-      open++;
+      if (open++ === 0) clearTimeout(timer);
       streams.add(stream);
-      clearTimeout(timer);
-      stream.once('close', () => {
-        streams.delete(stream);
-        if (--open === 0 && !session.closed && !session.destroyed) idle();
-      });
+      stream.on('close', streamClosed);
     });
     session.once('close', () => {
       clearTimeout(timer);

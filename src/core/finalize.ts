@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import { bufferedShape, JsonBody, shapeOf, type BodyShape, type ChunkSource, type Encode } from '../body/body.js';
 import { CONTENT_TYPE, kFraming } from '../http/headers.js';
 import { declaredLength, type Ready } from '../http/writer.js';

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { kCleanup, kHasTempFiles, kHostField, kIsIndex, kOwnParams, kPinRemote, kProcessForm, kSettings, Request } from '../http/request.js';
 import { Response } from '../http/response.js';

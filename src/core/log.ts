@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { inspect } from 'node:util';
 import type { Exchange } from '../http/writer.js';
 import { closeDelimited } from './close-delimited.js';

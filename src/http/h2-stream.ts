@@ -73,22 +73,25 @@ export function resetStream(res: ServerResponse): void {
  */
 const CONNECTION_SPECIFIC = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
 
+/** An h2 head: lower-case names, no prototype (a `__proto__` field stays a field). */
+export type H2Head = Record<string, string | string[]>;
+
 /**
- * The head list (`name, value, name, value…`) without connection-specific
- * fields, for an h2 commit: whatever a handler or tool set, none is sent.
+ * The head list (`name, value, name, value…`) as the object an h2 commit
+ * hands to `writeHead`, without connection-specific fields: whatever a
+ * handler or tool set, none is sent. An object, not the list: node's
+ * compatibility `writeHead` takes a list as headers to merge, and removes
+ * then appends each name (three validations per field); an object's
+ * fields are set once each.
  */
-export function h2Head(head: Array<string | string[]>): Array<string | string[]> {
-  let found = false;
+export function h2Head(head: Array<string | string[]>): H2Head {
+  const out: H2Head = Object.create(null) as H2Head;
   for (let i = 0; i < head.length; i += 2) {
-    if (CONNECTION_SPECIFIC.has((head[i] as string).toLowerCase())) {
-      found = true;
-      break;
-    }
+    const name = (head[i] as string).toLowerCase();
+    if (CONNECTION_SPECIFIC.has(name)) continue;
+    const value = head[i + 1]!;
+    const had = out[name];
+    out[name] = had === undefined ? value : ([] as string[]).concat(had, value);
   }
-  if (!found) return head;
-  const kept: Array<string | string[]> = [];
-  for (let i = 0; i < head.length; i += 2) {
-    if (!CONNECTION_SPECIFIC.has((head[i] as string).toLowerCase())) kept.push(head[i]!, head[i + 1]!);
-  }
-  return kept;
+  return out;
 }

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { Buffer } from 'node:buffer';
 import type { ServerResponse } from 'node:http';
 import type { Chunk, ChunkSource } from './chunk-source.js';
@@ -6,7 +7,7 @@ import { CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, SERVER, TRANSFER_ENCODING, X_
 import { isBodyless } from '../lib/status.js';
 import { kAbort, kSettings, type Request } from './request.js';
 import { kCustomReason, kMarkCommitted, type Response } from './response.js';
-import { closedEarly, h2Head, isClosed, resetStream } from './h2-stream.js';
+import { closedEarly, h2Head, isClosed, resetStream, type H2Head } from './h2-stream.js';
 
 /** A response ready to go out, as the pipeline hands it to the writer. */
 export type Ready =
@@ -66,12 +67,18 @@ export function commit(host: WriterHost, ctx: Exchange, length: number | null): 
   const h = response.headers;
   const status = response.status;
   const server = ctx.serverHeader ?? host.serverHeader;
-  let head: Array<string | string[]>;
+  let head: Array<string | string[]> | H2Head;
   if (h.size === 0 && length !== null && !ctx.streamed && !host.closing && !isBodyless(status)) {
     // Most buffered responses set no header of their own: their head is one literal, with no lookups.
-    head = server === ''
-      ? ['Content-Type', DEFAULT_TYPE, 'Content-Length', String(length)]
-      : ['Content-Type', DEFAULT_TYPE, 'Content-Length', String(length), 'Server', server];
+    if (ctx.h2) {
+      head = server === ''
+        ? { 'content-type': DEFAULT_TYPE, 'content-length': String(length) }
+        : { 'content-type': DEFAULT_TYPE, 'content-length': String(length), server };
+    } else {
+      head = server === ''
+        ? ['Content-Type', DEFAULT_TYPE, 'Content-Length', String(length)]
+        : ['Content-Type', DEFAULT_TYPE, 'Content-Length', String(length), 'Server', server];
+    }
   } else {
     head = h[kToList]();
     const has = h[kFraming];
