@@ -5,12 +5,12 @@
 // Server on core 1, h2load on core 0 (as bench/run.mjs pins them). Only 127.0.0.1.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { connect } from 'node:http2';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpuMicros } from './load/proc.mjs';
+import { freePort, spawnReady } from './load/server-process.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(BENCH, '..');
@@ -28,30 +28,14 @@ function median(xs) {
   return s.length === 0 ? NaN : s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
-    s.on('error', reject);
-  });
-}
 
 const pinned = (core, cmd, args) => (spawnSync('taskset', ['-V']).error ? [cmd, args] : ['taskset', ['-c', String(core), cmd, ...args]]);
 
 async function start(server, flags, env) {
   const port = await freePort();
   const [cmd, args] = pinned(cpus().length > 1 ? 1 : 0, process.execPath, [...flags, join(BENCH, 'servers', server.file), String(port)]);
-  const child = spawn(cmd, args, { cwd: join(BENCH, 'servers'), env: { ...process.env, ...env, NODE_ENV: 'production' } });
-  live.add(child);
-  child.on('exit', () => live.delete(child));
-  let out = '';
-  let err = '';
-  child.stderr.on('data', (d) => { err = (err + d).slice(-2000); });
-  const ok = await new Promise((resolve) => {
-    const t = setTimeout(() => resolve('no "ready" within 30 s'), 30_000);
-    child.stdout.on('data', (d) => { out += d; if (out.includes('ready')) { clearTimeout(t); resolve(true); } });
-    child.on('exit', (code) => { clearTimeout(t); resolve(`exited with ${code}`); });
-  });
-  if (ok !== true) { child.kill('SIGKILL'); throw new Error(`${server.name}: ${ok}: ${err.trim().split('\n')[0] ?? ''}`); }
+  const { child } = await spawnReady(cmd, args, { cwd: join(BENCH, 'servers'), env: { ...process.env, ...env, NODE_ENV: 'production' } }, live, 30_000)
+    .catch((error) => { throw new Error(`${server.name}: ${error.message}`); });
   return { child, origin: `https://127.0.0.1:${port}` };
 }
 
