@@ -191,7 +191,13 @@ test('a malformed or taken script name is refused at mount time with DRUPE_ERR_C
 test("quickstart(root, '/blog', config) mounts the app at that script name", async (t) => {
   const before = process.listeners('SIGINT').length;
   const write = process.stdout.write;
-  process.stdout.write = (() => true) as typeof process.stdout.write;
+  let printed = '';
+  // Strings are quickstart's line; the test runner's own reports (bytes) still go out.
+  process.stdout.write = ((chunk: string | Uint8Array) => {
+    if (typeof chunk !== 'string') return write.call(process.stdout, chunk);
+    printed += chunk;
+    return true;
+  }) as typeof process.stdout.write;
   let server: RunningServer;
   try {
     server = await quickstart(blog(), '/blog', { global: TEST, '/admin': { 'request.show_tracebacks': true } }, { host: '127.0.0.1', port: 0 });
@@ -202,6 +208,7 @@ test("quickstart(root, '/blog', config) mounts the app at that script name", asy
     await server.close();
     assert.equal(process.listeners('SIGINT').length, before, 'close() removed the signal handlers');
   });
+  assert.equal(printed, `Drupe serving on ${server.url}/blog/\n`, 'the start-up line names the mounted app');
   assert.equal((await get(server.url + '/blog/')).text, 'blog index /blog|/');
   assert.equal((await get(server.url + '/blog/admin/')).text, 'admin true');
   assert.equal((await get(server.url + '/')).status, 404);

@@ -336,7 +336,7 @@ export async function quickstart(
   const running = plugin.running;
   if (running === undefined) throw new Error('quickstart: the engine started without starting the server');
   const undoSignals = engine.signals();
-  process.stdout.write(`Drupe serving on ${running.url}\n`);
+  process.stdout.write(`Drupe serving on ${running.url}${scriptName === '' ? '' : `${scriptName}/`}\n`);
   // close() takes this server off the engine and undoes this call's signals(); the engine stays as it is.
   const close = (): Promise<void> => {
     undoSignals();
