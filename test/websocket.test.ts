@@ -361,15 +361,7 @@ async function rawUpgradeLike(port: number, bytes: string): Promise<string> {
 
 /** A raw upgrade request; returns everything the server sent before it closed the connection. */
 async function rawUpgrade(port: number, path: string, extra = ''): Promise<string> {
-  const socket = connect(port, '127.0.0.1');
-  let text = '';
-  socket.setEncoding('latin1');
-  socket.on('data', (d: string) => { text += d; });
-  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-  socket.on('error', () => undefined);
-  socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n${extra}\r\n`);
-  await within(closed, `the server to close the connection after ${path}`);
-  return text;
+  return rawUpgradeLike(port, `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n${extra}\r\n`);
 }
 
 test('an upgrade to a path that is not an endpoint: 404 without a handler, 426 for a page; the connection closes', async (t) => {
@@ -380,13 +372,7 @@ test('an upgrade to a path that is not an endpoint: 404 without a handler, 426 f
   const page = await rawUpgrade(server.port, '/');
   assert.match(page, /^HTTP\/1\.1 426 /);
   // Another protocol in Upgrade (h2c, say) is ignored, as RFC 9110 allows: the page answers, then the connection closes.
-  const socket = connect(server.port, '127.0.0.1');
-  let text = '';
-  socket.setEncoding('latin1');
-  socket.on('data', (d: string) => { text += d; });
-  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-  socket.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: h2c\r\nConnection: Upgrade, HTTP2-Settings\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n');
-  await within(closed, 'the page and the close');
+  const text = await rawUpgradeLike(server.port, 'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: h2c\r\nConnection: Upgrade, HTTP2-Settings\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n');
   assert.match(text, /^HTTP\/1\.1 200 /);
   assert.match(text, /\r\n\r\na page$/);
   // With a body, which node no longer reads once it handed the socket over: a 400, never a handler that sees none.
@@ -406,22 +392,9 @@ test('a plain GET to an endpoint gets 426 with Upgrade: websocket; a keep-alive 
 
 test('a bad handshake to an endpoint is an ordinary HTTP answer', async (t) => {
   const server = await start(t, echoRoot().root);
-  const socket = connect(server.port, '127.0.0.1');
-  let text = '';
-  socket.setEncoding('latin1');
-  socket.on('data', (d: string) => { text += d; });
-  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-  socket.write('GET /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: short\r\nSec-WebSocket-Version: 13\r\n\r\n');
-  await within(closed, 'close');
+  const text = await rawUpgradeLike(server.port, 'GET /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: short\r\nSec-WebSocket-Version: 13\r\n\r\n');
   assert.match(text, /^HTTP\/1\.1 400 /);
-  const version = await new Promise<string>((resolve) => {
-    const s = connect(server.port, '127.0.0.1');
-    let out = '';
-    s.setEncoding('latin1');
-    s.on('data', (d: string) => { out += d; });
-    s.once('close', () => resolve(out));
-    s.write(`GET /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 7\r\n\r\n`);
-  });
+  const version = await rawUpgradeLike(server.port, `GET /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 7\r\n\r\n`);
   assert.match(version, /^HTTP\/1\.1 426 /);
   assert.match(version, /\r\nSec-WebSocket-Version: 13, 8\r\n/i);
   // A handshake ws itself refuses (a malformed Sec-WebSocket-Protocol): ws's one 400, nothing written after it, the socket closed.

@@ -113,6 +113,24 @@ export function events() {
   return it;
 }
 
+// Resolves on 'drain', or on 'close' so a vanished client frees the loop.
+function drained(res) {
+  return new Promise((resolve) => {
+    const done = () => { res.off('drain', done); res.off('close', done); resolve(); };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
+/** The raw servers' stream: a res.write loop that honours drain (node:http and node:http2's compatibility response alike). */
+export async function writeAll(res, iterable) {
+  for (const chunk of iterable) {
+    if (!res.write(chunk)) await drained(res);
+    if (res.destroyed) return;
+  }
+  res.end();
+}
+
 export const sseFrame = (data) => `data: ${data}\n\n`;
 
 export function ready(name) {

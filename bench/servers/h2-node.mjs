@@ -2,23 +2,7 @@
 // serves on), ALPN h2 + http/1.1 as Drupe offers; streams with a res.write loop that honours drain.
 import { createSecureServer } from 'node:http2';
 import { readFileSync } from 'node:fs';
-import { port, host, HELLO, chunks, ready } from './common.mjs';
-
-function drained(res) {
-  return new Promise((resolve) => {
-    const done = () => { res.off('drain', done); res.off('close', done); resolve(); };
-    res.on('drain', done);
-    res.on('close', done);
-  });
-}
-
-async function writeAll(res, iterable) {
-  for (const chunk of iterable) {
-    if (!res.write(chunk)) await drained(res);
-    if (res.destroyed) return;
-  }
-  res.end();
-}
+import { port, host, HELLO, chunks, ready, writeAll } from './common.mjs';
 
 const server = createSecureServer({ key: readFileSync(process.env.KEY), cert: readFileSync(process.env.CERT), allowHTTP1: true }, (req, res) => {
   switch (req.url) {

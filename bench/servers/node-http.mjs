@@ -3,28 +3,11 @@ import { createServer } from 'node:http';
 import { createReadStream, statSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  port, host, HELLO, JSON_BODY, BIG, STATIC_DIR, SLOW_CHUNKS, HTML, chunks, textChunks, onEvent, sseFrame, ready,
+  port, host, HELLO, JSON_BODY, BIG, STATIC_DIR, SLOW_CHUNKS, HTML, chunks, textChunks, onEvent, sseFrame, ready, writeAll,
 } from './common.mjs';
 
 const FILE = join(STATIC_DIR, '1mb.bin');
 const FILE_SIZE = statSync(FILE).size;
-
-// Resolves on 'drain', or on 'close' so a vanished client frees the loop.
-function drained(res) {
-  return new Promise((resolve) => {
-    const done = () => { res.off('drain', done); res.off('close', done); resolve(); };
-    res.on('drain', done);
-    res.on('close', done);
-  });
-}
-
-async function writeAll(res, iterable) {
-  for (const chunk of iterable) {
-    if (!res.write(chunk)) await drained(res);
-    if (res.destroyed) return;
-  }
-  res.end();
-}
 
 function onRequest(req, res) {
   const q = req.url.indexOf('?');

@@ -1,7 +1,8 @@
 import http2, { type ClientHttp2Stream, type IncomingHttpHeaders, type IncomingHttpStatusHeader } from 'node:http2';
 import { DEFAULT_TIMEOUT_MS, toBuffer } from './defaults.js';
 import { h2Connect, type H2ConnectOptions, type H2Session } from './h2-session.js';
-import { SseParser, type SseEvent } from './sse-parser.js';
+import { asTheyArrive } from './arrivals.js';
+import { eventsOf, type SseEvent } from './sse-parser.js';
 import type { BodyChunk } from './stream-request.js';
 
 export interface H2RequestOptions extends H2ConnectOptions {
@@ -188,19 +189,12 @@ class Exchange implements H2Response {
     });
   }
 
-  async *chunks(): AsyncGenerator<BodyChunk, void, undefined> {
-    for (let i = 0; ; i++) {
-      await this.#waitUntil(() => i < this.#items.length || this.#end !== undefined, 'the next DATA');
-      const item = this.#items[i];
-      if (item === undefined) return;
-      yield item;
-    }
+  chunks(): AsyncGenerator<BodyChunk, void, undefined> {
+    return asTheyArrive(this.#items, () => this.#end !== undefined, (ready, w) => this.#waitUntil(ready, w), 'the next DATA');
   }
 
-  async *events(options: { comments?: boolean } = {}): AsyncGenerator<SseEvent, void, undefined> {
-    const parser = new SseParser(options);
-    for await (const { data } of this.chunks()) yield* parser.push(data);
-    yield* parser.end();
+  events(options: { comments?: boolean } = {}): AsyncGenerator<SseEvent, void, undefined> {
+    return eventsOf(this.chunks(), options);
   }
 
   pause(): void {

@@ -115,3 +115,10 @@ export function parseEventStream(text: string | Buffer, options: { comments?: bo
   const p = new SseParser(options);
   return [...p.push(text), ...p.end()];
 }
+
+/** The events of a body read chunk by chunk, as they arrive (the stream clients' `events()`). */
+export async function* eventsOf(chunks: AsyncIterable<{ readonly data: Buffer }>, options: { comments?: boolean } = {}): AsyncGenerator<SseEvent, void, undefined> {
+  const parser = new SseParser(options);
+  for await (const { data } of chunks) yield* parser.push(data);
+  yield* parser.end();
+}

@@ -1,7 +1,8 @@
 import net from 'node:net';
 import { DEFAULT_HOST, DEFAULT_TIMEOUT_MS, toBuffer } from './defaults.js';
 import { ResponseParser, type Framing, type ParsedResponse } from './response-parser.js';
-import { SseParser, type SseEvent } from './sse-parser.js';
+import { asTheyArrive } from './arrivals.js';
+import { eventsOf, type SseEvent } from './sse-parser.js';
 
 export interface StreamRequestOptions {
   method?: string;
@@ -280,19 +281,12 @@ class Stream implements StreamingResponse {
 
   // -- public ---------------------------------------------------------------
 
-  async *chunks(): AsyncGenerator<BodyChunk, void, undefined> {
-    for (let i = 0; ; i++) {
-      await this.waitUntil(() => i < this.items.length || this.finished, 'the next body chunk');
-      const item = this.items[i];
-      if (item === undefined) return;
-      yield item;
-    }
+  chunks(): AsyncGenerator<BodyChunk, void, undefined> {
+    return asTheyArrive(this.items, () => this.finished, (ready, w) => this.waitUntil(ready, w), 'the next body chunk');
   }
 
-  async *events(options: { comments?: boolean } = {}): AsyncGenerator<SseEvent, void, undefined> {
-    const parser = new SseParser(options);
-    for await (const { data } of this.chunks()) yield* parser.push(data);
-    yield* parser.end();
+  events(options: { comments?: boolean } = {}): AsyncGenerator<SseEvent, void, undefined> {
+    return eventsOf(this.chunks(), options);
   }
 
   pause(): void {
