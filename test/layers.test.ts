@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 // The layering rule of docs/architecture.md: a folder of src/ imports only
 // from its own layer and the layers below it; no import cycle anywhere,
 // type-only imports included.
-const LAYERS = ['lib', 'http', 'body', 'core', 'tools', 'app', 'cli'] as const;
+const LAYERS = ['lib', 'http', 'body', 'core', 'sessions', 'tools', 'app', 'cli'] as const;
 /** testing/ is a client: it stands beside the server's layers and may use only lib/. */
 const TESTING_MAY_USE = new Set(['lib', 'testing']);
 
