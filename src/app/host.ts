@@ -5,6 +5,7 @@ import { Logger } from '../core/log.js';
 import { handle, type PipelineHost } from '../core/lifecycle.js';
 import { planFor, type Plan, type PlanSource } from '../core/plan.js';
 import type { RequestContext } from '../core/request-context.js';
+import { isH2, resetStream } from '../http/h2-stream.js';
 import { pathSegments } from '../http/target.js';
 import type { Request } from '../http/request.js';
 import type { Exchange } from '../http/writer.js';
@@ -81,17 +82,22 @@ export class AppHost implements PipelineHost {
     try {
       pending = handle(this, req, res);
     } catch (err) {
-      this.#failed(err, res);
+      this.#failed(err, req, res);
       return;
     }
-    if (pending) pending.then(this.#finished, (err: unknown) => this.#failed(err, res));
+    if (pending) pending.then(this.#finished, (err: unknown) => this.#failed(err, req, res));
     else this.#finished();
   }
 
-  /** The pipeline answers every error itself; reaching here is a bug in Drupe: log it, never crash. */
-  #failed(err: unknown, res: ServerResponse): void {
+  /**
+   * The pipeline answers every error itself; reaching here is a bug in Drupe: log it, never crash,
+   * and cut the response so the client sees a failure. On h2 that is RST_STREAM(INTERNAL_ERROR):
+   * node's destroy() would send NO_ERROR, which clients read as a complete body.
+   */
+  #failed(err: unknown, req: IncomingMessage, res: ServerResponse): void {
     this.logError('Handling a request failed', err);
-    res.destroy();
+    if (isH2(req)) resetStream(res);
+    else res.destroy();
     this.#finished();
   }
 
