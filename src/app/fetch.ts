@@ -41,6 +41,19 @@ function remoteOf(request: globalThis.Request, info: FetchInfo | undefined): Fet
   return { address: undefined, port: undefined };
 }
 
+/** The request's URL; throws when it is neither absolute nor a bare path. */
+export function urlOf(request: globalThis.Request): URL {
+  try {
+    return new URL(request.url);
+  } catch (err) {
+    // Bun.serve gives a request that came without Host (HTTP/1.0 allows none) its bare target for a
+    // url: serve it at localhost, as serve() on node:http serves such a request, rather than fail
+    // it. Appended, not resolved, so a target like '//other/x' stays a path.
+    if (!request.url.startsWith('/')) throw err;
+    return new URL(`http://localhost${request.url}`);
+  }
+}
+
 /**
  * One web request through the app's pipeline (`app.fetch`): the request
  * is presented as the node request the pipeline reads, and the writer
@@ -50,13 +63,9 @@ function remoteOf(request: globalThis.Request, info: FetchInfo | undefined): Fet
 export function fetchThrough(host: AppHost, request: globalThis.Request, info?: FetchInfo): Promise<globalThis.Response> {
   let url: URL;
   try {
-    url = new URL(request.url);
+    url = urlOf(request);
   } catch (err) {
-    // Bun.serve gives a request that came without Host (HTTP/1.0 allows none) its bare target for a
-    // url: serve it at localhost, as serve() on node:http serves such a request, rather than fail
-    // it. Appended, not resolved, so a target like '//other/x' stays a path.
-    if (!request.url.startsWith('/')) return Promise.reject(err);
-    url = new URL(`http://localhost${request.url}`);
+    return Promise.reject(err);
   }
   const incoming = new FetchIncoming(request, url, remoteOf(request, info));
   // A request some host built without a signal (a plain object standing in for one) has no client to lose.

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { App } from './app.js';
+import { App, hostOf } from './app.js';
 import type { Config } from '../core/config.js';
+import { urlOf, type FetchInfo } from './fetch.js';
 import { parseTarget } from '../http/target.js';
 import { DrupeError } from '../lib/errors.js';
 
@@ -25,9 +26,25 @@ const SEGMENT = /^[A-Za-z0-9\-._~!$&'()*+,;=:@]+$/;
  *     .mount(new App(new Site()), '')
  *     .mount(new Blog(), '/blog', { '/': { 'tools.gzip.on': true } });
  *   await serve(tree, { port: 8080 });
+ *   Bun.serve({ fetch: tree.fetch });   // or inside another runtime's server
  */
 export class Tree {
   readonly #apps = new Map<string, App>();
+  /** The mounts longest script name first, as a request is matched; rebuilt after a mount. */
+  #sorted: Mounted[] | undefined;
+
+  /**
+   * The web-standard handler of the whole tree, as `app.fetch` is of one
+   * app: the app mounted at the longest script name that is a whole-segment
+   * prefix of the URL's path answers through its own `fetch`, with
+   * `request.scriptName` the mount point; a path no app takes gets a plain
+   * 404. Bound, so it can be handed over bare. Call `configure()` first for
+   * the server-wide config. See docs/protocols.md, "Other runtimes".
+   *
+   * @example
+   *   Deno.serve(tree.fetch);
+   */
+  readonly fetch = (request: globalThis.Request, info?: FetchInfo): Promise<globalThis.Response> => treeFetch(this.#mounts(), request, info);
 
   /**
    * Mount an App (or a root object and its sections, made into an App) at a
@@ -52,7 +69,23 @@ export class Tree {
       if (mounted === app) throw new DrupeError('DRUPE_ERR_CONFIG_VALUE', `tree.mount(app, ${JSON.stringify(scriptName)}): this app is already mounted at '${at || '/'}'`);
     }
     this.#apps.set(name, app);
+    // The app's requests carry the mount point, under serve() and fetch alike (serve() sets it again).
+    hostOf(app).scriptName = name;
+    this.#sorted = undefined;
     return this;
+  }
+
+  /**
+   * Bind the server-wide config to every mounted app, as `serve()` does
+   * (`App.configure`): needed before `fetch` for keys such as
+   * `environment` and `log.*`.
+   */
+  configure(global: Config = {}): void {
+    for (const app of this.#apps.values()) app.configure(global);
+  }
+
+  #mounts(): readonly Mounted[] {
+    return (this.#sorted ??= sortMounts([...this.#apps].map(([scriptName, app]) => ({ scriptName, app }))));
   }
 
   /** The mounted apps by script name ('' for the root). */
@@ -83,6 +116,35 @@ export interface Mount {
   readonly listener: Listener;
 }
 
+/** An app and the script name it is mounted at. */
+export interface Mounted {
+  readonly scriptName: string;
+  readonly app: App;
+}
+
+/** Mounts ordered as a request is matched: longest script name first. */
+function sortMounts<M extends { readonly scriptName: string }>(mounts: M[]): M[] {
+  return mounts.sort((a, b) => b.scriptName.length - a.scriptName.length);
+}
+
+/**
+ * The mount that takes `path` (a path, no query): the first, in longest-first order, whose
+ * script name is '' or a whole-segment prefix of the path (`/blog` takes `/blog` and
+ * `/blog/x`, never `/blogger`).
+ */
+export function mountFor<M extends { readonly scriptName: string }>(sorted: readonly M[], path: string): M | undefined {
+  for (const m of sorted) {
+    const name = m.scriptName;
+    if (name === '') return m;
+    if (path.startsWith(name)) {
+      const next = path.charCodeAt(name.length);
+      // A whole-segment prefix: the path ends there, or goes on with '/', '?' or '#'.
+      if (Number.isNaN(next) || next === 47 || next === 63 || next === 35) return m;
+    }
+  }
+  return undefined;
+}
+
 /**
  * The node listener of a tree: one prefix match per mount, longest script
  * name first (`mounts` is sorted so). `closing` says the server is
@@ -103,16 +165,9 @@ export function treeListener(mounts: readonly Mount[], serverHeader: string, clo
         return;
       }
     }
-    for (const m of mounts) {
-      const name = m.scriptName;
-      if (name === '') return m.listener(req, res);
-      if (path.startsWith(name)) {
-        const next = path.charCodeAt(name.length);
-        // A whole-segment prefix: the path ends there, or goes on with '/', '?' or '#'.
-        if (Number.isNaN(next) || next === 47 || next === 63 || next === 35) return m.listener(req, res);
-      }
-    }
-    plain(req, res, 404, 'Not Found', serverHeader, closing());
+    const m = mountFor(mounts, path);
+    if (m !== undefined) m.listener(req, res);
+    else plain(req, res, 404, 'Not Found', serverHeader, closing());
   };
 }
 
@@ -125,4 +180,30 @@ function plain(req: IncomingMessage, res: ServerResponse, status: number, reason
   if (close || sentBody) headers.Connection = 'close';
   res.writeHead(status, reason, headers);
   res.end(req.method === 'HEAD' ? undefined : body);
+}
+
+/**
+ * `tree.fetch`: the app whose mount takes the URL's path answers through its own `fetch` (its
+ * host strips the script name, as under serve()); a path no app takes gets a plain 404, and a
+ * URL that cannot be read goes to the root app, as on node:http, or gets a plain 400.
+ */
+function treeFetch(sorted: readonly Mounted[], request: globalThis.Request, info: FetchInfo | undefined): Promise<globalThis.Response> {
+  if (sorted.length === 0) return Promise.reject(new DrupeError('DRUPE_ERR_CONFIG_VALUE', 'tree.fetch: the tree has no app mounted (tree.mount(app, scriptName))'));
+  let path: string;
+  try {
+    path = urlOf(request).pathname;
+  } catch {
+    const root = sorted.find((m) => m.scriptName === '');
+    return root !== undefined ? root.app.fetch(request, info) : Promise.resolve(plainResponse(request, 400, 'Bad Request', hostOf(sorted[0]!.app).serverHeader));
+  }
+  const m = mountFor(sorted, path);
+  return m !== undefined ? m.app.fetch(request, info) : Promise.resolve(plainResponse(request, 404, 'Not Found', hostOf(sorted[0]!.app).serverHeader));
+}
+
+/** A few bytes of plain text: what `plain` sends on node:http, as a web Response. */
+function plainResponse(request: globalThis.Request, status: number, reason: string, serverHeader: string): globalThis.Response {
+  const body = `${reason}\n`;
+  const headers: Record<string, string> = { 'Content-Type': 'text/plain;charset=utf-8', 'Content-Length': String(body.length) };
+  if (serverHeader !== '') headers.Server = serverHeader;
+  return new Response(request.method === 'HEAD' ? null : body, { status, statusText: reason, headers });
 }
