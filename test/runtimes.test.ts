@@ -5,116 +5,14 @@
 // What differs per runtime is asserted as it is, and docs/protocols.md says why.
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import zlib from 'node:zlib';
-import { rawRequest, streamRequest, type BodyChunk, type StreamingResponse } from '../src/testing.js';
+import { rawRequest, streamRequest, type StreamingResponse } from '../src/testing.js';
 import { waitFor, within } from './helpers/async.js';
 import { req } from './helpers/http.js';
-
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const FIXTURE = join(repo, 'test', 'fixtures', 'runtime-server.mjs');
-const BIN = join(repo, 'node_modules', '.bin');
-const GUARD = 20_000;
-
-export type RuntimeName = 'node' | 'bun' | 'deno';
-
-/** The command that runs a fixture script with its arguments on each runtime. */
-export function runtimeCommand(name: RuntimeName, script: string, args: string[], dir: string): [string, string[]] {
-  if (name === 'node') return [process.execPath, [script, ...args]];
-  if (name === 'bun') return [join(BIN, 'bun'), [script, ...args]];
-  // Deno: node_modules beside package.json resolves busboy and mime-types; the permissions are
-  // the ones Drupe needs: the loopback, the test's own dir, the environment (NODE_ENV and the
-  // like) and the host name (the JSON log's "hostname").
-  return [join(BIN, 'deno'), [
-    'run', '--no-prompt', '--allow-env', '--allow-sys=hostname', '--allow-net=127.0.0.1',
-    `--allow-read=${dir}`, `--allow-write=${dir}`, script, ...args,
-  ]];
-}
-
-/** A fixture server on one runtime: its port, what it printed, and its stdin. */
-interface Fixture {
-  port: number;
-  child: ChildProcess;
-  lines: string[];
-  stderr(): string;
-  send(command: string): void;
-  /** Wait for a line, bounded. */
-  line(text: string): Promise<void>;
-  exited: Promise<number | null>;
-}
-
-type Mode = 'serve' | 'fetch';
-
-async function startFixture(name: RuntimeName, mode: Mode, dir: string, extra: string[] = []): Promise<Fixture> {
-  const [cmd, args] = runtimeCommand(name, FIXTURE, [dir, mode, ...extra], dir);
-  // Deno's cache in the test's own dir, and no update check: the run writes and asks nothing elsewhere.
-  const env = { ...process.env, NO_COLOR: '1', DENO_DIR: join(dir, 'deno-dir'), DENO_NO_UPDATE_CHECK: '1' };
-  const child = spawn(cmd, args, { cwd: repo, stdio: ['pipe', 'pipe', 'pipe'], env });
-  const lines: string[] = [];
-  let out = '';
-  let err = '';
-  child.stdout!.setEncoding('utf8').on('data', (c: string) => {
-    out += c;
-    let end;
-    while ((end = out.indexOf('\n')) >= 0) {
-      lines.push(out.slice(0, end));
-      out = out.slice(end + 1);
-    }
-  });
-  child.stderr!.setEncoding('utf8').on('data', (c: string) => { err += c; });
-  const spawned = new Promise<void>((res, rej) => {
-    child.once('spawn', res);
-    child.once('error', (e) => rej(new Error(`${name} could not be started (${cmd}): ${e.message}`)));
-  });
-  const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
-  try {
-    return await listening(name, mode, child, lines, () => err, spawned, exited);
-  } catch (e) {
-    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
-    throw e;
-  }
-}
-
-/** Wait for the fixture to say it listens, and on which runtime. */
-async function listening(
-  name: RuntimeName, mode: Mode, child: ChildProcess, lines: string[], err: () => string,
-  spawned: Promise<void>, exited: Promise<number | null>,
-): Promise<Fixture> {
-  await within(spawned, `${name} to start`, GUARD);
-  const fixture: Fixture = {
-    port: 0, child, lines,
-    stderr: err,
-    send: (command) => { child.stdin!.write(`${command}\n`); },
-    line: (text) => waitFor(() => lines.includes(text) || child.exitCode !== null, `"${text}" from ${name}`, GUARD).then(() => {
-      if (!lines.includes(text)) throw new Error(`${name} exited before "${text}"; stderr:\n${err()}`);
-    }),
-    exited,
-  };
-  await waitFor(() => lines.some((l) => l.startsWith('listening ')) || child.exitCode !== null, `${name} to listen`, GUARD);
-  const said = lines.find((l) => l.startsWith('listening '));
-  if (said === undefined) throw new Error(`${name} exited before listening; stderr:\n${err()}`);
-  fixture.port = Number(said.slice('listening '.length));
-  assert.ok(lines.includes(`runtime ${name} ${mode}`), `the fixture runs on ${name} (${mode}): ${lines.join(', ')}`);
-  return fixture;
-}
-
-/** The next body chunk, bounded. */
-async function nextChunk(it: AsyncIterator<BodyChunk>, what: string): Promise<string> {
-  const r = await within(it.next(), what, GUARD);
-  assert.equal(r.done, false, `${what}: the body ended`);
-  return r.value.data.toString('latin1');
-}
-
-/** Read chunks until their text holds `text` (chunk boundaries are the runtime's). */
-async function readUntil(it: AsyncIterator<BodyChunk>, text: string, what: string): Promise<string> {
-  let got = '';
-  for (let i = 0; i < 100 && !got.includes(text); i++) got += await nextChunk(it, what);
-  return got;
-}
+import { GUARD, checkWebSocket, nextChunk, readUntil, startFixture, type Fixture, type Mode, type RuntimeName } from './helpers/runtime-fixture.js';
 
 // serve() on each runtime's node:http, and app.fetch under Bun.serve and Deno.serve.
 const RUNS: ReadonlyArray<readonly [RuntimeName, Mode]> = [['node', 'serve'], ['bun', 'serve'], ['deno', 'serve'], ['bun', 'fetch'], ['deno', 'fetch']];
@@ -318,6 +216,10 @@ for (const [runtime, mode] of RUNS) {
     });
 
     if (mode === 'serve') {
+      test(`${name}: WebSocket: echo, close codes both ways, 1009 past websocket.max_message_size`, async () => {
+        await checkWebSocket(fx, `ws://127.0.0.1:${fx.port}`);
+      });
+
       test(`${name}: SIGTERM under engine.signals() stops gracefully: an open stream finishes, exit 0`, async (t) => {
         const own = mkdtempSync(join(tmpdir(), `drupe-runtime-${runtime}-signals-`));
         t.after(() => rmSync(own, { recursive: true, force: true }));
@@ -357,5 +259,42 @@ for (const [runtime, mode] of RUNS) {
       // A web Request carries no HTTP version: under app.fetch every request is HTTP/1.1 to Drupe.
       assert.match(access, mode === 'serve' ? /"GET \/hello HTTP\/1\.0" 200 5 / : /"GET \/hello HTTP\/1\.1" 200 5 /);
     });
+  });
+}
+
+// tree.fetch under each runtime's own server: the fixture's app at /app beside another at /other.
+for (const runtime of ['bun', 'deno'] as const) {
+  test(`tree.fetch under ${runtime === 'bun' ? 'Bun.serve' : 'Deno.serve'}: the longest script name's app answers, scriptName right, a plain 404 elsewhere`, async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), `drupe-runtime-${runtime}-tree-`));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const fx = await startFixture(runtime, 'tree', dir);
+    t.after(() => {
+      if (fx.child.exitCode === null && fx.child.signalCode === null && fx.child.pid !== undefined) process.kill(fx.child.pid, 'SIGKILL');
+    });
+    const r = await rawRequest(fx.port, [
+      req('/app/where'), req('/other/'), req('/apps/where'), req('/app/nothing'), req('/nowhere', { method: 'HEAD' }), req('/app/hello', { headers: { Connection: 'close' } }),
+    ], { delayBetweenMs: 20, methods: ['GET', 'GET', 'GET', 'GET', 'HEAD', 'GET'] });
+    assert.equal(r.responses.length, 6, r.text);
+    const [where, other, notFound, appNotFound, head, hello] = r.responses as [typeof r.responses[0], typeof r.responses[0], typeof r.responses[0], typeof r.responses[0], typeof r.responses[0], typeof r.responses[0]];
+    assert.equal(where.body.toString(), '/app|/where|HTTP/1.1');
+    assert.equal(other.body.toString(), 'other /other|/');
+    assert.equal(notFound.status, 404);
+    assert.equal(notFound.body.toString(), 'Not Found\n');
+    assert.equal(notFound.headers['content-type'], 'text/plain;charset=utf-8');
+    // A path the app takes but has no handler for: the app's own 404 page, not the tree's.
+    assert.equal(appNotFound.status, 404);
+    assert.match(appNotFound.headers['content-type'] ?? '', /^text\/html/);
+    assert.equal(head.status, 404);
+    assert.equal(head.body.length, 0);
+    assert.equal(hello.body.toString(), 'hello');
+    // A streamed body through the tree: as produced, the producer held at its gate.
+    const res = await streamRequest(fx.port, { path: '/app/stream?gate=tree', timeoutMs: GUARD });
+    const it = res.chunks()[Symbol.asyncIterator]();
+    assert.equal(await readUntil(it, 'first;', 'the first chunk'), 'first;');
+    fx.send('open tree');
+    const done = await within(res.done(), 'the end of the stream', GUARD);
+    assert.equal(done.body.toString(), 'first;second;third');
+    assert.equal(done.complete, true);
+    await fx.line('finally stream tree');
   });
 }

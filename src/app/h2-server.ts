@@ -16,6 +16,7 @@ import {
 import type { Socket } from 'node:net';
 import type { Config } from '../core/config.js';
 import type { TlsMaterial } from './tls.js';
+import { checkHttp2Runtime } from './runtime-support.js';
 
 /** Any server serve() may listen with. */
 export type NodeServer = HttpServer | HttpsServer | Http2Server | Http2SecureServer;
@@ -69,6 +70,7 @@ export function createNodeServer(c: Config, tls: TlsMaterial | undefined, h1: Ht
     const server = tls === undefined ? createHttpServer(http1) : createHttpsServer({ ...http1, ...tls });
     return { server, scheme, h2: undefined };
   }
+  checkHttp2Runtime();
   const h2: H2ServerOptions = {
     maxSessionMemory: H2_DEFAULTS.maxSessionMemory,
     settings: {
