@@ -254,7 +254,13 @@ for (const [runtime, mode] of RUNS) {
       // The access log, flushed by the close, has a line for each request, with its outcome.
       const access = readFileSync(join(dir, 'access.log'), 'utf8');
       assert.match(access, /"GET \/hello HTTP\/1\.1" 200 5 /);
-      assert.match(access, /"GET \/truncated HTTP\/1\.1" 200 .*outcome=error/);
+      const truncated = access.split('\n').find((l) => l.includes('"GET /truncated HTTP/1.1" 200 '));
+      assert.match(truncated ?? '', /outcome=error/);
+      // Bun's node:http sends the body chunked but leaves `res.chunkedEncoding` false, so the access
+      // line takes it for a close-delimited body and says the cut was invisible; the client saw
+      // it (above). Bun.serve and the other runtimes: no such note (docs/protocols.md).
+      if (runtime === 'bun' && mode === 'serve') assert.match(truncated ?? '', / truncation=invisible$/);
+      else assert.doesNotMatch(truncated ?? '', /truncation=/);
       assert.match(access, /"GET \/forever HTTP\/1\.1" 200 .*outcome=client-closed/);
       // A web Request carries no HTTP version: under app.fetch every request is HTTP/1.1 to Drupe.
       assert.match(access, mode === 'serve' ? /"GET \/hello HTTP\/1\.0" 200 5 / : /"GET \/hello HTTP\/1\.1" 200 5 /);

@@ -144,17 +144,17 @@ async function session(self: unknown, fn: WebSocketHandler, ctx: SessionContext)
 
   handedOver.add(req);
   const { socket, head } = upgrade;
-  const ws = await handshake(ctx, socket, head, config['websocket.max_message_size'] ?? DEFAULT_MAX_MESSAGE_SIZE);
-  if (ws === null) {
+  const opened = await handshake(ctx, socket, head, config['websocket.max_message_size'] ?? DEFAULT_MAX_MESSAGE_SIZE);
+  if (opened === null) {
     ctx.outcome = 'client-closed';
     return;
   }
+  const { ws, conn } = opened;
   const { request, response } = ctx;
   response.status = 101;
   response[kMarkCommitted]();
   ctx.streamed = true;
   if (ctx.started !== 0) ctx.firstByteAt = performance.now();
-  const conn = new WebSocketConnection(ws);
   const stopHeartbeat = heartbeat(ws, config['websocket.heartbeat'] ?? DEFAULT_HEARTBEAT);
   // The server's close() aborts the signals of what is in `streams`: each socket then closes with 1001.
   ctx.host.streams.add(ctx);
@@ -193,8 +193,13 @@ async function session(self: unknown, fn: WebSocketHandler, ctx: SessionContext)
   ctx.outcome = failed ? 'error' : code === 1006 ? 'client-closed' : 'complete';
 }
 
-/** Let ws answer the handshake (the 101) and take the socket; null if the socket closed first. */
-function handshake(ctx: SessionContext, socket: Duplex, head: Buffer, maxPayload: number): Promise<WsSocket | null> {
+/**
+ * Let ws answer the handshake (the 101) and take the socket; null if the socket closed first. The
+ * connection, and so its message listener, is made in ws's callback, not after the await: a
+ * runtime may deliver socket data from a promise job (Deno does), and a message ws emitted before
+ * the listener is lost.
+ */
+function handshake(ctx: SessionContext, socket: Duplex, head: Buffer, maxPayload: number): Promise<{ ws: WsSocket; conn: WebSocketConnection } | null> {
   // From here the socket is ws's: the response object lets go of it, and never writes.
   const res = ctx.res;
   if (res.socket !== null) res.detachSocket(res.socket);
@@ -203,7 +208,7 @@ function handshake(ctx: SessionContext, socket: Duplex, head: Buffer, maxPayload
     socket.once('close', gone);
     serverFor(maxPayload).handleUpgrade(ctx.request.raw, socket, head, (ws) => {
       socket.off('close', gone);
-      resolve(ws);
+      resolve({ ws, conn: new WebSocketConnection(ws) });
     });
   });
 }
