@@ -117,7 +117,7 @@ export interface Mount {
 }
 
 /** An app and the script name it is mounted at. */
-export interface Mounted {
+interface Mounted {
   readonly scriptName: string;
   readonly app: App;
 }
@@ -132,7 +132,7 @@ function sortMounts<M extends { readonly scriptName: string }>(mounts: M[]): M[]
  * script name is '' or a whole-segment prefix of the path (`/blog` takes `/blog` and
  * `/blog/x`, never `/blogger`).
  */
-export function mountFor<M extends { readonly scriptName: string }>(sorted: readonly M[], path: string): M | undefined {
+function mountFor<M extends { readonly scriptName: string }>(sorted: readonly M[], path: string): M | undefined {
   for (const m of sorted) {
     const name = m.scriptName;
     if (name === '') return m;
