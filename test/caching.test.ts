@@ -7,8 +7,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import zlib from 'node:zlib';
-import { App, DrupeError, exposed, type Config, type Context } from '../src/index.js';
-import { streamRequest } from '../src/testing.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { WebSocket } from 'ws';
+import { App, DrupeError, exposed, serve, serveFile, type Config, type Context, type WebSocketConnection } from '../src/index.js';
+import { h2Connect, h2Request, streamRequest } from '../src/testing.js';
 import { cachingStats } from '../src/tools/caching.js';
 import { start } from './helpers/server.js';
 import { aborted, deferred, tick, waitFor, within } from './helpers/async.js';
@@ -140,11 +144,27 @@ test('statuses that are not stored: errors, 201, 206; a redirect (301) is', asyn
     await one(server.port, 'GET', path);
     assert.equal(n - before, stored ? 1 : 2, path);
   }
-  const s = counted();
-  const server2 = await start(t, { index: s.page }, { '/': ON });
-  const range = await one(server2.port, 'GET', '/', { Range: 'bytes=0-1' });
-  assert.equal(range.status, 200, 'a buffered string answers with the whole body');
-  assert.equal(s.calls(), 1);
+  // A file: a range of it (206) is not stored; the whole file is, and is served again.
+  const dir = mkdtempSync(join(tmpdir(), 'drupe-caching-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'f.txt'), 'file contents');
+  let fileCalls = 0;
+  const file = exposed(() => {
+    fileCalls++;
+    return serveFile(join(dir, 'f.txt'));
+  });
+  const server2 = await start(t, { index: file }, { '/': ON });
+  for (let i = 1; i <= 2; i++) {
+    const range = await one(server2.port, 'GET', '/', { Range: 'bytes=0-3' });
+    assert.equal(range.status, 206);
+    assert.equal(range.body.toString(), 'file');
+    assert.equal(fileCalls, i);
+  }
+  assert.equal((await one(server2.port, 'GET', '/')).body.toString(), 'file contents');
+  const again = await one(server2.port, 'GET', '/');
+  assert.equal(again.body.toString(), 'file contents');
+  assert.equal(again.headers['content-type'], 'text/plain; charset=utf-8');
+  assert.equal(fileCalls, 3);
 });
 
 test('the request\'s Cache-Control no-cache / Pragma: no-cache compute a fresh response and store it; no-store neither serves nor stores', async (t) => {
@@ -551,4 +571,48 @@ test('a forged Host never plants a page (HOSTILE 60): the key holds the site', a
   assert.equal(n, 2);
   assert.equal((await one(server.port, 'GET', '/')).body.toString(), honest.body.toString());
   assert.equal(n, 2);
+});
+
+test('over HTTP/2 and app.fetch too: stored once, served with Age', async (t) => {
+  const c = counted();
+  const running = await serve(new App({ index: c.page }, { '/': ON }), { host: '127.0.0.1', port: 0, config: { environment: 'test', 'server.http2': true } });
+  t.after(() => running.close());
+  const connection = await h2Connect(`http://127.0.0.1:${running.port}`);
+  t.after(() => connection.disconnect());
+  const first = await h2Request(connection, { path: '/' });
+  assert.equal(await first.text(), 'call 1');
+  const second = await h2Request(connection, { path: '/' });
+  assert.equal(await second.text(), 'call 1');
+  assert.match(String(second.headers.age), /^\d+$/);
+  assert.equal(c.calls(), 1);
+
+  const f = counted();
+  const app = new App({ index: f.page }, { '/': ON });
+  const a = await app.fetch(new Request('http://shop.example/'));
+  assert.equal(await a.text(), 'call 1');
+  const b = await app.fetch(new Request('http://shop.example/'));
+  assert.equal(await b.text(), 'call 1');
+  assert.match(b.headers.get('age') ?? '', /^\d+$/);
+  assert.equal(f.calls(), 1);
+});
+
+test('a WebSocket handshake on a caching route is neither served nor stored, and leaves nothing waiting', async (t) => {
+  const root = {
+    echo: exposed.websocket(async (socket: WebSocketConnection) => {
+      for await (const message of socket) await socket.send(message);
+    }),
+  };
+  const server = await start(t, root, { '/': { ...ON, 'tools.caching.antistampede_timeout': 600 } });
+  for (let i = 0; i < 2; i++) {
+    const ws = new WebSocket(`ws://127.0.0.1:${server.port}/echo`);
+    await within(new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); }), 'the handshake');
+    const echoed = new Promise<string>((resolve) => ws.once('message', (d: Buffer) => resolve(d.toString())));
+    ws.send(`hello ${i}`);
+    assert.equal(await within(echoed, 'the echo'), `hello ${i}`);
+    ws.close();
+  }
+  // A plain GET does not wait on a handshake's (never stored) response: the hang guard would fail it.
+  const plain = await within(fetch(`http://127.0.0.1:${server.port}/echo`), 'a plain GET');
+  assert.equal(plain.status, 426);
+  await plain.arrayBuffer();
 });

@@ -127,6 +127,8 @@ function serve(ctx: Context, p: Prepared): void | Promise<void> {
     }
     return;
   }
+  // A WebSocket handshake is never a page to store or serve: the socket is handed over.
+  if (request.headers.upgrade !== undefined) return;
   const rules = requestRules(request.headers);
   if (rules.noStore) return;
   const cache = cacheFor(ctx, p);
