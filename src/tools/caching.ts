@@ -1,4 +1,3 @@
-import type { IncomingHttpHeaders } from 'node:http';
 import type { Context, Request } from '../http/request.js';
 import type { Headers } from '../http/headers.js';
 import { isClosed } from '../http/h2-stream.js';
@@ -261,7 +260,7 @@ function store(ctx: RequestContext, state: Computing): void {
   const idHeader = request.config['request.id_header'];
   const skip = typeof idHeader === 'string' && idHeader !== '' ? idHeader.toLowerCase() : '';
   const reason = response.reason === reasonPhrase(response.status) ? undefined : response.reason;
-  state.cache.put(state.miss, vary, request.headers as IncomingHttpHeaders, {
+  state.cache.put(state.miss, vary, request.headers, {
     status: response.status, reason, headers: grouped(h, skip), body, storedAt: now, freshUntil: until,
   });
 }
