@@ -200,6 +200,25 @@ test('Vary: each value of the named request headers gets its own entry, never an
   assert.equal((await one(server.port, 'GET', '/', { 'Accept-Language': '' })).body.toString(), 'lang= n=4', 'empty is not absent');
   assert.equal((await one(server.port, 'GET', '/')).body.toString(), 'lang=none n=3');
   assert.equal(n, 4);
+  // A fresh response replacing a variant is found again under the same values.
+  assert.equal((await one(server.port, 'GET', '/', { 'Accept-Language': 'en', 'Cache-Control': 'no-cache' })).body.toString(), 'lang=en n=5');
+  assert.equal((await one(server.port, 'GET', '/', { 'Accept-Language': 'en' })).body.toString(), 'lang=en n=5');
+  assert.equal((await one(server.port, 'GET', '/', { 'Accept-Language': 'fr' })).body.toString(), 'lang=fr n=2');
+  assert.equal(n, 5);
+});
+
+test('Vary on one variant alone: replacing the only stored variant keeps it reachable', async (t) => {
+  let n = 0;
+  const page = exposed(({ request, response }: Context) => {
+    n++;
+    response.headers.set('Vary', 'Accept-Language');
+    return `${request.headers['accept-language'] ?? ''} ${n}`;
+  });
+  const server = await start(t, { index: page }, { '/': ON });
+  await one(server.port, 'GET', '/', { 'Accept-Language': 'de' });
+  assert.equal((await one(server.port, 'GET', '/', { 'Accept-Language': 'de', Pragma: 'no-cache' })).body.toString(), 'de 2');
+  assert.equal((await one(server.port, 'GET', '/', { 'Accept-Language': 'de' })).body.toString(), 'de 2');
+  assert.equal(n, 2);
 });
 
 test('with tools.gzip: the compressed response is stored per Accept-Encoding, and each client gets the coding it asked for', async (t) => {

@@ -148,14 +148,13 @@ export class MemoryCache {
     const key = variantKey(uri, vary, headers);
     const size = SLOT_OVERHEAD + value.body.length + 2 * key.length + headersSize(value.headers);
     if (size > this.bounds.maxsize) return false;
-    let state = this.#uris.get(uri);
-    if (state !== undefined && !sameNames(state.vary, vary)) {
-      this.invalidate(uri, false);
-      state = undefined;
-    }
-    if (state === undefined) this.#uris.set(uri, (state = { vary, keys: new Set() }));
+    const known = this.#uris.get(uri);
+    if (known !== undefined && !sameNames(known.vary, vary)) this.invalidate(uri, false);
     const old = this.#slots.get(key);
     if (old !== undefined) this.#forget(old);
+    // Looked up after the forgetting above, which drops the URI's state with its last entry.
+    let state = this.#uris.get(uri);
+    if (state === undefined) this.#uris.set(uri, (state = { vary, keys: new Set() }));
     this.#slots.set(key, { uri, key, value, size });
     state.keys.add(key);
     this.#size += size;
