@@ -433,7 +433,7 @@ test('maxsize: least recently used entries are evicted first, and the cache stay
   assert.equal(calls, 0, 'the most recent entries are kept');
   await one(server.port, 'GET', '/p0');
   assert.equal(calls, 1, 'the oldest was evicted');
-  // Using an entry keeps it: /p9 was used last but two; the next oldest goes instead.
+  // Using an entry keeps it: the oldest kept one was used again above, so storing /p0 evicted the next oldest instead.
   await one(server.port, 'GET', `/p${10 - kept}`);
   assert.equal(calls, 1);
 });
