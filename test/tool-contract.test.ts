@@ -128,6 +128,14 @@ const CASES: ToolCase[] = [
     applied: (res) => res.headers.etag !== undefined,
   },
   {
+    name: 'caching',
+    page: () => 'page',
+    // Visible on one request: a malformed max-age is the client's mistake, answered by the tool (CherryPy's 400).
+    request: { headers: { 'Cache-Control': 'max-age=soon' } },
+    applied: (res) => res.status === 400,
+    toHandler: {},
+  },
+  {
     name: 'staticdir',
     options: { 'tools.staticdir.dir': STATIC },
     page: () => 'page',

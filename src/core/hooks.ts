@@ -45,6 +45,11 @@ export function buildHookLists(config: Config, route: PlannedRoute): HookLists {
       priority: tool.priority ?? 50,
       failsafe: tool.failsafe ?? false,
     });
+    if (tool.also !== undefined) {
+      for (const stage of tool.also) {
+        add(stage.point, { name: `tools.${k.name}`, run: (ctx) => stage.run(ctx, prepared), priority: stage.priority ?? 50, failsafe: stage.failsafe ?? false });
+      }
+    }
   }
   const out: Record<string, readonly Hook[] | null> = {};
   for (const point of HOOK_POINTS) {

@@ -55,6 +55,20 @@ export interface Tool<O extends object = Record<string, unknown>, P = Readonly<O
    * request of the route.
    */
   appliesTo?(route: PlannedRoute, prepared: P): boolean;
+  /**
+   * Optional: more hooks of the same tool at other points, each run with
+   * the same prepared options and left out with the tool by `appliesTo`:
+   * for a tool whose work spans the request, as CherryPy's tools attach
+   * several hooks (tools.caching serves a stored page before the handler,
+   * takes the new one after tools.gzip and stores it once it went out).
+   */
+  readonly also?: readonly {
+    readonly point: HookPoint;
+    /** Lower runs first; default 50. */
+    readonly priority?: number;
+    readonly failsafe?: boolean;
+    run(ctx: Context, prepared: P): unknown;
+  }[];
 }
 
 /** A tool as the registry holds it, whatever its options. */

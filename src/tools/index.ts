@@ -2,6 +2,7 @@ import type { HookPoint } from '../core/hook-points.js';
 import type { AnyTool, ToolBehaviour } from '../core/tool.js';
 import { allow } from './allow.js';
 import { authBasic } from './auth_basic.js';
+import { caching, cachingTee } from './caching.js';
 import { cors } from './cors.js';
 import { etags } from './etags.js';
 import { expires } from './expires.js';
@@ -36,6 +37,10 @@ export const builtinTools: readonly AnyTool[] = Object.freeze([
   // CherryPy's place: first of the before_handler tools, before static files and redirects.
   place('auth_basic',       'before_handler',       1, false, authBasic),
   place('trailing_slash',   'before_handler',      20, false, trailingSlash),
+  // CherryPy's two hooks. Served before the handler: after auth_basic, so a stored page never
+  // skips the guard, and the redirects; before static files (CherryPy ties them all at 50).
+  // Collected last of before_finalize, after etags and gzip: what is stored is what was sent.
+  place('caching',          'before_handler',      40, false, { ...caching, also: [{ point: 'before_finalize', priority: 100, run: cachingTee }] }),
   place('staticdir',        'before_handler',      50, false, staticdir),
   place('staticfile',       'before_handler',      50, false, staticfile),
   // Last of the before_handler tools: a static file or a redirect answers first.
