@@ -16,7 +16,6 @@ export function lockWithin(store: SessionStore, id: string, waitMs: number, hold
       late = true;
       reject(new SessionLockTimeoutError(`The session store gave no lock within ${waitMs + GRACE_MS} ms`));
     }, waitMs + GRACE_MS);
-    timer.unref();
     store.lock(id, waitMs, holdMs).then(
       (lock) => {
         clearTimeout(timer);

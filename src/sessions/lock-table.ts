@@ -21,8 +21,8 @@ interface Held {
 
 /**
  * A lock per id with a queue of waiters: release hands the lock to the
- * first waiter still waiting. Every timer is unref'd (a lock never keeps
- * the process up) and every wait is bounded.
+ * first waiter still waiting. Every wait is bounded (its timer keeps the
+ * process up while someone waits); a held lock's expiry timer never does.
  */
 export function waitingLocks(): LockTable {
   const held = new Map<string, Held>();
@@ -74,7 +74,6 @@ export function waitingLocks(): LockTable {
           if (i >= 0) h.queue.splice(i, 1);
           reject(timedOut());
         }, waitMs);
-        waiter.timer.unref();
         h.queue.push(waiter);
       });
     },
