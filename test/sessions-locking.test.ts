@@ -79,6 +79,38 @@ test('HOSTILE 54: a request that waits longer than locking_timeout for its sessi
   assert.equal((await sessionGet(server.url + '/peek', id)).text, '1', 'free again once the holder finished');
 });
 
+test('HOSTILE 54 under explicit locking: acquireLock() that waits past locking_timeout is the same 503, and the holder\'s work stands', async (t) => {
+  const gate = deferred();
+  const entered = deferred();
+  const root = {
+    make: exposed(({ request }: Context) => { request.session.set('n', 1); return 'made'; }),
+    hold: exposed(async ({ request }: Context) => {
+      await request.session.acquireLock();
+      entered.resolve();
+      await gate.promise;
+      request.session.set('n', 2);
+      return 'held';
+    }),
+    bump: exposed(async ({ request }: Context) => {
+      await request.session.acquireLock();
+      request.session.set('n', 100);
+      return 'bumped';
+    }),
+    peek: exposed(({ request }: Context) => String(request.session.get('n'))),
+  };
+  const server = await start(t, root, { '/': { 'tools.sessions.on': true, 'tools.sessions.locking': 'explicit', 'tools.sessions.locking_timeout': 0.2 } });
+  const id = cookieOf((await sessionGet(server.url + '/make')).setCookies, 'session_id')!;
+  const holding = sessionGet(server.url + '/hold', id);
+  await within(entered.promise, 'the holder to take the lock');
+  assert.equal((await sessionGet(server.url + '/peek', id)).text, '1', 'reading needs no lock under explicit locking');
+  const refused = await within(sessionGet(server.url + '/bump', id), 'the refused acquireLock');
+  assert.equal(refused.status, 503);
+  assert.equal(refused.headers.get('retry-after'), '1');
+  gate.resolve();
+  assert.equal((await within(holding, 'the holder')).text, 'held');
+  assert.equal((await sessionGet(server.url + '/peek', id)).text, '2', 'the refused request changed nothing');
+});
+
 /** A user's store whose lock never answers, over a RAM store for the rest. */
 function silentLockStore(): SessionStore {
   const inner = ramStore({ maxSize: 4096, maxSessions: 100 });

@@ -126,10 +126,11 @@ export class ServerSession implements Session {
     await this.#let();
   }
 
+  /** Let the lock go. A release the store fails (it went away) is not the request's failure: the lock expires by itself. */
   async #let(): Promise<void> {
     const lock = this.#lock;
     this.#lock = undefined;
-    if (lock !== undefined) await lock.release();
+    if (lock !== undefined) await lock.release().catch(() => undefined);
   }
 
   /** Write what this request did to the session, once: later calls write only what changed since. */
