@@ -2,7 +2,9 @@
 // the cookie, save only when changed, fresh ids for unknown ones (HOSTILE 51).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { expose, HTTPRedirect, type Context } from '../src/index.js';
+import { WebSocket } from 'ws';
+import { App, DrupeError, expose, exposed, HTTPRedirect, ramStore, type Context, type WebSocketConnection } from '../src/index.js';
+import { within } from './helpers/async.js';
 import { start } from './helpers/server.js';
 import { cookieOf, sessionGet } from './helpers/session-client.js';
 
@@ -95,4 +97,73 @@ test('request.session where the tool is off: a clear error (a logged 500)', asyn
   const r = await sessionGet(server.url + '/off');
   assert.equal(r.status, 500);
   assert.match(r.text, /tools\.sessions is not on for this route/);
+});
+
+test('a WebSocket endpoint reads the session (who logged in) without holding its lock; changing it there is DRUPE_ERR_SESSION', async (t) => {
+  const root = {
+    login: exposed(({ request }: Context) => { request.session.set('user', 'ann'); return 'in'; }),
+    who: exposed(({ request }: Context) => String(request.session.get('user'))),
+    ws: exposed.websocket(async (socket: WebSocketConnection, { request }: Context) => {
+      let change = 'changed';
+      try {
+        request.session.set('user', 'eve');
+      } catch (err) {
+        change = (err as { code: string }).code;
+      }
+      await socket.send(`${String(request.session.get('user'))} ${change} locked=${request.session.locked}`);
+      for await (const message of socket) await socket.send(message);
+    }),
+  };
+  const server = await start(t, root, { '/': { 'tools.sessions.on': true, 'tools.sessions.locking': 'early', 'tools.sessions.locking_timeout': 5 } });
+  const id = cookieOf((await sessionGet(server.url + '/login')).setCookies, 'session_id')!;
+  const ws = new WebSocket(server.url.replace('http', 'ws') + '/ws', { headers: { Cookie: `session_id=${id}` } });
+  t.after(() => ws.terminate());
+  const first = await within(new Promise<string>((resolve, reject) => { ws.once('message', (d: Buffer) => resolve(d.toString())); ws.once('error', reject); }), 'the first message');
+  assert.equal(first, 'ann DRUPE_ERR_SESSION locked=false');
+  // The socket is open: the session's other requests are not held up.
+  assert.equal((await within(sessionGet(server.url + '/who', id), 'a page of the same session', 4000)).text, 'ann');
+  ws.close();
+});
+
+test('tools.sessions options are checked at start-up: a bad value names its key', () => {
+  const bad: Array<[Record<string, unknown>, RegExp]> = [
+    [{ 'tools.sessions.storage_type': 'memcached' }, /tools\.sessions\.storage_type'.*'ram', 'file' or 'redis'/],
+    [{ 'tools.sessions.storage_type': 'file' }, /tools\.sessions\.storage_path'/],
+    [{ 'tools.sessions.storage_type': 'redis', 'tools.sessions.redis_url': 'localhost:6379' }, /tools\.sessions\.redis_url'/],
+    [{ 'tools.sessions.timeout': 0 }, /tools\.sessions\.timeout'/],
+    [{ 'tools.sessions.timeout': '60' }, /tools\.sessions\.timeout'.*expected a number/],
+    [{ 'tools.sessions.name': 'session id' }, /tools\.sessions\.name'/],
+    [{ 'tools.sessions.path': 'account' }, /tools\.sessions\.path'/],
+    [{ 'tools.sessions.domain': 'a;b' }, /tools\.sessions\.domain'/],
+    [{ 'tools.sessions.samesite': 'lax' }, /tools\.sessions\.samesite'/],
+    [{ 'tools.sessions.samesite': 'None' }, /tools\.sessions\.samesite'.*needs tools\.sessions\.secure/],
+    [{ 'tools.sessions.locking': 'late' }, /tools\.sessions\.locking'/],
+    [{ 'tools.sessions.locking_timeout': -1 }, /tools\.sessions\.locking_timeout'/],
+    [{ 'tools.sessions.clean_freq': -1 }, /tools\.sessions\.clean_freq'/],
+    [{ 'tools.sessions.max_size': 0 }, /tools\.sessions\.max_size'/],
+    [{ 'tools.sessions.max_sessions': 1.5 }, /tools\.sessions\.max_sessions'/],
+    [{ 'tools.sessions.store': { load() { return undefined; } } }, /tools\.sessions\.store'.*a SessionStore/],
+    [{ 'tools.sessions.lifetime': 5 }, /tool 'sessions' has no option 'lifetime'/],
+  ];
+  for (const [config, message] of bad) {
+    assert.throws(() => new App(new Counter(), { '/': { 'tools.sessions.on': true, ...config } }), (err: unknown) => err instanceof DrupeError && message.test(err.message), JSON.stringify(config));
+  }
+  // Good values, a user's store among them, pass.
+  new App(new Counter(), { '/': {
+    'tools.sessions.on': true, 'tools.sessions.storage_type': 'file', 'tools.sessions.storage_path': '/tmp/x', 'tools.sessions.samesite': 'None',
+    'tools.sessions.secure': true, 'tools.sessions.locking': 'explicit', 'tools.sessions.store': ramStore({ maxSize: 10, maxSessions: 1 }),
+  } });
+});
+
+test('the cookie attributes follow the options: name, path, domain, Secure, no HttpOnly, SameSite=Strict, not persistent', async (t) => {
+  const server = await start(t, new Counter(), { '/': {
+    'tools.sessions.on': true, 'tools.sessions.name': 'sid', 'tools.sessions.path': '/app', 'tools.sessions.domain': 'example.test',
+    'tools.sessions.secure': true, 'tools.sessions.httponly': false, 'tools.sessions.samesite': 'Strict', 'tools.sessions.persistent': false,
+  } });
+  const r = await sessionGet(server.url + '/');
+  assert.deepEqual(r.setCookies.map((c) => c.replace(/=[A-Za-z0-9_-]{32};/, '=ID;')), ['sid=ID; Domain=example.test; Path=/app; Secure; SameSite=Strict']);
+  const id = cookieOf(r.setCookies, 'sid')!;
+  assert.equal((await sessionGet(server.url + '/', id, { name: 'sid' })).text, '2');
+  const peek = await sessionGet(server.url + '/peek', id, { name: 'sid' });
+  assert.deepEqual(peek.setCookies, [], 'a session cookie (no Max-Age) is not sent again when only read');
 });

@@ -19,6 +19,8 @@ export class ServerSession implements Session {
   /** Not in the store yet: nothing to touch, and nothing is saved while it stays empty. */
   #isNew: boolean;
   #changed = false;
+  /** Already saved or touched by this request: an unchanged session is not touched twice. */
+  #written = false;
   #expired = false;
   /** Saved for good: changes now throw. */
   #closed = false;
@@ -120,7 +122,7 @@ export class ServerSession implements Session {
     }
   }
 
-  /** The request ends without a save (the handler failed, or never ran): nothing is written; the lock goes. */
+  /** The request ends without a save (the handler failed, or never ran; a WebSocket only reads): nothing is written; the lock goes. */
   async abandon(): Promise<void> {
     this.#closed = true;
     await this.#let();
@@ -148,6 +150,7 @@ export class ServerSession implements Session {
     }
     if (this.#changed) {
       this.#changed = false;
+      this.#written = true;
       // A client that only looked needs no session: nothing is stored, no cookie is sent.
       if (this.#isNew && this.#oldId === undefined && Object.keys(this.#data).length === 0) return;
       await store.save(this.#id, this.#data, ttlMs);
@@ -157,7 +160,8 @@ export class ServerSession implements Session {
         this.#oldId = undefined;
       }
       this.#offerCookie(true);
-    } else if (!this.#isNew) {
+    } else if (!this.#isNew && !this.#written) {
+      this.#written = true;
       await store.touch(this.#id, ttlMs);
       if (this.#s.persistent) this.#offerCookie(true); // a persistent cookie's Max-Age moves on with the session
     }
@@ -190,7 +194,7 @@ export class ServerSession implements Session {
 
   #open(what: string): void {
     if (this.#closed) {
-      throw new DrupeError('DRUPE_ERR_SESSION', `session.${what}(): the session was already saved (when the handler returned, before its body was sent); change it in the handler, before returning`);
+      throw new DrupeError('DRUPE_ERR_SESSION', `session.${what}(): the session was already saved (when the handler returned, before its body was sent) or is read-only (a WebSocket's); change it in a page handler, before returning`);
     }
     if (this.#response.committed) {
       throw new DrupeError('DRUPE_ERR_SESSION', `session.${what}(): the response's headers were already sent, so the session's cookie can no longer change; change the session before response.flushHeaders()`);

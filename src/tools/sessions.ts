@@ -95,6 +95,14 @@ export const sessions: ToolBehaviour<SessionsOptions, SessionSettings> = {
     const { request } = ctx;
     const handler = request.handler;
     if (handler === null) return undefined; // a tool answered the request
+    if (request.raw.headers.upgrade !== undefined) {
+      // A WebSocket endpoint (or a refused upgrade) may read the session, e.g. who is logged in; it never holds
+      // the lock for the socket's life, and its handler stays unwrapped, as the upgrade checks expect.
+      return open(ctx, s).then(async (session) => {
+        request[kSetSession](session);
+        await session.abandon();
+      });
+    }
     return open(ctx, s).then((session) => {
       live.set(request, session);
       request[kSetSession](session);
