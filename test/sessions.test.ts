@@ -128,7 +128,6 @@ test('a WebSocket endpoint reads the session (who logged in) without holding its
 test('tools.sessions options are checked at start-up: a bad value names its key', () => {
   const bad: Array<[Record<string, unknown>, RegExp]> = [
     [{ 'tools.sessions.storage_type': 'memcached' }, /tools\.sessions\.storage_type'.*'ram', 'file' or 'redis'/],
-    [{ 'tools.sessions.storage_type': 'file' }, /tools\.sessions\.storage_path'/],
     [{ 'tools.sessions.storage_type': 'redis', 'tools.sessions.redis_url': 'localhost:6379' }, /tools\.sessions\.redis_url'/],
     [{ 'tools.sessions.timeout': 0 }, /tools\.sessions\.timeout'/],
     [{ 'tools.sessions.timeout': '60' }, /tools\.sessions\.timeout'.*expected a number/],
@@ -166,4 +165,14 @@ test('the cookie attributes follow the options: name, path, domain, Secure, no H
   assert.equal((await sessionGet(server.url + '/', id, { name: 'sid' })).text, '2');
   const peek = await sessionGet(server.url + '/peek', id, { name: 'sid' });
   assert.deepEqual(peek.setCookies, [], 'a session cookie (no Max-Age) is not sent again when only read');
+});
+
+test('storage_type and its place may be set at different levels (and lines of a config file); a place never set is a clear 500 where a session is needed', async (t) => {
+  const { parseConfig } = await import('../src/index.js');
+  const loaded = parseConfig('[/]\ntools.sessions.on = True\ntools.sessions.storage_type = "redis"\ntools.sessions.redis_url = "redis://127.0.0.1:1/0"\n');
+  assert.equal(loaded.sections['/']?.['tools.sessions.redis_url'], 'redis://127.0.0.1:1/0');
+  const server = await start(t, new Counter(), { '/': { 'tools.sessions.on': true }, '/peek': { 'tools.sessions.storage_path': '' } }, { 'tools.sessions.storage_type': 'file', 'request.show_tracebacks': true });
+  const r = await sessionGet(server.url + '/peek');
+  assert.equal(r.status, 500);
+  assert.match(r.text, /storage_type is &#39;file&#39; but tools\.sessions\.storage_path \(the directory\) is not set/);
 });
