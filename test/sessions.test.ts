@@ -90,6 +90,9 @@ test('a handler that fails saves nothing', async (t) => {
   const id = cookieOf((await sessionGet(server.url + '/')).setCookies, 'session_id')!;
   assert.equal((await sessionGet(server.url + '/fail', id)).status, 500);
   assert.equal((await sessionGet(server.url + '/peek', id)).text, '1');
+  const fresh = await sessionGet(server.url + '/fail');
+  assert.equal(fresh.status, 500);
+  assert.deepEqual(fresh.setCookies, [], 'no cookie for a new session that was never saved');
 });
 
 test('request.session where the tool is off: a clear error (a logged 500)', async (t) => {

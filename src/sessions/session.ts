@@ -117,6 +117,9 @@ export class ServerSession implements Session {
     this.#closed = true;
     try {
       await this.#persist();
+    } catch (err) {
+      this.#takeBackCookie();
+      throw err;
     } finally {
       await this.#let();
     }
@@ -125,7 +128,16 @@ export class ServerSession implements Session {
   /** The request ends without a save (the handler failed, or never ran; a WebSocket only reads): nothing is written; the lock goes. */
   async abandon(): Promise<void> {
     this.#closed = true;
+    this.#takeBackCookie();
     await this.#let();
+  }
+
+  /** The cookie of an id never saved (a new or regenerated session) would name nothing: take it back while we can. */
+  #takeBackCookie(): void {
+    if (this.#isNew && this.#cookieFor === this.#id && !this.#response.committed) {
+      removeSetCookie(this.#response, this.#s.name);
+      this.#cookieFor = undefined;
+    }
   }
 
   /** Let the lock go. A release the store fails (it went away) is not the request's failure: the lock expires by itself. */
