@@ -179,3 +179,20 @@ test('storage_type and its place may be set at different levels (and lines of a 
   assert.equal(r.status, 500);
   assert.match(r.text, /storage_type is &#39;file&#39; but tools\.sessions\.storage_path \(the directory\) is not set/);
 });
+
+test('an InternalRedirect from a hook after the session was loaded, before the handler: the next pass gets the session, not a wait for its own lock', async (t) => {
+  const { InternalRedirect } = await import('../src/index.js');
+  const root = {
+    index: exposed(({ request }: Context) => { request.session.set('n', ((request.session.get('n') as number | undefined) ?? 0) + 1); return 'counted'; }),
+    old: exposed(() => 'never'),
+    peek: exposed(({ request }: Context) => `n=${String(request.session.get('n'))}`),
+  };
+  const moveOld = (ctx: Context): void => { if (ctx.request.path === '/old') throw new InternalRedirect('/peek'); };
+  const server = await start(t, root, { '/': {
+    'tools.sessions.on': true, 'tools.sessions.locking': 'early', 'tools.sessions.locking_timeout': 5, 'hooks.before_handler': { run: moveOld, priority: 60 },
+  } });
+  const id = cookieOf((await sessionGet(server.url + '/')).setCookies, 'session_id')!;
+  const r = await within(sessionGet(server.url + '/old', id), 'the redirected request', 4000);
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.text, 'n=1');
+});

@@ -93,6 +93,12 @@ export const sessions: ToolBehaviour<SessionsOptions, SessionSettings> = {
   prepare: prepareSessions,
   run(ctx: Context, s: SessionSettings): unknown {
     const { request } = ctx;
+    const earlier = live.get(request);
+    // An InternalRedirect raised after this tool ran, before the handler did: that pass's lock goes first.
+    if (earlier !== undefined) {
+      live.delete(request);
+      return earlier.abandon().then(() => sessions.run(ctx, s));
+    }
     const handler = request.handler;
     if (handler === null) return undefined; // a tool answered the request
     if (request.raw.headers.upgrade !== undefined) {
