@@ -55,11 +55,18 @@ test('a counter: the session follows its cookie; the cookie carries the configur
   assert.equal((await sessionGet(server.url + '/peek')).text, 'none');
 });
 
-test('a request that only reads a new session stores nothing and sends no cookie', async (t) => {
-  const server = await start(t, new Counter(), { '/': ON });
+test('a request that only reads a new session (or leaves it empty) stores nothing and sends no cookie', async (t) => {
+  const root = {
+    peek: exposed(({ request }: Context) => String(request.session.get('n') ?? 'none')),
+    undo: exposed(({ request }: Context) => { request.session.set('x', 1); request.session.delete('x'); return 'undone'; }),
+  };
+  const server = await start(t, root, { '/': ON });
   const r = await sessionGet(server.url + '/peek');
   assert.equal(r.status, 200);
   assert.deepEqual(r.setCookies, []);
+  const u = await sessionGet(server.url + '/undo');
+  assert.equal(u.text, 'undone');
+  assert.deepEqual(u.setCookies, []);
 });
 
 test('regenerate() at login: a new id for the same data, the old id forgotten; the redirect saves', async (t) => {

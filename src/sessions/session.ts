@@ -164,7 +164,10 @@ export class ServerSession implements Session {
       this.#changed = false;
       this.#written = true;
       // A client that only looked needs no session: nothing is stored, no cookie is sent.
-      if (this.#isNew && this.#oldId === undefined && Object.keys(this.#data).length === 0) return;
+      if (this.#isNew && this.#oldId === undefined && Object.keys(this.#data).length === 0) {
+        this.#takeBackCookie();
+        return;
+      }
       await store.save(this.#id, this.#data, ttlMs);
       this.#isNew = false;
       if (this.#oldId !== undefined) {
