@@ -181,6 +181,8 @@ test('storage_type and its place may be set at different levels (and lines of a 
   const { parseConfig } = await import('../src/index.js');
   const loaded = parseConfig('[/]\ntools.sessions.on = True\ntools.sessions.storage_type = "redis"\ntools.sessions.redis_url = "redis://127.0.0.1:1/0"\n');
   assert.equal(loaded.sections['/']?.['tools.sessions.redis_url'], 'redis://127.0.0.1:1/0');
+  const files = parseConfig('[/]\ntools.sessions.on = True\ntools.sessions.storage_type = "file"\ntools.sessions.storage_path = "var/sessions"\n', '/srv/site/site.conf');
+  assert.equal(files.sections['/']?.['tools.sessions.storage_path'], '/srv/site/var/sessions', "a relative storage_path is read from the file's folder");
   const server = await start(t, new Counter(), { '/': { 'tools.sessions.on': true }, '/peek': { 'tools.sessions.storage_path': '' } }, { 'tools.sessions.storage_type': 'file', 'request.show_tracebacks': true });
   const r = await sessionGet(server.url + '/peek');
   assert.equal(r.status, 500);
