@@ -47,6 +47,7 @@ test('a counter: the session follows its cookie; the cookie carries the configur
   const setCookie = first.setCookies.find((c) => c.startsWith('session_id='));
   assert.ok(setCookie !== undefined, 'a new session sends its cookie');
   assert.match(setCookie, /^session_id=[A-Za-z0-9_-]{32}; Max-Age=3600; Path=\/; HttpOnly; SameSite=Lax$/);
+  assert.equal(first.headers.get('vary'), 'Cookie', 'a page built from the session varies by the cookie');
   const id = cookieOf(first.setCookies, 'session_id')!;
   const second = await sessionGet(server.url + '/', id);
   assert.equal(second.text, '2');

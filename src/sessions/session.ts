@@ -1,5 +1,6 @@
 import type { Response } from '../http/response.js';
 import type { Session } from '../http/session.js';
+import { addVary } from '../http/vary.js';
 import { DrupeError } from '../lib/errors.js';
 import { lockWithin } from './bounded-lock.js';
 import { newSessionId } from './session-id.js';
@@ -19,6 +20,8 @@ export class ServerSession implements Session {
   /** Not in the store yet: nothing to touch, and nothing is saved while it stays empty. */
   #isNew: boolean;
   #changed = false;
+  /** The handler looked at the session: the response depends on the cookie. */
+  #used = false;
   /** Already saved or touched by this request: an unchanged session is not touched twice. */
   #written = false;
   #expired = false;
@@ -52,14 +55,17 @@ export class ServerSession implements Session {
   }
 
   get(key: string): unknown {
+    this.#used = true;
     return Object.prototype.hasOwnProperty.call(this.#data, key) ? this.#data[key] : undefined;
   }
 
   has(key: string): boolean {
+    this.#used = true;
     return Object.prototype.hasOwnProperty.call(this.#data, key);
   }
 
   keys(): string[] {
+    this.#used = true;
     return Object.keys(this.#data);
   }
 
@@ -115,6 +121,8 @@ export class ServerSession implements Session {
   async save(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    // A page built from the session is one client's: a shared cache must key it by the cookie.
+    if (this.#used && !this.#response.committed) addVary(this.#response.headers, 'Cookie');
     try {
       await this.#persist();
     } catch (err) {
@@ -202,6 +210,7 @@ export class ServerSession implements Session {
   #change(what: string): void {
     this.#open(what);
     this.#changed = true;
+    this.#used = true;
     // A new session's id goes out with the first change, so that a response committed
     // later in the handler (`flushHeaders()`) still carries it.
     if (this.#isNew && !this.#expired) this.#offerCookie();
