@@ -206,3 +206,22 @@ test('an InternalRedirect from a hook after the session was loaded, before the h
   assert.equal(r.status, 200, r.text);
   assert.equal(r.text, 'n=1');
 });
+
+test('get, set, has, delete, keys, clear and id, as the next request sees them; a key named __proto__ is just a key', async (t) => {
+  const root = {
+    fill: exposed(({ request }: Context) => {
+      const s = request.session;
+      s.set('a', 1); s.set('b', { deep: [1, 'two'] }); s.set('__proto__', 'plain'); s.set('gone', true);
+      return JSON.stringify([s.delete('gone'), s.delete('never'), s.has('a'), s.has('gone'), s.keys().sort()]);
+    }),
+    read: exposed(({ request }: Context) => JSON.stringify([request.session.id, request.session.get('b'), request.session.get('__proto__'), request.session.get('toString') ?? null, request.session.keys().sort()])),
+    wipe: exposed(({ request }: Context) => { request.session.clear(); return String(request.session.keys().length); }),
+  };
+  const server = await start(t, root, { '/': ON });
+  const fill = await sessionGet(server.url + '/fill');
+  assert.equal(fill.text, JSON.stringify([true, false, true, false, ['__proto__', 'a', 'b']]));
+  const id = cookieOf(fill.setCookies, 'session_id')!;
+  assert.equal((await sessionGet(server.url + '/read', id)).text, JSON.stringify([id, { deep: [1, 'two'] }, 'plain', null, ['__proto__', 'a', 'b']]));
+  assert.equal((await sessionGet(server.url + '/wipe', id)).text, '0');
+  assert.equal((await sessionGet(server.url + '/read', id)).text, JSON.stringify([id, null, null, null, []]), 'cleared: the same id, no values');
+});
