@@ -129,3 +129,16 @@ function bind(s: SessionStore): SessionStore {
     lock: (id, w, h) => s.lock(id, w, h), clean: () => s.clean(), close: () => s.close(),
   };
 }
+
+test('a wait or hold longer than node\'s longest timer is clamped to it, not cut to nothing', async () => {
+  const store = ramStore({ maxSize: 1024, maxSessions: 10 });
+  const first = await store.lock(ID('a'), 1000, 1e12);
+  let settled = false;
+  const second = store.lock(ID('a'), 1e12, 1e12).finally(() => { settled = true; });
+  await tick(20);
+  assert.equal(settled, false, 'the long wait did not time out at once, and the long hold did not expire at once');
+  await first.release();
+  const l = await within(second, 'the waiter');
+  await l.release();
+  await store.close();
+});

@@ -1,3 +1,4 @@
+import { timerMs } from './settings.js';
 import type { SessionLock } from './store.js';
 
 /** In-process locks by session id, taken in turn. */
@@ -42,7 +43,7 @@ export function waitingLocks(): LockTable {
     const entry: Held = h ?? { token, expiry: undefined as unknown as NodeJS.Timeout, queue };
     entry.token = token;
     // A holder that never lets go (a hung handler) loses the lock after holdMs.
-    entry.expiry = setTimeout(() => { if (entry.token === token) grantNext(id, entry); }, holdMs);
+    entry.expiry = setTimeout(() => { if (entry.token === token) grantNext(id, entry); }, timerMs(holdMs));
     entry.expiry.unref();
     held.set(id, entry);
     let released = false;
@@ -73,7 +74,7 @@ export function waitingLocks(): LockTable {
           const i = h.queue.indexOf(waiter);
           if (i >= 0) h.queue.splice(i, 1);
           reject(timedOut());
-        }, waitMs);
+        }, timerMs(waitMs));
         h.queue.push(waiter);
       });
     },

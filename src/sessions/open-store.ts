@@ -1,6 +1,7 @@
 import { fileStore } from './file-store.js';
 import { ramStore } from './ram-store.js';
 import { redisStore } from './redis-store.js';
+import { timerMs } from './settings.js';
 import type { SessionStore } from './store.js';
 
 export type StorageType = 'ram' | 'file' | 'redis';
@@ -52,7 +53,7 @@ export function openStore(c: StoreChoice): SessionStore {
     swept.add(store);
     const s = store;
     // A sweep that fails (a store briefly gone) is tried again at the next tick.
-    setInterval(() => { s.clean().catch(() => undefined); }, c.clean_freq * 60_000).unref();
+    setInterval(() => { s.clean().catch(() => undefined); }, timerMs(c.clean_freq * 60_000)).unref();
   }
   return store;
 }
