@@ -225,3 +225,17 @@ test('get, set, has, delete, keys, clear and id, as the next request sees them; 
   assert.equal((await sessionGet(server.url + '/wipe', id)).text, '0');
   assert.equal((await sessionGet(server.url + '/read', id)).text, JSON.stringify([id, null, null, null, []]), 'cleared: the same id, no values');
 });
+
+test('over HTTP/2 (cleartext h2): the session follows its cookie', async (t) => {
+  const { h2Request } = await import('../src/testing.js');
+  const server = await start(t, new Counter(), { '/': { ...ON, 'tools.sessions.locking': 'early' } }, { 'server.http2': true });
+  const first = await h2Request(server.port, { path: '/' });
+  assert.equal(await first.text(), '1');
+  const setCookie = [first.headers['set-cookie'] ?? []].flat();
+  const id = cookieOf(setCookie, 'session_id');
+  assert.match(id ?? '', /^[A-Za-z0-9_-]{32}$/);
+  const second = await h2Request(server.port, { path: '/', headers: { cookie: `session_id=${id}` } });
+  assert.equal(await second.text(), '2');
+  const peek = await h2Request(server.port, { path: '/peek', headers: { cookie: `session_id=${id}` } });
+  assert.equal(await peek.text(), '2');
+});
