@@ -11,6 +11,7 @@ import { jsonIn } from './json_in.js';
 import { jsonOut } from './json_out.js';
 import { proxy } from './proxy.js';
 import { responseHeaders } from './response_headers.js';
+import { releaseSession, sessions } from './sessions.js';
 import { staticdir } from './staticdir.js';
 import { staticfile } from './staticfile.js';
 import { trailingSlash } from './trailing_slash.js';
@@ -37,6 +38,8 @@ export const builtinTools: readonly AnyTool[] = Object.freeze([
   // CherryPy's place: first of the before_handler tools, before static files and redirects.
   place('auth_basic',       'before_handler',       1, false, authBasic),
   place('trailing_slash',   'before_handler',      20, false, trailingSlash),
+  // After the guards and redirects (nothing locked for a request they answer), before static files and user hooks (which may read the session).
+  place('sessions',         'before_handler',      30, false, { ...sessions, also: [{ point: 'on_end_request', priority: 30, failsafe: true, run: releaseSession }] }),
   // CherryPy's two hooks. Served before the handler: after auth_basic, so a stored page never
   // skips the guard, and the redirects; before static files (CherryPy ties them all at 50).
   // Collected last of before_finalize, after etags and gzip: what is stored is what was sent.
