@@ -592,6 +592,38 @@ test('a forged Host never plants a page (HOSTILE 60): the key holds the site', a
   assert.equal(n, 2);
 });
 
+test('a page built from the session is never served to another session (HOSTILE 60): its renewed cookie keeps it out of the cache', async (t) => {
+  let pages = 0;
+  const root = {
+    login: exposed(({ request, params }: Context) => {
+      request.session.set('name', String(params['name']));
+      return 'in';
+    }),
+    me: exposed(({ request }: Context) => {
+      pages++;
+      return `you are ${String(request.session.get('name'))}`;
+    }),
+  };
+  const server = await start(t, root, { '/': { 'tools.sessions.on': true }, '/me': ON });
+  const cookieOf = async (name: string): Promise<string> => {
+    const res = await one(server.port, 'GET', `/login?name=${name}`);
+    const set = String(res.headers['set-cookie']);
+    return set.slice(0, set.indexOf(';'));
+  };
+  const alice = await cookieOf('alice');
+  const bob = await cookieOf('bob');
+  for (let round = 0; round < 2; round++) {
+    for (const [cookie, name] of [[alice, 'alice'], [bob, 'bob']] as const) {
+      const res = await one(server.port, 'GET', '/me', { cookie });
+      assert.equal(res.body.toString(), `you are ${name}`);
+      assert.match(String(res.headers.vary), /Cookie/i);
+      assert.match(String(res.headers['set-cookie']), /^session_id=/, 'a read session renews its cookie');
+      assert.equal(res.headers.age, undefined, 'never served from the cache');
+    }
+  }
+  assert.equal(pages, 4, 'every request computed its own page');
+});
+
 test('over HTTP/2 and app.fetch too: stored once, served with Age', async (t) => {
   const c = counted();
   const running = await serve(new App({ index: c.page }, { '/': ON }), { host: '127.0.0.1', port: 0, config: { environment: 'test', 'server.http2': true } });
