@@ -198,6 +198,13 @@ async function twoStoresShareSessionsAndLocks(a: SessionStore, b: SessionStore):
   const waiting = b.lock(id, 10_000, LONG);
   await held.release();
   await (await within(waiting, 'the other store once released')).release();
+  // A holder whose time ran out gives back nothing that is not its own (the token check: within
+  // one store the in-process queue alone would hide a release that frees the next holder's lock).
+  const stale = await a.lock(id, 0, 100);
+  const current = await within(b.lock(id, 20_000, LONG), 'the lock after the first expired', 25_000);
+  await stale.release();
+  await within(assert.rejects(a.lock(id, 50, LONG), SessionLockTimeoutError), 'the lock to stay with its holder');
+  await current.release();
   const increment = async (store: SessionStore): Promise<void> => {
     const lock = await store.lock(id, 30_000, LONG);
     try {
