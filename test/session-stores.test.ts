@@ -235,6 +235,22 @@ test('redis store: two stores on one server (as two processes) share sessions, a
   await twoStoresShareSessionsAndLocks(a, b);
 });
 
+test('file and redis stores: a waitMs longer than a node timer takes (2^31 ms) is waited, not cut short', async (t) => {
+  const { url } = await sharedRedis();
+  const stores = [fileStore({ path: tempDir(), maxSize: CONTRACT_MAX_SIZE }), redisOn(url)];
+  t.after(() => Promise.all(stores.map((s) => s.close())));
+  for (const store of stores) {
+    const id = newId();
+    const holder = await store.lock(id, 0, LONG);
+    let granted = false;
+    const waiter = store.lock(id, 2 ** 32, LONG).then((lock) => { granted = true; return lock; });
+    await tick(50);
+    assert.equal(granted, false, 'the holder still has it, and the waiter still waits');
+    await holder.release();
+    await (await within(waiter, 'the waiter once released')).release();
+  }
+});
+
 // ---- A lock holder that dies (HOSTILE 57) ----
 
 async function holderDies(t: { after(fn: () => unknown): void }, kind: 'file' | 'redis', place: string, store: SessionStore): Promise<void> {

@@ -16,6 +16,8 @@ export interface SharedLock {
 
 /** Longest pause between two probes of a shared lock another process holds. */
 const MAX_PROBE_PAUSE_MS = 20;
+/** The longest delay a node timer takes (a longer one would fire at once). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 type Waiter = () => void;
 
@@ -43,7 +45,7 @@ export class LockQueue {
     }
     // The shared lock expires by itself (its holder died); the local turn must too, or one lost
     // `release()` would block this process's later requests of the session for ever.
-    expiry = setTimeout(leave, holdMs);
+    expiry = setTimeout(leave, Math.min(holdMs, MAX_TIMER_MS));
     expiry.unref();
     let released = false;
     return {
@@ -75,7 +77,7 @@ export class LockQueue {
         const at = queue.indexOf(waiter);
         if (at >= 0) queue.splice(at, 1);
         reject(lockTimeout(waitMs));
-      }, Math.max(0, deadline - Date.now()));
+      }, Math.min(Math.max(0, deadline - Date.now()), MAX_TIMER_MS));
       queue.push(waiter);
     });
   }
