@@ -366,6 +366,18 @@ test('redis store (HOSTILE 56): Redis not there at all → SessionStoreUnavailab
   await allUnavailable(store, 'nothing listens');
 });
 
+test('redis store (HOSTILE 56): Redis down when the store is first used, up later → the same store works', async (t) => {
+  const redis = await startRedis(t);
+  await redis.stop();
+  const store = redisOn(redis.url, { commandTimeoutMs: 300, connectTimeoutMs: 300 });
+  t.after(() => within(store.close(), 'close'));
+  await allUnavailable(store, 'Redis has not been up yet');
+  await redis.start();
+  const id = newId();
+  await untilSaved(store, id);
+  assert.deepEqual(await store.load(id), { back: true });
+});
+
 /** A server that accepts connections and never answers. */
 async function blackHole(t: { after(fn: () => unknown): void }): Promise<number> {
   const sockets = new Set<net.Socket>();
