@@ -251,6 +251,48 @@ test('file and redis stores: a waitMs longer than a node timer takes (2^31 ms) i
   }
 });
 
+// Fairness between processes: a process whose requests of one session keep coming must not keep
+// the shared lock to itself by handing it from one local waiter to the next. Left to chance, the
+// other process's probe lands in the gap between two local holders now and then; with the waiting
+// mark it gets the very next turn. Three rounds, so that chance alone rarely passes.
+async function otherProcessGetsATurn(a: SessionStore, b: SessionStore): Promise<void> {
+  for (let round = 0; round < 3; round++) {
+    const id = newId();
+    const first = await a.lock(id, 0, LONG);
+    const order: string[] = [];
+    const queued = Array.from({ length: 40 }, () => a.lock(id, 60_000, LONG).then(async (lock) => {
+      order.push('a');
+      await tick(5);
+      await lock.release();
+    }));
+    await tick(20);
+    const other = b.lock(id, 60_000, LONG).then(async (lock) => {
+      order.push('b');
+      await lock.release();
+    });
+    await tick(60); // b probes, and finds the lock held
+    await first.release();
+    await within(Promise.all([...queued, other]), 'every turn', 60_000);
+    assert.ok(order.indexOf('b') < 4, `round ${round}: the other store got a turn among the first, not ${order.join('')}`);
+  }
+}
+
+test('redis store: a second process waiting for a lock gets a turn while the first has more waiters of its own', async (t) => {
+  const { url } = await sharedRedis();
+  const a = redisOn(url);
+  const b = redisOn(url);
+  t.after(() => Promise.all([a.close(), b.close()]));
+  await otherProcessGetsATurn(a, b);
+});
+
+test('file store: a second process waiting for a lock gets a turn while the first has more waiters of its own', async (t) => {
+  const storage = tempDir();
+  const a = fileStore({ path: storage, maxSize: CONTRACT_MAX_SIZE });
+  const b = fileStore({ path: storage, maxSize: CONTRACT_MAX_SIZE });
+  t.after(() => Promise.all([a.close(), b.close()]));
+  await otherProcessGetsATurn(a, b);
+});
+
 // ---- A lock holder that dies (HOSTILE 57) ----
 
 async function holderDies(t: { after(fn: () => unknown): void }, kind: 'file' | 'redis', place: string, store: SessionStore): Promise<void> {

@@ -2,10 +2,11 @@
 // A lock file is written whole under a temporary name and then linked into place, so it appears
 // complete or not at all, and `link` fails if one is there already (the exclusive step). An
 // expired lock (its holder died, HOSTILE 57) is moved aside and checked before it is removed, so a
-// lock taken anew in between is put back, not lost.
+// lock taken anew in between is put back, not lost. A waiting process's mark (lock-queue.ts) is
+// `<stem>.wait`, written when a probe finds the lock held and read when a holder releases it.
 import { randomBytes } from 'node:crypto';
 import { link, lstat, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import type { SharedLock } from './lock-queue.js';
+import { WAITING_MARK_MS, type SharedLock } from './lock-queue.js';
 import { tempPath } from './file-names.js';
 
 /** How old a lock file this store cannot read must be before it counts as expired. */
@@ -15,9 +16,20 @@ export function isErrno(err: unknown, code: string): boolean {
   return err instanceof Error && (err as NodeJS.ErrnoException).code === code;
 }
 
-/** The shared half of one lock on the session whose files are `dir/stem.*`. */
-export function fileLock(dir: string, stem: string, lockPath: string): SharedLock {
+/**
+ * The shared half of one lock on the session whose files are `dir/stem.*`, taken by the store
+ * `instance` (a token of its own among the processes sharing the directory).
+ */
+export function fileLock(dir: string, stem: string, lockPath: string, waitPath: string, instance: string): SharedLock {
   const token = randomBytes(16).toString('hex');
+  const taken = async (): Promise<true> => {
+    if ((await readMark(waitPath))?.instance === instance) await rm(waitPath, { force: true });
+    return true;
+  };
+  const held = async (): Promise<false> => {
+    await writeFile(waitPath, `${instance} ${Date.now()}\n`, { mode: 0o600 });
+    return false;
+  };
   return {
     async tryTake(holdMs: number): Promise<boolean> {
       await mkdir(dir, { recursive: true, mode: 0o700 });
@@ -26,24 +38,24 @@ export function fileLock(dir: string, stem: string, lockPath: string): SharedLoc
       try {
         try {
           await link(temp, lockPath);
-          return true;
+          return await taken();
         } catch (err) {
           if (!isErrno(err, 'EEXIST')) throw err;
         }
         // Held: taken now only if the holder's time is up.
-        if (!(await removeExpiredLock(dir, stem, lockPath, holdMs))) return false;
+        if (!(await removeExpiredLock(dir, stem, lockPath, holdMs))) return await held();
         try {
           await link(temp, lockPath);
-          return true;
+          return await taken();
         } catch (err) {
-          if (isErrno(err, 'EEXIST')) return false;
+          if (isErrno(err, 'EEXIST')) return await held();
           throw err;
         }
       } finally {
         await rm(temp, { force: true });
       }
     },
-    async release(): Promise<void> {
+    async release(): Promise<boolean> {
       try {
         const text = await readFile(lockPath, 'utf8');
         // A lock that expired may be someone else's by now: only our own token is removed.
@@ -51,8 +63,23 @@ export function fileLock(dir: string, stem: string, lockPath: string): SharedLoc
       } catch {
         // Gone already, or unreadable: either way it expires by itself.
       }
+      const mark = await readMark(waitPath).catch(() => undefined);
+      return mark !== undefined && mark.instance !== instance && Date.now() - mark.at < WAITING_MARK_MS;
     },
   };
+}
+
+/** The mark of a waiting process, or `undefined` when there is none (or it is half-written). */
+async function readMark(path: string): Promise<{ instance: string; at: number } | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return undefined;
+    throw err;
+  }
+  const match = /^([0-9a-f]{16}) ([0-9]{1,16})\n$/.exec(text);
+  return match === null ? undefined : { instance: match[1]!, at: Number(match[2]) };
 }
 
 /**
