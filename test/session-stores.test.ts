@@ -347,6 +347,23 @@ test('redis store: sessions and locks are keys Redis expires by itself (SET PX, 
   }
 });
 
+test('redis store: an id is data, never a command or a key pattern: CRLF, NUL, spaces, "*", 10,000 characters', async (t) => {
+  const { url } = await sharedRedis();
+  const store = redisOn(url);
+  t.after(() => store.close());
+  const bystander = newId();
+  await store.save(bystander, { safe: true }, LONG);
+  const ids = ['x\r\nFLUSHALL\r\n', '*', '\0', 'a b', '../../etc/passwd', '', 'x'.repeat(10_000), '\ud800', '\u00e9'];
+  for (const [i, id] of ids.entries()) {
+    await store.save(id, { i }, LONG);
+    const lock = await within(store.lock(id, 1000, LONG), 'the lock');
+    await lock.release();
+  }
+  for (const [i, id] of ids.entries()) assert.deepEqual(await store.load(id), { i });
+  assert.deepEqual(await store.load(bystander), { safe: true });
+  for (const id of ids) await store.delete(id);
+});
+
 test('redis store: the client is loaded on first use only; an app that never uses Redis never loads it', async (t) => {
   const { url } = await sharedRedis();
   const child = spawnNode(t, [CHILD, 'lazy', 'redis', url]);
