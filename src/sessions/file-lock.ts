@@ -11,6 +11,19 @@ import { tempPath } from './file-names.js';
 
 /** How old a lock file this store cannot read must be before it counts as expired. */
 const UNREADABLE_LOCK_GRACE_MS = 60_000;
+/** A holder releasing its lock this long before it expires removes it without checking it is still its own. */
+const RELEASE_MARGIN_MS = 1000;
+
+/** Write a new file (mode 0600), making the store's directory (0700) if it is missing. */
+export async function writeNew(dir: string, path: string, text: string): Promise<void> {
+  try {
+    await writeFile(path, text, { flag: 'wx', mode: 0o600 });
+  } catch (err) {
+    if (!isErrno(err, 'ENOENT')) throw err;
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await writeFile(path, text, { flag: 'wx', mode: 0o600 });
+  }
+}
 
 export function isErrno(err: unknown, code: string): boolean {
   return err instanceof Error && (err as NodeJS.ErrnoException).code === code;
@@ -22,23 +35,29 @@ export function isErrno(err: unknown, code: string): boolean {
  */
 export function fileLock(dir: string, stem: string, lockPath: string, waitPath: string, instance: string): SharedLock {
   const token = randomBytes(16).toString('hex');
-  const taken = async (): Promise<true> => {
-    if ((await readMark(waitPath))?.instance === instance) await rm(waitPath, { force: true });
+  /** When the lock we hold expires (0: not held). */
+  let expires = 0;
+  /** Whether this lock left a waiting mark, to take back once it has the lock. */
+  let marked = false;
+  const taken = async (until: number): Promise<true> => {
+    expires = until;
+    if (marked && (await readMark(waitPath))?.instance === instance) await rm(waitPath, { force: true });
     return true;
   };
   const held = async (): Promise<false> => {
+    marked = true;
     await writeFile(waitPath, `${instance} ${Date.now()}\n`, { mode: 0o600 });
     return false;
   };
   return {
     async tryTake(holdMs: number): Promise<boolean> {
-      await mkdir(dir, { recursive: true, mode: 0o700 });
+      const until = Date.now() + holdMs;
       const temp = tempPath(dir, stem);
-      await writeFile(temp, `${token} ${Date.now() + holdMs}\n`, { flag: 'wx', mode: 0o600 });
+      await writeNew(dir, temp, `${token} ${until}\n`);
       try {
         try {
           await link(temp, lockPath);
-          return await taken();
+          return await taken(until);
         } catch (err) {
           if (!isErrno(err, 'EEXIST')) throw err;
         }
@@ -46,7 +65,7 @@ export function fileLock(dir: string, stem: string, lockPath: string, waitPath: 
         if (!(await removeExpiredLock(dir, stem, lockPath, holdMs))) return await held();
         try {
           await link(temp, lockPath);
-          return await taken();
+          return await taken(until);
         } catch (err) {
           if (isErrno(err, 'EEXIST')) return await held();
           throw err;
@@ -57,12 +76,18 @@ export function fileLock(dir: string, stem: string, lockPath: string, waitPath: 
     },
     async release(): Promise<boolean> {
       try {
-        const text = await readFile(lockPath, 'utf8');
-        // A lock that expired may be someone else's by now: only our own token is removed.
-        if (text.startsWith(`${token} `)) await removeIfUnchanged(dir, stem, lockPath, text);
+        if (Date.now() < expires - RELEASE_MARGIN_MS) {
+          // Well within its time, the lock file is ours: no one else removes a lock before it expires.
+          await rm(lockPath, { force: true });
+        } else {
+          // It may have expired, and be someone else's by now: only our own token is removed.
+          const text = await readFile(lockPath, 'utf8');
+          if (text.startsWith(`${token} `)) await removeIfUnchanged(dir, stem, lockPath, text);
+        }
       } catch {
         // Gone already, or unreadable: either way it expires by itself.
       }
+      expires = 0;
       const mark = await readMark(waitPath).catch(() => undefined);
       return mark !== undefined && mark.instance !== instance && Date.now() - mark.at < WAITING_MARK_MS;
     },

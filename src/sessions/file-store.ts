@@ -7,10 +7,10 @@
 // in this process (src/sessions/lock-queue.ts).
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { link, lstat, lutimes, mkdir, open, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { link, lstat, lutimes, open, readdir, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { OWN_NAME, LOCK_EXT, SESSION_EXT, WAIT_EXT, stemOf, tempPath } from './file-names.js';
-import { fileLock, isErrno, removeExpiredLock } from './file-lock.js';
+import { fileLock, isErrno, removeExpiredLock, writeNew } from './file-lock.js';
 import { LockQueue } from './lock-queue.js';
 import { parseSession, serialiseSession } from './stored-data.js';
 import type { SessionData, SessionLock, SessionStore } from './store.js';
@@ -73,10 +73,9 @@ class FileStore implements SessionStore {
     // Refused before anything touches the disk: a session too large leaves the old file as it was.
     const text = serialiseSession(data, this.#maxSize);
     const stem = stemOf(id);
-    await mkdir(this.#dir, { recursive: true, mode: 0o700 });
     const temp = tempPath(this.#dir, stem);
     try {
-      await writeFile(temp, text, { flag: 'wx', mode: 0o600 });
+      await writeNew(this.#dir, temp, text);
       const now = Date.now();
       await lutimes(temp, now / 1000, (now + ttlMs) / 1000);
       await rename(temp, this.#path(stem, SESSION_EXT));
