@@ -4,6 +4,7 @@
 // storage. Redis is a real redis-server (test/helpers/redis.ts); "another process" is a real one.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -106,6 +107,19 @@ test('file store (HOSTILE 55): a link planted where a session file goes is not f
   assert.equal(await store.load(id), undefined);
   await store.touch(id, LONG);
   assert.equal(readFileSync(join(root, 'secret'), 'utf8'), '{"secret":true}');
+});
+
+test('file store (HOSTILE 55): a FIFO planted where a session file goes reads as no session, without waiting for a writer', async (t) => {
+  const storage = tempDir();
+  const store = fileStore({ path: storage, maxSize: CONTRACT_MAX_SIZE });
+  t.after(() => store.close());
+  const id = newId();
+  await store.save(id, { mine: true }, LONG);
+  const [name] = readdirSync(storage);
+  rmSync(join(storage, name!));
+  execFileSync('mkfifo', [join(storage, name!)]);
+  assert.equal(await within(store.load(id), 'load beside a FIFO'), undefined);
+  await store.touch(id, LONG);
 });
 
 test('file store: files are private (0600 in a 0700 directory made on first save), no temporary file is left', async (t) => {

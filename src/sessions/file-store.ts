@@ -26,8 +26,8 @@ export interface FileStoreOptions {
 /** A temporary file left by a crash mid-save, or a waiting mark, is removed by `clean()` once it is this old. */
 const STALE_TEMP_MS = 10 * 60_000;
 
-/** Never follow a link planted where a session file should be. */
-const READ_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0);
+/** Never follow a link planted where a session file should be, nor wait on a FIFO planted there. */
+const READ_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
 
 /** One file per session under `options.path`. */
 export function fileStore(options: FileStoreOptions): SessionStore {
