@@ -184,7 +184,7 @@ test('file store: clean() removes expired sessions, expired locks and stale temp
   await liveLock.release();
 });
 
-test('file store: a lock file holding garbage counts as expired once older than holdMs', async (t) => {
+test('file store: a lock file holding garbage (or a FIFO) counts as expired once older than holdMs', async (t) => {
   const storage = tempDir();
   const store = fileStore({ path: storage, maxSize: CONTRACT_MAX_SIZE });
   t.after(() => store.close());
@@ -200,6 +200,12 @@ test('file store: a lock file holding garbage counts as expired once older than 
   const lock = await within(other.lock(id, 5000, LONG), 'the lock past a garbage lock file');
   await lock.release();
   await held.release(); // its file is gone: nothing to do, no error
+  // A FIFO in the lock file's place (HOSTILE 55) is garbage too: never waited on.
+  execFileSync('mkfifo', [join(storage, lockName)]);
+  await within(assert.rejects(other.lock(id, 50, LONG), SessionLockTimeoutError), 'a fresh FIFO lock to hold, not hang');
+  utimesSync(join(storage, lockName), old, old);
+  const past = await within(other.lock(id, 5000, LONG), 'the lock past an old FIFO');
+  await past.release();
 });
 
 // Two store objects on one storage behave as two processes do (each has its own in-process queue).

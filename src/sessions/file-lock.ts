@@ -5,7 +5,8 @@
 // lock taken anew in between is put back, not lost. A waiting process's mark (lock-queue.ts) is
 // `<stem>.wait`, written when a probe finds the lock held and read when a holder releases it.
 import { randomBytes } from 'node:crypto';
-import { link, lstat, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { link, lstat, rename, rm, writeFile } from 'node:fs/promises';
+import { isErrno, readPlain, writeNew } from './file-io.js';
 import { WAITING_MARK_MS, type SharedLock } from './lock-queue.js';
 import { tempPath } from './file-names.js';
 
@@ -13,21 +14,6 @@ import { tempPath } from './file-names.js';
 const UNREADABLE_LOCK_GRACE_MS = 60_000;
 /** A holder releasing its lock this long before it expires removes it without checking it is still its own. */
 const RELEASE_MARGIN_MS = 1000;
-
-/** Write a new file (mode 0600), making the store's directory (0700) if it is missing. */
-export async function writeNew(dir: string, path: string, text: string): Promise<void> {
-  try {
-    await writeFile(path, text, { flag: 'wx', mode: 0o600 });
-  } catch (err) {
-    if (!isErrno(err, 'ENOENT')) throw err;
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    await writeFile(path, text, { flag: 'wx', mode: 0o600 });
-  }
-}
-
-export function isErrno(err: unknown, code: string): boolean {
-  return err instanceof Error && (err as NodeJS.ErrnoException).code === code;
-}
 
 /**
  * The shared half of one lock on the session whose files are `dir/stem.*`, taken by the store
@@ -81,7 +67,7 @@ export function fileLock(dir: string, stem: string, lockPath: string, waitPath: 
           await rm(lockPath, { force: true });
         } else {
           // It may have expired, and be someone else's by now: only our own token is removed.
-          const text = await readFile(lockPath, 'utf8');
+          const text = await readPlain(lockPath);
           if (text.startsWith(`${token} `)) await removeIfUnchanged(dir, stem, lockPath, text);
         }
       } catch {
@@ -98,7 +84,7 @@ export function fileLock(dir: string, stem: string, lockPath: string, waitPath: 
 async function readMark(path: string): Promise<{ instance: string; at: number } | undefined> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readPlain(path);
   } catch (err) {
     if (isErrno(err, 'ENOENT')) return undefined;
     throw err;
@@ -114,7 +100,7 @@ async function readMark(path: string): Promise<{ instance: string; at: number } 
 export async function removeExpiredLock(dir: string, stem: string, lockPath: string, graceMs = UNREADABLE_LOCK_GRACE_MS): Promise<boolean> {
   let text: string;
   try {
-    text = await readFile(lockPath, 'utf8');
+    text = await readPlain(lockPath);
   } catch (err) {
     if (isErrno(err, 'ENOENT')) return true;
     throw err;
@@ -144,7 +130,7 @@ export async function removeIfUnchanged(dir: string, stem: string, path: string,
     throw err;
   }
   try {
-    if ((await readFile(aside, 'utf8')) === text) return true;
+    if ((await readPlain(aside)) === text) return true;
     await link(aside, path).catch(() => undefined);
     return false;
   } finally {

@@ -6,11 +6,11 @@
 // bringing old data back). Locks are lock files (src/sessions/file-lock.ts) behind a queue per id
 // in this process (src/sessions/lock-queue.ts).
 import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
 import { link, lstat, lutimes, open, readdir, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { OWN_NAME, LOCK_EXT, SESSION_EXT, WAIT_EXT, stemOf, tempPath } from './file-names.js';
-import { fileLock, isErrno, removeExpiredLock, writeNew } from './file-lock.js';
+import { READ_FLAGS, isErrno, writeNew } from './file-io.js';
+import { fileLock, removeExpiredLock } from './file-lock.js';
 import { LockQueue } from './lock-queue.js';
 import { parseSession, serialiseSession } from './stored-data.js';
 import type { SessionData, SessionLock, SessionStore } from './store.js';
@@ -25,9 +25,6 @@ export interface FileStoreOptions {
 
 /** A temporary file left by a crash mid-save, or a waiting mark, is removed by `clean()` once it is this old. */
 const STALE_TEMP_MS = 10 * 60_000;
-
-/** Never follow a link planted where a session file should be, nor wait on a FIFO planted there. */
-const READ_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
 
 /** One file per session under `options.path`. */
 export function fileStore(options: FileStoreOptions): SessionStore {
