@@ -5,6 +5,7 @@ import { Logger } from '../core/log.js';
 import { handle, type PipelineHost } from '../core/lifecycle.js';
 import { planFor, type Plan, type PlanSource } from '../core/plan.js';
 import type { RequestContext } from '../core/request-context.js';
+import { isH2 } from '../http/h2-stream.js';
 import { pathSegments } from '../http/target.js';
 import type { Request } from '../http/request.js';
 import type { Exchange } from '../http/writer.js';
@@ -62,8 +63,12 @@ export class AppHost implements PipelineHost {
    * close`, but a request parsed after that response had already finished
    * gets the socket at once — while it is ending. Such a request is dropped
    * unanswered; the connection is closing under it.
+   *
+   * HTTP/2 has no queue to wait in: its streams are multiplexed, and its
+   * compatibility response's `socket` is a Proxy built on first use.
    */
   #enqueue(req: IncomingMessage, res: ServerResponse): void {
+    if (isH2(req)) return this.#run(req, res);
     const socket = res.socket;
     if (socket !== null) {
       if (!socket.writableEnded) this.#run(req, res);
