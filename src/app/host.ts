@@ -9,6 +9,7 @@ import { isH2 } from '../http/h2-stream.js';
 import { pathSegments } from '../http/target.js';
 import type { Request } from '../http/request.js';
 import type { Exchange } from '../http/writer.js';
+import { LiveList } from '../http/live-list.js';
 
 /** How many paths keep their plan; past it the oldest is dropped (a `default` handler sees unbounded paths). */
 const PLAN_CACHE_SIZE = 10_000;
@@ -30,7 +31,7 @@ export class AppHost implements PipelineHost {
   /** Set by `serve()`'s close(): every response from now on says `Connection: close`. */
   closing = false;
   /** Streamed responses in flight, told through `request.signal` when the server shuts down. */
-  readonly streams = new Set<RequestContext>();
+  readonly streams = new LiveList<Exchange>();
   /** The host a redirect names when the request's own is missing or malformed (`serve()` sets its address). */
   fallbackHost = 'localhost';
   /** Where `serve()` mounted the app ('' at the root, '/blog' in a Tree). */

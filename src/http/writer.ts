@@ -7,6 +7,7 @@ import { CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, SERVER, TRANSFER_ENCODING, X_
 import { isBodyless } from '../lib/status.js';
 import { kAbort, kSettings, type Request } from './request.js';
 import { kCustomReason, kMarkCommitted, type Response } from './response.js';
+import type { LiveList, Linkable } from './live-list.js';
 import { closedEarly, h2Head, isClosed, resetStream, respond, type H2Head } from './h2-stream.js';
 
 /** A response ready to go out, as the pipeline hands it to the writer. */
@@ -19,7 +20,7 @@ export type Ready =
   | { readonly kind: 'abort'; readonly error: unknown };
 
 /** One request in flight, as the writer sees it: what to write, where, and what to record for the access line. */
-export interface Exchange {
+export interface Exchange extends Linkable<Exchange> {
   readonly request: Request;
   readonly response: Response;
   readonly res: ServerResponse;
@@ -41,7 +42,7 @@ export interface WriterHost {
   readonly closing: boolean;
   /** The global `response.headers.server`, for a request that never got a route (a malformed target). */
   readonly serverHeader: string;
-  readonly streams: Set<Exchange>;
+  readonly streams: LiveList<Exchange>;
   logError(message: string, err: unknown, requestId: string): void;
 }
 
