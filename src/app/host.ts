@@ -4,7 +4,6 @@ import { DEFAULT_SERVER_HEADER, type Config } from '../core/config.js';
 import { Logger } from '../core/log.js';
 import { handle, type PipelineHost } from '../core/lifecycle.js';
 import { planFor, type Plan, type PlanSource } from '../core/plan.js';
-import type { RequestContext } from '../core/request-context.js';
 import { isH2 } from '../http/h2-stream.js';
 import { pathSegments } from '../http/target.js';
 import type { Request } from '../http/request.js';
