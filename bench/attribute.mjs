@@ -18,6 +18,9 @@ const OWN = {
   koa: /node_modules\/(koa|@koa|koa-[\w-]+)\//,
   express: /node_modules\/(express|router|body-parser|finalhandler|send|serve-static)\//,
   'node-http': /servers\/node-http\.mjs/,
+  'h2-drupe': /\/dist\//,
+  'h2-fastify': /node_modules\/(fastify|find-my-way|avvio|@fastify)\//,
+  'h2-node': /servers\/(h2-node|common)\.mjs/,
 }[framework];
 if (!OWN) throw new Error(`unknown framework ${framework}`);
 

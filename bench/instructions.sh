@@ -7,6 +7,11 @@
 # still differ by 1-3 %: compare medians of interleaved runs.
 #   bench/instructions.sh                      node-http drupe fastify on /hello
 #   bench/instructions.sh /json node-http drupe
+#   bench/instructions.sh /hello h2-node h2-drupe h2-fastify
+#                                              HTTP/2 over TLS (a server named h2-*): h2load -c10 -m10
+#                                              (Debian's nghttp2-client) with a self-signed certificate
+#                                              made for the run; WARM defaults to 8,000 and N to 6,000
+#                                              (on /stream use N=1000 WARM=4000: valgrind is slow)
 #   KEEP=dir bench/instructions.sh ...         also keep each server's callgrind_annotate listing (and, with
 #                                              ATTRIBUTE, its perf map)
 #   NODE_FLAGS=... bench/instructions.sh ...   node flags for the servers (default: the young generation
@@ -19,23 +24,38 @@ set -euo pipefail
 cd "$(dirname "$0")"
 path=${1:-/hello}; shift || true
 frameworks=${*:-node-http drupe fastify}
-n=${N:-10000}
+case "$frameworks" in *h2-*) n=${N:-6000};; *) n=${N:-10000};; esac
 NODE_FLAGS=${NODE_FLAGS---min-semi-space-size=16}
 port=${PORT:-3970}
 command -v valgrind >/dev/null || apt-get install -y valgrind >/dev/null
 [ -d node_modules ] || npm ci --no-audit --no-fund >/dev/null
 [ -f ../dist/index.js ] || (cd .. && npm run --silent build)
 out=$(mktemp -d)
+case "$frameworks" in *h2-*)
+  command -v h2load >/dev/null || apt-get install -y nghttp2-client >/dev/null
+  # A self-signed certificate for the h2 servers (they read CERT and KEY).
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=localhost \
+    -addext subjectAltName=IP:127.0.0.1 -keyout "$out/key.pem" -out "$out/cert.pem" >/dev/null 2>&1
+  export CERT="$out/cert.pem" KEY="$out/key.pem";;
+esac
 [ -z "${ATTRIBUTE:-}" ] || NODE_FLAGS="${NODE_FLAGS:-} --perf-basic-prof"
 trap 'rm -rf "$out"' EXIT
 for fw in $frameworks; do
   rm -f "$out"/cg.*
   valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$out/cg.%p" node ${NODE_FLAGS:-} "servers/$fw.mjs" "$port" >"$out/server.log" 2>&1 &
   pid=$!
-  for _ in $(seq 600); do curl -s -o /dev/null "127.0.0.1:$port$path" && break; sleep 0.2; done
-  node_modules/.bin/autocannon -a "${WARM:-20000}" -c 10 "http://127.0.0.1:$port$path" >/dev/null 2>&1
-  callgrind_control -i on "$pid" >/dev/null 2>&1
-  node_modules/.bin/autocannon -a "$n" -c 10 "http://127.0.0.1:$port$path" >/dev/null 2>&1
+  if [[ $fw == h2-* ]]; then
+    for _ in $(seq 600); do curl -sk --http2 -o /dev/null "https://127.0.0.1:$port$path" && break; sleep 0.2; done
+    h2load -t1 -c10 -m10 -n "${WARM:-8000}" "https://127.0.0.1:$port$path" >/dev/null 2>&1
+    callgrind_control -i on "$pid" >/dev/null 2>&1
+    h2load -t1 -c10 -m10 -n "$n" "https://127.0.0.1:$port$path" >"$out/load.log" 2>&1
+    grep -q "$n succeeded" "$out/load.log" || { echo "$fw: h2load did not finish every request:"; tail -5 "$out/load.log"; }
+  else
+    for _ in $(seq 600); do curl -s -o /dev/null "127.0.0.1:$port$path" && break; sleep 0.2; done
+    node_modules/.bin/autocannon -a "${WARM:-20000}" -c 10 "http://127.0.0.1:$port$path" >/dev/null 2>&1
+    callgrind_control -i on "$pid" >/dev/null 2>&1
+    node_modules/.bin/autocannon -a "$n" -c 10 "http://127.0.0.1:$port$path" >/dev/null 2>&1
+  fi
   callgrind_control -i off "$pid" >/dev/null 2>&1
   callgrind_control -d "$pid" >/dev/null 2>&1
   sleep 1

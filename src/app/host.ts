@@ -4,11 +4,11 @@ import { DEFAULT_SERVER_HEADER, type Config } from '../core/config.js';
 import { Logger } from '../core/log.js';
 import { handle, type PipelineHost } from '../core/lifecycle.js';
 import { planFor, type Plan, type PlanSource } from '../core/plan.js';
-import type { RequestContext } from '../core/request-context.js';
 import { isH2, resetStream } from '../http/h2-stream.js';
 import { pathSegments } from '../http/target.js';
 import type { Request } from '../http/request.js';
 import type { Exchange } from '../http/writer.js';
+import { LiveList } from '../http/live-list.js';
 
 /** How many paths keep their plan; past it the oldest is dropped (a `default` handler sees unbounded paths). */
 const PLAN_CACHE_SIZE = 10_000;
@@ -30,7 +30,7 @@ export class AppHost implements PipelineHost {
   /** Set by `serve()`'s close(): every response from now on says `Connection: close`. */
   closing = false;
   /** Streamed responses in flight, told through `request.signal` when the server shuts down. */
-  readonly streams = new Set<RequestContext>();
+  readonly streams = new LiveList<Exchange>();
   /** The host a redirect names when the request's own is missing or malformed (`serve()` sets its address). */
   fallbackHost = 'localhost';
   /** Where `serve()` mounted the app ('' at the root, '/blog' in a Tree). */
@@ -63,8 +63,12 @@ export class AppHost implements PipelineHost {
    * close`, but a request parsed after that response had already finished
    * gets the socket at once — while it is ending. Such a request is dropped
    * unanswered; the connection is closing under it.
+   *
+   * HTTP/2 has no queue to wait in: its streams are multiplexed, and its
+   * compatibility response's `socket` is a Proxy built on first use.
    */
   #enqueue(req: IncomingMessage, res: ServerResponse): void {
+    if (isH2(req)) return this.#run(req, res);
     const socket = res.socket;
     if (socket !== null) {
       if (!socket.writableEnded) this.#run(req, res);

@@ -23,6 +23,10 @@ export class RequestContext implements Context, Exchange {
   /** A malformed request target (or a Transfer-Encoding Drupe will not read), answered with a 400 once the pipeline starts. */
   targetError: unknown = undefined;
   readonly host: WriterHost;
+  /** Links of the host's list of streams in flight (src/http/live-list.ts). */
+  livePrev: Exchange | undefined = undefined;
+  liveNext: Exchange | undefined = undefined;
+  liveIn: object | undefined = undefined;
 
   constructor(host: WriterHost, request: Request, response: Response, res: ServerResponse, started: number, h2: boolean) {
     this.host = host;

@@ -73,16 +73,45 @@ export function resetStream(res: ServerResponse): void {
  */
 const CONNECTION_SPECIFIC = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
 
-/** An h2 head: lower-case names, no prototype (a `__proto__` field stays a field). */
-export type H2Head = Record<string, string | string[]>;
+/** An h2 head: lower-case names, no prototype (a `__proto__` field stays a field); `:status` is added at commit. */
+export type H2Head = Record<string, string | string[] | number>;
+
+/** `respond`'s options: a body that may still fail ends through trailers (see `respond`). */
+const MAY_FAIL = { waitForTrailers: true } as const;
+const WHOLE = { waitForTrailers: false } as const;
+
+/**
+ * Commit an h2 response: its HEADERS frame, straight on the stream. node's
+ * compatibility `writeHead` would first copy each field into its own head
+ * (trimmed, lower-cased and validated again: Drupe's `Headers` and
+ * `h2Head` have done all that). HEAD, 204 and 304 end the stream at once
+ * (node's `respond` sees to it); the body is still written and ended
+ * through the compatibility response, so its 'drain', 'finish' and
+ * 'close' and its `headersSent` stay as node keeps them, and `statusCode`
+ * is set for readers of the raw response (the access line). A stream
+ * closed already gets nothing, as with `writeHead`.
+ *
+ * `whole`: the body is handed over in the same turn, in one piece (a
+ * buffered response), so nothing can fail after this: its last DATA frame
+ * carries END_STREAM. Any other body waits for trailers, as node's
+ * compatibility response always does: node ends the writable side before
+ * it sends a RST_STREAM (`resetStream`), and without trailers to wait for
+ * that end would go out first as END_STREAM — a cut body read as complete
+ * (S5). Waiting for them costs a callback and an empty DATA frame.
+ */
+export function respond(res: ServerResponse, status: number, head: H2Head, whole: boolean): void {
+  const stream = h2Stream(res);
+  if (stream.destroyed || stream.closed) return;
+  if (status >= 200) res.statusCode = status; // the compatibility setter refuses 1xx, which a final head never is
+  head[':status'] = status;
+  stream.respond(head, whole ? WHOLE : MAY_FAIL);
+}
 
 /**
  * The head list (`name, value, name, value…`) as the object an h2 commit
- * hands to `writeHead`, without connection-specific fields: whatever a
- * handler or tool set, none is sent. An object, not the list: node's
- * compatibility `writeHead` takes a list as headers to merge, and removes
- * then appends each name (three validations per field); an object's
- * fields are set once each.
+ * hands to the stream's `respond` (node's own form of a head), without
+ * connection-specific fields: whatever a handler or tool set, none is
+ * sent.
  */
 export function h2Head(head: Array<string | string[]>): H2Head {
   const out: H2Head = Object.create(null) as H2Head;
@@ -90,7 +119,7 @@ export function h2Head(head: Array<string | string[]>): H2Head {
     const name = (head[i] as string).toLowerCase();
     if (CONNECTION_SPECIFIC.has(name)) continue;
     const value = head[i + 1]!;
-    const had = out[name];
+    const had = out[name] as string | string[] | undefined;
     out[name] = had === undefined ? value : ([] as string[]).concat(had, value);
   }
   return out;

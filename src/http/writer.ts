@@ -7,7 +7,8 @@ import { CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, SERVER, TRANSFER_ENCODING, X_
 import { isBodyless } from '../lib/status.js';
 import { kAbort, kSettings, type Request } from './request.js';
 import { kCustomReason, kMarkCommitted, type Response } from './response.js';
-import { closedEarly, h2Head, isClosed, resetStream, type H2Head } from './h2-stream.js';
+import type { LiveList, Linkable } from './live-list.js';
+import { closedEarly, h2Head, isClosed, resetStream, respond, type H2Head } from './h2-stream.js';
 
 /** A response ready to go out, as the pipeline hands it to the writer. */
 export type Ready =
@@ -19,7 +20,7 @@ export type Ready =
   | { readonly kind: 'abort'; readonly error: unknown };
 
 /** One request in flight, as the writer sees it: what to write, where, and what to record for the access line. */
-export interface Exchange {
+export interface Exchange extends Linkable<Exchange> {
   readonly request: Request;
   readonly response: Response;
   readonly res: ServerResponse;
@@ -41,7 +42,7 @@ export interface WriterHost {
   readonly closing: boolean;
   /** The global `response.headers.server`, for a request that never got a route (a malformed target). */
   readonly serverHeader: string;
-  readonly streams: Set<Exchange>;
+  readonly streams: LiveList<Exchange>;
   logError(message: string, err: unknown, requestId: string): void;
 }
 
@@ -60,9 +61,10 @@ const LAST_CHUNK_GRACE_MS = 1000;
 /**
  * Hand the status line and headers to the socket (the commit). `length`:
  * the body length to declare, or null to leave framing to the protocol
- * (chunked on HTTP/1.1, close-delimited on HTTP/1.0).
+ * (chunked on HTTP/1.1, close-delimited on HTTP/1.0). `whole`: the body
+ * follows at once, in one write (h2 then needs no trailers: `respond`).
  */
-export function commit(host: WriterHost, ctx: Exchange, length: number | null): void {
+export function commit(host: WriterHost, ctx: Exchange, length: number | null, whole = false): void {
   const { response, request } = ctx;
   const h = response.headers;
   const status = response.status;
@@ -98,8 +100,9 @@ export function commit(host: WriterHost, ctx: Exchange, length: number | null): 
   }
   response[kMarkCommitted]();
   if (ctx.started !== 0) ctx.firstByteAt = performance.now();
-  // h2 has no reason phrase (node warns when given one).
-  ctx.res.writeHead(status, ctx.h2 ? undefined : response[kCustomReason], head);
+  // h2 has no reason phrase; its head goes straight to the stream (h2-stream.ts).
+  if (ctx.h2) respond(ctx.res, status, head as H2Head, whole);
+  else ctx.res.writeHead(status, response[kCustomReason], head as Array<string | string[]>);
 }
 
 /** A buffered response: length known, one write (B4, B6). */
@@ -117,7 +120,7 @@ export function sendBytes(host: WriterHost, ctx: Exchange, data: Buffer | string
   // node glues the head to a string body and encodes both as UTF-8: fine for an ASCII head only.
   if (typeof data === 'string' && (h[kHasLatin1] || hasNonAscii(response[kCustomReason]))) data = Buffer.from(data, 'utf8');
   const length = typeof data === 'string' ? Buffer.byteLength(data, 'utf8') : data.length;
-  commit(host, ctx, bodyless ? null : length);
+  commit(host, ctx, bodyless ? null : length, true);
   if (bodyless || request.method === 'HEAD') res.end();
   else {
     ctx.bytesSent = length;
