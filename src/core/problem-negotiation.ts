@@ -17,8 +17,9 @@ const load = createRequire(import.meta.url);
 let Negotiator: typeof NegotiatorType | undefined;
 
 /**
- * The type from `offered` the client prefers, per `Accept`; ties go to the
- * earlier offered type. A missing or blank `Accept` accepts anything (the
+ * The type from `offered` the client prefers, per `Accept`: the highest q,
+ * then the more specific range, then the header's order; a range matching
+ * several offered types takes the earlier. A missing or blank `Accept` accepts anything (the
  * first offered type); null when nothing offered is acceptable; 'too-long'
  * past `MAX_ACCEPT_LENGTH`, which the caller answers its own way.
  */

@@ -5,7 +5,7 @@ import { MAX_ACCEPT_LENGTH, preferredMedia } from '../core/problem-negotiation.j
 import { optionError, type PlannedRoute, type ToolBehaviour } from '../core/tool.js';
 
 export interface AcceptOptions {
-  /** The media types this subtree can send, in the order to prefer on a tie: a list, or one type; null (the default) checks nothing. */
+  /** The media types this subtree can send (a list, or one type), the earlier preferred when one range matches several; null (the default) checks nothing. */
   media: readonly string[] | string | null;
 }
 
@@ -38,7 +38,8 @@ export function acceptedMedia(request: Request): string | undefined {
 /**
  * CherryPy's `tools.accept`: the client's preferred type among `media`
  * (q-values, wildcards and specificity as RFC 9110 has them, through
- * negotiator; ties go to the earlier type in `media`), readable with
+ * negotiator; at equal q the header's order decides, as in CherryPy, and a
+ * wildcard matching several takes the earlier in `media`), readable with
  * `acceptedMedia(request)`; a 406 naming what the resource sends when it
  * accepts none of them. No `Accept` (or a blank one) accepts anything: the
  * first type. An `Accept` over 1 KiB is a 400 (HOSTILE 61). With more than
