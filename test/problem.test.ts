@@ -196,7 +196,7 @@ test('error_page functions return either: a string is HTML, an object a problem 
     filed: { index: exposed(() => { throw new HTTPError(409, 'Taken'); }) },
   }, {
     '/': {
-      'error_page.403': (info) => { seen.push(info); return { type: 'https://example.com/probs/members', title: 'Members only', status: 200, hint: 'log in', instance: undefined }; },
+      'error_page.403': (info) => { seen.push(info); return { type: '/problems/members', title: 'Members only', status: 200, hint: 'log in', instance: undefined }; },
       'error_page.400': (info) => (info.format === 'problem' ? { detail: `${info.errors?.length ?? 0} fields` } : `<p>${info.errors?.length ?? 0} fields</p>`),
       'error_page.410': () => '<p>an HTML page of its own</p>',
     },
@@ -204,7 +204,7 @@ test('error_page functions return either: a string is HTML, an object a problem 
   });
   const obj = await get(server.url + '/forbidden', { headers: PROBLEM_CLIENT });
   assert.equal(obj.status, 403);
-  assert.deepEqual(problemOf(obj), { type: 'https://example.com/probs/members', title: 'Members only', status: 403, detail: 'Members only', hint: 'log in' });
+  assert.deepEqual(problemOf(obj), { type: '/problems/members', title: 'Members only', status: 403, detail: 'Members only', hint: 'log in' });
   assert.equal(seen[0]!.format, 'problem');
   // An object is a problem whatever the client prefers, as the type the client accepts best.
   const toBrowser = await get(server.url + '/forbidden', { headers: BROWSER });
