@@ -48,6 +48,7 @@ const INDEX_EXPORTS = [
   'WorkerCrashLoopError',
   'WorkerStartError',
   'abortable',
+  'acceptedMedia',
   'defineTool',
   'engine',
   'errorCodes',
