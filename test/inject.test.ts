@@ -306,3 +306,10 @@ test('the result is typed: InjectResult for the options form, Response for the f
   const web: Response = await app.inject('/data');
   assert.deepEqual(await web.json(), { ok: true });
 });
+
+test('a WebSocket endpoint injected answers 426: there is no socket to upgrade', BOUNDED, async () => {
+  const app = quietApp({ live: exposed.websocket(() => undefined) });
+  const res = await app.inject({ url: '/live', headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==' } });
+  assert.equal(res.status, 426);
+  assert.equal(res.headers.upgrade, 'websocket');
+});
