@@ -153,8 +153,14 @@ test('request bodies: JSON from an object, a form from URLSearchParams, bytes as
   assert.equal(form.body, '1 two');
   const raw = await app.inject({ method: 'PUT', url: '/raw', body: new Uint8Array([0, 1, 254]), headers: { 'Content-Type': 'application/octet-stream' } });
   assert.equal(raw.body, '0001fe');
+  const buffer = await app.inject({ method: 'PUT', url: '/raw', body: new Uint8Array([7, 8]).buffer });
+  assert.equal(buffer.body, '0708');
+  const chunked = await app.inject({ method: 'PUT', url: '/raw', body: 'ab', headers: { 'Transfer-Encoding': 'chunked' } });
+  assert.equal(chunked.body, '6162', 'a chunked body is given decoded');
   const big = await app.inject({ method: 'POST', url: '/raw', body: 'x'.repeat(65) });
   assert.equal(big.status, 413);
+  const bigChunked = await app.inject({ method: 'POST', url: '/raw', body: 'x'.repeat(65), headers: { 'Transfer-Encoding': 'chunked' } });
+  assert.equal(bigChunked.status, 413);
 });
 
 test('headers given: repeated values joined as node joins them; an absolute URL sets Host and scheme; remoteAddress', BOUNDED, async () => {
@@ -272,6 +278,11 @@ test('inject is bound; bad options reject with a reason', BOUNDED, async () => {
   await assert.rejects(inject({ url: '/hello', headers: { 'Bad Name': 'x' } }), /Header name must be a valid HTTP token/);
   await assert.rejects(inject({ url: '/hello', headers: { 'X-Bad': 'a\r\nb' } }), /Invalid character in header content/);
   await assert.rejects(inject({ url: 'not a url' }), /Invalid URL/);
+  // Framing that disagrees with the body in hand: no socket could carry it as written.
+  await assert.rejects(inject({ method: 'POST', url: '/hello', body: 'hello', headers: { 'Content-Length': 2 } }), /Content-Length "2" is not the body's 5 bytes/);
+  await assert.rejects(inject({ method: 'POST', url: '/hello', headers: { 'Content-Length': '5' } }), /is not the body's 0 bytes/);
+  await assert.rejects(inject({ method: 'POST', url: '/hello', body: 'x', headers: { 'Content-Length': '1', 'Transfer-Encoding': 'chunked' } }), /both Content-Length and Transfer-Encoding/);
+  await assert.rejects(inject({ method: 'POST', url: '/hello', body: 'x', headers: { 'Transfer-Encoding': 'gzip' } }), /is not 'chunked'/);
   await assert.rejects(inject({} as InjectOptions), /give \{ url \}/);
   // A malformed target the pipeline reads itself: the 400 a socket's client would get.
   assert.equal((await inject({ url: '/%zz/..' })).status, 400);

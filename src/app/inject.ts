@@ -22,7 +22,7 @@ export interface InjectOptions {
   readonly method?: string;
   readonly url: string;
   readonly headers?: Readonly<Record<string, string | number | readonly string[] | undefined>>;
-  readonly body?: string | Uint8Array | URLSearchParams | JsonBody;
+  readonly body?: string | Uint8Array | ArrayBuffer | URLSearchParams | JsonBody;
   /** The client's address (`request.remote.ip`); 127.0.0.1 unless given. */
   readonly remoteAddress?: string;
   readonly signal?: AbortSignal;
@@ -45,6 +45,18 @@ export interface Inject {
 
 type Runner = (req: IncomingMessage, res: ServerResponse) => void;
 type Fetcher = (request: globalThis.Request, info?: FetchInfo) => Promise<globalThis.Response>;
+
+/**
+ * Framing given in `headers` must say what the body is: the body is in hand, so a length
+ * that disagrees with it would be a request no socket could carry as written. Bytes-level
+ * framing (a wrong length, smuggling) is a socket's to test.
+ */
+function checkFraming(length: string | undefined, chunked: string | undefined, size: number): void {
+  const bad = (why: string): DrupeError => new DrupeError('DRUPE_ERR_CONFIG_VALUE', `inject: ${why}; leave the framing out and inject sets Content-Length from the body`);
+  if (length !== undefined && chunked !== undefined) throw bad('both Content-Length and Transfer-Encoding given');
+  if (length !== undefined && length !== String(size)) throw bad(`Content-Length ${JSON.stringify(length)} is not the body's ${size} bytes`);
+  if (chunked !== undefined && chunked.toLowerCase() !== 'chunked') throw bad(`Transfer-Encoding ${JSON.stringify(chunked)} is not 'chunked' (the body is given decoded)`);
+}
 
 /** RFC 9110's token: what a method name is made of. */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -106,7 +118,8 @@ function incomingOf(options: InjectOptions): InjectIncoming {
   }
   const headers: IncomingHttpHeaders = {};
   const raw: string[] = [];
-  let framed = false;
+  let length: string | undefined;
+  let chunked: string | undefined;
   let typed = false;
   let hasHost = false;
   const given = options.headers;
@@ -122,7 +135,8 @@ function incomingOf(options: InjectOptions): InjectIncoming {
         validateHeaderValue(name, v);
         raw.push(name, v);
       }
-      if (lower === 'content-length' || lower === 'transfer-encoding') framed = true;
+      if (lower === 'content-length') length = values.join(', ');
+      else if (lower === 'transfer-encoding') chunked = values.join(', ');
       else if (lower === 'content-type') typed = true;
       else if (lower === 'host') hasHost = true;
       // node's joining of repeated fields: cookies with '; ', set-cookie a list, the others with ', '.
@@ -139,6 +153,7 @@ function incomingOf(options: InjectOptions): InjectIncoming {
     let type: string | undefined;
     if (typeof b === 'string') body = Buffer.from(b, 'utf8');
     else if (b instanceof Uint8Array) body = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+    else if (b instanceof ArrayBuffer) body = Buffer.from(b);
     else if (b instanceof URLSearchParams) {
       body = Buffer.from(b.toString(), 'utf8');
       type = 'application/x-www-form-urlencoded';
@@ -150,13 +165,13 @@ function incomingOf(options: InjectOptions): InjectIncoming {
       headers['content-type'] = type;
       raw.push('Content-Type', type);
     }
-    if (!framed) {
-      const length = String(body.length);
-      headers['content-length'] = length;
-      raw.push('Content-Length', length);
+    if (length === undefined && chunked === undefined) {
+      headers['content-length'] = String(body.length);
+      raw.push('Content-Length', String(body.length));
     }
     if (body.length === 0) body = null;
   }
+  checkFraming(length, chunked, body?.length ?? 0);
   const socket = { remoteAddress: options.remoteAddress ?? '127.0.0.1', remotePort: 0, encrypted, bytesRead: 0 };
   return new InjectIncoming(method, url, headers, raw, body, socket);
 }
