@@ -314,6 +314,11 @@ test('the result is typed: InjectResult for the options form, Response for the f
   const app = quietApp({ data: exposed(() => JSON.stringify({ ok: true })) });
   const res: InjectResult = await app.inject({ url: '/data' });
   assert.deepEqual(res.json<{ ok: boolean }>(), { ok: true });
+  // The common fields are strings, set-cookie a list: no narrowing needed to use them.
+  const type: string | undefined = res.headers['content-type'];
+  const cookies: readonly string[] | undefined = res.headers['set-cookie'];
+  assert.equal(type?.startsWith('text/html'), true);
+  assert.equal(cookies, undefined);
   const web: Response = await app.inject('/data');
   assert.deepEqual(await web.json(), { ok: true });
 });

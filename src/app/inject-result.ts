@@ -1,7 +1,24 @@
 import { Buffer } from 'node:buffer';
 
-/** Response header fields by lowercase name; `set-cookie` is always a list, other repeated fields are joined with ', ' (as node's client gives them). */
-export type InjectHeaders = Readonly<Record<string, string | readonly string[]>> & { readonly 'set-cookie'?: readonly string[] };
+/**
+ * Response header fields by lowercase name, as node's client gives them:
+ * `set-cookie` is always a list, every other field a string (repeated ones
+ * joined with ', '). The common fields are typed as strings.
+ */
+export interface InjectHeaders {
+  readonly [name: string]: string | readonly string[] | undefined;
+  readonly 'set-cookie'?: readonly string[];
+  readonly 'content-type'?: string;
+  readonly 'content-length'?: string;
+  readonly 'content-encoding'?: string;
+  readonly 'cache-control'?: string;
+  readonly location?: string;
+  readonly etag?: string;
+  readonly 'last-modified'?: string;
+  readonly vary?: string;
+  readonly allow?: string;
+  readonly 'www-authenticate'?: string;
+}
 
 /**
  * What `app.inject(options)` answers: the response as the writer wrote it.

@@ -46,18 +46,6 @@ export interface Inject {
 type Runner = (req: IncomingMessage, res: ServerResponse) => void;
 type Fetcher = (request: globalThis.Request, info?: FetchInfo) => Promise<globalThis.Response>;
 
-/**
- * Framing given in `headers` must say what the body is: the body is in hand, so a length
- * that disagrees with it would be a request no socket could carry as written. Bytes-level
- * framing (a wrong length, smuggling) is a socket's to test.
- */
-function checkFraming(length: string | undefined, chunked: string | undefined, size: number): void {
-  const bad = (why: string): DrupeError => new DrupeError('DRUPE_ERR_CONFIG_VALUE', `inject: ${why}; leave the framing out and inject sets Content-Length from the body`);
-  if (length !== undefined && chunked !== undefined) throw bad('both Content-Length and Transfer-Encoding given');
-  if (length !== undefined && length !== String(size)) throw bad(`Content-Length ${JSON.stringify(length)} is not the body's ${size} bytes`);
-  if (chunked !== undefined && chunked.toLowerCase() !== 'chunked') throw bad(`Transfer-Encoding ${JSON.stringify(chunked)} is not 'chunked' (the body is given decoded)`);
-}
-
 /** RFC 9110's token: what a method name is made of. */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const LOCAL: FetchInfo = { remoteAddress: '127.0.0.1', remotePort: 0 };
@@ -174,4 +162,16 @@ function incomingOf(options: InjectOptions): InjectIncoming {
   checkFraming(length, chunked, body?.length ?? 0);
   const socket = { remoteAddress: options.remoteAddress ?? '127.0.0.1', remotePort: 0, encrypted, bytesRead: 0 };
   return new InjectIncoming(method, url, headers, raw, body, socket);
+}
+
+/**
+ * Framing given in `headers` must say what the body is: the body is in hand, so a length
+ * that disagrees with it would be a request no socket could carry as written. Bytes-level
+ * framing (a wrong length, smuggling) is a socket's to test.
+ */
+function checkFraming(length: string | undefined, chunked: string | undefined, size: number): void {
+  const bad = (why: string): DrupeError => new DrupeError('DRUPE_ERR_CONFIG_VALUE', `inject: ${why}; leave the framing out and inject sets Content-Length from the body`);
+  if (length !== undefined && chunked !== undefined) throw bad('both Content-Length and Transfer-Encoding given');
+  if (length !== undefined && length !== String(size)) throw bad(`Content-Length ${JSON.stringify(length)} is not the body's ${size} bytes`);
+  if (chunked !== undefined && chunked.toLowerCase() !== 'chunked') throw bad(`Transfer-Encoding ${JSON.stringify(chunked)} is not 'chunked' (the body is given decoded)`);
 }
