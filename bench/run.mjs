@@ -5,6 +5,7 @@
 //   npm run bench -- --node-flags=      every server with V8's own heap sizing (see YOUNG_GENERATION)
 //   npm run bench -- workers [--rounds=3 --duration=5]   Drupe's hello with 1 and 2 worker processes (bench/workers.mjs)
 //   npm run bench -- h2 [--rounds=3 --duration=5]        hello and stream over TLS h2 with h2load (bench/h2.mjs)
+//   npm run bench -- inject [--rounds=5 --duration=3 --window=1]  app.inject against the same handler over a socket (bench/inject.mjs)
 //   npm run bench -- ws [--rounds=5 --duration=5 --idle=2000]   WebSocket echo and idle memory, Drupe against plain ws (bench/ws.mjs)
 // Servers run on core 1, load generators on core 0; only 127.0.0.1.
 import { spawn, spawnSync } from 'node:child_process';
@@ -33,6 +34,12 @@ if (process.argv[2] === 'h2') {
 // The ws scenario is its own run too: a WebSocket echo on Drupe against ws's own server (bench/ws.mjs).
 if (process.argv[2] === 'ws') {
   const { main } = await import('./ws.mjs');
+  await main(process.argv.slice(3));
+  process.exit(0);
+}
+// So is inject: app.inject against the same handler over a socket (bench/inject.mjs).
+if (process.argv[2] === 'inject') {
+  const { main } = await import('./inject.mjs');
   await main(process.argv.slice(3));
   process.exit(0);
 }

@@ -1,6 +1,8 @@
 // Public exports, nothing else (test/exports.test.ts pins the list).
 export { App } from './app/app.js';
 export type { FetchInfo } from './app/fetch.js';
+export type { Inject, InjectOptions } from './app/inject.js';
+export type { InjectResult, InjectHeaders } from './app/inject-result.js';
 export { loadConfig, parseConfig, type LoadedConfig } from './app/config-file.js';
 export { serve, quickstart, serverPlugin, type ServeOptions, type RunningServer, type ServerPlugin } from './app/server.js';
 export { Tree } from './app/tree.js';

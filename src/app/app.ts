@@ -6,6 +6,7 @@ import { handlerConfig, isExposed, nodeConfig } from '../core/expose.js';
 import { sectionSegment, type PlanSource } from '../core/plan.js';
 import { AppHost } from './host.js';
 import { fetchThrough, type FetchInfo } from './fetch.js';
+import { injector, type Inject } from './inject.js';
 import { defineTool } from '../core/tool.js';
 import { builtinTools } from '../tools/index.js';
 
@@ -46,6 +47,20 @@ export class App {
    */
   readonly fetch: (request: globalThis.Request, info?: FetchInfo) => Promise<globalThis.Response>;
 
+  /**
+   * A request through this app's whole pipeline with no socket, for tests
+   * and tools: `inject({ method, url, headers, body })` answers status,
+   * headers, body, the body's chunks as written and whether it completed;
+   * `inject(url | Request, init?)` answers a web `Response`, as `app.fetch`
+   * does. Bound. Call `configure()` first for server-wide config (quiet
+   * logs: `'log.screen': false`). See docs/testing.md.
+   *
+   * @example
+   *   const res = await app.inject({ method: 'POST', url: '/items', body: { name: 'x' } });
+   *   assert.equal(res.status, 201);
+   */
+  readonly inject: Inject;
+
   static {
     hostOfApp = (app) => app.#host;
   }
@@ -63,6 +78,8 @@ export class App {
     this.#host = new AppHost(this.#makeSource({}));
     this.listener = this.#host.listener;
     this.fetch = (request, info) => fetchThrough(this.#host, request, info);
+    const host = this.#host;
+    this.inject = injector((req, res) => host.runExchange(req, res), this.fetch);
   }
 
   /**

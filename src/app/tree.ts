@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { App, hostOf } from './app.js';
 import type { Config } from '../core/config.js';
 import { urlOf, type FetchInfo } from './fetch.js';
+import { injector, type Inject } from './inject.js';
 import { parseTarget } from '../http/target.js';
 import { DrupeError } from '../lib/errors.js';
 
@@ -47,6 +48,15 @@ export class Tree {
   readonly fetch = (request: globalThis.Request, info?: FetchInfo): Promise<globalThis.Response> => treeFetch(this.#mounts(), request, info);
 
   /**
+   * A request through the whole tree with no socket, as `app.inject` is
+   * through one app: the mount that takes the path answers (a plain 404
+   * when none does). Bound. See docs/testing.md.
+   */
+  readonly inject: Inject = injector((req, res) => this.#injectListener()(req, res), this.fetch);
+  /** The listener `inject` runs an exchange through: the tree's routing over each app's pipeline; rebuilt after a mount or configure. */
+  #injecting: Listener | undefined;
+
+  /**
    * Mount an App (or a root object and its sections, made into an App) at a
    * script name: '' (or '/') for the site's root, else '/name' or
    * '/a/b' — a leading '/', no trailing '/', no empty, '.' or '..'
@@ -72,6 +82,7 @@ export class Tree {
     // The app's requests carry the mount point, under serve() and fetch alike (serve() sets it again).
     hostOf(app).scriptName = name;
     this.#sorted = undefined;
+    this.#injecting = undefined;
     return this;
   }
 
@@ -82,6 +93,18 @@ export class Tree {
    */
   configure(global: Config = {}): void {
     for (const app of this.#apps.values()) app.configure(global);
+    this.#injecting = undefined;
+  }
+
+  #injectListener(): Listener {
+    if (this.#injecting !== undefined) return this.#injecting;
+    const sorted = this.#mounts();
+    if (sorted.length === 0) throw new DrupeError('DRUPE_ERR_CONFIG_VALUE', 'tree.inject: the tree has no app mounted (tree.mount(app, scriptName))');
+    const mounts = sorted.map(({ scriptName, app }): Mount => {
+      const host = hostOf(app);
+      return { scriptName, listener: (req, res) => host.runExchange(req, res) };
+    });
+    return (this.#injecting = treeListener(mounts, hostOf(sorted[0]!.app).serverHeader, () => false));
   }
 
   #mounts(): readonly Mounted[] {
