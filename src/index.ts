@@ -30,3 +30,12 @@ export type { Config, Environment, ErrorPage, ErrorPageInfo, StreamCommit } from
 export { UploadedFile } from './http/upload.js';
 export { sse, SseBody, formatEvent, type SseMessage, type SseOptions } from './body/sse.js';
 export { sleep, abortable } from './lib/abort.js';
+export type { Session } from './http/session.js';
+export {
+  SessionStoreUnavailableError, SessionLockTimeoutError, SessionTooLargeError,
+  type SessionStore, type SessionData, type SessionLock,
+} from './sessions/store.js';
+export { ramStore, type RamStoreOptions } from './sessions/ram-store.js';
+export { fileStore, type FileStoreOptions } from './sessions/file-store.js';
+export { redisStore, type RedisStoreOptions } from './sessions/redis-store.js';
+export type { SessionsOptions } from './tools/sessions.js';

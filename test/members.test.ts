@@ -10,7 +10,7 @@ import { start } from './helpers/server.js';
 const REQUEST_MEMBERS = [
   'aborted', 'base', 'bodyTaken', 'bytes', 'config', 'contentLength', 'cookies', 'handler', 'hasBody', 'headers', 'host', 'id',
   'json', 'lastEventId', 'login', 'method', 'params', 'path', 'protocol', 'query', 'queryString', 'raw', 'remote', 'scheme',
-  'scriptName', 'signal', 'stream', 'target', 'text', 'transferEncoding', 'url',
+  'scriptName', 'session', 'signal', 'signedCookies', 'stream', 'target', 'text', 'transferEncoding', 'url',
 ];
 const RESPONSE_MEMBERS = ['body', 'committed', 'deleteCookie', 'flushHeaders', 'headers', 'onStreamError', 'reason', 'setCookie', 'status', 'stream'];
 const HEADERS_MEMBERS = ['append', 'clear', 'delete', 'entries', 'get', 'getAll', 'has', 'set', 'size'];

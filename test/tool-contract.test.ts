@@ -141,6 +141,13 @@ const CASES: ToolCase[] = [
     request: {},
     applied: (res) => res.body.toString() === 'static file',
   },
+  {
+    name: 'sessions',
+    // Reading request.session where the tool is off is an error (a 500); a read alone sets no cookie, so HEAD matches GET.
+    page: ({ request }) => `session ${request.session.has('x') ? 'with x' : 'empty'}`,
+    request: {},
+    applied: (res) => res.status === 200 && res.body.toString() === 'session empty',
+  },
 ];
 
 function on(c: ToolCase, value = true): Config {

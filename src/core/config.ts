@@ -5,6 +5,7 @@ import { DEFAULT_MAX_JSON_DEPTH, MAX_JSON_DEPTH_LIMIT } from '../http/json-body.
 import type { Dispatcher } from './dispatcher.js';
 import { HOOK_POINTS, type HookEntry } from './hook-points.js';
 import { isAsciiFieldValue } from '../http/headers.js';
+import { MIN_SECRET_KEY_BYTES } from '../http/signed-cookies.js';
 import { findTool, prepareTool, splitToolKey, toolOptions, toolOptionsIn } from './tool.js';
 
 export type Environment = 'development' | 'production' | 'test';
@@ -59,6 +60,8 @@ export interface Config {
   'server.http2'?: boolean;
   /** HTTP/2: streams one connection may have open at once (100 unless set). */
   'server.http2_max_concurrent_streams'?: number;
+  /** Keys for signed cookies (HMAC-SHA256), each at least 32 bytes: the first signs, every one verifies, so keys rotate. */
+  'server.secret_keys'?: readonly string[];
   'request.show_tracebacks'?: boolean;
   'request.process_request_body'?: boolean;
   'request.max_params'?: number;
@@ -122,6 +125,10 @@ const KNOWN: Record<string, { check: Check; expects: string; globalOnly?: boolea
   'server.ssl_certificate_chain': { check: isString, expects: 'a file path', globalOnly: true },
   'server.http2': { check: isBool, expects: 'a boolean', globalOnly: true },
   'server.http2_max_concurrent_streams': { check: (v) => isSize(v) && (v as number) >= 1 && (v as number) <= 0xffffffff, expects: 'a count from 1 to 4294967295', globalOnly: true },
+  'server.secret_keys': {
+    check: (v) => isStringList(v) && (v as string[]).every((k) => Buffer.byteLength(k) >= MIN_SECRET_KEY_BYTES),
+    expects: `a list of keys of at least ${MIN_SECRET_KEY_BYTES} bytes each (e.g. from \`openssl rand -base64 48\`)`, globalOnly: true,
+  },
   'request.show_tracebacks': { check: isBool, expects: 'a boolean' },
   'request.process_request_body': { check: isBool, expects: 'a boolean' },
   'request.max_params': { check: isSize, expects: 'a count' },
@@ -338,5 +345,17 @@ export function routeSettings(c: Readonly<Config>): RouteSettings {
     onStreamError: c['response.on_stream_error'],
     streamNosniff: c['response.stream_nosniff'] ?? true,
     serverHeader: c['response.headers.server'] ?? DEFAULT_SERVER_HEADER,
+    secretKeys: secretKeys(c['server.secret_keys']),
   };
+}
+
+const NO_KEYS: readonly Buffer[] = Object.freeze([]);
+/** One list of key bytes per configured list, shared by every route. */
+const keyBytes = new WeakMap<readonly string[], readonly Buffer[]>();
+
+function secretKeys(keys: readonly string[] | undefined): readonly Buffer[] {
+  if (keys === undefined || keys.length === 0) return NO_KEYS;
+  let bytes = keyBytes.get(keys);
+  if (bytes === undefined) keyBytes.set(keys, (bytes = Object.freeze(keys.map((k) => Buffer.from(k)))));
+  return bytes;
 }

@@ -45,6 +45,10 @@ export function buildHookLists(config: Config, route: PlannedRoute): HookLists {
       priority: tool.priority ?? 50,
       failsafe: tool.failsafe ?? false,
     });
+    const cleanup = tool.cleanup;
+    if (cleanup !== undefined) {
+      add('on_end_request', { name: `tools.${k.name} (cleanup)`, run: (ctx) => cleanup.call(tool, ctx, prepared), priority: tool.priority ?? 50, failsafe: true });
+    }
   }
   const out: Record<string, readonly Hook[] | null> = {};
   for (const point of HOOK_POINTS) {

@@ -41,6 +41,10 @@ export class RequestContext implements Context, Exchange {
     this.res.flushHeaders();
   }
 
+  get secretKeys(): readonly Buffer[] {
+    return this.plan?.settings.secretKeys ?? [];
+  }
+
   get serverHeader(): string | undefined {
     return this.plan?.settings.serverHeader;
   }

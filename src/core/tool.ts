@@ -55,6 +55,13 @@ export interface Tool<O extends object = Record<string, unknown>, P = Readonly<O
    * request of the route.
    */
   appliesTo?(route: PlannedRoute, prepared: P): boolean;
+  /**
+   * Optional: the tool's last word on every request of a route where it is
+   * on, at `on_end_request` (failsafe, at the tool's priority), whatever
+   * happened in between — a failed handler, another hook that answered, a
+   * client gone: let go of what `run` took (a lock, a connection).
+   */
+  cleanup?(ctx: Context, prepared: P): unknown;
 }
 
 /** A tool as the registry holds it, whatever its options. */

@@ -32,6 +32,8 @@ export interface CookieOptions {
   httpOnly?: boolean;
   sameSite?: 'Strict' | 'Lax' | 'None';
   partitioned?: boolean;
+  /** Sign the value with the first of `server.secret_keys` (read it back from `request.signedCookies`). */
+  signed?: boolean;
 }
 
 const ATTR_OK = /^[\x21-\x3a\x3c-\x7e]*$/; // visible ASCII but ';'

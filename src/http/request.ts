@@ -2,11 +2,14 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import { Readable } from 'node:stream';
 import { HTTPError, RequestAbortedError } from '../lib/errors.js';
 import { createParams, parseFormInto, stringifyParams, type Params } from './form.js';
-import { parseMultipartInto, removeTempFiles } from './multipart.js';
+import { removeTempFiles } from './multipart.js';
+import { readFormBody } from './form-body.js';
 import { readBody, limitedBody, markChunkedBody, undecodedEncoding } from './body-reader.js';
 import { parseJsonBody } from './json-body.js';
 import { parseCookieHeader } from './cookies.js';
-import { charsetOf, mediaType } from '../lib/media-type.js';
+import { verifiedCookies } from './signed-cookies.js';
+import { charsetOf } from '../lib/media-type.js';
+import { noSession, type Session } from './session.js';
 import type { Response } from './response.js';
 import type { RouteConfig, RouteSettings } from './route-settings.js';
 import { appUrl } from './site-url.js';
@@ -30,6 +33,8 @@ export const kRedirectTo = Symbol('drupe.request.redirectTo');
 export const kHasTempFiles = Symbol('drupe.request.hasTempFiles');
 export const kCleanup = Symbol('drupe.request.cleanup');
 export const kHostField = Symbol('drupe.request.hostField');
+/** tools.sessions hands the request its session. */
+export const kSetSession = Symbol('drupe.request.setSession');
 
 /** `request.config` before a route was found (a request whose target could not be parsed). */
 const NO_CONFIG: Readonly<RouteConfig> = Object.freeze({});
@@ -82,6 +87,8 @@ export class Request {
   #query: Params | undefined;
   #params: Params | undefined;
   #cookies: Record<string, string> | undefined;
+  #signedCookies: Record<string, string> | undefined;
+  #session: Session | undefined;
   #body: Promise<Buffer> | undefined;
   #bodyTaken = false;
   #abort: AbortController | undefined;
@@ -219,6 +226,18 @@ export class Request {
     return (this.#cookies ??= parseCookieHeader(this.headers.cookie));
   }
 
+  /** Cookies whose signature verifies under `server.secret_keys`, values without it; a tampered or unsigned one is absent. */
+  get signedCookies(): Readonly<Record<string, string>> {
+    return (this.#signedCookies ??= verifiedCookies(this[kSettings]?.secretKeys ?? [], this.cookies));
+  }
+
+  /** The client's session (`tools.sessions`, docs/sessions.md); reading it where the tool is off throws a clear error. */
+  get session(): Session {
+    return this.#session ?? noSession();
+  }
+
+  [kSetSession](session: Session | undefined): void { this.#session = session; }
+
   /**
    * Aborts when the client goes away (`reason.code` 'DRUPE_CLIENT_CLOSED') or
    * the server shuts down ('DRUPE_SERVER_CLOSING'): pass it to fetch, timers
@@ -323,25 +342,10 @@ export class Request {
     return limitedBody(this.raw, this[kSettings].maxBodySize, this.transferEncoding !== undefined);
   }
 
-  /**
-   * Read a form body (urlencoded or multipart) into `params` before the
-   * handler runs, as CherryPy does. Other bodies are left for the handler.
-   */
+  /** Read a form body into `params` before the handler runs, as CherryPy does (form-body.ts). */
   async [kProcessForm](): Promise<void> {
     if (!this.hasBody || this.#bodyTaken) return;
-    const type = mediaType(this.headers['content-type']);
-    const s = this[kSettings];
-    if (type === 'application/x-www-form-urlencoded') {
-      const buf = await this.bytes();
-      parseFormInto(this[kOwnParams](), buf.toString('utf8'), { maxParams: s.maxParams }, 'form body');
-    } else if (type === 'multipart/form-data') {
-      await parseMultipartInto(this[kOwnParams](), this.stream(), this.headers['content-type']!, {
-        maxParts: s.maxParts,
-        maxFileSize: s.maxFileSize,
-        maxFieldSize: 1024 * 1024,
-        spoolThreshold: s.spoolThreshold,
-      }, (this.#tempFiles ??= []));
-    }
+    await readFormBody(this, () => this[kOwnParams](), this[kSettings], () => (this.#tempFiles ??= []));
   }
 
   /**

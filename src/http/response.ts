@@ -1,6 +1,7 @@
 import { DrupeError, HeadersSentError } from '../lib/errors.js';
 import { Headers, kLock } from './headers.js';
 import { serializeCookie, type CookieOptions } from './cookies.js';
+import { signCookieValue } from './signed-cookies.js';
 import { STATUS_CODES } from 'node:http';
 import { reasonPhrase } from '../lib/status.js';
 
@@ -14,6 +15,13 @@ export const kMarkCommitted = Symbol('drupe.response.markCommitted');
 export const kSetOwner = Symbol('drupe.response.setOwner');
 export const kReset = Symbol('drupe.response.reset');
 export const kForceStatus = Symbol('drupe.response.forceStatus');
+
+/** The request in flight a response belongs to: it commits the headers and knows the route's signing keys. */
+export interface ResponseOwner {
+  flush(): void;
+  /** `server.secret_keys` as bytes (empty when none are set). */
+  readonly secretKeys: readonly Buffer[];
+}
 
 const STATUS_TEXT = /^([1-5]\d\d)(?: ([\t\x20-\x7e\x80-\xff]*))?$/;
 
@@ -42,7 +50,7 @@ export class Response {
   #status = 200;
   #reason: string | undefined;
   #committed = false;
-  #owner: { flush(): void } | undefined;
+  #owner: ResponseOwner | undefined;
 
   constructor() {
     this.headers = new Headers();
@@ -82,8 +90,16 @@ export class Response {
     return this.#committed;
   }
 
-  /** Add a Set-Cookie header. */
+  /**
+   * Add a Set-Cookie header. `signed: true` signs the value with the first
+   * of `server.secret_keys` (read it back from `request.signedCookies`).
+   */
   setCookie(name: string, value: string, options?: CookieOptions): void {
+    if (options?.signed === true) {
+      const key = this.#owner?.secretKeys[0];
+      if (key === undefined) throw new DrupeError('DRUPE_ERR_CONFIG_VALUE', `Cookie ${name}: a signed cookie needs server.secret_keys in the global config`);
+      value = signCookieValue(key, name, value);
+    }
     this.headers.append('Set-Cookie', serializeCookie(name, value, options));
   }
 
@@ -108,7 +124,7 @@ export class Response {
   }
 
   /** Who commits the headers on `flushHeaders()`. */
-  [kSetOwner](owner: { flush(): void }): void {
+  [kSetOwner](owner: ResponseOwner): void {
     this.#owner = owner;
   }
 

@@ -39,4 +39,6 @@ export interface RouteSettings extends RequestLimits {
   readonly streamNosniff: boolean;
   /** '' for none. */
   readonly serverHeader: string;
+  /** `server.secret_keys` as bytes: the first signs cookies, every one verifies (empty: nothing is signed). */
+  readonly secretKeys: readonly Buffer[];
 }

@@ -10,6 +10,7 @@ import { jsonIn } from './json_in.js';
 import { jsonOut } from './json_out.js';
 import { proxy } from './proxy.js';
 import { responseHeaders } from './response_headers.js';
+import { sessions } from './sessions.js';
 import { staticdir } from './staticdir.js';
 import { staticfile } from './staticfile.js';
 import { trailingSlash } from './trailing_slash.js';
@@ -36,6 +37,8 @@ export const builtinTools: readonly AnyTool[] = Object.freeze([
   // CherryPy's place: first of the before_handler tools, before static files and redirects.
   place('auth_basic',       'before_handler',       1, false, authBasic),
   place('trailing_slash',   'before_handler',      20, false, trailingSlash),
+  // After the guards and redirects (nothing locked for a request they answer), before static files and user hooks (which may read the session).
+  place('sessions',         'before_handler',      30, false, sessions),
   place('staticdir',        'before_handler',      50, false, staticdir),
   place('staticfile',       'before_handler',      50, false, staticfile),
   // Last of the before_handler tools: a static file or a redirect answers first.
