@@ -2,7 +2,8 @@
 // value (GET /session: the session's counter, read, written back one higher, answered). Drupe
 // with tools.sessions on its RAM store and on Redis, the same handler with sessions off, and
 // Fastify with @fastify/session on its in-memory store and on Redis (connect-redis), in
-// interleaved rounds. The load generator sends a session cookie with every request: before each
+// interleaved rounds; Drupe's twice more with locking 'explicit' (no lock taken, as Fastify's
+// sessions take none), to show what the session lock costs. The load generator sends a session cookie with every request: before each
 // measurement it opens SESSIONS sessions (one request each, keeping the Set-Cookie), and wrk sends
 // them in turn (bench/load/session.lua), so every measured request reads and writes a session that
 // exists. Servers on core 1, wrk and redis-server on core 0 (taskset): the server's CPU per
@@ -24,6 +25,9 @@ const SERVERS = [
   { name: 'drupe-none', file: 'session-drupe.mjs', store: 'none', sessions: false },
   { name: 'drupe-ram', file: 'session-drupe.mjs', store: 'ram', sessions: true },
   { name: 'drupe-redis', file: 'session-drupe.mjs', store: 'redis', sessions: true, redis: true },
+  // Without the session lock ('explicit' locking, never taken): the same work as Fastify's sessions, which lock nothing.
+  { name: 'drupe-ram-nolock', file: 'session-drupe.mjs', store: 'ram', sessions: true, locking: 'explicit' },
+  { name: 'drupe-redis-nolock', file: 'session-drupe.mjs', store: 'redis', sessions: true, redis: true, locking: 'explicit' },
   { name: 'fastify-memory', file: 'session-fastify.mjs', store: 'memory', sessions: true },
   { name: 'fastify-redis', file: 'session-fastify.mjs', store: 'redis', sessions: true, redis: true },
 ];
@@ -31,6 +35,8 @@ const SERVERS = [
 const RATIOS = [
   { of: 'fastify-memory', to: 'drupe-ram', what: 'Fastify in-memory ÷ Drupe RAM' },
   { of: 'fastify-redis', to: 'drupe-redis', what: 'Fastify + connect-redis ÷ Drupe Redis' },
+  { of: 'fastify-memory', to: 'drupe-ram-nolock', what: 'Fastify in-memory ÷ Drupe RAM without the lock' },
+  { of: 'fastify-redis', to: 'drupe-redis-nolock', what: 'Fastify + connect-redis ÷ Drupe Redis without the lock' },
   { of: 'drupe-ram', to: 'drupe-none', what: 'Drupe RAM ÷ Drupe without sessions' },
   { of: 'drupe-redis', to: 'drupe-none', what: 'Drupe Redis ÷ Drupe without sessions' },
 ];
@@ -69,7 +75,7 @@ async function startRedis() {
 async function startServer(s, flags, redis) {
   const port = await freePort();
   const [cmd, args] = pinned(1, process.execPath, [...flags, join(BENCH, 'servers', s.file), String(port)]);
-  const env = { ...process.env, NODE_ENV: 'production', PORT: String(port), BENCH_SESSION_STORE: s.store, BENCH_REDIS_URL: redis.url };
+  const env = { ...process.env, NODE_ENV: 'production', PORT: String(port), BENCH_SESSION_STORE: s.store, BENCH_SESSION_LOCKING: s.locking ?? '', BENCH_REDIS_URL: redis.url };
   const { child, stderr } = await spawnReady(cmd, args, { cwd: join(BENCH, 'servers'), env }, live, 15_000);
   return { child, port, pid: child.pid, url: `http://127.0.0.1:${port}/session`, stderr };
 }
