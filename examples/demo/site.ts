@@ -1,8 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { App, HTTPError, HTTPRedirect, expose, json, type Config, type Context } from '../../src/index.js';
+import { Account, accountSections } from './account.js';
 
 function layout(title: string, body: string): string {
   return `<!DOCTYPE html><html><head><meta charset="utf-8"><title>${title}</title></head>
-<body><nav><a href="/">Home</a> · <a href="/blog/">Blog</a> · <a href="/guestbook/">Guestbook</a> · <a href="/clock">Clock (streamed)</a> · <a href="/old-home">A redirect</a> · <a href="/secret">An error</a></nav>
+<body><nav><a href="/">Home</a> · <a href="/blog/">Blog</a> · <a href="/guestbook/">Guestbook</a> · <a href="/account/">Account (sessions)</a> · <a href="/clock">Clock (streamed)</a> · <a href="/old-home">A redirect</a> · <a href="/secret">An error</a></nav>
 ${body}</body></html>`;
 }
 
@@ -51,6 +53,7 @@ class Guestbook {
 export class Root {
   blog = new Blog();
   guestbook = new Guestbook();
+  account = new Account();
 
   @expose()
   index({ params }: Context): string {
@@ -83,8 +86,18 @@ export const sections: Record<string, Config> = {
   '/': {
     'error_page.404': ({ status, message }) => layout('Not found', `<h1>${status}: nothing here</h1><p>${escape(message)}</p>`),
   },
+  ...accountSections,
 };
 
+/**
+ * The server-wide config: a signing key for signed cookies, made fresh at
+ * each start (a real site reads its keys from its config, so that cookies
+ * survive a restart and every process shares them).
+ */
+export const globalConfig: Config = { 'server.secret_keys': [randomBytes(32).toString('base64url')] };
+
 export function demoApp(): App {
-  return new App(new Root(), sections);
+  const app = new App(new Root(), sections);
+  app.configure(globalConfig);
+  return app;
 }

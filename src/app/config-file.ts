@@ -13,7 +13,7 @@ export interface LoadedConfig {
 /** Keys whose relative path is read from the file's folder (a path in a file means where the file is, not where the process started). */
 const PATH_KEYS = new Set([
   'tools.staticdir.root', 'tools.staticfile.root', 'log.access_file', 'log.error_file',
-  'server.ssl_certificate', 'server.ssl_private_key', 'server.ssl_certificate_chain',
+  'server.ssl_certificate', 'server.ssl_private_key', 'server.ssl_certificate_chain', 'tools.sessions.storage_path',
 ]);
 /** Keys CherryPy reads under a `root` when one is set: resolved only when the file sets no root for them. */
 const UNDER_ROOT: Record<string, string> = { 'tools.staticdir.dir': 'tools.staticdir.root', 'tools.staticfile.filename': 'tools.staticfile.root' };

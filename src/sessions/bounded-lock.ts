@@ -1,3 +1,4 @@
+import { timerMs } from './settings.js';
 import { SessionLockTimeoutError, type SessionLock, type SessionStore } from './store.js';
 
 /** What a store gets past `waitMs` to give up by itself before the tool gives up for it. */
@@ -15,8 +16,7 @@ export function lockWithin(store: SessionStore, id: string, waitMs: number, hold
     const timer = setTimeout(() => {
       late = true;
       reject(new SessionLockTimeoutError(`The session store gave no lock within ${waitMs + GRACE_MS} ms`));
-    }, waitMs + GRACE_MS);
-    timer.unref();
+    }, timerMs(waitMs + GRACE_MS));
     store.lock(id, waitMs, holdMs).then(
       (lock) => {
         clearTimeout(timer);

@@ -1,3 +1,4 @@
+import { timerMs } from './settings.js';
 import type { SessionLock } from './store.js';
 
 /** In-process locks by session id, taken in turn. */
@@ -21,8 +22,8 @@ interface Held {
 
 /**
  * A lock per id with a queue of waiters: release hands the lock to the
- * first waiter still waiting. Every timer is unref'd (a lock never keeps
- * the process up) and every wait is bounded.
+ * first waiter still waiting. Every wait is bounded (its timer keeps the
+ * process up while someone waits); a held lock's expiry timer never does.
  */
 export function waitingLocks(): LockTable {
   const held = new Map<string, Held>();
@@ -42,7 +43,7 @@ export function waitingLocks(): LockTable {
     const entry: Held = h ?? { token, expiry: undefined as unknown as NodeJS.Timeout, queue };
     entry.token = token;
     // A holder that never lets go (a hung handler) loses the lock after holdMs.
-    entry.expiry = setTimeout(() => { if (entry.token === token) grantNext(id, entry); }, holdMs);
+    entry.expiry = setTimeout(() => { if (entry.token === token) grantNext(id, entry); }, timerMs(holdMs));
     entry.expiry.unref();
     held.set(id, entry);
     let released = false;
@@ -73,8 +74,7 @@ export function waitingLocks(): LockTable {
           const i = h.queue.indexOf(waiter);
           if (i >= 0) h.queue.splice(i, 1);
           reject(timedOut());
-        }, waitMs);
-        waiter.timer.unref();
+        }, timerMs(waitMs));
         h.queue.push(waiter);
       });
     },

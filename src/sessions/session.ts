@@ -1,5 +1,6 @@
 import type { Response } from '../http/response.js';
 import type { Session } from '../http/session.js';
+import { addVary } from '../http/vary.js';
 import { DrupeError } from '../lib/errors.js';
 import { lockWithin } from './bounded-lock.js';
 import { newSessionId } from './session-id.js';
@@ -19,6 +20,10 @@ export class ServerSession implements Session {
   /** Not in the store yet: nothing to touch, and nothing is saved while it stays empty. */
   #isNew: boolean;
   #changed = false;
+  /** The handler looked at the session: the response depends on the cookie. */
+  #used = false;
+  /** Already saved or touched by this request: an unchanged session is not touched twice. */
+  #written = false;
   #expired = false;
   /** Saved for good: changes now throw. */
   #closed = false;
@@ -50,14 +55,17 @@ export class ServerSession implements Session {
   }
 
   get(key: string): unknown {
+    this.#used = true;
     return Object.prototype.hasOwnProperty.call(this.#data, key) ? this.#data[key] : undefined;
   }
 
   has(key: string): boolean {
+    this.#used = true;
     return Object.prototype.hasOwnProperty.call(this.#data, key);
   }
 
   keys(): string[] {
+    this.#used = true;
     return Object.keys(this.#data);
   }
 
@@ -113,23 +121,38 @@ export class ServerSession implements Session {
   async save(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    // A page built from the session is one client's: a shared cache must key it by the cookie.
+    if (this.#used && !this.#response.committed) addVary(this.#response.headers, 'Cookie');
     try {
       await this.#persist();
+    } catch (err) {
+      this.#takeBackCookie();
+      throw err;
     } finally {
       await this.#let();
     }
   }
 
-  /** The request ends without a save (the handler failed, or never ran): nothing is written; the lock goes. */
+  /** The request ends without a save (the handler failed, or never ran; a WebSocket only reads): nothing is written; the lock goes. */
   async abandon(): Promise<void> {
     this.#closed = true;
+    this.#takeBackCookie();
     await this.#let();
   }
 
+  /** The cookie of an id never saved (a new or regenerated session) would name nothing: take it back while we can. */
+  #takeBackCookie(): void {
+    if (this.#isNew && this.#cookieFor === this.#id && !this.#response.committed) {
+      removeSetCookie(this.#response, this.#s.name);
+      this.#cookieFor = undefined;
+    }
+  }
+
+  /** Let the lock go. A release the store fails (it went away) is not the request's failure: the lock expires by itself. */
   async #let(): Promise<void> {
     const lock = this.#lock;
     this.#lock = undefined;
-    if (lock !== undefined) await lock.release();
+    if (lock !== undefined) await lock.release().catch(() => undefined);
   }
 
   /** Write what this request did to the session, once: later calls write only what changed since. */
@@ -147,8 +170,12 @@ export class ServerSession implements Session {
     }
     if (this.#changed) {
       this.#changed = false;
+      this.#written = true;
       // A client that only looked needs no session: nothing is stored, no cookie is sent.
-      if (this.#isNew && this.#oldId === undefined && Object.keys(this.#data).length === 0) return;
+      if (this.#isNew && this.#oldId === undefined && Object.keys(this.#data).length === 0) {
+        this.#takeBackCookie();
+        return;
+      }
       await store.save(this.#id, this.#data, ttlMs);
       this.#isNew = false;
       if (this.#oldId !== undefined) {
@@ -156,7 +183,8 @@ export class ServerSession implements Session {
         this.#oldId = undefined;
       }
       this.#offerCookie(true);
-    } else if (!this.#isNew) {
+    } else if (!this.#isNew && !this.#written) {
+      this.#written = true;
       await store.touch(this.#id, ttlMs);
       if (this.#s.persistent) this.#offerCookie(true); // a persistent cookie's Max-Age moves on with the session
     }
@@ -182,6 +210,7 @@ export class ServerSession implements Session {
   #change(what: string): void {
     this.#open(what);
     this.#changed = true;
+    this.#used = true;
     // A new session's id goes out with the first change, so that a response committed
     // later in the handler (`flushHeaders()`) still carries it.
     if (this.#isNew && !this.#expired) this.#offerCookie();
@@ -189,7 +218,7 @@ export class ServerSession implements Session {
 
   #open(what: string): void {
     if (this.#closed) {
-      throw new DrupeError('DRUPE_ERR_SESSION', `session.${what}(): the session was already saved (when the handler returned, before its body was sent); change it in the handler, before returning`);
+      throw new DrupeError('DRUPE_ERR_SESSION', `session.${what}(): the session was already saved (when the handler returned, before its body was sent) or is read-only (a WebSocket's); change it in a page handler, before returning`);
     }
     if (this.#response.committed) {
       throw new DrupeError('DRUPE_ERR_SESSION', `session.${what}(): the response's headers were already sent, so the session's cookie can no longer change; change the session before response.flushHeaders()`);

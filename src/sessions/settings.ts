@@ -21,3 +21,10 @@ export interface SessionSettings {
   /** The route's store, opened on first use and shared by every route that names the same one. */
   store(): SessionStore;
 }
+
+/** node's longest timer (2^31 - 1 ms, about 24.8 days): a longer one fires at once, so every wait is clamped to it. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export function timerMs(ms: number): number {
+  return Math.min(Math.max(0, ms), MAX_TIMER_MS);
+}

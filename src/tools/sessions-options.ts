@@ -76,8 +76,9 @@ function isStore(v: unknown): v is SessionStore {
 export function prepareSessions(o: Readonly<SessionsOptions>): SessionSettings {
   const type = o.storage_type;
   if (type !== 'ram' && type !== 'file' && type !== 'redis') throw optionError('sessions', 'storage_type', "'ram', 'file' or 'redis'", type);
-  if (type === 'file' && o.store === null && o.storage_path === '') throw optionError('sessions', 'storage_path', "a directory (storage_type is 'file')", o.storage_path);
-  if (type === 'redis' && o.store === null && !/^rediss?:\/\//.test(o.redis_url)) throw optionError('sessions', 'redis_url', "a redis:// or rediss:// URL (storage_type is 'redis')", o.redis_url);
+  // Each value is judged on its own: storage_type may be set at one level (or line of a config file) and
+  // its storage_path or redis_url at another, so a missing one is only known when the store is opened.
+  if (o.redis_url !== '' && !/^rediss?:\/\/./.test(o.redis_url)) throw optionError('sessions', 'redis_url', 'a redis:// or rediss:// URL', o.redis_url);
   if (!positive(o.timeout)) throw optionError('sessions', 'timeout', 'a number of minutes above 0', o.timeout);
   if (!TOKEN.test(o.name)) throw optionError('sessions', 'name', 'a cookie name (letters, digits and !#$%&\'*+-.^_`|~)', o.name);
   if (!o.path.startsWith('/') || !ATTR.test(o.path)) throw optionError('sessions', 'path', "a path starting with '/'", o.path);

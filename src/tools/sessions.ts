@@ -1,3 +1,4 @@
+import { RequestContext } from '../core/request-context.js';
 import type { ToolBehaviour } from '../core/tool.js';
 import { kSetSession, type Context, type Request } from '../http/request.js';
 import { HTTPError, HTTPRedirect, InternalRedirect } from '../lib/errors.js';
@@ -18,18 +19,27 @@ const live = new WeakMap<Request, ServerSession>();
 const RETRY_LOCK = '1';
 const RETRY_STORE = '5';
 
+/** When an unavailable store was last logged: an outage is logged every 10 s, not at every request it fails. */
+let outageLoggedAt = 0;
+const OUTAGE_LOG_EVERY_MS = 10_000;
+
 /**
  * A store's failure as the client's answer: a lock not had in time or a
  * store not answering is a 503 with Retry-After (the request may succeed
- * later; the store's own message, which may name a server, is not shown).
- * Anything else (a session over `max_size`, a bug) stays an unexpected
- * error: a logged 500.
+ * later; the store's own message, which may name a server, is logged, not
+ * shown). Anything else (a session over `max_size`, a bug) stays an
+ * unexpected error: a logged 500.
  */
-function answerFor(err: unknown): unknown {
+function answerFor(ctx: Context, err: unknown): unknown {
   if (err instanceof SessionLockTimeoutError) {
     return new HTTPError(503, 'The session is busy with another request; try again shortly', { 'Retry-After': RETRY_LOCK });
   }
   if (err instanceof SessionStoreUnavailableError) {
+    const now = Date.now();
+    if (now - outageLoggedAt >= OUTAGE_LOG_EVERY_MS && ctx instanceof RequestContext) {
+      outageLoggedAt = now;
+      ctx.host.logError('The session store is not available (requests that need a session get 503 until it is back; logged at most every 10 s)', err, ctx.request.id);
+    }
     return new HTTPError(503, 'The session store is not available; try again shortly', { 'Retry-After': RETRY_STORE });
   }
   return err;
@@ -60,7 +70,7 @@ async function open(ctx: Context, s: SessionSettings): Promise<ServerSession> {
     return new ServerSession(store, s, ctx.response, id ?? '', data, lock);
   } catch (err) {
     if (lock !== undefined) await lock.release().catch(() => undefined);
-    throw answerFor(err);
+    throw answerFor(ctx, err);
   }
 }
 
@@ -83,8 +93,22 @@ export const sessions: ToolBehaviour<SessionsOptions, SessionSettings> = {
   prepare: prepareSessions,
   run(ctx: Context, s: SessionSettings): unknown {
     const { request } = ctx;
+    const earlier = live.get(request);
+    // An InternalRedirect raised after this tool ran, before the handler did: that pass's lock goes first.
+    if (earlier !== undefined) {
+      live.delete(request);
+      return earlier.abandon().then(() => sessions.run(ctx, s));
+    }
     const handler = request.handler;
     if (handler === null) return undefined; // a tool answered the request
+    if (request.raw.headers.upgrade !== undefined) {
+      // A WebSocket endpoint (or a refused upgrade) may read the session, e.g. who is logged in; it never holds
+      // the lock for the socket's life, and its handler stays unwrapped, as the upgrade checks expect.
+      return open(ctx, s).then(async (session) => {
+        request[kSetSession](session);
+        await session.abandon();
+      });
+    }
     return open(ctx, s).then((session) => {
       live.set(request, session);
       request[kSetSession](session);
@@ -93,10 +117,10 @@ export const sessions: ToolBehaviour<SessionsOptions, SessionSettings> = {
         try {
           result = handler.call(this, c);
         } catch (err) {
-          return finish(session, err, true);
+          return finish(c, session, err, true);
         }
-        if (!isThenable(result)) return finish(session, result, false);
-        return Promise.resolve(result).then((v) => finish(session, v, false), (err: unknown) => finish(session, err, true));
+        if (!isThenable(result)) return finish(c, session, result, false);
+        return Promise.resolve(result).then((v) => finish(c, session, v, false), (err: unknown) => finish(c, session, err, true));
       };
     });
   },
@@ -113,15 +137,19 @@ export const sessions: ToolBehaviour<SessionsOptions, SessionSettings> = {
  * redirect, internal redirect or HTTP error saves, as CherryPy's does),
  * release, then answer as the handler did.
  */
-async function finish(session: ServerSession, outcome: unknown, threw: boolean): Promise<unknown> {
-  if (threw && !(outcome instanceof HTTPRedirect || outcome instanceof HTTPError || outcome instanceof InternalRedirect)) {
-    await session.abandon();
-    throw outcome;
+async function finish(ctx: Context, session: ServerSession, outcome: unknown, threw: boolean): Promise<unknown> {
+  if (threw) {
+    // A store's error inside the handler (acquireLock timed out, the store went away) is its 503.
+    const answer = answerFor(ctx, outcome);
+    if (answer !== outcome || !(outcome instanceof HTTPRedirect || outcome instanceof HTTPError || outcome instanceof InternalRedirect)) {
+      await session.abandon();
+      throw answer;
+    }
   }
   try {
     await session.save();
   } catch (err) {
-    throw answerFor(err);
+    throw answerFor(ctx, err);
   }
   if (threw) throw outcome;
   return outcome;
