@@ -4,6 +4,7 @@
 // storage. Redis is a real redis-server (test/helpers/redis.ts); "another process" is a real one.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -108,6 +109,19 @@ test('file store (HOSTILE 55): a link planted where a session file goes is not f
   assert.equal(readFileSync(join(root, 'secret'), 'utf8'), '{"secret":true}');
 });
 
+test('file store (HOSTILE 55): a FIFO planted where a session file goes reads as no session, without waiting for a writer', async (t) => {
+  const storage = tempDir();
+  const store = fileStore({ path: storage, maxSize: CONTRACT_MAX_SIZE });
+  t.after(() => store.close());
+  const id = newId();
+  await store.save(id, { mine: true }, LONG);
+  const [name] = readdirSync(storage);
+  rmSync(join(storage, name!));
+  execFileSync('mkfifo', [join(storage, name!)]);
+  assert.equal(await within(store.load(id), 'load beside a FIFO'), undefined);
+  await store.touch(id, LONG);
+});
+
 test('file store: files are private (0600 in a 0700 directory made on first save), no temporary file is left', async (t) => {
   const storage = join(tempDir(), 'new', 'sessions');
   const store = fileStore({ path: storage, maxSize: CONTRACT_MAX_SIZE });
@@ -170,7 +184,7 @@ test('file store: clean() removes expired sessions, expired locks and stale temp
   await liveLock.release();
 });
 
-test('file store: a lock file holding garbage counts as expired once older than holdMs', async (t) => {
+test('file store: a lock file holding garbage (or a FIFO) counts as expired once older than holdMs', async (t) => {
   const storage = tempDir();
   const store = fileStore({ path: storage, maxSize: CONTRACT_MAX_SIZE });
   t.after(() => store.close());
@@ -186,6 +200,12 @@ test('file store: a lock file holding garbage counts as expired once older than 
   const lock = await within(other.lock(id, 5000, LONG), 'the lock past a garbage lock file');
   await lock.release();
   await held.release(); // its file is gone: nothing to do, no error
+  // A FIFO in the lock file's place (HOSTILE 55) is garbage too: never waited on.
+  execFileSync('mkfifo', [join(storage, lockName)]);
+  await within(assert.rejects(other.lock(id, 50, LONG), SessionLockTimeoutError), 'a fresh FIFO lock to hold, not hang');
+  utimesSync(join(storage, lockName), old, old);
+  const past = await within(other.lock(id, 5000, LONG), 'the lock past an old FIFO');
+  await past.release();
 });
 
 // Two store objects on one storage behave as two processes do (each has its own in-process queue).
@@ -198,6 +218,13 @@ async function twoStoresShareSessionsAndLocks(a: SessionStore, b: SessionStore):
   const waiting = b.lock(id, 10_000, LONG);
   await held.release();
   await (await within(waiting, 'the other store once released')).release();
+  // A holder whose time ran out gives back nothing that is not its own (the token check: within
+  // one store the in-process queue alone would hide a release that frees the next holder's lock).
+  const stale = await a.lock(id, 0, 100);
+  const current = await within(b.lock(id, 20_000, LONG), 'the lock after the first expired', 25_000);
+  await stale.release();
+  await within(assert.rejects(a.lock(id, 50, LONG), SessionLockTimeoutError), 'the lock to stay with its holder');
+  await current.release();
   const increment = async (store: SessionStore): Promise<void> => {
     const lock = await store.lock(id, 30_000, LONG);
     try {
@@ -226,6 +253,64 @@ test('redis store: two stores on one server (as two processes) share sessions, a
   const b = redisOn(url);
   t.after(() => Promise.all([a.close(), b.close()]));
   await twoStoresShareSessionsAndLocks(a, b);
+});
+
+test('file and redis stores: a waitMs longer than a node timer takes (2^31 ms) is waited, not cut short', async (t) => {
+  const { url } = await sharedRedis();
+  const stores = [fileStore({ path: tempDir(), maxSize: CONTRACT_MAX_SIZE }), redisOn(url)];
+  t.after(() => Promise.all(stores.map((s) => s.close())));
+  for (const store of stores) {
+    const id = newId();
+    const holder = await store.lock(id, 0, LONG);
+    let granted = false;
+    const waiter = store.lock(id, 2 ** 32, LONG).then((lock) => { granted = true; return lock; });
+    await tick(50);
+    assert.equal(granted, false, 'the holder still has it, and the waiter still waits');
+    await holder.release();
+    await (await within(waiter, 'the waiter once released')).release();
+  }
+});
+
+// Fairness between processes: a process whose requests of one session keep coming must not keep
+// the shared lock to itself by handing it from one local waiter to the next. Left to chance, the
+// other process's probe lands in the gap between two local holders now and then; with the waiting
+// mark it gets the very next turn. Three rounds, so that chance alone rarely passes.
+async function otherProcessGetsATurn(a: SessionStore, b: SessionStore): Promise<void> {
+  for (let round = 0; round < 3; round++) {
+    const id = newId();
+    const first = await a.lock(id, 0, LONG);
+    const order: string[] = [];
+    const queued = Array.from({ length: 40 }, () => a.lock(id, 60_000, LONG).then(async (lock) => {
+      order.push('a');
+      await tick(5);
+      await lock.release();
+    }));
+    await tick(20);
+    const other = b.lock(id, 60_000, LONG).then(async (lock) => {
+      order.push('b');
+      await lock.release();
+    });
+    await tick(60); // b probes, and finds the lock held
+    await first.release();
+    await within(Promise.all([...queued, other]), 'every turn', 60_000);
+    assert.ok(order.indexOf('b') < 4, `round ${round}: the other store got a turn among the first, not ${order.join('')}`);
+  }
+}
+
+test('redis store: a second process waiting for a lock gets a turn while the first has more waiters of its own', async (t) => {
+  const { url } = await sharedRedis();
+  const a = redisOn(url);
+  const b = redisOn(url);
+  t.after(() => Promise.all([a.close(), b.close()]));
+  await otherProcessGetsATurn(a, b);
+});
+
+test('file store: a second process waiting for a lock gets a turn while the first has more waiters of its own', async (t) => {
+  const storage = tempDir();
+  const a = fileStore({ path: storage, maxSize: CONTRACT_MAX_SIZE });
+  const b = fileStore({ path: storage, maxSize: CONTRACT_MAX_SIZE });
+  t.after(() => Promise.all([a.close(), b.close()]));
+  await otherProcessGetsATurn(a, b);
 });
 
 // ---- A lock holder that dies (HOSTILE 57) ----
@@ -280,6 +365,23 @@ test('redis store: sessions and locks are keys Redis expires by itself (SET PX, 
     await raw.sendCommand(['SET', `test-prefix:session:${id}`, garbage]);
     assert.equal(await store.load(id), undefined, `${JSON.stringify(garbage)} reads as no session`);
   }
+});
+
+test('redis store: an id is data, never a command or a key pattern: CRLF, NUL, spaces, "*", 10,000 characters', async (t) => {
+  const { url } = await sharedRedis();
+  const store = redisOn(url);
+  t.after(() => store.close());
+  const bystander = newId();
+  await store.save(bystander, { safe: true }, LONG);
+  const ids = ['x\r\nFLUSHALL\r\n', '*', '\0', 'a b', '../../etc/passwd', '', 'x'.repeat(10_000), '\ud800', '\u00e9'];
+  for (const [i, id] of ids.entries()) {
+    await store.save(id, { i }, LONG);
+    const lock = await within(store.lock(id, 1000, LONG), 'the lock');
+    await lock.release();
+  }
+  for (const [i, id] of ids.entries()) assert.deepEqual(await store.load(id), { i });
+  assert.deepEqual(await store.load(bystander), { safe: true });
+  for (const id of ids) await store.delete(id);
 });
 
 test('redis store: the client is loaded on first use only; an app that never uses Redis never loads it', async (t) => {
@@ -341,6 +443,18 @@ test('redis store (HOSTILE 56): Redis not there at all → SessionStoreUnavailab
   const store = redisOn(`redis://127.0.0.1:${await freePort()}`, { commandTimeoutMs: 300, connectTimeoutMs: 300 });
   t.after(() => within(store.close(), 'close'));
   await allUnavailable(store, 'nothing listens');
+});
+
+test('redis store (HOSTILE 56): Redis down when the store is first used, up later → the same store works', async (t) => {
+  const redis = await startRedis(t);
+  await redis.stop();
+  const store = redisOn(redis.url, { commandTimeoutMs: 300, connectTimeoutMs: 300 });
+  t.after(() => within(store.close(), 'close'));
+  await allUnavailable(store, 'Redis has not been up yet');
+  await redis.start();
+  const id = newId();
+  await untilSaved(store, id);
+  assert.deepEqual(await store.load(id), { back: true });
 });
 
 /** A server that accepts connections and never answers. */

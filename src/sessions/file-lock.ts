@@ -2,57 +2,95 @@
 // A lock file is written whole under a temporary name and then linked into place, so it appears
 // complete or not at all, and `link` fails if one is there already (the exclusive step). An
 // expired lock (its holder died, HOSTILE 57) is moved aside and checked before it is removed, so a
-// lock taken anew in between is put back, not lost.
+// lock taken anew in between is put back, not lost. A waiting process's mark (lock-queue.ts) is
+// `<stem>.wait`, written when a probe finds the lock held and read when a holder releases it.
 import { randomBytes } from 'node:crypto';
-import { link, lstat, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import type { SharedLock } from './lock-queue.js';
+import { link, lstat, rename, rm, writeFile } from 'node:fs/promises';
+import { isErrno, readPlain, writeNew } from './file-io.js';
+import { WAITING_MARK_MS, type SharedLock } from './lock-queue.js';
 import { tempPath } from './file-names.js';
 
 /** How old a lock file this store cannot read must be before it counts as expired. */
 const UNREADABLE_LOCK_GRACE_MS = 60_000;
+/** A holder releasing its lock this long before it expires removes it without checking it is still its own. */
+const RELEASE_MARGIN_MS = 1000;
 
-export function isErrno(err: unknown, code: string): boolean {
-  return err instanceof Error && (err as NodeJS.ErrnoException).code === code;
-}
-
-/** The shared half of one lock on the session whose files are `dir/stem.*`. */
-export function fileLock(dir: string, stem: string, lockPath: string): SharedLock {
+/**
+ * The shared half of one lock on the session whose files are `dir/stem.*`, taken by the store
+ * `instance` (a token of its own among the processes sharing the directory).
+ */
+export function fileLock(dir: string, stem: string, lockPath: string, waitPath: string, instance: string): SharedLock {
   const token = randomBytes(16).toString('hex');
+  /** When the lock we hold expires (0: not held). */
+  let expires = 0;
+  /** Whether this lock left a waiting mark, to take back once it has the lock. */
+  let marked = false;
+  const taken = async (until: number): Promise<true> => {
+    expires = until;
+    if (marked && (await readMark(waitPath))?.instance === instance) await rm(waitPath, { force: true });
+    return true;
+  };
+  const held = async (): Promise<false> => {
+    marked = true;
+    await writeFile(waitPath, `${instance} ${Date.now()}\n`, { mode: 0o600 });
+    return false;
+  };
   return {
     async tryTake(holdMs: number): Promise<boolean> {
-      await mkdir(dir, { recursive: true, mode: 0o700 });
+      const until = Date.now() + holdMs;
       const temp = tempPath(dir, stem);
-      await writeFile(temp, `${token} ${Date.now() + holdMs}\n`, { flag: 'wx', mode: 0o600 });
+      await writeNew(dir, temp, `${token} ${until}\n`);
       try {
         try {
           await link(temp, lockPath);
-          return true;
+          return await taken(until);
         } catch (err) {
           if (!isErrno(err, 'EEXIST')) throw err;
         }
         // Held: taken now only if the holder's time is up.
-        if (!(await removeExpiredLock(dir, stem, lockPath, holdMs))) return false;
+        if (!(await removeExpiredLock(dir, stem, lockPath, holdMs))) return await held();
         try {
           await link(temp, lockPath);
-          return true;
+          return await taken(until);
         } catch (err) {
-          if (isErrno(err, 'EEXIST')) return false;
+          if (isErrno(err, 'EEXIST')) return await held();
           throw err;
         }
       } finally {
         await rm(temp, { force: true });
       }
     },
-    async release(): Promise<void> {
+    async release(): Promise<boolean> {
       try {
-        const text = await readFile(lockPath, 'utf8');
-        // A lock that expired may be someone else's by now: only our own token is removed.
-        if (text.startsWith(`${token} `)) await removeIfUnchanged(dir, stem, lockPath, text);
+        if (Date.now() < expires - RELEASE_MARGIN_MS) {
+          // Well within its time, the lock file is ours: no one else removes a lock before it expires.
+          await rm(lockPath, { force: true });
+        } else {
+          // It may have expired, and be someone else's by now: only our own token is removed.
+          const text = await readPlain(lockPath);
+          if (text.startsWith(`${token} `)) await removeIfUnchanged(dir, stem, lockPath, text);
+        }
       } catch {
         // Gone already, or unreadable: either way it expires by itself.
       }
+      expires = 0;
+      const mark = await readMark(waitPath).catch(() => undefined);
+      return mark !== undefined && mark.instance !== instance && Date.now() - mark.at < WAITING_MARK_MS;
     },
   };
+}
+
+/** The mark of a waiting process, or `undefined` when there is none (or it is half-written). */
+async function readMark(path: string): Promise<{ instance: string; at: number } | undefined> {
+  let text: string;
+  try {
+    text = await readPlain(path);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return undefined;
+    throw err;
+  }
+  const match = /^([0-9a-f]{16}) ([0-9]{1,16})\n$/.exec(text);
+  return match === null ? undefined : { instance: match[1]!, at: Number(match[2]) };
 }
 
 /**
@@ -62,7 +100,7 @@ export function fileLock(dir: string, stem: string, lockPath: string): SharedLoc
 export async function removeExpiredLock(dir: string, stem: string, lockPath: string, graceMs = UNREADABLE_LOCK_GRACE_MS): Promise<boolean> {
   let text: string;
   try {
-    text = await readFile(lockPath, 'utf8');
+    text = await readPlain(lockPath);
   } catch (err) {
     if (isErrno(err, 'ENOENT')) return true;
     throw err;
@@ -92,7 +130,7 @@ export async function removeIfUnchanged(dir: string, stem: string, path: string,
     throw err;
   }
   try {
-    if ((await readFile(aside, 'utf8')) === text) return true;
+    if ((await readPlain(aside)) === text) return true;
     await link(aside, path).catch(() => undefined);
     return false;
   } finally {

@@ -9,11 +9,13 @@ import { join } from 'node:path';
 export const SESSION_EXT = '.session';
 /** A lock file, `<64 hex>.lock`: `<token> <expiry ms>`. */
 export const LOCK_EXT = '.lock';
+/** The mark of a process waiting for the lock, `<64 hex>.wait`: `<store instance> <ms written>`. */
+export const WAIT_EXT = '.wait';
 /** A file being written (or moved aside), `<64 hex>.<12 hex>.tmp`. */
 export const TEMP_EXT = '.tmp';
 
 /** The names this store writes, and so the only ones `clean()` may remove. */
-export const OWN_NAME = /^([0-9a-f]{64})(?:\.session|\.lock|\.[0-9a-f]{12}\.tmp)$/;
+export const OWN_NAME = /^([0-9a-f]{64})(?:\.session|\.lock|\.wait|\.[0-9a-f]{12}\.tmp)$/;
 
 /** The file name stem of `id` (the UTF-16 units hashed, so ids that differ in a lone surrogate stay apart). */
 export function stemOf(id: string): string {

@@ -5,11 +5,12 @@
 // file's mtime, so `touch` moves it without rewriting the data (and cannot race a save into
 // bringing old data back). Locks are lock files (src/sessions/file-lock.ts) behind a queue per id
 // in this process (src/sessions/lock-queue.ts).
-import { constants } from 'node:fs';
-import { link, lstat, lutimes, mkdir, open, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { link, lstat, lutimes, open, readdir, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { OWN_NAME, LOCK_EXT, SESSION_EXT, TEMP_EXT, stemOf, tempPath } from './file-names.js';
-import { fileLock, isErrno, removeExpiredLock } from './file-lock.js';
+import { OWN_NAME, LOCK_EXT, SESSION_EXT, WAIT_EXT, stemOf, tempPath } from './file-names.js';
+import { READ_FLAGS, isErrno, writeNew } from './file-io.js';
+import { fileLock, removeExpiredLock } from './file-lock.js';
 import { LockQueue } from './lock-queue.js';
 import { parseSession, serialiseSession } from './stored-data.js';
 import type { SessionData, SessionLock, SessionStore } from './store.js';
@@ -22,11 +23,8 @@ export interface FileStoreOptions {
   maxSize: number;
 }
 
-/** A temporary file left by a crash mid-save is removed by `clean()` once it is this old. */
+/** A temporary file left by a crash mid-save, or a waiting mark, is removed by `clean()` once it is this old. */
 const STALE_TEMP_MS = 10 * 60_000;
-
-/** Never follow a link planted where a session file should be. */
-const READ_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0);
 
 /** One file per session under `options.path`. */
 export function fileStore(options: FileStoreOptions): SessionStore {
@@ -39,6 +37,8 @@ class FileStore implements SessionStore {
   readonly #dir: string;
   readonly #maxSize: number;
   readonly #locks = new LockQueue();
+  /** This store among the processes sharing the directory, in the marks of waiting processes. */
+  readonly #instance = randomBytes(8).toString('hex');
 
   constructor(dir: string, maxSize: number) {
     this.#dir = dir;
@@ -70,10 +70,9 @@ class FileStore implements SessionStore {
     // Refused before anything touches the disk: a session too large leaves the old file as it was.
     const text = serialiseSession(data, this.#maxSize);
     const stem = stemOf(id);
-    await mkdir(this.#dir, { recursive: true, mode: 0o700 });
     const temp = tempPath(this.#dir, stem);
     try {
-      await writeFile(temp, text, { flag: 'wx', mode: 0o600 });
+      await writeNew(this.#dir, temp, text);
       const now = Date.now();
       await lutimes(temp, now / 1000, (now + ttlMs) / 1000);
       await rename(temp, this.#path(stem, SESSION_EXT));
@@ -102,10 +101,10 @@ class FileStore implements SessionStore {
 
   lock(id: string, waitMs: number, holdMs: number): Promise<SessionLock> {
     const stem = stemOf(id);
-    return this.#locks.lock(stem, waitMs, holdMs, fileLock(this.#dir, stem, this.#path(stem, LOCK_EXT)));
+    return this.#locks.lock(stem, waitMs, holdMs, fileLock(this.#dir, stem, this.#path(stem, LOCK_EXT), this.#path(stem, WAIT_EXT), this.#instance));
   }
 
-  /** Remove expired sessions and locks, and temporary files a crash left; only names this store writes. */
+  /** Remove expired sessions and locks, temporary files a crash left and old waiting marks; only names this store writes. */
   async clean(): Promise<void> {
     let names: string[];
     try {
@@ -119,9 +118,9 @@ class FileStore implements SessionStore {
       if (stem === undefined) continue;
       const path = join(this.#dir, name);
       try {
-        if (name.endsWith(LOCK_EXT)) await removeExpiredLock(this.#dir, stem, path);
-        else if (name.endsWith(TEMP_EXT)) await removeStaleTemp(path);
-        else await this.#removeExpired(stem, path);
+        if (name.endsWith(SESSION_EXT)) await this.#removeExpired(stem, path);
+        else if (name.endsWith(LOCK_EXT)) await removeExpiredLock(this.#dir, stem, path);
+        else await removeStale(path);
       } catch (err) {
         // Removed by another process's clean() meanwhile, or a save in between: not ours to fix.
         if (!isErrno(err, 'ENOENT')) throw err;
@@ -151,7 +150,8 @@ class FileStore implements SessionStore {
   }
 }
 
-async function removeStaleTemp(path: string): Promise<void> {
+/** A temporary file or a waiting mark, left by a crash or a process gone: removed once it is old. */
+async function removeStale(path: string): Promise<void> {
   const stat = await lstat(path);
   if (stat.ctimeMs + STALE_TEMP_MS < Date.now()) await rm(path, { force: true });
 }

@@ -2,7 +2,9 @@
 // key, `<prefix>session:<id>`, written with `SET … PX` and its expiry moved by `PEXPIRE`, so Redis
 // expires sessions by itself. A lock is `<prefix>lock:<id>`, taken with `SET NX PX` and a random
 // token and given back by a compare-and-delete script, so a holder whose time ran out can never
-// free the next holder's lock; it expires by itself when its holder dies (HOSTILE 57).
+// free the next holder's lock; it expires by itself when its holder dies (HOSTILE 57). Both are
+// scripts so that the mark of a waiting process (`<prefix>waiting:<id>`, src/sessions/lock-queue.ts)
+// costs no extra round trip.
 //
 // Redis slow or gone (HOSTILE 56) must cost a request a bounded wait and a 503, never a hang:
 // every command has a timeout that also covers a command already sent, commands are refused at
@@ -10,7 +12,7 @@
 // is bounded, and the client reconnects by itself, so the same store works again when Redis is
 // back. The client (@redis/client) is imported on first use: an app without Redis never loads it.
 import { randomBytes } from 'node:crypto';
-import { LockQueue, type SharedLock } from './lock-queue.js';
+import { LockQueue, WAITING_MARK_MS, type SharedLock } from './lock-queue.js';
 import { parseSession, serialiseSession } from './stored-data.js';
 import { SessionStoreUnavailableError, type SessionData, type SessionLock, type SessionStore } from './store.js';
 
@@ -38,8 +40,25 @@ interface RedisConnection {
   on(event: 'error', listener: (err: Error) => void): unknown;
 }
 
-/** Deletes the lock only while it still holds the caller's token. */
-const RELEASE_SCRIPT = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+/**
+ * Takes the lock (KEYS[1]) for ARGV[1], a token, for ARGV[2] ms. Held: marks that this store
+ * (ARGV[3]) waits, in KEYS[2], for ARGV[4] ms. Taken: clears this store's own mark.
+ */
+const TAKE_SCRIPT = `if redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  if redis.call('get', KEYS[2]) == ARGV[3] then redis.call('del', KEYS[2]) end
+  return 1
+end
+redis.call('set', KEYS[2], ARGV[3], 'PX', ARGV[4])
+return 0`;
+
+/**
+ * Deletes the lock (KEYS[1]) only while it still holds the caller's token (ARGV[1]); 1 when
+ * another store than the caller (ARGV[2]) marked that it waits (KEYS[2]).
+ */
+const RELEASE_SCRIPT = `if redis.call('get', KEYS[1]) == ARGV[1] then redis.call('del', KEYS[1]) end
+local waiting = redis.call('get', KEYS[2])
+if waiting and waiting ~= ARGV[2] then return 1 end
+return 0`;
 
 /** Most commands waiting for an answer at once; past it a command is refused (503). */
 const MAX_COMMANDS_IN_FLIGHT = 10_000;
@@ -74,6 +93,8 @@ class RedisStore implements SessionStore {
   readonly #commandTimeoutMs: number;
   readonly #connectTimeoutMs: number;
   readonly #locks = new LockQueue();
+  /** This store among the processes sharing the server, in the marks of waiting processes. */
+  readonly #instance = randomBytes(9).toString('base64url');
   /** The client and its first connection, from the first command on. */
   #opening: Promise<{ client: RedisConnection; connected: Promise<unknown> }> | undefined;
   #everConnected = false;
@@ -107,18 +128,22 @@ class RedisStore implements SessionStore {
   }
 
   lock(id: string, waitMs: number, holdMs: number): Promise<SessionLock> {
-    return this.#locks.lock(id, waitMs, holdMs, this.#sharedLock(this.#prefix + 'lock:' + id));
+    return this.#locks.lock(id, waitMs, holdMs, this.#sharedLock(this.#prefix + 'lock:' + id, this.#prefix + 'waiting:' + id));
   }
 
-  #sharedLock(key: string): SharedLock {
+  #sharedLock(key: string, waitingKey: string): SharedLock {
     const token = randomBytes(16).toString('base64url');
     return {
-      tryTake: async (holdMs) => (await this.#command(['SET', key, token, 'NX', 'PX', ms(holdMs)])) === 'OK',
+      tryTake: async (holdMs) => {
+        const taken = await this.#command(['EVAL', TAKE_SCRIPT, '2', key, waitingKey, token, ms(holdMs), this.#instance, String(WAITING_MARK_MS)]);
+        return taken === 1;
+      },
       release: async () => {
         try {
-          await this.#command(['EVAL', RELEASE_SCRIPT, '1', key, token]);
+          return (await this.#command(['EVAL', RELEASE_SCRIPT, '2', key, waitingKey, token, this.#instance])) === 1;
         } catch {
           // Redis unreachable: the lock expires by itself after holdMs.
+          return false;
         }
       },
     };
