@@ -48,10 +48,8 @@ function configFile(port: number, dir: string, redisUrl: string): string {
     '',
     '[/]',
     'tools.sessions.on = True',
-    // redis_url above storage_type: the file's checker judges storage_type = "redis" at its own
-    // line, before a redis_url below it is read (a bug, reported by the test of the documented config).
-    `tools.sessions.redis_url = "${redisUrl}"`,
     'tools.sessions.storage_type = "redis"',
+    `tools.sessions.redis_url = "${redisUrl}"`,
     'tools.sessions.locking = "early"',
     // 200 requests of one session queue for its lock: none of them may give up.
     'tools.sessions.locking_timeout = 60',
