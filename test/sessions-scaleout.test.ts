@@ -116,6 +116,9 @@ test('a streamed response passes nginx chunk by chunk while the same session kee
   const redis = await startRedis(t);
   const site = await startSite(t, redis.url);
   const { cookie } = await login(site, 'carol');
+  // Both processes have their Redis connection before the figures below are taken (the first
+  // request of a process opens it).
+  for (const a of await fromEveryProcess(site, '/whoami', cookie)) assert.equal(a.body, 'carol');
 
   const socket = net.connect({ port: site.port, host: '127.0.0.1' });
   t.after(() => socket.destroy());
