@@ -7,6 +7,7 @@
 //   npm run bench -- h2 [--rounds=3 --duration=5]        hello and stream over TLS h2 with h2load (bench/h2.mjs)
 //   npm run bench -- inject [--rounds=5 --duration=3 --window=1]  app.inject against the same handler over a socket (bench/inject.mjs)
 //   npm run bench -- ws [--rounds=5 --duration=5 --idle=2000]   WebSocket echo and idle memory, Drupe against plain ws (bench/ws.mjs)
+//   npm run bench -- session [--rounds=3 --duration=5]   one session value read and written per request: Drupe (RAM, Redis, none) against Fastify's sessions (bench/session.mjs)
 // Servers run on core 1, load generators on core 0; only 127.0.0.1.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -40,6 +41,12 @@ if (process.argv[2] === 'ws') {
 // So is inject: app.inject against the same handler over a socket (bench/inject.mjs).
 if (process.argv[2] === 'inject') {
   const { main } = await import('./inject.mjs');
+  await main(process.argv.slice(3));
+  process.exit(0);
+}
+// And session: Drupe's sessions on RAM and Redis against @fastify/session, with redis-server beside them (bench/session.mjs).
+if (process.argv[2] === 'session') {
+  const { main } = await import('./session.mjs');
   await main(process.argv.slice(3));
   process.exit(0);
 }

@@ -3,21 +3,15 @@
 // HTTP/1.0 does not, and the access line says so. The nginx block is read from the docs page itself.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { exposed, type Config, type Context } from '../src/index.js';
 import { parseResponses, rawRequest, streamRequest } from '../src/testing.js';
 import { deferred, within } from './helpers/async.js';
 import { raw, rawReq } from './helpers/http.js';
 import { requestIdOf, startLogged } from './helpers/streaming.js';
-import { freePort } from './helpers/server.js';
+import { documentedNginxBlock, replaceOnce, startNginx as startNginxWith } from './helpers/nginx.js';
 
-/** Debian's nginx package. Missing is a failure, not a skip: CI installs it (.ci/run). */
-const NGINX = '/usr/sbin/nginx';
 const DEPLOYMENT = new URL('../../docs/deployment.md', import.meta.url);
 /** The two addresses of the documented block that the test points at its own ports. */
 const DOC_LISTEN = 'listen 80;';
@@ -27,74 +21,16 @@ const HTTP_1_1_LINES = ['proxy_http_version 1.1;', 'proxy_set_header Connection 
 
 const STREAM: Config = { 'response.stream': true };
 
-/** The one ```nginx block of docs/deployment.md, as the page shows it. */
-function documentedBlock(): string {
-  const page = readFileSync(DEPLOYMENT, 'utf8');
-  const blocks = [...page.matchAll(/^```nginx\n([\s\S]*?)^```$/gm)].map((m) => m[1]!);
-  assert.equal(blocks.length, 1, 'docs/deployment.md shows exactly one nginx block');
-  return blocks[0]!;
-}
-
-/** `text` with `from` replaced, which must occur exactly once (so a change to the docs fails here, loudly). */
-function replaceOnce(text: string, from: string, to: string): string {
-  const parts = text.split(from);
-  assert.equal(parts.length, 2, `the documented nginx block has "${from}" exactly once`);
-  return parts.join(to);
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ port, host: '127.0.0.1' });
-    socket.once('connect', () => { socket.destroy(); resolve(true); });
-    socket.once('error', () => resolve(false));
-  });
-}
-
 /**
- * A real nginx, unprivileged in every path: its own temp dir as prefix, its
- * config, pid, logs and temp paths inside it, one process in the foreground,
- * stopped by its PID after the test. `edit` changes the documented block.
- * Returns the port it listens on (127.0.0.1).
+ * A real nginx running docs/deployment.md's block (`edit` changes it first),
+ * pointed at `upstreamPort`. Returns the port it listens on (127.0.0.1).
  */
 async function startNginx(t: { after(fn: () => unknown): void }, upstreamPort: number, edit: (block: string) => string = (b) => b): Promise<number> {
-  assert.ok(existsSync(NGINX), `nginx is required at ${NGINX} (apt-get install -y nginx)`);
-  const dir = mkdtempSync(join(tmpdir(), 'drupe-nginx-'));
-  const port = await freePort();
-  let block = edit(documentedBlock());
-  block = replaceOnce(block, DOC_LISTEN, `listen 127.0.0.1:${port};`);
-  block = replaceOnce(block, DOC_UPSTREAM, `server 127.0.0.1:${upstreamPort};`);
-  const errorLog = join(dir, 'error.log');
-  const conf = [
-    'daemon off;',
-    'master_process off;',
-    `pid ${join(dir, 'nginx.pid')};`,
-    `error_log ${errorLog} info;`,
-    'events { worker_connections 64; }',
-    'http {',
-    `  access_log ${join(dir, 'access.log')};`,
-    ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((p) => `  ${p}_temp_path ${join(dir, p)};`),
-    block,
-    '}',
-    '',
-  ].join('\n');
-  const confFile = join(dir, 'nginx.conf');
-  writeFileSync(confFile, conf);
-  const child: ChildProcess = spawn(NGINX, ['-p', dir + '/', '-c', confFile, '-e', errorLog], { stdio: 'ignore' });
-  const exited = once(child, 'exit');
-  t.after(async () => {
-    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
-      process.kill(child.pid, 'SIGTERM');
-      await within(exited, 'nginx to stop');
-    }
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const log = (): string => { try { return readFileSync(errorLog, 'utf8'); } catch { return ''; } };
-  for (let i = 0; ; i++) {
-    if (child.exitCode !== null || child.signalCode !== null) assert.fail(`nginx exited (${child.exitCode ?? child.signalCode}): ${log()}\n${conf}`);
-    if (await accepts(port)) return port;
-    if (i === 500) assert.fail(`nginx did not listen on ${port}: ${log()}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+  const block = edit(documentedNginxBlock(DEPLOYMENT));
+  const nginx = await startNginxWith(t, (port) => replaceOnce(
+    replaceOnce(block, DOC_LISTEN, `listen 127.0.0.1:${port};`),
+    DOC_UPSTREAM, `server 127.0.0.1:${upstreamPort};`));
+  return nginx.port;
 }
 
 /** A handler whose stream fails after its first chunk. */
