@@ -59,10 +59,7 @@ export function sectionKeys(segments: readonly string[]): string[] {
 
 export function planFor(src: PlanSource, path: string, segments: readonly string[]): { plan: Plan; cacheable: boolean } {
   const keys = sectionKeys(segments);
-  // The dispatcher comes from path sections alone (as in CherryPy): the deepest one that names it.
-  let dispatcher = src.base['request.dispatch'] ?? src.defaultDispatcher;
-  for (const k of keys) dispatcher = src.sections.get(k)?.['request.dispatch'] ?? dispatcher;
-  const found = dispatcher.find(src.root, segments);
+  const found = dispatcherFor(src, keys).find(src.root, segments);
   const merged = mergeConfig(src, found, keys);
   const route: PlannedRoute = { path, isIndex: found.isIndex };
   if (found.methods !== null) {
@@ -75,8 +72,15 @@ export function planFor(src: PlanSource, path: string, segments: readonly string
   return { plan: makePlan(found, route, found.handler, config, null, ''), cacheable: found.cacheable };
 }
 
+/** The dispatcher of a path (its section keys): from path sections alone, as in CherryPy, the deepest one that names it. */
+export function dispatcherFor(src: PlanSource, keys: readonly string[]): Dispatcher {
+  let dispatcher = src.base['request.dispatch'] ?? src.defaultDispatcher;
+  for (const k of keys) dispatcher = src.sections.get(k)?.['request.dispatch'] ?? dispatcher;
+  return dispatcher;
+}
+
 /** CherryPy's order, deeper wins: at each depth the node's class config, then that path's section. */
-function mergeConfig(src: PlanSource, found: Found, keys: readonly string[]): Config {
+export function mergeConfig(src: PlanSource, found: Found, keys: readonly string[]): Config {
   const merged: Config = { ...src.base };
   let t = 0;
   for (let depth = 0; depth < keys.length; depth++) {
