@@ -9,7 +9,9 @@ export {
   Engine, engine,
   type EngineState, type EngineChannel, type EngineChannels, type EngineListener, type EnginePlugin, type EngineOptions,
 } from './app/engine.js';
-export { expose, exposed, type Handler, type ExposeWebSocketDecorator } from './core/expose.js';
+export { expose, exposed, type Handler, type ExposeWebSocketDecorator, type ExposeConfig, type InputDeclaration } from './core/expose.js';
+export { ValidationError, type ValidationIssue, type ValidationLocation } from './core/validation-error.js';
+export type { StandardSchemaV1 } from './lib/standard-schema.js';
 export type { WebSocketHandler } from './core/websocket.js';
 export type { WebSocketConnection, WebSocketMessage, WebSocketClose } from './core/websocket-connection.js';
 export type { Context } from './http/request.js';
