@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { checkToolOptions, defaultEnvironment, environmentDefaults, validateConfig, type Config } from '../core/config.js';
 import { ObjectDispatcher } from '../core/dispatch.js';
 import { DrupeError } from '../lib/errors.js';
-import { handlerConfig, isExposed, nodeConfig } from '../core/expose.js';
+import { declaredInput, handlerConfig, isExposed, nodeConfig } from '../core/expose.js';
 import { sectionSegment, type PlanSource } from '../core/plan.js';
 import { AppHost } from './host.js';
 import { fetchThrough, type FetchInfo } from './fetch.js';
@@ -10,8 +10,6 @@ import { defineTool } from '../core/tool.js';
 import { builtinTools } from '../tools/index.js';
 import { provideOpenAPI } from '../tools/openapi.js';
 import { openapiDocument, type OpenAPIDocument, type OpenAPIOptions } from '../core/openapi.js';
-// TEMP until the input branch lands declaredInput
-const declaredInput = (): undefined => undefined;
 
 // The built-in tools take their names before any user tool can.
 for (const tool of builtinTools) defineTool(tool);

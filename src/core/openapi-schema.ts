@@ -97,7 +97,7 @@ function jsonSchemaOf(schema: object, io: 'input' | 'output', convert: ToJSONSch
   }
   if (convert !== undefined) {
     const out = convert(schema, io);
-    if (out !== undefined) return out;
+    if (isObject(out) || typeof out === 'boolean') return out;
   }
   return {};
 }

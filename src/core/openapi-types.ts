@@ -58,7 +58,7 @@ export interface OpenAPIDocument {
  * into JSON Schema: valibot's `toJsonSchema`, zod's `z.toJSONSchema`, … .
  * Return undefined to leave it to Drupe (an empty schema: any value).
  */
-export type ToJSONSchema = (schema: object, io: 'input' | 'output') => JSONSchema | undefined;
+export type ToJSONSchema = (schema: object, io: 'input' | 'output') => object | boolean | undefined;
 
 /** What `app.openapi(options)` and `tools.openapi` take. */
 export interface OpenAPIOptions {
