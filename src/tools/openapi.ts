@@ -5,7 +5,7 @@ import { optionError, type ToolBehaviour } from '../core/tool.js';
 import { DrupeError } from '../lib/errors.js';
 
 export interface OpenapiToolOptions {
-  /** The path (below the app's mount point) the document is served at. */
+  /** The path (below the app's mount point) the document is served at; '' for every path where the tool is on (a section of its own). */
   path: string;
   title: string;
   version: string;
@@ -32,7 +32,10 @@ export function provideOpenAPI(host: object, build: (options: OpenAPIOptions) =>
 /**
  * `tools.openapi`: serve the app's OpenAPI 3.1 document (`app.openapi()`)
  * as JSON at `path`, for GET and HEAD. Only the route of that path runs
- * the tool (`appliesTo`): every other request pays nothing. The document
+ * the tool (`appliesTo`): every other request pays nothing. With `path`
+ * '', every GET where the tool is on gets the document: switch it on in a
+ * section of its own (`'/openapi.json': { 'tools.openapi.on': true,
+ * 'tools.openapi.path': '' }`), as tools.staticfile is. The document
  * is built on the first request and kept. It runs after tools.auth_basic,
  * so the same config can guard it.
  *
@@ -42,7 +45,7 @@ export function provideOpenAPI(host: object, build: (options: OpenAPIOptions) =>
 export const openapi: ToolBehaviour<OpenapiToolOptions, Prepared> = {
   defaults: { path: '/openapi.json', title: '', version: '', description: '', json_schema: null },
   prepare(o) {
-    if (typeof o.path !== 'string' || !o.path.startsWith('/') || /[?#\s]/.test(o.path)) throw optionError('openapi', 'path', "a path such as '/openapi.json'", o.path);
+    if (typeof o.path !== 'string' || (o.path !== '' && !o.path.startsWith('/')) || /[?#\s]/.test(o.path)) throw optionError('openapi', 'path', "a path such as '/openapi.json' (or '')", o.path);
     if (o.json_schema !== null && typeof o.json_schema !== 'function') throw optionError('openapi', 'json_schema', 'a function (schema, io) => JSON Schema, or null', o.json_schema);
     return {
       path: o.path,
@@ -55,7 +58,7 @@ export const openapi: ToolBehaviour<OpenapiToolOptions, Prepared> = {
     };
   },
   appliesTo(route, p) {
-    return route.path === p.path;
+    return p.path === '' || route.path === p.path;
   },
   run(ctx: Context, p) {
     const { request, response } = ctx;
