@@ -27,6 +27,8 @@ export { serveStream, StreamBody, type ServeStreamOptions } from './body/stream-
 export { ObjectDispatcher, MethodDispatcher, type Dispatcher, type Found, type CpDispatch } from './core/dispatch.js';
 export { defineTool, type PlannedRoute, type Tool } from './core/tool.js';
 export type { CheckPassword } from './tools/auth_basic.js';
+export { acceptedMedia } from './tools/accept.js';
+export type { ErrorFormat, ProblemDetails, ProblemFieldError } from './core/problem.js';
 export { HOOK_POINTS, type HookPoint, type HookFn, type HookEntry } from './core/hooks.js';
 export type { Config, Environment, ErrorPage, ErrorPageInfo, StreamCommit } from './core/config.js';
 export { UploadedFile } from './http/upload.js';

@@ -49,6 +49,7 @@ const INDEX_EXPORTS = [
   'WorkerCrashLoopError',
   'WorkerStartError',
   'abortable',
+  'acceptedMedia',
   'defineTool',
   'engine',
   'errorCodes',

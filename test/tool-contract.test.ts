@@ -100,6 +100,14 @@ const CASES: ToolCase[] = [
     toHandler: {},
   },
   {
+    name: 'accept',
+    options: { 'tools.accept.media': ['text/csv'] },
+    page: () => 'page',
+    request: { headers: { Accept: 'text/html' } },
+    applied: (res) => res.status === 406,
+    toHandler: {},
+  },
+  {
     name: 'proxy',
     options: { 'tools.proxy.trusted': ['127.0.0.1', '::1'] },
     page: ({ request }) => request.remote.ip,

@@ -4,6 +4,7 @@ import type { RouteSettings, StreamCommit } from '../http/route-settings.js';
 import { DEFAULT_MAX_JSON_DEPTH, MAX_JSON_DEPTH_LIMIT } from '../http/json-body.js';
 import type { Dispatcher } from './dispatcher.js';
 import { HOOK_POINTS, type HookEntry } from './hook-points.js';
+import { ERROR_FORMATS, type ErrorFormat, type ProblemDetails, type ProblemFieldError } from './problem.js';
 import { isAsciiFieldValue } from '../http/headers.js';
 import { MIN_SECRET_KEY_BYTES } from '../http/signed-cookies.js';
 import { findTool, prepareTool, splitToolKey, toolOptions, toolOptionsIn } from './tool.js';
@@ -12,6 +13,8 @@ export type Environment = 'development' | 'production' | 'test';
 
 /** What an `error_page.<code>` function receives. */
 export interface ErrorPageInfo {
+  /** The form the client gets unless the function decides otherwise: 'html', or 'problem' (RFC 9457 JSON; see docs/errors.md). */
+  format: 'html' | 'problem';
   status: number;
   reason: string;
   /** The error's message; for an unexpected error with tracebacks off, a fixed sentence that says nothing about the code. */
@@ -20,9 +23,14 @@ export interface ErrorPageInfo {
   traceback: string;
   /** The path the client asked for: a mounted app's script name, then its path. */
   path: string;
+  /** What was wrong with the input, when the error carries such a list (`ValidationError`), else undefined. */
+  errors: readonly ProblemFieldError[] | undefined;
 }
-/** A file path (its text is the page) or a function returning the page. */
-export type ErrorPage = string | ((info: ErrorPageInfo) => string);
+/**
+ * A file path (its text is the HTML page) or a function returning the page:
+ * a string is sent as HTML, an object as `application/problem+json`.
+ */
+export type ErrorPage = string | ((info: ErrorPageInfo) => string | ProblemDetails);
 
 export type { RouteSettings, StreamCommit } from '../http/route-settings.js';
 
@@ -63,6 +71,8 @@ export interface Config {
   /** Keys for signed cookies (HMAC-SHA256), each at least 32 bytes: the first signs, every one verifies, so keys rotate. */
   'server.secret_keys'?: readonly string[];
   'request.show_tracebacks'?: boolean;
+  /** Error responses as HTML pages or RFC 9457 problem+json: 'auto' (the default) chooses by `Accept`. */
+  'request.error_format'?: ErrorFormat;
   'request.process_request_body'?: boolean;
   'request.max_params'?: number;
   'request.max_parts'?: number;
@@ -130,6 +140,7 @@ const KNOWN: Record<string, { check: Check; expects: string; globalOnly?: boolea
     expects: `a list of keys of at least ${MIN_SECRET_KEY_BYTES} bytes each (e.g. from \`openssl rand -base64 48\`)`, globalOnly: true,
   },
   'request.show_tracebacks': { check: isBool, expects: 'a boolean' },
+  'request.error_format': { check: (v) => (ERROR_FORMATS as readonly unknown[]).includes(v), expects: "'auto', 'html' or 'problem'" },
   'request.process_request_body': { check: isBool, expects: 'a boolean' },
   'request.max_params': { check: isSize, expects: 'a count' },
   'request.max_parts': { check: isSize, expects: 'a count' },

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Config, ErrorPageInfo } from './config.js';
+import { defaultProblem, mergeProblem, problemJson, type ProblemDetails, type ProblemFieldError } from './problem.js';
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
@@ -14,25 +15,53 @@ function defaultPage(info: ErrorPageInfo): string {
   return `<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>${title}</title></head>
 <body><h2>${title}</h2>
-<p>${escapeHtml(info.message)}</p>${tb}
+<p>${escapeHtml(info.message)}</p>${errorList(info.errors)}${tb}
 <div id="powered_by">Powered by Drupe</div>
 </body></html>
 `;
 }
 
+/** What was wrong with the input, one item each (a validation error's `errors`). */
+function errorList(errors: readonly ProblemFieldError[] | undefined): string {
+  if (errors === undefined || errors.length === 0) return '';
+  const items = errors.map((e) => `<li>${escapeHtml(e.path === '' ? e.location : `${e.location}.${e.path}`)}: ${escapeHtml(e.message)}</li>`);
+  return `\n<ul id="errors">\n${items.join('\n')}\n</ul>`;
+}
+
+/** An error page: its Content-Type and text. */
+export interface RenderedPage {
+  readonly type: string;
+  readonly body: string;
+}
+
+export const HTML_TYPE = 'text/html;charset=utf-8';
+export const PROBLEM_TYPE = 'application/problem+json';
+
 /**
- * The HTML of an error page: `error_page.<status>`, else
- * `error_page.default`, else Drupe's own. A file page may hold Drupe's
- * placeholders {status}, {reason}, {message} and {traceback}, and
- * CherryPy's %(status)s ("404 Not Found"), %(message)s, %(traceback)s and
- * %(version)s, all filled in HTML-escaped. A page function gets the raw
- * values and escapes its own.
+ * An error page: `error_page.<status>`, else `error_page.default`, else
+ * Drupe's own. A page function decides its form by what it returns (a
+ * string is HTML, an object a problem document over Drupe's members), so
+ * it may follow `info.format` or not. A file page is HTML, used only when
+ * the format is 'html'; it may hold Drupe's placeholders {status},
+ * {reason}, {message} and {traceback}, and CherryPy's %(status)s ("404 Not
+ * Found"), %(message)s, %(traceback)s and %(version)s, all filled in
+ * HTML-escaped. A page function gets the raw values and escapes its own.
+ * `jsonType`: the Content-Type a problem document goes out as
+ * (`application/json` for a client that accepts only that).
  */
-export function renderErrorPage(config: Readonly<Config>, info: ErrorPageInfo): string {
+export function renderErrorPage(config: Readonly<Config>, info: ErrorPageInfo, jsonType = PROBLEM_TYPE): RenderedPage {
   const page = config[`error_page.${info.status}`] ?? config['error_page.default'];
-  if (page === undefined) return defaultPage(info);
-  if (typeof page === 'function') return page(info);
-  return fillTemplate(readFileSync(page, 'utf8'), info);
+  if (typeof page === 'function') {
+    const out: unknown = page(info);
+    if (typeof out === 'string') return { type: HTML_TYPE, body: out };
+    if (typeof out !== 'object' || out === null || Array.isArray(out)) {
+      throw new TypeError(`error_page.${info.status} returned ${out === null ? 'null' : Array.isArray(out) ? 'an array' : typeof out}: expected a string (an HTML page) or an object (a problem document)`);
+    }
+    return { type: jsonType, body: problemJson(mergeProblem(defaultProblem(info), out as ProblemDetails, info.status)) };
+  }
+  if (info.format === 'problem') return { type: jsonType, body: problemJson(defaultProblem(info)) };
+  if (page === undefined) return { type: HTML_TYPE, body: defaultPage(info) };
+  return { type: HTML_TYPE, body: fillTemplate(readFileSync(page, 'utf8'), info) };
 }
 
 const PLACEHOLDERS = /\{(status|reason|message|traceback)\}|%\((status|message|traceback|version)\)s/g;

@@ -5,7 +5,11 @@ import type { Steps } from '../lib/drive.js';
 import { ClientGoneError, HTTPError, HTTPRedirect, NotFound, RequestAbortedError } from '../lib/errors.js';
 import { isThenable } from '../lib/thenable.js';
 import { absoluteUrl } from '../http/site-url.js';
-import { escapeHtml, renderErrorPage } from './error-page.js';
+import { addVary } from '../http/vary.js';
+import type { Config, ErrorPageInfo } from './config.js';
+import { escapeHtml, HTML_TYPE, PROBLEM_TYPE, renderErrorPage } from './error-page.js';
+import { errorsOf } from './problem.js';
+import { errorMediaType } from './problem-negotiation.js';
 import { finalize } from './finalize.js';
 import { runHooks } from './hooks.js';
 import { logExtraError, type RequestContext } from './request-context.js';
@@ -50,7 +54,7 @@ export function* errorResponse(ctx: RequestContext, err: unknown, finalizePage: 
         if (err.status === 405 && !response.headers.has('allow')) response.headers.set('Allow', allowFor(ctx));
         // CherryPy's NotFound(): without a path, it names the request's.
         const message = err instanceof NotFound && err.path === undefined ? `The path '${request.scriptName}${request.path}' was not found.` : err.message;
-        setPage(ctx, err.status, message, '');
+        setPage(ctx, err.status, message, '', errorsOf(err));
       }
       // As in CherryPy, an HTTP error or redirect is finalized like any response: header tools apply to it.
       const finalizeHooks = finalizePage ? ctx.plan?.hooks.before_finalize : null;
@@ -64,9 +68,9 @@ export function* errorResponse(ctx: RequestContext, err: unknown, finalizePage: 
     const show = ctx.plan?.settings.showTracebacks ?? false;
     const message = show && err instanceof Error ? err.message : 'The server encountered an unexpected condition which prevented it from fulfilling the request.';
     const traceback = show ? (err instanceof Error ? (err.stack ?? String(err)) : String(err)) : '';
-    const html = setPage(ctx, 500, message, traceback);
+    const page = setPage(ctx, 500, message, traceback, undefined);
     if (hooks?.after_error_response) { const pending = runHooks(hooks.after_error_response, ctx, logExtraError); if (pending) yield pending; }
-    return { kind: 'bytes', data: html };
+    return { kind: 'bytes', data: page };
   } catch (again) {
     return lastResort(ctx, again);
   }
@@ -87,12 +91,36 @@ function allowFor(ctx: RequestContext): string {
   return method === 'POST' ? 'GET, HEAD' : 'GET, HEAD, POST';
 }
 
-/** When even the error page failed: a fixed 500, logged. */
+const LAST_RESORT_HTML = Buffer.from('<!DOCTYPE html><html><body><h2>500 Internal Server Error</h2></body></html>\n');
+const LAST_RESORT_PROBLEM = Buffer.from('{"type":"about:blank","title":"Internal Server Error","status":500}\n');
+
+/** When even the error page failed: a fixed 500 in the form the client takes, logged. */
 export function lastResort(ctx: RequestContext, err: unknown): Ready {
   ctx.host.logError('Building the error response failed', err, ctx.request.id);
   if (ctx.response.committed) return { kind: 'abort', error: err };
   ctx.response[kForceStatus](500);
-  return { kind: 'bytes', data: Buffer.from('<!DOCTYPE html><html><body><h2>500 Internal Server Error</h2></body></html>\n') };
+  let type = HTML_TYPE;
+  try {
+    type = errorType(ctx);
+  } catch { /* the fixed HTML page, then */ }
+  ctx.response.headers.set('Content-Type', type);
+  return { kind: 'bytes', data: type === HTML_TYPE ? LAST_RESORT_HTML : LAST_RESORT_PROBLEM };
+}
+
+const NO_CONFIG: Readonly<Config> = Object.freeze({});
+
+/**
+ * The Content-Type of this request's error response: `request.error_format`
+ * on the route, and under 'auto' (the default) the client's `Accept`, which
+ * the response then varies on.
+ */
+function errorType(ctx: RequestContext): string {
+  const format = (ctx.plan?.config ?? NO_CONFIG)['request.error_format'] ?? 'auto';
+  if (format === 'html') return HTML_TYPE;
+  if (format === 'problem') return PROBLEM_TYPE;
+  addVary(ctx.response.headers, 'Accept');
+  const media = errorMediaType(ctx.request.headers.accept);
+  return media === 'text/html' ? HTML_TYPE : media;
 }
 
 const CONTENT_HEADERS = ['accept-ranges', 'age', 'etag', 'location', 'retry-after', 'vary', 'content-encoding', 'content-length',
@@ -106,13 +134,15 @@ function resetFor(response: Response, status: number): void {
   response.body = undefined;
 }
 
-/** The error page becomes the response body (an HTML string). */
-function setPage(ctx: RequestContext, status: number, message: string, traceback: string): string {
-  const info = { status, reason: ctx.response.reason, message, traceback, path: ctx.request.scriptName + ctx.request.path };
-  const html = ctx.plan === undefined ? renderErrorPage({}, info) : renderErrorPage(ctx.plan.config, info);
-  ctx.response.headers.set('Content-Type', 'text/html;charset=utf-8');
-  ctx.response.body = html;
-  return html;
+/** The error page, an HTML page or a problem document (docs/errors.md), becomes the response body. */
+function setPage(ctx: RequestContext, status: number, message: string, traceback: string, errors: ErrorPageInfo['errors']): string {
+  const type = errorType(ctx);
+  const format = type === HTML_TYPE ? 'html' : 'problem';
+  const info: ErrorPageInfo = { format, status, reason: ctx.response.reason, message, traceback, path: ctx.request.scriptName + ctx.request.path, errors };
+  const page = renderErrorPage(ctx.plan?.config ?? NO_CONFIG, info, format === 'html' ? PROBLEM_TYPE : type);
+  ctx.response.headers.set('Content-Type', page.type);
+  ctx.response.body = page.body;
+  return page.body;
 }
 
 /** CherryPy's HTTPRedirect: an absolute Location on this site's host, and a small HTML body. */

@@ -251,7 +251,7 @@ export const gzip: ToolBehaviour<GzipOptions, Prepared> = {
     min_size: 256,
     mime_types: [
       'text/*', 'application/json', 'application/javascript', 'text/javascript', 'image/svg+xml',
-      'application/xml', 'text/event-stream', 'application/x-ndjson',
+      'application/xml', 'text/event-stream', 'application/x-ndjson', 'application/problem+json',
     ],
     encodings: ['br', 'gzip', 'deflate'],
   },

@@ -1,5 +1,6 @@
 import type { HookPoint } from '../core/hook-points.js';
 import type { AnyTool, ToolBehaviour } from '../core/tool.js';
+import { accept } from './accept.js';
 import { allow } from './allow.js';
 import { authBasic } from './auth_basic.js';
 import { caching, cachingTee } from './caching.js';
@@ -33,6 +34,8 @@ export const builtinTools: readonly AnyTool[] = Object.freeze([
   // A preflight is answered before the guards: browsers send it without credentials.
   place('cors',             'on_start_resource',   20, false, cors),
   place('allow',            'on_start_resource',   40, false, allow),
+  // CherryPy's point; after allow, so a method refused is a 405 before any 406.
+  place('accept',           'on_start_resource',   45, false, accept),
   place('response_headers', 'on_start_resource',   50, false, responseHeaders),
   // CherryPy's point: the body is read before form processing would look at it.
   place('json_in',          'before_request_body', 30, false, jsonIn),
