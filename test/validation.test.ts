@@ -105,17 +105,27 @@ test('body: a JSON body validated, typed values to the handler; each failing fie
   assert.equal((await post(server.url + '/save', '{"name":')).status, 400);
 });
 
-test('body with tools.json_in on: its content types count as JSON and params keep their strings', async (t) => {
+test('body with tools.json_in on: its content types count as JSON; a declared body is not merged into params', async (t) => {
   const server = await start(t, {
-    save: exposed(({ body, params }) => JSON.stringify({ n: body.n, param: params.n }), {
+    save: exposed(({ body, params }) => JSON.stringify({ n: body.n, param: params.n ?? null }), {
       body: z.object({ n: z.number() }),
       'tools.json_in.on': true,
       'tools.json_in.content_type': ['application/vnd.drupe'],
     }),
+    // Beside a strict params schema, the body's keys are not unexpected params.
+    both: exposed(({ body, params }) => `${params.page}:${body.n}`, {
+      params: z.strictObject({ page: z.coerce.number() }),
+      body: z.object({ n: z.number() }),
+      'tools.json_in.on': true,
+    }),
+    // Without a declared body, json_in's to_params goes on as before: strings.
+    legacy: exposed(async ({ params, request }) => JSON.stringify({ param: params.n, json: await request.json() }), { 'tools.json_in.on': true }),
   });
   const r = await post(server.url + '/save', '{"n":5}', 'application/vnd.drupe');
   assert.equal(r.status, 200, r.text);
-  assert.deepEqual(JSON.parse(r.text), { n: 5, param: '5' });
+  assert.deepEqual(JSON.parse(r.text), { n: 5, param: null });
+  assert.equal((await post(server.url + '/both?page=2', '{"n":7}')).text, '2:7');
+  assert.deepEqual(JSON.parse((await post(server.url + '/legacy', '{"n":5}')).text), { param: '5', json: { n: 5 } });
 });
 
 test('args: the virtual path validated; a path the schema refuses names no resource (404)', async (t) => {
