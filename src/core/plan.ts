@@ -5,6 +5,7 @@ import { buildHookLists, type HookLists } from './hooks.js';
 import type { PlannedRoute } from './tool.js';
 import type { Context } from '../http/request.js';
 import { HTTPError, NotFound } from '../lib/errors.js';
+import { compileInput, type CompiledInput } from './validation.js';
 
 /**
  * Everything a request needs that depends only on its path (and, under a
@@ -24,6 +25,8 @@ export interface Plan {
   /** Under a MethodDispatcher: the plan for each method, and the `Allow` value for a 405. */
   readonly byMethod: ReadonlyMap<string, Plan> | null;
   readonly allow: string;
+  /** The handler's declared input (params/body/args schemas), compiled once; undefined when it declared none. */
+  readonly input: CompiledInput | undefined;
 }
 
 /** The app-side inputs of planning. */
@@ -123,6 +126,7 @@ function makePlan(found: Found, route: PlannedRoute, handler: Handler | null, co
     params: found.params,
     byMethod,
     allow,
+    input: handler === null ? undefined : compileInput(handler),
   });
 }
 
