@@ -42,6 +42,26 @@ test("the demo's API: its OpenAPI document, its notes as JSON, its errors as pro
   assert.equal(problem.status, 404);
   assert.equal(problem.detail, 'No note 99');
 
+  const post = (body: string): ReturnType<typeof get> => get(`${server.url}/api/notes`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body });
+  const added = await post('{"text":"  buy milk  ","tags":["home"]}');
+  assert.equal(added.status, 201);
+  assert.deepEqual(JSON.parse(added.text), { id: 2, text: 'buy milk', tags: ['home'] }, 'the schema trimmed the text');
+  assert.deepEqual(JSON.parse((await get(`${server.url}/api/notes/2`)).text), { id: 2, text: 'buy milk', tags: ['home'] });
+  assert.deepEqual(JSON.parse((await get(`${server.url}/api/notes?tag=home`)).text).map((n: { id: number }) => n.id), [2]);
+
+  const invalid = await post('{"text":"","tags":"home"}');
+  assert.equal(invalid.status, 400);
+  assert.equal(invalid.headers.get('content-type'), 'application/problem+json');
+  const failed = JSON.parse(invalid.text) as { status: number; errors: { location: string; path: string; message: string }[] };
+  assert.equal(failed.status, 400);
+  assert.deepEqual(failed.errors.map((e) => [e.location, e.path]).sort(), [['body', 'tags'], ['body', 'text']]);
+
+  const badId = await get(`${server.url}/api/notes/abc`);
+  assert.equal(badId.headers.get('content-type'), 'application/problem+json');
+  assert.equal(badId.status, 404, 'args that fail their schema name nothing');
+  assert.deepEqual((JSON.parse(badId.text) as { errors: { location: string }[] }).errors.map((e) => e.location), ['args']);
+  assert.deepEqual(Object.keys(doc.paths['/api/notes/{arg0}']!.get!.responses).sort(), ['200', '400', '404', 'default'], 'the document lists them');
+
   const method = await get(`${server.url}/api/notes`, { method: 'PUT' });
   assert.equal(method.status, 405);
   assert.equal(method.headers.get('content-type'), 'application/problem+json');

@@ -12,7 +12,7 @@ export interface Declared {
 export const ERROR_RESPONSES = {
   ValidationFailed: { status: '400', description: 'The request does not match what the handler declares; `errors` names each failing field and why' },
   Unauthorized: { status: '401', description: 'Credentials are missing or wrong' },
-  NotFound: { status: '404', description: 'Nothing here, or (GET) query parameters the handler does not take' },
+  NotFound: { status: '404', description: 'Nothing here: path arguments that name nothing, or (GET, HEAD) query parameters the handler does not take or misses' },
   NotAcceptable: { status: '406', description: 'None of the media types the client accepts' },
   PayloadTooLarge: { status: '413', description: 'The request body is larger than the server takes' },
   UnsupportedMediaType: { status: '415', description: 'The request body is not JSON' },
@@ -30,7 +30,7 @@ export interface OperationSite {
   readonly body: JSONSchema | undefined;
   /** The path parameters this path template has (from `args`), already built. */
   readonly pathParams: readonly OpenAPIParameter[];
-  /** Whether the handler declares `args` (a path that does not match is a 404, a failing one a 400). */
+  /** Whether the handler declares `args` (args that fail it are a 404). */
   readonly declaresArgs: boolean;
 }
 
@@ -57,11 +57,13 @@ export function buildOperation(site: OperationSite, used: Set<ErrorResponseName>
       parameters.push(...queryParameters(params));
     }
   }
-  if (body !== undefined || config['tools.json_in.on'] === true) {
+  // tools.json_in alone (no declared body) reads a JSON body if one comes: listed for the methods that send one.
+  if (body !== undefined || (config['tools.json_in.on'] === true && BODY_METHODS.has(method))) {
     requestBody = { required: body !== undefined, content: { 'application/json': { schema: body ?? {} } } };
     errors.add('ValidationFailed').add('PayloadTooLarge').add('UnsupportedMediaType');
   }
-  if (site.declaresArgs || site.pathParams.length > 0) errors.add('ValidationFailed').add('NotFound');
+  // Args that fail their schema name nothing: a 404, whatever the method.
+  if (site.declaresArgs || site.pathParams.length > 0) errors.add('NotFound');
   const auth = config['tools.auth_basic.on'] === true;
   if (auth) errors.add('Unauthorized');
   if ((config as Record<string, unknown>)['tools.accept.on'] === true) errors.add('NotAcceptable');
