@@ -4,6 +4,7 @@ export type { FetchInfo } from './app/fetch.js';
 export { loadConfig, parseConfig, type LoadedConfig } from './app/config-file.js';
 export { serve, quickstart, serverPlugin, type ServeOptions, type RunningServer, type ServerPlugin } from './app/server.js';
 export { Tree } from './app/tree.js';
+export type { OpenAPIDocument, OpenAPIOptions, ToJSONSchema, JSONSchema } from './core/openapi.js';
 export { workerPool, runAsWorker, workerFailed, type WorkerPool, type WorkerPoolOptions, type RestartPolicy } from './app/workers.js';
 export {
   Engine, engine,
