@@ -84,7 +84,7 @@ function* lifecycle(host: PipelineHost, req: IncomingMessage, res: ServerRespons
         checkDeclaredLength(request);
         if (request.queryString !== '') void request.query; // a malformed query is a 400 now, not in the handler
         if (hooks.before_request_body) { const pending = runHooks(hooks.before_request_body, ctx, logExtraError); if (pending) yield pending; }
-        if (plan.settings.processBody && request.hasBody) yield request[kProcessForm]();
+        if (plan.settings.processBody && request.hasBody) { const pending = request[kProcessForm](); if (pending) yield pending; }
         if (hooks.before_handler) { const pending = runHooks(hooks.before_handler, ctx, logExtraError); if (pending) yield pending; }
         const handler = request.handler;
         if (handler !== null) {

@@ -3,12 +3,12 @@ import { Readable } from 'node:stream';
 import { HTTPError, RequestAbortedError } from '../lib/errors.js';
 import { createParams, parseFormInto, stringifyParams, type Params } from './form.js';
 import { removeTempFiles } from './multipart.js';
-import { readFormBody } from './form-body.js';
+import { isFormBody, readFormBody } from './form-body.js';
+import { bodyText } from './body-text.js';
 import { readBody, limitedBody, markChunkedBody, undecodedEncoding } from './body-reader.js';
 import { parseJsonBody } from './json-body.js';
 import { parseCookieHeader } from './cookies.js';
 import { verifiedCookies } from './signed-cookies.js';
-import { charsetOf } from '../lib/media-type.js';
 import { noSession, type Session } from './session.js';
 import type { Response } from './response.js';
 import type { RouteConfig, RouteSettings } from './route-settings.js';
@@ -300,14 +300,8 @@ export class Request {
   }
 
   /** The body decoded by the charset of its Content-Type (UTF-8 by default). */
-  async text(): Promise<string> {
-    const buf = await this.bytes();
-    const charset = charsetOf(this.headers['content-type']) ?? 'utf-8';
-    try {
-      return new TextDecoder(charset).decode(buf);
-    } catch {
-      throw new HTTPError(415, `Unsupported charset '${charset}'`);
-    }
+  text(): Promise<string> {
+    return this.bytes().then((buf) => bodyText(buf, this.headers['content-type']));
   }
 
   /**
@@ -315,11 +309,7 @@ export class Request {
    * invalid JSON, or JSON nested deeper than `request.max_json_depth`, is a 400.
    */
   json(): Promise<unknown> {
-    return (this.#json ??= this.#parseJson());
-  }
-
-  async #parseJson(): Promise<unknown> {
-    return parseJsonBody(await this.text(), this[kSettings].maxJsonDepth);
+    return (this.#json ??= this.text().then((text) => parseJsonBody(text, this[kSettings].maxJsonDepth)));
   }
 
   /** The body as a stream (limited like `bytes()`), for uploads too big to hold. */
@@ -332,10 +322,10 @@ export class Request {
     return limitedBody(this.raw, this[kSettings].maxBodySize, this.transferEncoding !== undefined);
   }
 
-  /** Read a form body into `params` before the handler runs, as CherryPy does (form-body.ts). */
-  async [kProcessForm](): Promise<void> {
-    if (!this.hasBody || this.#bodyTaken) return;
-    await readFormBody(this, () => this[kOwnParams](), this[kSettings], () => (this.#tempFiles ??= []));
+  /** Read a form body into `params` before the handler runs, as CherryPy does (form-body.ts); nothing to wait for with another body. */
+  [kProcessForm](): Promise<void> | undefined {
+    if (!this.hasBody || this.#bodyTaken || !isFormBody(this.headers['content-type'])) return undefined;
+    return readFormBody(this, () => this[kOwnParams](), this[kSettings], () => (this.#tempFiles ??= []));
   }
 
   /**
