@@ -48,6 +48,12 @@ const MAY_PREFER_JSON = /json|\*/i;
  */
 export function errorMediaType(accept: string | undefined): string {
   if (accept === undefined || !MAY_PREFER_JSON.test(accept)) return 'text/html';
+  // Most clients send the same header on every request: the last answer is kept.
+  if (accept === lastAccept) return lastType;
   const m = preferredMedia(accept, ERROR_TYPES);
-  return m === null || m === 'too-long' ? 'text/html' : m;
+  lastAccept = accept;
+  return (lastType = m === null || m === 'too-long' ? 'text/html' : m);
 }
+
+let lastAccept: string | undefined;
+let lastType = 'text/html';
