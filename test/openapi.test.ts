@@ -144,11 +144,12 @@ test('valibot: through toStandardJsonSchema, or the jsonSchema option; a schema 
   await assertValidOpenAPI(converted);
 });
 
-test('tools.allow and tools.auth_basic shape the operations: listed methods, a 401 and the basic security scheme', async () => {
+test('tools.allow, tools.auth_basic and tools.accept shape the operations: listed methods, a 401 and the basic security scheme, a 406', async () => {
   const users = { ann: 'secret' };
   const root = {
     feed: exposed(() => 'feed', { 'tools.allow.on': true, 'tools.allow.methods': ['GET', 'POST', 'PROPFIND'] }),
     admin: { index: exposed(() => 'admin') },
+    report: exposed(() => 'report', { 'tools.accept.on': true, 'tools.accept.media': ['text/csv', 'application/json'] }),
   };
   const doc = new App(root, { '/admin': { 'tools.auth_basic.on': true, 'tools.auth_basic.users': users } }).openapi();
   assert.deepEqual(Object.keys(doc.paths['/feed']!), ['get', 'post']);
@@ -157,6 +158,7 @@ test('tools.allow and tools.auth_basic shape the operations: listed methods, a 4
   assert.deepEqual(admin.responses['401'], { $ref: '#/components/responses/Unauthorized' });
   assert.deepEqual(doc.components.securitySchemes, { basic: { type: 'http', scheme: 'basic' } });
   assert.equal(op(doc, '/feed', 'get').security, undefined);
+  assert.deepEqual(op(doc, '/report', 'get').responses['406'], { $ref: '#/components/responses/NotAcceptable' }, 'tools.accept: a 406');
   await assertValidOpenAPI(doc);
 });
 
@@ -179,6 +181,16 @@ test('tools.openapi serves the document at its path over a real socket; other pa
   assert.equal((await get(`${server.url}/openapi.json`, { method: 'POST' })).status, 404, 'only GET and HEAD: a POST finds no handler');
   assert.equal((await get(`${server.url}/about`)).text, 'about');
   assert.equal((await get(`${server.url}/api/items/a/b`)).text, 'items a,b');
+});
+
+test('tools.openapi.json_schema: the converter given in config is used for the served document', async (t) => {
+  const Body = v.object({ name: v.string() });
+  const named = exposed(({ body }) => body.name, { body: Body, 'tools.json_in.on': true });
+  const convert = (schema: object) => (schema === Body ? toJsonSchema(Body, { target: 'draft-2020-12' }) : undefined);
+  const server = await start(t, { named }, { '/': { 'tools.openapi.on': true, 'tools.openapi.json_schema': convert } });
+  const doc = JSON.parse((await get(`${server.url}/openapi.json`)).text) as Doc;
+  assert.deepEqual(op(doc, '/named', 'post').requestBody!.content['application/json']!.schema, { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] });
+  await assertValidOpenAPI(doc);
 });
 
 test("a mounted app's paths start at its script name; tools.openapi.path is below the mount point", async (t) => {
