@@ -173,6 +173,13 @@ test('tools.openapi serves the document at its path over a real socket; other pa
   assert.deepEqual(Object.keys(served.paths), ['/', '/about', '/api/items', '/blog/', '/blog/{args}', '/dynamic/page'], 'the document does not list itself');
   await assertValidOpenAPI(served);
 
+  // What is listed is what a request reaches: every GET operation, its templates filled, answers 200.
+  for (const [path, item] of Object.entries(served.paths)) {
+    if ((item as Record<string, unknown>).get === undefined) continue;
+    const url = path.replace(/\{arg\d+\}/g, '1').replace('{args}', 'x/y');
+    assert.equal((await get(`${server.url}${url}`)).status, 200, url);
+  }
+
   const again = await get(`${server.url}/openapi.json`);
   assert.equal(again.text, res.text);
   const head = await get(`${server.url}/openapi.json`, { method: 'HEAD' });
