@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import * as v from 'valibot';
 import {
-  DrupeError, MethodDispatcher, ValidationError, expose, exposed,
+  DrupeError, InternalRedirect, MethodDispatcher, ValidationError, expose, exposed,
   type Context, type StandardSchemaV1,
 } from '../src/index.js';
 import type { StandardSchemaResult } from '../src/lib/standard-schema.js';
@@ -293,4 +293,17 @@ test('with tools.sessions (which wraps the handler) and tools.caching on, valida
   assert.equal((await sessionGet(server.url + '/count?by=x', id)).status, 400);
   assert.equal((await sessionGet(server.url + '/count', id)).status, 404);
   assert.equal((await sessionGet(server.url + '/count?by=1', id)).text, 'n 6');
+});
+
+test('an InternalRedirect starts over: the next handler validates its own declaration, the first one leaves nothing behind', async (t) => {
+  const server = await start(t, {
+    first: exposed(({ params }) => {
+      throw new InternalRedirect('/second', { m: String(params.n * 10) });
+    }, { params: z.object({ n: z.coerce.number() }) }),
+    second: exposed(({ params, body }) => JSON.stringify({ m: params.m, body: body ?? null }), { params: z.object({ m: z.coerce.number() }) }),
+    plain: exposed(({ params, body }: Context) => JSON.stringify({ params, body: body ?? null })),
+    toPlain: exposed(() => { throw new InternalRedirect('/plain', 'x=1'); }, { params: z.object({}) }),
+  });
+  assert.deepEqual(JSON.parse((await get(server.url + '/first?n=4')).text), { m: 40, body: null });
+  assert.deepEqual(JSON.parse((await get(server.url + '/toPlain')).text), { params: { x: '1' }, body: null });
 });
