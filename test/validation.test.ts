@@ -307,3 +307,14 @@ test('an InternalRedirect starts over: the next handler validates its own declar
   assert.deepEqual(JSON.parse((await get(server.url + '/first?n=4')).text), { m: 40, body: null });
   assert.deepEqual(JSON.parse((await get(server.url + '/toPlain')).text), { params: { x: '1' }, body: null });
 });
+
+test('a body with a great many bad items: at most 100 issues kept, the message names five and counts the rest', async (t) => {
+  const server = await start(t, { save: exposed(() => 'x', { body: z.array(z.string()) }) });
+  const r = await post(server.url + '/save', JSON.stringify(Array.from({ length: 5000 }, (_, i) => i)));
+  assert.equal(r.status, 400);
+  assert.match(r.text, /body\.4: Invalid input: expected string, received number; and 4995 more/);
+  assert.ok(r.text.length < 20_000, `${r.text.length} characters`);
+  const e = new ValidationError(Array.from({ length: 500 }, (_, i) => ({ location: 'body' as const, path: String(i), message: 'x'.repeat(1000) })));
+  assert.equal(e.errors.length, 100);
+  assert.ok(e.message.length < 1200, String(e.message.length));
+});
