@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import * as v from 'valibot';
 import {
-  DrupeError, MethodDispatcher, ValidationError, expose, exposed,
+  DrupeError, InternalRedirect, MethodDispatcher, ValidationError, expose, exposed,
   type Context, type StandardSchemaV1,
 } from '../src/index.js';
 import type { StandardSchemaResult } from '../src/lib/standard-schema.js';
@@ -293,4 +293,28 @@ test('with tools.sessions (which wraps the handler) and tools.caching on, valida
   assert.equal((await sessionGet(server.url + '/count?by=x', id)).status, 400);
   assert.equal((await sessionGet(server.url + '/count', id)).status, 404);
   assert.equal((await sessionGet(server.url + '/count?by=1', id)).text, 'n 6');
+});
+
+test('an InternalRedirect starts over: the next handler validates its own declaration, the first one leaves nothing behind', async (t) => {
+  const server = await start(t, {
+    first: exposed(({ params }) => {
+      throw new InternalRedirect('/second', { m: String(params.n * 10) });
+    }, { params: z.object({ n: z.coerce.number() }) }),
+    second: exposed(({ params, body }) => JSON.stringify({ m: params.m, body: body ?? null }), { params: z.object({ m: z.coerce.number() }) }),
+    plain: exposed(({ params, body }: Context) => JSON.stringify({ params, body: body ?? null })),
+    toPlain: exposed(() => { throw new InternalRedirect('/plain', 'x=1'); }, { params: z.object({}) }),
+  });
+  assert.deepEqual(JSON.parse((await get(server.url + '/first?n=4')).text), { m: 40, body: null });
+  assert.deepEqual(JSON.parse((await get(server.url + '/toPlain')).text), { params: { x: '1' }, body: null });
+});
+
+test('a body with a great many bad items: at most 100 issues kept, the message names five and counts the rest', async (t) => {
+  const server = await start(t, { save: exposed(() => 'x', { body: z.array(z.string()) }) });
+  const r = await post(server.url + '/save', JSON.stringify(Array.from({ length: 5000 }, (_, i) => i)));
+  assert.equal(r.status, 400);
+  assert.match(r.text, /body\.4: Invalid input: expected string, received number; and 4995 more/);
+  assert.ok(r.text.length < 20_000, `${r.text.length} characters`);
+  const e = new ValidationError(Array.from({ length: 500 }, (_, i) => ({ location: 'body' as const, path: String(i), message: 'x'.repeat(1000) })));
+  assert.equal(e.errors.length, 100);
+  assert.ok(e.message.length < 1200, String(e.message.length));
 });

@@ -12,8 +12,14 @@ export interface ValidationIssue {
   readonly message: string;
 }
 
-/** How many issues the message names before it says "and N more" (the `errors` list has them all). */
+/** How many issues the message names before it says "and N more". */
 const NAMED = 5;
+/**
+ * How many issues a ValidationError keeps: a schema reports one per bad
+ * item, and a body of a million bad items must not become a response
+ * (or a log line) many times its size.
+ */
+export const MAX_ISSUES = 100;
 
 /**
  * A request whose declared input (`exposed(fn, { params, body, args })`)
@@ -29,16 +35,22 @@ const NAMED = 5;
 export class ValidationError extends HTTPError {
   readonly errors: ReadonlyArray<ValidationIssue>;
 
+  /** `errors` past MAX_ISSUES are left out (the message says how many there were). */
   constructor(errors: ReadonlyArray<ValidationIssue>, status: 400 | 404 = 400, message?: string) {
     super(status, message ?? describe(errors));
     this.name = 'ValidationError';
-    this.errors = errors;
+    this.errors = errors.length > MAX_ISSUES ? errors.slice(0, MAX_ISSUES) : errors;
   }
 }
 
 function describe(errors: ReadonlyArray<ValidationIssue>): string {
   if (errors.length === 0) return 'Invalid request input';
-  const named = errors.slice(0, NAMED).map((e) => `${e.location}${e.path === '' ? '' : '.' + e.path}: ${e.message}`);
+  const named = errors.slice(0, NAMED).map((e) => `${e.location}${e.path === '' ? '' : '.' + e.path}: ${cut(e.message)}`);
   const more = errors.length > NAMED ? `; and ${errors.length - NAMED} more` : '';
   return `Invalid request input: ${named.join('; ')}${more}`;
+}
+
+/** A message as the summary quotes it: at most 200 characters (a schema may quote the input). */
+function cut(message: string): string {
+  return message.length > 200 ? `${message.slice(0, 199)}…` : message;
 }

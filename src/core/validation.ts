@@ -110,7 +110,7 @@ function apply(ctx: ValidationTarget, params: Params | undefined, done: readonly
     if (result.issues === undefined) continue;
     for (const issue of result.issues) {
       const path = pathOf(issue);
-      (issues ??= []).push({ location, path, message: issue.message });
+      (issues ??= []).push({ location, path, message: String(issue.message) });
       // Only CherryPy's argument errors make a GET's 404: a missing param (or any args mismatch: the path names nothing).
       if (!(location === 'args' || (location === 'params' && isMissing(params, issue)))) status = 400;
     }
