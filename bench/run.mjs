@@ -6,6 +6,7 @@
 //   npm run bench -- workers [--rounds=3 --duration=5]   Drupe's hello with 1 and 2 worker processes (bench/workers.mjs)
 //   npm run bench -- h2 [--rounds=3 --duration=5]        hello and stream over TLS h2 with h2load (bench/h2.mjs)
 //   npm run bench -- inject [--rounds=5 --duration=3 --window=1]  app.inject against the same handler over a socket (bench/inject.mjs)
+//   npm run bench -- validate [--rounds=3 --duration=5]  a validated JSON POST: Drupe (zod, valibot) against Fastify (bench/validate.mjs)
 //   npm run bench -- ws [--rounds=5 --duration=5 --idle=2000]   WebSocket echo and idle memory, Drupe against plain ws (bench/ws.mjs)
 //   npm run bench -- session [--rounds=3 --duration=5]   one session value read and written per request: Drupe (RAM, Redis, none) against Fastify's sessions (bench/session.mjs)
 // Servers run on core 1, load generators on core 0; only 127.0.0.1.
@@ -29,6 +30,12 @@ if (process.argv[2] === 'workers') {
 // So is h2: /hello and /stream over TLS with HTTP/2, h2load against node:http2 and Fastify (bench/h2.mjs).
 if (process.argv[2] === 'h2') {
   const { main } = await import('./h2.mjs');
+  await main(process.argv.slice(3));
+  process.exit(0);
+}
+// validate is its own run: a validated JSON POST, Drupe with zod and valibot against Fastify's JSON Schema (bench/validate.mjs).
+if (process.argv[2] === 'validate') {
+  const { main } = await import('./validate.mjs');
   await main(process.argv.slice(3));
   process.exit(0);
 }

@@ -6,12 +6,15 @@ export type { InjectResult, InjectHeaders } from './app/inject-result.js';
 export { loadConfig, parseConfig, type LoadedConfig } from './app/config-file.js';
 export { serve, quickstart, serverPlugin, type ServeOptions, type RunningServer, type ServerPlugin } from './app/server.js';
 export { Tree } from './app/tree.js';
+export type { OpenAPIDocument, OpenAPIOptions, ToJSONSchema, JSONSchema } from './core/openapi.js';
 export { workerPool, runAsWorker, workerFailed, type WorkerPool, type WorkerPoolOptions, type RestartPolicy } from './app/workers.js';
 export {
   Engine, engine,
   type EngineState, type EngineChannel, type EngineChannels, type EngineListener, type EnginePlugin, type EngineOptions,
 } from './app/engine.js';
-export { expose, exposed, type Handler, type ExposeWebSocketDecorator } from './core/expose.js';
+export { expose, exposed, type Handler, type ExposeWebSocketDecorator, type ExposeConfig, type InputDeclaration } from './core/expose.js';
+export { ValidationError, type ValidationIssue, type ValidationLocation } from './core/validation-error.js';
+export type { StandardSchemaV1 } from './lib/standard-schema.js';
 export type { WebSocketHandler } from './core/websocket.js';
 export type { WebSocketConnection, WebSocketMessage, WebSocketClose } from './core/websocket-connection.js';
 export type { Context } from './http/request.js';

@@ -45,6 +45,7 @@ const INDEX_EXPORTS = [
   'StreamBody',
   'Tree',
   'UploadedFile',
+  'ValidationError',
   'WorkerCrashLoopError',
   'WorkerStartError',
   'abortable',

@@ -14,7 +14,7 @@ const REQUEST_MEMBERS = [
 ];
 const RESPONSE_MEMBERS = ['body', 'committed', 'deleteCookie', 'flushHeaders', 'headers', 'onStreamError', 'reason', 'setCookie', 'status', 'stream'];
 const HEADERS_MEMBERS = ['append', 'clear', 'delete', 'entries', 'get', 'getAll', 'has', 'set', 'size'];
-const APP_MEMBERS = ['configure', 'fetch', 'globalConfig', 'inject', 'listener', 'root'];
+const APP_MEMBERS = ['configure', 'fetch', 'globalConfig', 'inject', 'listener', 'openapi', 'root'];
 
 /** The prototype chain of an instance, itself first, up to (not including) Object.prototype. */
 function chain(o: object): object[] {

@@ -158,6 +158,15 @@ const CASES: ToolCase[] = [
     applied: (res) => res.body.toString() === 'static file',
   },
   {
+    name: 'openapi',
+    // path '': every GET where the tool is on gets the document (a POST reaches the handler).
+    options: { 'tools.openapi.path': '' },
+    page: () => 'page',
+    request: {},
+    applied: (res) => res.status === 200 && res.headers['content-type'] === 'application/json' && res.body.toString().startsWith('{"openapi":"3.1.'),
+    toHandler: { method: 'POST' },
+  },
+  {
     name: 'sessions',
     // Reading request.session where the tool is off is an error (a 500); a read alone sets no cookie, so HEAD matches GET.
     page: ({ request }) => `session ${request.session.has('x') ? 'with x' : 'empty'}`,

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { App, HTTPError, HTTPRedirect, expose, json, type Config, type Context } from '../../src/index.js';
 import { Account, accountSections } from './account.js';
+import { Notes, apiSections } from './api.js';
 
 function layout(title: string, body: string): string {
   return `<!DOCTYPE html><html><head><meta charset="utf-8"><title>${title}</title></head>
-<body><nav><a href="/">Home</a> · <a href="/blog/">Blog</a> · <a href="/guestbook/">Guestbook</a> · <a href="/account/">Account (sessions)</a> · <a href="/clock">Clock (streamed)</a> · <a href="/old-home">A redirect</a> · <a href="/secret">An error</a></nav>
+<body><nav><a href="/">Home</a> · <a href="/blog/">Blog</a> · <a href="/guestbook/">Guestbook</a> · <a href="/account/">Account (sessions)</a> · <a href="/api/openapi.json">API (OpenAPI)</a> · <a href="/clock">Clock (streamed)</a> · <a href="/old-home">A redirect</a> · <a href="/secret">An error</a></nav>
 ${body}</body></html>`;
 }
 
@@ -54,6 +55,8 @@ export class Root {
   blog = new Blog();
   guestbook = new Guestbook();
   account = new Account();
+  /** A JSON API: zod schemas, its OpenAPI document, errors as problem+json (api.ts). */
+  api = { notes: new Notes() };
 
   @expose()
   index({ params }: Context): string {
@@ -84,9 +87,11 @@ export class Root {
 
 export const sections: Record<string, Config> = {
   '/': {
-    'error_page.404': ({ status, message }) => layout('Not found', `<h1>${status}: nothing here</h1><p>${escape(message)}</p>`),
+    // A page for browsers; an API client (the problem form: /api, or an Accept preferring JSON) gets Drupe's problem document.
+    'error_page.404': ({ status, message, format }) => (format === 'problem' ? {} : layout('Not found', `<h1>${status}: nothing here</h1><p>${escape(message)}</p>`)),
   },
   ...accountSections,
+  ...apiSections,
 };
 
 /**

@@ -2,13 +2,15 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { checkToolOptions, defaultEnvironment, environmentDefaults, validateConfig, type Config } from '../core/config.js';
 import { ObjectDispatcher } from '../core/dispatch.js';
 import { DrupeError } from '../lib/errors.js';
-import { handlerConfig, isExposed, nodeConfig } from '../core/expose.js';
+import { declaredInput, handlerConfig, isExposed, nodeConfig } from '../core/expose.js';
 import { sectionSegment, type PlanSource } from '../core/plan.js';
 import { AppHost } from './host.js';
 import { fetchThrough, type FetchInfo } from './fetch.js';
 import { injector, type Inject } from './inject.js';
 import { defineTool } from '../core/tool.js';
 import { builtinTools } from '../tools/index.js';
+import { provideOpenAPI } from '../tools/openapi.js';
+import { openapiDocument, type OpenAPIDocument, type OpenAPIOptions } from '../core/openapi.js';
 
 // The built-in tools take their names before any user tool can.
 for (const tool of builtinTools) defineTool(tool);
@@ -32,6 +34,8 @@ export class App {
   /** Every config below the global one, with where it was given: its tool options are checked again over the global config. */
   readonly #configs: ConfigSource[] = [];
   readonly #host: AppHost;
+  /** What plans are built from (root, sections, the merged global config): the OpenAPI document reads the tree through it too. */
+  #source: PlanSource;
   /** The node listener: `http.createServer(app.listener)` works too (call `configure()` first). */
   readonly listener: (req: IncomingMessage, res: ServerResponse) => void;
   /**
@@ -75,7 +79,9 @@ export class App {
       this.#sections.set(normalizeSection(path), { ...this.#sections.get(normalizeSection(path)), ...config });
     }
     validateTree(root, this.#configs);
-    this.#host = new AppHost(this.#makeSource({}));
+    this.#source = this.#makeSource({});
+    this.#host = new AppHost(this.#source);
+    provideOpenAPI(this.#host, (options) => this.openapi(options));
     this.listener = this.#host.listener;
     this.fetch = (request, info) => fetchThrough(this.#host, request, info);
     const host = this.#host;
@@ -89,7 +95,23 @@ export class App {
   configure(global: Config = {}): void {
     validateConfig(global as Record<string, unknown>, 'global config', 'global');
     for (const { config, where } of this.#configs) checkToolOptions(config, where, global as Record<string, unknown>);
-    this.#host.reset(this.#makeSource(global));
+    this.#source = this.#makeSource(global);
+    this.#host.reset(this.#source);
+  }
+
+  /**
+   * The OpenAPI 3.1 document of the tree, as a plain object: each exposed
+   * handler and MethodDispatcher resource a request can reach is a path
+   * (below the app's mount point), with its declared `params`, `body` and
+   * `args` as parameters and request body (JSON Schema through Standard
+   * JSON Schema, or `options.jsonSchema`), its errors as problem+json.
+   * `tools.openapi` serves it. See docs/openapi.md.
+   *
+   * @example
+   *   writeFileSync('openapi.json', JSON.stringify(app.openapi({ title: 'Shop', version: '2.1.0' }), null, 2));
+   */
+  openapi(options: OpenAPIOptions = {}): OpenAPIDocument {
+    return openapiDocument(this.#source, this.#host.scriptName, options, declaredInput);
   }
 
   #makeSource(global: Config): PlanSource {

@@ -1,18 +1,31 @@
 import { DrupeError } from '../lib/errors.js';
+import type { StandardSchemaV1 } from '../lib/standard-schema.js';
 import type { Config } from './config.js';
-import type { Handler } from '../http/request.js';
+import type { Context, Handler, InputDeclaration } from '../http/request.js';
 import { websocketEndpoint, type WebSocketHandler } from './websocket.js';
 
-export type { Handler } from '../http/request.js';
+export type { Handler, InputDeclaration } from '../http/request.js';
 
 const exposedHandlers = new WeakMap<Function, Config>();
+/** The schemas a handler declared (`params`, `body`, `args`), kept apart from its config. */
+const declarations = new WeakMap<Function, InputDeclaration>();
+
+/** The keys of `exposed(fn, { … })` / `@expose({ … })` that declare input rather than config. */
+const INPUT_KEYS = ['params', 'body', 'args'] as const;
+
+/** A handler whose context is typed by declaration `D`. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type DeclaredHandler<D extends InputDeclaration> = (this: any, ctx: Context<D>) => unknown;
+
+/** What `exposed`/`@expose` take: handler config (dotted keys), plus the declared input's schemas. */
+export type ExposeConfig<D extends InputDeclaration = {}> = Config & D;
 
 /** A class `@expose` can mark: any class (its instances are nodes of the tree). */
 type AnyClass = abstract new (...args: never) => unknown;
 
-/** What `expose(config)` returns: a decorator for a method or a class. */
-export interface ExposeDecorator {
-  <F extends Handler>(fn: F, context: ClassMethodDecoratorContext): void;
+/** What `expose(config)` returns: a decorator for a method (whose context is typed by `D`) or a class. */
+export interface ExposeDecorator<D extends InputDeclaration = {}> {
+  <F extends DeclaredHandler<D>>(fn: F, context: ClassMethodDecoratorContext): void;
   <C extends AnyClass>(cls: C, context: ClassDecoratorContext<C>): void;
 }
 
@@ -33,24 +46,25 @@ export interface ExposeDecorator {
  */
 export function expose<F extends Handler>(fn: F, context: ClassMethodDecoratorContext): void;
 export function expose<C extends AnyClass>(cls: C, context: ClassDecoratorContext<C>): void;
-export function expose(config?: Config): ExposeDecorator;
-export function expose(first?: Config | Function, context?: unknown): ExposeDecorator | void {
-  if (typeof first === 'function') return decorate(first, context, {});
+export function expose<const D extends InputDeclaration = {}>(config?: ExposeConfig<D>): ExposeDecorator<D>;
+export function expose(first?: ExposeConfig | Function, context?: unknown): ExposeDecorator | void {
+  if (typeof first === 'function') return decorate(first, context, {}, undefined);
   // A legacy (experimentalDecorators) `@expose` passes (prototype, name, descriptor): say so instead of exposing nothing.
   if (context !== undefined) throw legacyDecorators(context);
-  const config = first ?? {};
-  return ((target: Function, ctx: unknown) => decorate(target, ctx, config)) as ExposeDecorator;
+  const [config, input] = splitDeclaration(first ?? {}, '@expose');
+  return ((target: Function, ctx: unknown) => decorate(target, ctx, config, input)) as ExposeDecorator;
 }
 
-function decorate(target: Function, context: unknown, config: Config): void {
+function decorate(target: Function, context: unknown, config: Config, input: InputDeclaration | undefined): void {
   const kind = typeof context === 'object' && context !== null ? (context as { kind?: unknown }).kind : undefined;
   if (kind === 'method') {
     exposedHandlers.set(target, config);
+    if (input !== undefined) declarations.set(target, input);
     return;
   }
   const name = typeof context === 'object' && context !== null ? String((context as { name?: unknown }).name) : target.name;
   if (kind === 'class') {
-    if (Object.keys(config).length > 0) {
+    if (Object.keys(config).length > 0 || input !== undefined) {
       throw new DrupeError('DRUPE_ERR_CONFIG_VALUE', `@expose(config) on class ${name}: config for a whole class goes in 'static _cp_config'; write @expose or @expose() on the class to expose its methods`);
     }
     exposeMethods(target);
@@ -79,14 +93,58 @@ function exposeMethods(cls: Function): void {
 }
 
 /**
- * The same as `@expose()`, without decorators.
+ * The same as `@expose()`, without decorators. With `params`, `body` or
+ * `args` schemas (docs/validation.md), the handler's context is typed
+ * from them: no annotation needed.
  *
  * @example
  *   const root = { index: exposed(() => 'Hello'), feed: exposed(function* () { yield 'a'; }, { 'response.stream': true }) };
+ *   const save = exposed(({ body }) => `saved ${body.name}`, { body: z.object({ name: z.string() }) });
  */
-export function exposed<F extends Handler>(fn: F, config: Config = {}): F {
-  exposedHandlers.set(fn, config);
+export function exposed<const D extends InputDeclaration = {}, F extends DeclaredHandler<D> = DeclaredHandler<D>>(fn: F, config?: ExposeConfig<D>): F {
+  const [own, input] = splitDeclaration(config ?? {}, 'exposed');
+  exposedHandlers.set(fn, own);
+  if (input !== undefined) declarations.set(fn, input);
   return fn;
+}
+
+/**
+ * The schemas `exposed(fn, { params, body, args })` / `@expose({ … })`
+ * declared for a handler, or undefined when it declared none (internal:
+ * the lifecycle validates with them, the OpenAPI document describes them).
+ */
+export function declaredInput(handler: Function): InputDeclaration | undefined {
+  return declarations.get(handler);
+}
+
+/** `config` without its input keys, and those keys' schemas (checked to be Standard Schemas now, not per request). */
+function splitDeclaration(config: ExposeConfig, where: string): [Config, InputDeclaration | undefined] {
+  if (!INPUT_KEYS.some((k) => Object.hasOwn(config, k))) return [config, undefined];
+  const own: Record<string, unknown> = { ...config };
+  const input: Record<string, StandardSchemaV1> = {};
+  for (const key of INPUT_KEYS) {
+    if (!Object.hasOwn(own, key)) continue;
+    const schema = own[key];
+    delete own[key];
+    if (schema === undefined) continue;
+    if (!isStandardSchema(schema)) {
+      throw new DrupeError('DRUPE_ERR_CONFIG_VALUE', `${where}({ ${key} }): expected a Standard Schema (an object with '~standard' version 1 and a validate function, as zod, valibot and arktype schemas are), got ${describeValue(schema)}`);
+    }
+    input[key] = schema;
+  }
+  return [own as Config, Object.keys(input).length > 0 ? input : undefined];
+}
+
+function isStandardSchema(v: unknown): v is StandardSchemaV1 {
+  if ((typeof v !== 'object' && typeof v !== 'function') || v === null) return false;
+  const std: unknown = (v as { '~standard'?: unknown })['~standard'];
+  return typeof std === 'object' && std !== null && (std as { version?: unknown }).version === 1 && typeof (std as { validate?: unknown }).validate === 'function';
+}
+
+function describeValue(v: unknown): string {
+  if (v === null) return 'null';
+  if (typeof v === 'object') return Array.isArray(v) ? 'an array' : 'an object without a Standard Schema';
+  return typeof v;
 }
 
 /**

@@ -18,6 +18,7 @@ import { logExtraError, RequestContext } from './request-context.js';
 import { settleUnreadBody } from './unread-body.js';
 import { isExposed } from './expose.js';
 import { isHandedOver, refuseUpgrade } from './websocket.js';
+import { validateInput } from './validation.js';
 
 /** What the lifecycle needs from the App. */
 export interface PipelineHost extends WriterHost {
@@ -83,12 +84,13 @@ function* lifecycle(host: PipelineHost, req: IncomingMessage, res: ServerRespons
         checkDeclaredLength(request);
         if (request.queryString !== '') void request.query; // a malformed query is a 400 now, not in the handler
         if (hooks.before_request_body) { const pending = runHooks(hooks.before_request_body, ctx, logExtraError); if (pending) yield pending; }
-        if (plan.settings.processBody && request.hasBody) yield request[kProcessForm]();
+        if (plan.settings.processBody && request.hasBody) { const pending = request[kProcessForm](); if (pending) yield pending; }
         if (hooks.before_handler) { const pending = runHooks(hooks.before_handler, ctx, logExtraError); if (pending) yield pending; }
         const handler = request.handler;
         if (handler !== null) {
           // An Upgrade request (node emits it only to the 'upgrade' listener): a WebSocket upgrade to a page handler is a 426.
           if ((req as Upgradable).upgrade === true) refuseUpgrade(req, handler, isExposed(handler));
+          if (plan.input !== undefined) { const pending = validateInput(ctx, plan.input); if (pending) yield pending; }
           const result: unknown = handler.call(plan.self, ctx);
           response.body = isThenable(result) ? yield result : result;
           // A WebSocket session ran on the socket (ws wrote the 101): nothing is left to finalize or write.
@@ -215,6 +217,7 @@ function usePlan(host: PipelineHost, ctx: RequestContext): Plan {
   if (plan.byMethod !== null) plan = plan.byMethod.get(request.method) ?? plan;
   ctx.plan = plan;
   ctx.args = plan.args;
+  if (ctx.validParams !== undefined || ctx.body !== undefined) { ctx.validParams = undefined; ctx.body = undefined; }
   request[kSettings] = plan.settings;
   request.handler = plan.handler;
   request[kIsIndex] = plan.isIndex;

@@ -5,6 +5,7 @@ import { buildHookLists, type HookLists } from './hooks.js';
 import type { PlannedRoute } from './tool.js';
 import type { Context } from '../http/request.js';
 import { HTTPError, NotFound } from '../lib/errors.js';
+import { compileInput, type CompiledInput } from './validation.js';
 
 /**
  * Everything a request needs that depends only on its path (and, under a
@@ -24,6 +25,8 @@ export interface Plan {
   /** Under a MethodDispatcher: the plan for each method, and the `Allow` value for a 405. */
   readonly byMethod: ReadonlyMap<string, Plan> | null;
   readonly allow: string;
+  /** The handler's declared input (params/body/args schemas), compiled once; undefined when it declared none. */
+  readonly input: CompiledInput | undefined;
 }
 
 /** The app-side inputs of planning. */
@@ -59,10 +62,7 @@ export function sectionKeys(segments: readonly string[]): string[] {
 
 export function planFor(src: PlanSource, path: string, segments: readonly string[]): { plan: Plan; cacheable: boolean } {
   const keys = sectionKeys(segments);
-  // The dispatcher comes from path sections alone (as in CherryPy): the deepest one that names it.
-  let dispatcher = src.base['request.dispatch'] ?? src.defaultDispatcher;
-  for (const k of keys) dispatcher = src.sections.get(k)?.['request.dispatch'] ?? dispatcher;
-  const found = dispatcher.find(src.root, segments);
+  const found = dispatcherFor(src, keys).find(src.root, segments);
   const merged = mergeConfig(src, found, keys);
   const route: PlannedRoute = { path, isIndex: found.isIndex };
   if (found.methods !== null) {
@@ -75,8 +75,15 @@ export function planFor(src: PlanSource, path: string, segments: readonly string
   return { plan: makePlan(found, route, found.handler, config, null, ''), cacheable: found.cacheable };
 }
 
+/** The dispatcher of a path (its section keys): from path sections alone, as in CherryPy, the deepest one that names it. */
+export function dispatcherFor(src: PlanSource, keys: readonly string[]): Dispatcher {
+  let dispatcher = src.base['request.dispatch'] ?? src.defaultDispatcher;
+  for (const k of keys) dispatcher = src.sections.get(k)?.['request.dispatch'] ?? dispatcher;
+  return dispatcher;
+}
+
 /** CherryPy's order, deeper wins: at each depth the node's class config, then that path's section. */
-function mergeConfig(src: PlanSource, found: Found, keys: readonly string[]): Config {
+export function mergeConfig(src: PlanSource, found: Found, keys: readonly string[]): Config {
   const merged: Config = { ...src.base };
   let t = 0;
   for (let depth = 0; depth < keys.length; depth++) {
@@ -119,6 +126,7 @@ function makePlan(found: Found, route: PlannedRoute, handler: Handler | null, co
     params: found.params,
     byMethod,
     allow,
+    input: handler === null ? undefined : compileInput(handler),
   });
 }
 

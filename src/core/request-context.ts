@@ -12,6 +12,10 @@ export class RequestContext implements Context, Exchange {
   readonly response: Response;
   readonly res: ServerResponse;
   args: readonly string[] = [];
+  /** The declared JSON body once validated (docs/validation.md); undefined without a `body` schema. */
+  body: unknown = undefined;
+  /** The declared params once validated; undefined leaves `params` the request's own. */
+  validParams: Params | undefined = undefined;
   plan: Plan | undefined;
   readonly started: number;
   /** Filled by the writer for the access log. */
@@ -54,7 +58,7 @@ export class RequestContext implements Context, Exchange {
   }
 
   get params(): Params {
-    return this.request.params;
+    return this.validParams ?? this.request.params;
   }
 }
 

@@ -11,6 +11,12 @@ export interface FormSource {
   stream(): Readable;
 }
 
+/** Whether `readFormBody` reads a body of this Content-Type (urlencoded or multipart). */
+export function isFormBody(contentType: string | undefined): boolean {
+  const type = mediaType(contentType);
+  return type === 'application/x-www-form-urlencoded' || type === 'multipart/form-data';
+}
+
 /**
  * Read a form body (urlencoded or multipart) into `params`, as CherryPy
  * does before the handler runs; other bodies are left for the handler.

@@ -3,38 +3,28 @@ import { Readable } from 'node:stream';
 import { HTTPError, RequestAbortedError } from '../lib/errors.js';
 import { createParams, parseFormInto, stringifyParams, type Params } from './form.js';
 import { removeTempFiles } from './multipart.js';
-import { readFormBody } from './form-body.js';
+import { isFormBody, readFormBody } from './form-body.js';
+import { bodyText } from './body-text.js';
 import { readBody, limitedBody, markChunkedBody, undecodedEncoding } from './body-reader.js';
 import { parseJsonBody } from './json-body.js';
 import { parseCookieHeader } from './cookies.js';
 import { verifiedCookies } from './signed-cookies.js';
-import { charsetOf } from '../lib/media-type.js';
 import { noSession, type Session } from './session.js';
 import type { Response } from './response.js';
 import type { RouteConfig, RouteSettings } from './route-settings.js';
 import { appUrl } from './site-url.js';
+import type { Declared, InputDeclaration } from './declared-input.js';
+import {
+  kSettings, kIsIndex, kPinRemote, kSetForwarded, kOwnParams, kAbort, kContinuePending, kProcessForm, kRedirectTo, kHasTempFiles, kCleanup, kHostField, kSetSession,
+} from './request-keys.js';
 import { h2Stream, isH2, onClientGone } from './h2-stream.js';
 
 export type { Params, ParamValue } from './form.js';
+export type { InputDeclaration } from './declared-input.js';
 
-// Members only Drupe's own layers use, keyed by symbols that the public
-// entry point does not export (docs/architecture.md, "Public and internal").
-/** The route's settings (`RouteSettings`), set by the lifecycle once the route is known. */
-export const kSettings = Symbol('drupe.request.settings');
-/** true at an index handler, false at another handler, null for default/none (tools.trailing_slash, `url()`). */
-export const kIsIndex = Symbol('drupe.request.isIndex');
-export const kPinRemote = Symbol('drupe.request.pinRemote');
-export const kSetForwarded = Symbol('drupe.request.setForwarded');
-export const kOwnParams = Symbol('drupe.request.ownParams');
-export const kAbort = Symbol('drupe.request.abort');
-export const kContinuePending = Symbol('drupe.request.continuePending');
-export const kProcessForm = Symbol('drupe.request.processForm');
-export const kRedirectTo = Symbol('drupe.request.redirectTo');
-export const kHasTempFiles = Symbol('drupe.request.hasTempFiles');
-export const kCleanup = Symbol('drupe.request.cleanup');
-export const kHostField = Symbol('drupe.request.hostField');
-/** tools.sessions hands the request its session. */
-export const kSetSession = Symbol('drupe.request.setSession');
+export {
+  kSettings, kIsIndex, kPinRemote, kSetForwarded, kOwnParams, kAbort, kContinuePending, kProcessForm, kRedirectTo, kHasTempFiles, kCleanup, kHostField, kSetSession,
+} from './request-keys.js';
 
 /** `request.config` before a route was found (a request whose target could not be parsed). */
 const NO_CONFIG: Readonly<RouteConfig> = Object.freeze({});
@@ -310,14 +300,8 @@ export class Request {
   }
 
   /** The body decoded by the charset of its Content-Type (UTF-8 by default). */
-  async text(): Promise<string> {
-    const buf = await this.bytes();
-    const charset = charsetOf(this.headers['content-type']) ?? 'utf-8';
-    try {
-      return new TextDecoder(charset).decode(buf);
-    } catch {
-      throw new HTTPError(415, `Unsupported charset '${charset}'`);
-    }
+  text(): Promise<string> {
+    return this.bytes().then((buf) => bodyText(buf, this.headers['content-type']));
   }
 
   /**
@@ -325,11 +309,7 @@ export class Request {
    * invalid JSON, or JSON nested deeper than `request.max_json_depth`, is a 400.
    */
   json(): Promise<unknown> {
-    return (this.#json ??= this.#parseJson());
-  }
-
-  async #parseJson(): Promise<unknown> {
-    return parseJsonBody(await this.text(), this[kSettings].maxJsonDepth);
+    return (this.#json ??= this.text().then((text) => parseJsonBody(text, this[kSettings].maxJsonDepth)));
   }
 
   /** The body as a stream (limited like `bytes()`), for uploads too big to hold. */
@@ -342,10 +322,10 @@ export class Request {
     return limitedBody(this.raw, this[kSettings].maxBodySize, this.transferEncoding !== undefined);
   }
 
-  /** Read a form body into `params` before the handler runs, as CherryPy does (form-body.ts). */
-  async [kProcessForm](): Promise<void> {
-    if (!this.hasBody || this.#bodyTaken) return;
-    await readFormBody(this, () => this[kOwnParams](), this[kSettings], () => (this.#tempFiles ??= []));
+  /** Read a form body into `params` before the handler runs, as CherryPy does (form-body.ts); nothing to wait for with another body. */
+  [kProcessForm](): Promise<void> | undefined {
+    if (!this.hasBody || this.#bodyTaken || !isFormBody(this.headers['content-type'])) return undefined;
+    return readFormBody(this, () => this[kOwnParams](), this[kSettings], () => (this.#tempFiles ??= []));
   }
 
   /**
@@ -378,21 +358,27 @@ export class Request {
 }
 
 /**
- * What every handler, hook and tool receives.
+ * What every handler, hook and tool receives. `D` is a handler's
+ * declaration: with `{ params: schema }` the handler's `params` are the
+ * schema's output (likewise `args`, and `body` for the JSON body); without
+ * one they are the request's strings (and `body` is undefined).
  *
  * @example
  *   @expose() greet({ params, response }: Context) {
  *     response.headers.set('Content-Type', 'text/plain');
  *     return `Hello ${params.name ?? 'world'}`;
  *   }
+ *   const page = exposed(({ params }) => `page ${params.n + 1}`, { params: z.object({ n: z.coerce.number() }) });
  */
-export interface Context {
+export interface Context<D extends InputDeclaration = {}> {
   readonly request: Request;
   readonly response: Response;
-  /** Query and form parameters (the same object as `request.params`). */
-  readonly params: Params;
-  /** Path segments left over for a `default` handler (or a MethodDispatcher resource). */
-  readonly args: readonly string[];
+  /** Query and form parameters (the same object as `request.params`), or their validated value when declared. */
+  readonly params: Declared<D, 'params', Params>;
+  /** Path segments left over for a `default` handler (or a MethodDispatcher resource), or their validated value when declared. */
+  readonly args: Declared<D, 'args', readonly string[]>;
+  /** The declared JSON body, validated (undefined when the handler declares no `body`). */
+  readonly body: Declared<D, 'body', unknown>;
 }
 
 /** A page handler: gets the request's context, returns a body (or a promise of one). */

@@ -10,6 +10,7 @@ import { expires } from './expires.js';
 import { gzip } from './gzip.js';
 import { jsonIn } from './json_in.js';
 import { jsonOut } from './json_out.js';
+import { openapi } from './openapi.js';
 import { proxy } from './proxy.js';
 import { responseHeaders } from './response_headers.js';
 import { releaseSession, sessions } from './sessions.js';
@@ -49,6 +50,8 @@ export const builtinTools: readonly AnyTool[] = Object.freeze([
   place('caching',          'before_handler',      40, false, { ...caching, also: [{ point: 'before_finalize', priority: 100, run: cachingTee }] }),
   place('staticdir',        'before_handler',      50, false, staticdir),
   place('staticfile',       'before_handler',      50, false, staticfile),
+  // With the static files: after the guards (auth_basic can protect the document), before json_out.
+  place('openapi',          'before_handler',      50, false, openapi),
   // Last of the before_handler tools: a static file or a redirect answers first.
   place('json_out',         'before_handler',      90, false, jsonOut),
   place('expires',          'before_finalize',     50, false, expires),

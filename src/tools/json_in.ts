@@ -3,6 +3,7 @@ import { HTTPError } from '../lib/errors.js';
 import { mediaType } from '../lib/media-type.js';
 import type { ParamValue } from '../http/request.js';
 import { optionError, type ToolBehaviour } from '../core/tool.js';
+import { declaredInput } from '../core/expose.js';
 
 export interface JsonInOptions {
   /** Media types read as JSON (exact match, case-insensitive, parameters ignored). */
@@ -48,6 +49,8 @@ async function readJson(ctx: Context, toParams: boolean): Promise<void> {
   const { request } = ctx;
   const value = await request.json(); // 400 for invalid JSON; cached for the handler
   if (!toParams || typeof value !== 'object' || value === null || Array.isArray(value)) return;
+  // A handler that declares its body gets it typed as `ctx.body`: its keys are not params as well.
+  if (request.handler !== null && declaredInput(request.handler)?.body !== undefined) return;
   const keys = Object.keys(value);
   // The same bound as a form body's pairs (src/http/form.ts), and the same answer.
   const { maxParams } = request[kSettings];
@@ -63,10 +66,13 @@ async function readJson(ctx: Context, toParams: boolean): Promise<void> {
  * `tools.json_in`: a request body must be JSON (`content_type`, default
  * `application/json`; `application/JSON; charset=utf-8` is, `application/jsonx`
  * is not): another type is a 415 (unless `force` is false), invalid JSON a
- * 400. The parsed value is `await request.json()`; with `to_params`, the
- * keys of an object body are merged into `params` (values as strings;
- * nested objects as JSON text — the full value stays in `request.json()`),
- * at most `request.max_params` of them (400 past that). JSON nested deeper
+ * 400. The parsed value is `await request.json()`, its JSON types kept;
+ * with `to_params`, the keys of an object body are merged into `params`
+ * (params are strings, as a query string's or a form's are: values as
+ * strings, nested objects as JSON text — the typed value stays in
+ * `request.json()`, and in `ctx.body` for a handler that declares a `body`
+ * schema, whose keys are then not merged), at most `request.max_params`
+ * of them (400 past that). JSON nested deeper
  * than `request.max_json_depth` is a 400, a body in a Content-Encoding
  * other than identity a 415 (both from `request.json()`).
  *

@@ -1,0 +1,148 @@
+// The `validate` scenario (npm run bench -- validate): a POST of a small JSON body validated by a
+// schema before the handler, Drupe (a zod schema, a valibot schema, and no schema: the body only
+// parsed) against Fastify with its JSON Schema validation (Ajv) doing the same. Interleaved rounds,
+// medians; the server pinned to core 1 and wrk to core 0; CPU per request from /proc. The machine
+// may be shared: the load average is reported at the start and the end. Only 127.0.0.1.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cpuMicros } from './load/proc.mjs';
+import { freePort, spawnReady } from './load/server-process.mjs';
+import { VALIDATE_BODY } from './servers/validate-common.mjs';
+
+const BENCH = dirname(fileURLToPath(import.meta.url));
+const ROOT = join(BENCH, '..');
+const SERVERS = [
+  { name: 'fastify (JSON Schema, Ajv)', file: 'validate-fastify.mjs', env: {} },
+  { name: 'drupe (zod)', file: 'validate-drupe.mjs', env: { SCHEMA: 'zod' } },
+  { name: 'drupe (valibot)', file: 'validate-drupe.mjs', env: { SCHEMA: 'valibot' } },
+  { name: 'drupe (no schema)', file: 'validate-drupe.mjs', env: { SCHEMA: 'none' } },
+];
+const live = new Set();
+let pin = false;
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length === 0 ? NaN : s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function pinned(core, cmd, args) {
+  return pin ? ['taskset', ['-c', String(core), cmd, ...args]] : [cmd, args];
+}
+
+async function start(server, flags) {
+  const port = await freePort();
+  const [cmd, args] = pinned(1, process.execPath, [...flags, join(BENCH, 'servers', server.file), String(port)]);
+  const { child } = await spawnReady(cmd, args, {
+    cwd: join(BENCH, 'servers'), env: { ...process.env, NODE_ENV: 'production', ...server.env },
+  }, live, 15_000);
+  return { child, url: `http://127.0.0.1:${port}/users` };
+}
+
+async function stop(s) {
+  if (s.child.exitCode !== null) return;
+  const gone = new Promise((r) => s.child.once('exit', r));
+  s.child.kill('SIGTERM');
+  const t = setTimeout(() => s.child.kill('SIGKILL'), 5000);
+  await gone;
+  clearTimeout(t);
+}
+
+function wrk(url, connections, seconds) {
+  const [cmd, args] = pinned(0, 'wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '5s', '-s', join(BENCH, 'load', 'validate-post.lua'), url]);
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { env: { ...process.env, VALIDATE_BODY } });
+    live.add(child);
+    let out = '';
+    child.stdout.on('data', (d) => { out += d; });
+    const t = setTimeout(() => child.kill('SIGKILL'), (seconds + 15) * 1000);
+    child.on('error', reject);
+    child.on('exit', () => {
+      live.delete(child);
+      clearTimeout(t);
+      const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
+      const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
+      const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
+      const errors = /Socket errors: (.*)/.exec(out)?.[1];
+      if (!Number.isFinite(rps) || !Number.isFinite(requests)) reject(new Error(`wrk: ${out.trim().slice(0, 160)}`));
+      else resolve({ requests, rps, non2xx, errors });
+    });
+  });
+}
+
+/** The server answers the scenario's request with 200 and `{ ok: true, name }`, and refuses a bad body with a 400. */
+async function probe(url) {
+  const post = (body) => fetch(url, { method: 'POST', body, headers: { 'Content-Type': 'application/json' }, signal: AbortSignal.timeout(10_000) });
+  const ok = await post(VALIDATE_BODY);
+  const text = await ok.text();
+  if (ok.status !== 200 || JSON.parse(text).name !== 'Ada Lovelace') throw new Error(`probe: ${ok.status} ${text.slice(0, 80)}`);
+  return (await post(JSON.stringify({ name: '', email: 'x', age: -1, tags: [] }))).status;
+}
+
+export async function main(argv) {
+  const opts = { rounds: 3, duration: 5, warmup: 2, connections: 50, 'node-flags': '--min-semi-space-size=16' };
+  for (const a of argv) {
+    const m = /^--([\w-]+)=(.*)$/.exec(a);
+    if (!m || !(m[1] in opts)) { console.error(`validate: unknown option ${a} (options: ${Object.keys(opts).map((k) => `--${k}=`).join(' ')})`); process.exit(1); }
+    opts[m[1]] = m[1] === 'node-flags' ? m[2] : Number(m[2]);
+  }
+  for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { for (const c of live) c.kill('SIGKILL'); process.exit(130); });
+  if (spawnSync('wrk', ['-v']).error) { console.error('validate: needs wrk (apt-get install wrk)'); process.exit(1); }
+  pin = cpus().length >= 2 && !spawnSync('taskset', ['-c', '0', 'true']).error;
+  const build = spawnSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, encoding: 'utf8' });
+  if (build.status !== 0 || !existsSync(join(ROOT, 'dist', 'index.js'))) { console.error(`validate: npm run build failed\n${build.stdout}${build.stderr}`); process.exit(1); }
+  const flags = String(opts['node-flags']).split(' ').filter(Boolean);
+  const loadStart = loadavg();
+  const machine = `${cpus().length} cores, ${cpus()[0]?.model.trim() ?? 'unknown'}, Node ${process.version}`;
+  const where = pin ? 'server on core 1, wrk on core 0' : 'not pinned';
+  console.log(`machine: ${machine}; load average ${loadStart.map((x) => x.toFixed(2)).join(' ')}; ${opts.rounds} round(s) of ${opts.duration} s (+${opts.warmup} s warm-up), wrk -t1 -c${opts.connections}; ${where}`);
+  const rps = Object.fromEntries(SERVERS.map((s) => [s.name, []]));
+  const cpu = Object.fromEntries(SERVERS.map((s) => [s.name, []]));
+  const refusals = {};
+  for (let round = 0; round < opts.rounds; round++) {
+    const order = SERVERS.map((_, i) => SERVERS[(i + round) % SERVERS.length]);
+    for (const server of order) {
+      const s = await start(server, flags);
+      try {
+        refusals[server.name] = await probe(s.url);
+        await wrk(s.url, opts.connections, opts.warmup);
+        const cpu0 = cpuMicros(s.child.pid);
+        const r = await wrk(s.url, opts.connections, opts.duration);
+        const cpuPer = (cpuMicros(s.child.pid) - cpu0) / r.requests;
+        if (r.non2xx > 0) throw new Error(`${r.non2xx} responses not 2xx`);
+        rps[server.name].push(r.rps);
+        cpu[server.name].push(cpuPer);
+        console.log(`[${round + 1}/${opts.rounds}] ${server.name.padEnd(27)} ${r.rps.toFixed(0).padStart(8)} req/s  ${cpuPer.toFixed(1)} µs CPU/req${r.errors ? `  (socket errors: ${r.errors})` : ''}`);
+      } finally {
+        await stop(s);
+      }
+    }
+  }
+  const loadEnd = loadavg();
+  const fmt = (x) => Math.round(x).toLocaleString('en-US');
+  const base = SERVERS[0].name;
+  const rows = SERVERS.map((s) => {
+    const c = median(cpu[s.name]);
+    return `| ${s.name} | ${fmt(median(rps[s.name]))} | ${c.toFixed(1)} | ${(median(cpu[base]) / c).toFixed(2)} | ${rps[s.name].map(fmt).join(', ')} | ${refusals[s.name]} |`;
+  });
+  const markdown = [
+    `# validate: a POST with a small JSON body validated by a schema (${new Date().toISOString().slice(0, 10)})`,
+    '',
+    `Machine: ${machine}; ${where}. Load average (1, 5, 15 min) ${loadStart.map((x) => x.toFixed(2)).join(', ')} at the start, ${loadEnd.map((x) => x.toFixed(2)).join(', ')} at the end. Load: wrk -t1 -c${opts.connections} POSTing ${VALIDATE_BODY.length} bytes of JSON, ${opts.duration} s after a ${opts.warmup} s warm-up, ${opts.rounds} interleaved rounds, medians. Node flags: \`${opts['node-flags']}\`.`,
+    '',
+    '| server | median req/s | median CPU µs/req | Fastify\'s CPU/req ÷ this one\'s | req/s by round | status for an invalid body |',
+    '|---|---|---|---|---|---|',
+    ...rows,
+    '',
+  ].join('\n');
+  console.log(`\n${markdown}`);
+  const stem = join(BENCH, 'results', `${new Date().toISOString().slice(0, 10)}-validate`);
+  let file = `${stem}.md`;
+  for (let n = 2; existsSync(file); n++) file = `${stem}-${n}.md`;
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, markdown);
+  console.log(`wrote ${file.slice(ROOT.length + 1)}`);
+}

@@ -1,0 +1,164 @@
+import { HTTPError } from '../lib/errors.js';
+import { isThenable } from '../lib/thenable.js';
+import { mediaType } from '../lib/media-type.js';
+import type { StandardSchemaIssue, StandardSchemaResult, StandardSchemaV1 } from '../lib/standard-schema.js';
+import type { InputDeclaration, Request } from '../http/request.js';
+import type { Params } from '../http/form.js';
+import { declaredInput } from './expose.js';
+import { ValidationError, type ValidationIssue, type ValidationLocation } from './validation-error.js';
+import { withoutPrototypeKeys } from './validation-prototype-keys.js';
+import { paramKeysOf, type ParamKeys } from './validation-keys.js';
+
+/** A handler's declaration, worked out once per plan. */
+export interface CompiledInput {
+  readonly params: StandardSchemaV1 | undefined;
+  readonly body: StandardSchemaV1 | undefined;
+  readonly args: StandardSchemaV1 | undefined;
+  /** The params the schema names, when its library describes it as JSON Schema: CherryPy's argument errors without running it. */
+  readonly paramKeys: ParamKeys | null;
+}
+
+/** The part of the pipeline's context validation reads and fills (RequestContext is one). */
+export interface ValidationTarget {
+  readonly request: Request;
+  args: readonly string[];
+  validParams: Params | undefined;
+  body: unknown;
+}
+
+const compiled = new WeakMap<Function, CompiledInput>();
+
+/** The handler's declared input, compiled (once per handler), or undefined when it declared none. */
+export function compileInput(handler: Function): CompiledInput | undefined {
+  const input: InputDeclaration | undefined = declaredInput(handler);
+  if (input === undefined) return undefined;
+  let c = compiled.get(handler);
+  if (c === undefined) {
+    c = Object.freeze({
+      params: input.params,
+      body: input.body,
+      args: input.args,
+      paramKeys: input.params === undefined ? null : paramKeysOf(input.params),
+    });
+    compiled.set(handler, c);
+  }
+  return c;
+}
+
+/**
+ * Validate the request's declared input (after the body was processed,
+ * before the handler runs) and hand the handler the schemas' values:
+ * `ctx.params`, `ctx.args`, `ctx.body`. Every failing part is reported
+ * together. A schema that throws is not the client's fault: it propagates
+ * (a logged 500).
+ */
+export function validateInput(ctx: ValidationTarget, input: CompiledInput): void | Promise<void> {
+  const { request } = ctx;
+  if (input.body !== undefined && request.hasBody) {
+    // The JSON body first (read and parsed, bounded by max_request_body_size and max_json_depth), then every schema.
+    if (!isJsonBody(ctx)) throw new HTTPError(415, 'Expected a JSON request body (application/json)');
+    return request.json().then((body) => validateAll(ctx, input, body));
+  }
+  return validateAll(ctx, input, undefined);
+}
+
+/** A body declared by a schema is JSON: a JSON media type, or whatever tools.json_in accepted for the route. */
+function isJsonBody(ctx: ValidationTarget): boolean {
+  if (ctx.request.config['tools.json_in.on'] === true) return true;
+  const type = mediaType(ctx.request.headers['content-type']);
+  return type === 'application/json' || type.endsWith('+json');
+}
+
+function validateAll(ctx: ValidationTarget, input: CompiledInput, body: unknown): void | Promise<void> {
+  const { request } = ctx;
+  let params: Params | undefined;
+  if (input.params !== undefined) {
+    params = withoutPrototypeKeys(request.params) as Params;
+    const argErrors = input.paramKeys === null ? null : argumentErrors(params, input.paramKeys);
+    if (argErrors !== null) throw new ValidationError(argErrors, argumentStatus(request.method));
+  }
+  const results: Array<Pending | Settled> = [];
+  if (input.params !== undefined) results.push(run('params', input.params, params));
+  if (input.args !== undefined) results.push(run('args', input.args, ctx.args));
+  if (input.body !== undefined) results.push(run('body', input.body, withoutPrototypeKeys(body)));
+  if (results.some((r) => r.pending !== undefined)) {
+    return Promise.all(results.map((r) => (r.pending === undefined ? r : r.pending))).then((done) => apply(ctx, params, done));
+  }
+  apply(ctx, params, results as Settled[]);
+}
+
+interface Settled {
+  readonly location: ValidationLocation;
+  readonly result: StandardSchemaResult<unknown>;
+  readonly pending?: undefined;
+}
+interface Pending {
+  readonly pending: Promise<Settled>;
+}
+
+function run(location: ValidationLocation, schema: StandardSchemaV1, value: unknown): Settled | Pending {
+  const result = schema['~standard'].validate(value);
+  if (isThenable(result)) return { pending: Promise.resolve(result).then((r) => ({ location, result: r })) };
+  return { location, result };
+}
+
+/** Hand the values over, or raise one ValidationError naming every issue. */
+function apply(ctx: ValidationTarget, params: Params | undefined, done: readonly Settled[]): void {
+  let issues: ValidationIssue[] | undefined;
+  let status: 400 | 404 = 404;
+  for (const { location, result } of done) {
+    if (result.issues === undefined) continue;
+    for (const issue of result.issues) {
+      const path = pathOf(issue);
+      (issues ??= []).push({ location, path, message: String(issue.message) });
+      // Only CherryPy's argument errors make a GET's 404: a missing param (or any args mismatch: the path names nothing).
+      if (!(location === 'args' || (location === 'params' && isMissing(params, issue)))) status = 400;
+    }
+  }
+  if (issues !== undefined) {
+    const onlyArgs = issues.every((i) => i.location === 'args');
+    throw new ValidationError(issues, onlyArgs ? 404 : status === 404 ? argumentStatus(ctx.request.method) : 400);
+  }
+  for (const { location, result } of done) {
+    const value = (result as { value: unknown }).value;
+    if (location === 'params') ctx.validParams = value as Params;
+    else if (location === 'args') ctx.args = value as readonly string[];
+    else ctx.body = value;
+  }
+}
+
+/** CherryPy's `test_params`: the wrong arguments for a GET (or HEAD) name no resource, a 404; for other methods the request is bad, a 400. */
+function argumentStatus(method: string): 400 | 404 {
+  return method === 'GET' || method === 'HEAD' ? 404 : 400;
+}
+
+function argumentErrors(params: Params, keys: ParamKeys): ValidationIssue[] | null {
+  let out: ValidationIssue[] | null = null;
+  for (const name of keys.required) {
+    if (!Object.hasOwn(params, name)) (out ??= []).push({ location: 'params', path: name, message: 'Missing parameter' });
+  }
+  if (keys.known !== null) {
+    for (const name of Object.keys(params)) {
+      if (!keys.known.has(name)) (out ??= []).push({ location: 'params', path: name, message: 'Unexpected parameter' });
+    }
+  }
+  return out;
+}
+
+/** An issue about a single param the request did not send: a missing argument. */
+function isMissing(params: Params | undefined, issue: StandardSchemaIssue): boolean {
+  const path = issue.path;
+  if (params === undefined || path === undefined || path.length !== 1) return false;
+  const key = keyOf(path[0]!);
+  return typeof key === 'string' && !Object.hasOwn(params, key);
+}
+
+function keyOf(segment: PropertyKey | { readonly key: PropertyKey }): PropertyKey {
+  return typeof segment === 'object' && segment !== null ? segment.key : segment;
+}
+
+/** `items.2.name`: the issue's path, dotted ('' for the value itself). */
+function pathOf(issue: StandardSchemaIssue): string {
+  if (issue.path === undefined || issue.path.length === 0) return '';
+  return issue.path.map((s) => String(keyOf(s))).join('.');
+}
