@@ -4,6 +4,7 @@ import { ObjectDispatcher } from '../core/dispatch.js';
 import { DrupeError } from '../lib/errors.js';
 import { declaredInput, handlerConfig, isExposed, nodeConfig } from '../core/expose.js';
 import { sectionSegment, type PlanSource } from '../core/plan.js';
+import { plainMembers, TREE_MAX_DEPTH, TREE_MAX_NODES } from '../core/tree-members.js';
 import { AppHost } from './host.js';
 import { fetchThrough, type FetchInfo } from './fetch.js';
 import { injector, type Inject } from './inject.js';
@@ -156,14 +157,11 @@ function validateTree(root: object, found: ConfigSource[]): void {
   };
   const seen = new Set<object>();
   const visit = (node: object, path: string, depth: number): void => {
-    if (seen.has(node) || depth > 32 || seen.size > 10_000) return;
+    if (seen.has(node) || depth > TREE_MAX_DEPTH || seen.size > TREE_MAX_NODES) return;
     seen.add(node);
     const cfg = nodeConfig(node);
     if (cfg !== undefined) check(cfg as Record<string, unknown>, `_cp_config of ${path}`);
-    for (const name of memberNames(node)) {
-      const desc = findDescriptor(node, name);
-      if (desc === undefined || !('value' in desc)) continue; // never run getters at start-up
-      const v: unknown = desc.value;
+    for (const [name, v] of plainMembers(node)) { // never runs getters at start-up
       if (isExposed(v)) {
         const hc = handlerConfig(v);
         if (hc !== undefined) check(hc as Record<string, unknown>, `the config of handler ${path === '/' ? '' : path}/${name}`);
@@ -173,20 +171,4 @@ function validateTree(root: object, found: ConfigSource[]): void {
     }
   };
   visit(root, '/', 0);
-}
-
-function memberNames(node: object): Set<string> {
-  const names = new Set<string>();
-  for (let o: object | null = node; o !== null && o !== Object.prototype && o !== Function.prototype; o = Object.getPrototypeOf(o) as object | null) {
-    for (const n of Object.getOwnPropertyNames(o)) if (n !== 'constructor' && !n.startsWith('_')) names.add(n);
-  }
-  return names;
-}
-
-function findDescriptor(node: object, name: string): PropertyDescriptor | undefined {
-  for (let o: object | null = node; o !== null; o = Object.getPrototypeOf(o) as object | null) {
-    const d = Object.getOwnPropertyDescriptor(o, name);
-    if (d !== undefined) return d;
-  }
-  return undefined;
 }

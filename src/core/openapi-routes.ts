@@ -2,6 +2,7 @@ import type { Config } from './config.js';
 import type { Found } from './dispatch.js';
 import { handlerConfig, isExposed, type Handler } from './expose.js';
 import { dispatcherFor, mergeConfig, sectionKeys, type PlanSource } from './plan.js';
+import { findDescriptor, plainMembers, TREE_MAX_DEPTH, TREE_MAX_NODES } from './tree-members.js';
 import { isWebSocketEndpoint } from './websocket.js';
 
 /** One handler of a route and the config it runs under (the route's, then its own). */
@@ -21,9 +22,6 @@ export interface Route {
   readonly handlers: readonly RouteHandler[];
 }
 
-// The same bounds as the start-up check of the tree (app.ts): a deep or huge tree is cut, never walked forever.
-const MAX_DEPTH = 32;
-const MAX_NODES = 10_000;
 /** A segment that names no attribute ('{' is not in a JavaScript identifier): it leads to a `default` handler. */
 const NO_ATTRIBUTE = '{args}';
 
@@ -53,19 +51,16 @@ export function collectRoutes(src: PlanSource): Route[] {
     if (!routes.has(key)) routes.set(key, route);
   };
   const visit = (node: object, segments: readonly string[]): void => {
-    if (seen.has(node) || segments.length > MAX_DEPTH || seen.size >= MAX_NODES) return;
+    if (seen.has(node) || segments.length > TREE_MAX_DEPTH || seen.size >= TREE_MAX_NODES) return;
     seen.add(node);
     consider(segments);
     // A `default` behind an index is reached by a segment no attribute takes (unless a `_cp_dispatch` would take it: dynamic).
     if (isExposed(findDescriptor(node, 'default')?.value) && typeof (node as { _cp_dispatch?: unknown })._cp_dispatch !== 'function') {
       consider([...segments, NO_ATTRIBUTE]);
     }
-    for (const name of memberNames(node)) {
+    for (const [name, v] of plainMembers(node)) {
       // Reached through its own spelling only: a segment's '.' and '-' become '_' on the way down.
       if (name === 'index' || name === 'default' || /[.-]/.test(name)) continue;
-      const desc = findDescriptor(node, name);
-      if (desc === undefined || !('value' in desc)) continue;
-      const v: unknown = desc.value;
       if (isExposed(v)) consider([...segments, name]);
       else if (typeof v === 'object' && v !== null && !Array.isArray(v)) visit(v, [...segments, name]);
     }
@@ -95,20 +90,4 @@ function routeOf(src: PlanSource, found: Found, segments: readonly string[]): Ro
 function withHandler(config: Config, fn: Handler): Config {
   const own = handlerConfig(fn);
   return own === undefined ? config : { ...config, ...own };
-}
-
-function memberNames(node: object): Set<string> {
-  const names = new Set<string>();
-  for (let o: object | null = node; o !== null && o !== Object.prototype && o !== Function.prototype; o = Object.getPrototypeOf(o) as object | null) {
-    for (const n of Object.getOwnPropertyNames(o)) if (n !== 'constructor' && !n.startsWith('_')) names.add(n);
-  }
-  return names;
-}
-
-function findDescriptor(node: object, name: string): PropertyDescriptor | undefined {
-  for (let o: object | null = node; o !== null; o = Object.getPrototypeOf(o) as object | null) {
-    const d = Object.getOwnPropertyDescriptor(o, name);
-    if (d !== undefined) return d;
-  }
-  return undefined;
 }
