@@ -1,4 +1,4 @@
-// The locks the file and Redis stores take on session ids, in two halves. Within one process, a
+// The locks the session stores take on session ids, in two halves (the RAM store needs only the first). Within one process, a
 // queue per id: waiters are served in the order they came, with no polling, and a holder that
 // never gives the lock back loses it after `holdMs`. Across processes, the store's shared lock
 // (a lock file, a Redis key with a token), which only the head of each process's queue polls,

@@ -1,5 +1,5 @@
-import { SessionLockTimeoutError, SessionTooLargeError, type SessionData, type SessionLock, type SessionStore } from './store.js';
-import { waitingLocks, type LockTable } from './lock-table.js';
+import { SessionTooLargeError, type SessionData, type SessionLock, type SessionStore } from './store.js';
+import { LockQueue, type SharedLock } from './lock-queue.js';
 
 /** Options of the RAM store (`tools.sessions.storage_type: 'ram'`, the default). */
 export interface RamStoreOptions {
@@ -8,6 +8,12 @@ export interface RamStoreOptions {
   /** `tools.sessions.max_sessions`: sessions held at most; past it the least recently saved or touched one is dropped. */
   maxSessions: number;
 }
+
+/** One process holds every RAM session: this process's turn on an id is the whole lock. */
+const NOTHING_SHARED: SharedLock = {
+  tryTake: () => Promise.resolve(true),
+  release: () => Promise.resolve(false),
+};
 
 interface Entry {
   /** The data as JSON: what `load` returns is always a fresh copy, and the size bound is exact. */
@@ -32,7 +38,7 @@ class RamStore implements SessionStore {
   readonly #maxSessions: number;
   /** In least-recently-saved-or-touched order (a Map keeps insertion order; saving re-inserts). */
   readonly #entries = new Map<string, Entry>();
-  readonly #locks: LockTable = waitingLocks();
+  readonly #locks = new LockQueue();
 
   constructor(maxSize: number, maxSessions: number) {
     this.#maxSize = maxSize;
@@ -81,7 +87,7 @@ class RamStore implements SessionStore {
   }
 
   lock(id: string, waitMs: number, holdMs: number): Promise<SessionLock> {
-    return this.#locks.take(id, waitMs, holdMs, () => new SessionLockTimeoutError(`The session is locked by another request (waited ${waitMs} ms)`));
+    return this.#locks.lock(id, waitMs, holdMs, NOTHING_SHARED);
   }
 
   clean(): Promise<void> {
@@ -92,7 +98,6 @@ class RamStore implements SessionStore {
 
   close(): Promise<void> {
     this.#entries.clear();
-    this.#locks.clear();
     return Promise.resolve();
   }
 
