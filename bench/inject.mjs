@@ -11,11 +11,12 @@
 // flight (1: one after another, as a test awaits them). Medians over rounds.
 //   npm run bench -- inject [--rounds=5 --duration=3 --window=1]
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpuMicros } from './load/proc.mjs';
+import { parseOptions, writeResults } from './load/results.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(BENCH, '..');
@@ -88,12 +89,7 @@ async function measure({ mode }, o) {
 }
 
 export async function main(argv) {
-  const o = { rounds: 5, duration: 3, window: 1 };
-  for (const a of argv) {
-    const m = /^--([\w-]+)=(\d+)$/.exec(a);
-    if (!m || !(m[1] in o)) throw new Error(`unknown option ${a}: ${Object.keys(o).map((k) => `--${k}=N`).join(' ')}`);
-    o[m[1]] = Number(m[2]);
-  }
+  const o = parseOptions('inject', { rounds: 5, duration: 3, window: 1 }, argv);
   console.log('building Drupe (npm run build) ...');
   if (spawnSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' }).status !== 0) throw new Error('npm run build failed');
   const modes = MODES.filter((m) => m.mode !== 'serve' || hasWrk);
@@ -124,11 +120,5 @@ export async function main(argv) {
   ];
   const text = lines.join('\n');
   console.log('\n' + text);
-  mkdirSync(join(BENCH, 'results'), { recursive: true });
-  // A later run the same day never overwrites an earlier one.
-  const stem = join(BENCH, 'results', `${new Date().toISOString().slice(0, 10)}-inject`);
-  let file = `${stem}.md`;
-  for (let n = 2; existsSync(file); n++) file = `${stem}-${n}.md`;
-  writeFileSync(file, text);
-  console.log(`written to ${file}`);
+  writeResults('inject', text);
 }

@@ -9,12 +9,13 @@
 // exists. Servers on core 1, wrk and redis-server on core 0 (taskset): the server's CPU per
 // request is the server's alone; Redis's is reported beside it. Only 127.0.0.1.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpuMicros, sleep } from './load/proc.mjs';
 import { freePort, spawnReady } from './load/server-process.mjs';
+import { parseOptions, writeResults } from './load/results.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(BENCH, '..');
@@ -169,12 +170,7 @@ async function measure(s, opts, flags, redis) {
 }
 
 export async function main(argv) {
-  const opts = { rounds: 3, duration: 5, warmup: 2, connections: 100, 'node-flags': '--min-semi-space-size=16', servers: SERVERS.map((s) => s.name).join(',') };
-  for (const a of argv) {
-    const m = /^--([\w-]+)=(.*)$/.exec(a);
-    if (!m || !(m[1] in opts)) { console.error(`session: unknown option ${a} (options: ${Object.keys(opts).map((k) => `--${k}=`).join(' ')})`); process.exit(1); }
-    opts[m[1]] = m[1] === 'node-flags' || m[1] === 'servers' ? m[2] : Number(m[2]);
-  }
+  const opts = parseOptions('session', { rounds: 3, duration: 5, warmup: 2, connections: 100, 'node-flags': '--min-semi-space-size=16', servers: SERVERS.map((s) => s.name).join(',') }, argv);
   const servers = SERVERS.filter((s) => String(opts.servers).split(',').includes(s.name));
   for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { for (const c of live) c.kill('SIGKILL'); process.exit(130); });
   if (spawnSync('wrk', ['-v']).error) { console.error('session: needs wrk (apt-get install wrk)'); process.exit(1); }
@@ -243,10 +239,5 @@ export async function main(argv) {
     '',
   ].join('\n');
   console.log(`\n${markdown}`);
-  const stem = join(BENCH, 'results', `${new Date().toISOString().slice(0, 10)}-session`);
-  let file = `${stem}.md`;
-  for (let n = 2; existsSync(file); n++) file = `${stem}-${n}.md`;
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, markdown);
-  console.log(`wrote ${file.slice(ROOT.length + 1)}`);
+  writeResults('session', markdown);
 }

@@ -4,12 +4,13 @@
 // Nothing is pinned here: the point is two workers on two cores, so on a 2-core machine the
 // load generator shares the cores with them (docs/benchmarks.md). Only 127.0.0.1.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpuMicros } from './load/proc.mjs';
 import { freePort, spawnReady } from './load/server-process.mjs';
+import { parseOptions, writeResults } from './load/results.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(BENCH, '..');
@@ -77,12 +78,7 @@ function wrk(url, connections, seconds) {
 }
 
 export async function main(argv) {
-  const opts = { rounds: 3, duration: 5, warmup: 2, connections: 100, 'node-flags': '--min-semi-space-size=16' };
-  for (const a of argv) {
-    const m = /^--([\w-]+)=(.*)$/.exec(a);
-    if (!m || !(m[1] in opts)) { console.error(`workers: unknown option ${a} (options: ${Object.keys(opts).map((k) => `--${k}=`).join(' ')})`); process.exit(1); }
-    opts[m[1]] = m[1] === 'node-flags' ? m[2] : Number(m[2]);
-  }
+  const opts = parseOptions('workers', { rounds: 3, duration: 5, warmup: 2, connections: 100, 'node-flags': '--min-semi-space-size=16' }, argv);
   for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { for (const c of live) c.kill('SIGKILL'); process.exit(130); });
   if (spawnSync('wrk', ['-v']).error) { console.error('workers: needs wrk (apt-get install wrk)'); process.exit(1); }
   const build = spawnSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, encoding: 'utf8' });
@@ -132,10 +128,5 @@ export async function main(argv) {
     '',
   ].join('\n');
   console.log(`\n${markdown}`);
-  const stem = join(BENCH, 'results', `${new Date().toISOString().slice(0, 10)}-workers`);
-  let file = `${stem}.md`;
-  for (let n = 2; existsSync(file); n++) file = `${stem}-${n}.md`;
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, markdown);
-  console.log(`wrote ${file.slice(ROOT.length + 1)}`);
+  writeResults('workers', markdown);
 }

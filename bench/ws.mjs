@@ -5,12 +5,13 @@
 // garbage collection with `idle` sockets open, minus before, divided by `idle`). Medians over
 // rounds. Server on core 1, load on core 0 when taskset and a second core exist. Only 127.0.0.1.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpuMicros } from './load/proc.mjs';
+import { parseOptions, writeResults } from './load/results.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(BENCH, '..');
@@ -88,12 +89,7 @@ async function measure(server, o) {
 }
 
 export async function main(argv) {
-  const o = { rounds: 5, duration: 5, connections: 50, window: 8, idle: 2000 };
-  for (const a of argv) {
-    const m = /^--([\w-]+)=(\d+)$/.exec(a);
-    if (!m || !(m[1] in o)) throw new Error(`unknown option ${a}: ${Object.keys(o).map((k) => `--${k}=N`).join(' ')}`);
-    o[m[1]] = Number(m[2]);
-  }
+  const o = parseOptions('ws', { rounds: 5, duration: 5, connections: 50, window: 8, idle: 2000 }, argv);
   if (!existsSync(join(ROOT, 'dist', 'index.js'))) spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
   const results = Object.fromEntries(SERVERS.map((s) => [s.name, []]));
   for (let round = 0; round < o.rounds; round++) {
@@ -124,11 +120,5 @@ export async function main(argv) {
   ];
   const text = lines.join('\n');
   console.log('\n' + text);
-  mkdirSync(join(BENCH, 'results'), { recursive: true });
-  // A later run the same day never overwrites an earlier one.
-  const stem = join(BENCH, 'results', `${new Date().toISOString().slice(0, 10)}-ws`);
-  let file = `${stem}.md`;
-  for (let n = 2; existsSync(file); n++) file = `${stem}-${n}.md`;
-  writeFileSync(file, text);
-  console.log(`written to ${file}`);
+  writeResults('ws', text);
 }
