@@ -44,7 +44,8 @@ export interface PipelineHost extends WriterHost {
  * resumption per request.
  */
 export function handle(host: PipelineHost, req: IncomingMessage, res: ServerResponse): void | Promise<void> {
-  return drive(lifecycle(host, req, res));
+  // A generator that returns a promise (a body still streaming) settles as that promise.
+  return drive(lifecycle(host, req, res)) as void | Promise<void>;
 }
 
 /** node's parser marks a request that asks to switch protocols (undocumented in its types). */
@@ -58,7 +59,7 @@ const NO_ERROR: unique symbol = Symbol('no error');
 // Hook points run through `{ const pending = runHooks(…); if (pending) yield pending; }`:
 // synchronous hooks then cost nothing extra.
 
-function* lifecycle(host: PipelineHost, req: IncomingMessage, res: ServerResponse): Steps<void> {
+function* lifecycle(host: PipelineHost, req: IncomingMessage, res: ServerResponse): Steps<void | Promise<void>> {
   const ctx = createContext(host, req, res);
   const { request, response } = ctx;
   /** Whether the client sent a body: settled at the end even if an InternalRedirect hid it from handlers. */
@@ -152,14 +153,32 @@ function* lifecycle(host: PipelineHost, req: IncomingMessage, res: ServerRespons
   try {
     // A WebSocket endpoint took the socket over (and ws wrote the 101): nothing is written here.
     const sending = ready === HANDED_OVER ? undefined : send(host, ctx, ready!);
-    if (sending) yield sending;
+    // A body still streaming: this generator ends here, and `afterStream` waits for the
+    // writer. A stream in flight then keeps neither this generator's frame nor drive's
+    // continuation alive (every young-generation collection copies what streams in flight hold).
+    if (sending) return afterStream(host, ctx, sending);
   } catch (err) {
-    host.logError('Writing the response failed', err, request.id);
-    abort(ctx);
+    writeFailed(host, ctx, err);
   }
   // 4. End the request.
   const ending = endRequest(host, ctx);
   if (ending) yield ending;
+}
+
+function writeFailed(host: PipelineHost, ctx: RequestContext, err: unknown): void {
+  host.logError('Writing the response failed', err, ctx.request.id);
+  abort(ctx);
+}
+
+/** The rest of a request whose body is still streaming (3. and 4. of `lifecycle`). */
+async function afterStream(host: PipelineHost, ctx: RequestContext, sending: Promise<void>): Promise<void> {
+  try {
+    await sending;
+  } catch (err) {
+    writeFailed(host, ctx, err);
+  }
+  const ending = endRequest(host, ctx);
+  if (ending) await ending;
 }
 
 const badTarget: Target = { path: '/', query: '' };
