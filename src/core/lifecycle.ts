@@ -150,36 +150,20 @@ function* lifecycle(host: PipelineHost, req: IncomingMessage, res: ServerRespons
   } catch (err) {
     ready = lastResort(ctx, err);
   }
-  // 3. Write it.
+  // 3. Write it. A streamed body: the writer ends the request too (4.) once the body is
+  // over, so a stream in flight keeps neither this generator's frame nor drive's
+  // continuation alive (every young-generation collection copies what streams in flight hold).
+  if (ready!.kind === 'stream') return sendStream(host, ctx, ready!.source, ready!.first, endRequest);
   try {
     // A WebSocket endpoint took the socket over (and ws wrote the 101): nothing is written here.
-    const sending = ready === HANDED_OVER ? undefined : send(host, ctx, ready!);
-    // A body still streaming: this generator ends here, and `afterStream` waits for the
-    // writer. A stream in flight then keeps neither this generator's frame nor drive's
-    // continuation alive (every young-generation collection copies what streams in flight hold).
-    if (sending) return afterStream(host, ctx, sending);
+    if (ready !== HANDED_OVER) send(host, ctx, ready!);
   } catch (err) {
-    writeFailed(host, ctx, err);
+    host.logError('Writing the response failed', err, request.id);
+    abort(ctx);
   }
   // 4. End the request.
   const ending = endRequest(host, ctx);
   if (ending) yield ending;
-}
-
-function writeFailed(host: PipelineHost, ctx: RequestContext, err: unknown): void {
-  host.logError('Writing the response failed', err, ctx.request.id);
-  abort(ctx);
-}
-
-/** The rest of a request whose body is still streaming (3. and 4. of `lifecycle`). */
-async function afterStream(host: PipelineHost, ctx: RequestContext, sending: Promise<void>): Promise<void> {
-  try {
-    await sending;
-  } catch (err) {
-    writeFailed(host, ctx, err);
-  }
-  const ending = endRequest(host, ctx);
-  if (ending) await ending;
 }
 
 const badTarget: Target = { path: '/', query: '' };
@@ -254,10 +238,9 @@ function checkDeclaredLength(request: Request): void {
   }
 }
 
-/** Hand the response to the writer, the only code that writes to the socket. */
-function send(host: PipelineHost, ctx: RequestContext, ready: Ready): void | Promise<void> {
+/** Hand a buffered response (or nothing: abort) to the writer, the only code that writes to the socket. */
+function send(host: PipelineHost, ctx: RequestContext, ready: Ready): void {
   if (ready.kind === 'bytes') return sendBytes(host, ctx, ready.data);
-  if (ready.kind === 'stream') return sendStream(host, ctx, ready.source, ready.first);
   return abort(ctx);
 }
 

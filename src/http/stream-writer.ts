@@ -7,7 +7,7 @@ import { isBodyless } from '../lib/status.js';
 import { kAbort } from './request.js';
 import { kCustomReason } from './response.js';
 import { closedEarly, isClosed } from './h2-stream.js';
-import { commit, declaredLength, hasNonAscii, truncate, type Exchange, type WriterHost } from './writer.js';
+import { abort, commit, declaredLength, hasNonAscii, truncate, type Exchange, type WriterHost } from './writer.js';
 
 /**
  * A producer that never awaits may write this many bytes, or this many
@@ -25,14 +25,26 @@ const DONE = 4;
 
 type Pulled = Chunk | null | undefined | Promise<Chunk | null>;
 
+/** What follows a streamed body, whichever way it ended (the pipeline's end of the request). */
+type After = (host: WriterHost, ctx: Exchange) => void | Promise<void>;
+
 /**
  * A streamed body (S1–S8): commit at the first chunk, write each chunk as
  * it comes, pull the next only once the socket took the last, and end so
- * the client can tell a complete body from a cut one. Returns nothing when
- * the whole body went out at once, else a promise settled once it is over.
+ * the client can tell a complete body from a cut one; then `after`. The
+ * writer calls `after` itself, so that the caller need not wait with a
+ * frame of its own for as long as the body streams. Returns what `after`
+ * returns when the whole body went out at once, else a promise settled
+ * once `after`'s has. Only `after` may throw, or reject the promise.
  */
-export function sendStream(host: WriterHost, ctx: Exchange, source: ChunkSource, first: Buffer | null | undefined | Promise<Buffer | null>): void | Promise<void> {
-  return new StreamWriter(host, ctx, source).start(first);
+export function sendStream<H extends WriterHost, X extends Exchange>(
+  host: H,
+  ctx: X,
+  source: ChunkSource,
+  first: Buffer | null | undefined | Promise<Buffer | null>,
+  after: (host: H, ctx: X) => void | Promise<void>,
+): void | Promise<void> {
+  return new StreamWriter(host, ctx, source, after as After).start(first);
 }
 
 /** The write callback that hands a written chunk back to its source (node calls it once the socket is done with it). */
@@ -61,6 +73,7 @@ class StreamWriter {
   readonly #host: WriterHost;
   readonly #ctx: Exchange;
   readonly #source: ChunkSource;
+  readonly #after: After;
   readonly #res: ServerResponse;
   readonly #h2: boolean;
   #state = RUNNING;
@@ -81,13 +94,17 @@ class StreamWriter {
   readonly #onEvent: () => void;
   #onChunk: ((chunk: Chunk | null) => void) | undefined;
   #onChunkError: ((err: unknown) => void) | undefined;
-  #resolve: (() => void) | undefined;
+  #resolve: ((ending: void | Promise<void>) => void) | undefined;
   #reject: ((err: unknown) => void) | undefined;
 
-  constructor(host: WriterHost, ctx: Exchange, source: ChunkSource) {
+  /** What `after` returned when the body ended before `start` did. */
+  #ending: void | Promise<void> = undefined;
+
+  constructor(host: WriterHost, ctx: Exchange, source: ChunkSource, after: After) {
     this.#host = host;
     this.#ctx = ctx;
     this.#source = source;
+    this.#after = after;
     this.#res = ctx.res;
     this.#h2 = ctx.h2;
     this.#gone = ctx.h2 ? isClosed(ctx.res, true) : ctx.res.destroyed;
@@ -128,8 +145,8 @@ class StreamWriter {
     } catch (err) {
       this.#fail(err);
     }
-    if (this.#state === DONE) return;
-    return new Promise<void>((resolve, reject) => {
+    if (this.#state === DONE) return this.#ending;
+    return new Promise<void>((resolve: (ending: void | Promise<void>) => void, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
     });
@@ -254,17 +271,15 @@ class StreamWriter {
         truncate(ctx, err, this.#host);
       }
     } catch (again) {
-      const reject = this.#reject;
-      this.#finish(true);
-      if (reject === undefined) throw again;
-      reject(again);
-      return;
+      // As for any writing that failed: log it, and cut the response.
+      this.#host.logError('Writing the response failed', again, ctx.request.id);
+      abort(ctx);
     }
     this.#finish();
   }
 
-  /** Done, whichever way: record what was sent, let go of the response. */
-  #finish(failed = false): void {
+  /** Done, whichever way: record what was sent, let go of the response, then `after`. */
+  #finish(): void {
     this.#state = DONE;
     const ctx = this.#ctx;
     ctx.bytesSent = this.#sent;
@@ -272,7 +287,19 @@ class StreamWriter {
     this.#res.off('drain', this.#onEvent);
     this.#host.streams.delete(ctx);
     const resolve = this.#resolve;
+    const reject = this.#reject;
     this.#resolve = this.#reject = this.#onChunk = this.#onChunkError = undefined;
-    if (!failed) resolve?.();
+    if (resolve === undefined) {
+      this.#ending = this.#after(this.#host, ctx); // still in `start`: it returns this
+      return;
+    }
+    let ending: void | Promise<void>;
+    try {
+      ending = this.#after(this.#host, ctx);
+    } catch (err) {
+      reject!(err);
+      return;
+    }
+    resolve(ending);
   }
 }
