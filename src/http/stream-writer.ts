@@ -1,5 +1,4 @@
 import { Buffer } from 'node:buffer';
-import type { ServerResponse } from 'node:http';
 import type { Chunk, ChunkSource } from './chunk-source.js';
 import { DrupeError, RequestAbortedError } from '../lib/errors.js';
 import { kHasLatin1 } from './headers.js';
@@ -74,8 +73,6 @@ class StreamWriter {
   readonly #ctx: Exchange;
   readonly #source: ChunkSource;
   readonly #after: After;
-  readonly #res: ServerResponse;
-  readonly #h2: boolean;
   #state = RUNNING;
   #gone: boolean;
   #declared: number | null = null;
@@ -94,8 +91,8 @@ class StreamWriter {
   readonly #onEvent: () => void;
   #onChunk: ((chunk: Chunk | null) => void) | undefined;
   #onChunkError: ((err: unknown) => void) | undefined;
+  /** Settles `start`'s promise, once there is one (a promise that rejects, if `after` throws). */
   #resolve: ((ending: void | Promise<void>) => void) | undefined;
-  #reject: ((err: unknown) => void) | undefined;
 
   /** What `after` returned when the body ended before `start` did. */
   #ending: void | Promise<void> = undefined;
@@ -105,15 +102,13 @@ class StreamWriter {
     this.#ctx = ctx;
     this.#source = source;
     this.#after = after;
-    this.#res = ctx.res;
-    this.#h2 = ctx.h2;
     this.#gone = ctx.h2 ? isClosed(ctx.res, true) : ctx.res.destroyed;
     this.#onEvent = () => this.#event();
   }
 
   start(first: Buffer | null | undefined | Promise<Buffer | null>): void | Promise<void> {
     const { request, response } = this.#ctx;
-    const res = this.#res;
+    const res = this.#ctx.res;
     res.on('close', this.#onEvent);
     res.on('drain', this.#onEvent);
     this.#host.streams.add(this.#ctx);
@@ -146,9 +141,8 @@ class StreamWriter {
       this.#fail(err);
     }
     if (this.#state === DONE) return this.#ending;
-    return new Promise<void>((resolve: (ending: void | Promise<void>) => void, reject) => {
+    return new Promise<void>((resolve: (ending: void | Promise<void>) => void) => {
       this.#resolve = resolve;
-      this.#reject = reject;
     });
   }
 
@@ -193,7 +187,7 @@ class StreamWriter {
     this.#written++;
     this.#burst += size;
     const source = this.#source;
-    return this.#res.write(chunk, typeof chunk === 'string' || source.release === undefined ? undefined : releaseLater(source, chunk));
+    return this.#ctx.res.write(chunk, typeof chunk === 'string' || source.release === undefined ? undefined : releaseLater(source, chunk));
   }
 
   /** Count a chunk (empty ones too: a producer yielding '' forever must not hold the loop); false: a turn is due first. */
@@ -224,8 +218,8 @@ class StreamWriter {
 
   /** 'close' or 'drain' on the response. */
   #event(): void {
-    const res = this.#res;
-    if (!this.#gone && isClosed(res, this.#h2) && closedEarly(res, this.#h2)) {
+    const res = this.#ctx.res;
+    if (!this.#gone && isClosed(res, this.#ctx.h2) && closedEarly(res, this.#ctx.h2)) {
       this.#gone = true;
       this.#ctx.request[kAbort](new RequestAbortedError('DRUPE_CLIENT_CLOSED', 'The client closed the connection'));
       // An async generator runs return() after its pending next() settles (S6).
@@ -252,7 +246,7 @@ class StreamWriter {
     if (declared !== null && this.#sent !== declared) {
       throw new DrupeError('DRUPE_ERR_CONTENT_LENGTH', `The streamed body ended after ${this.#sent} of its declared ${declared} bytes`);
     }
-    this.#res.end();
+    this.#ctx.res.end();
     this.#finish();
   }
 
@@ -283,12 +277,11 @@ class StreamWriter {
     this.#state = DONE;
     const ctx = this.#ctx;
     ctx.bytesSent = this.#sent;
-    this.#res.off('close', this.#onEvent);
-    this.#res.off('drain', this.#onEvent);
+    this.#ctx.res.off('close', this.#onEvent);
+    this.#ctx.res.off('drain', this.#onEvent);
     this.#host.streams.delete(ctx);
     const resolve = this.#resolve;
-    const reject = this.#reject;
-    this.#resolve = this.#reject = this.#onChunk = this.#onChunkError = undefined;
+    this.#resolve = this.#onChunk = this.#onChunkError = undefined;
     if (resolve === undefined) {
       this.#ending = this.#after(this.#host, ctx); // still in `start`: it returns this
       return;
@@ -297,8 +290,7 @@ class StreamWriter {
     try {
       ending = this.#after(this.#host, ctx);
     } catch (err) {
-      reject!(err);
-      return;
+      ending = Promise.reject(err);
     }
     resolve(ending);
   }
