@@ -4,7 +4,8 @@
 // stream waits for 'drain' mid-body, as most streams in flight do under h2load. A heap snapshot
 // before and one while they wait (each taken after a full collection: only what is reachable)
 // give the objects and bytes one stream in flight keeps alive: the difference over STREAMS, in
-// all and by V8's node type and name. Only 127.0.0.1.
+// all and by V8's node type and name. The JS heap's part (not `native`: node's C++ buffers) is
+// what the young-generation collector copies. Only 127.0.0.1.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:http2';
@@ -58,6 +59,7 @@ function tally(snap) {
   const by = new Map();
   let count = 0;
   let bytes = 0;
+  let js = 0;
   for (let i = 0; i < snap.nodes.length; i += nf) {
     const type = types[snap.nodes[i + ti]];
     if (type === 'synthetic') continue;
@@ -73,8 +75,9 @@ function tally(snap) {
     by.set(key, e);
     count++;
     bytes += size;
+    if (type !== 'native') js += size;
   }
-  return { by, count, bytes };
+  return { by, count, bytes, js };
 }
 
 const lines = [];
@@ -108,7 +111,7 @@ for (const name of servers) {
     if (dc >= 0.5 || db >= 16) rows.push({ key, dc, db });
   }
   rows.sort((x, y) => y.db - x.db);
-  lines.push(`${name}: ${((b.count - a.count) / STREAMS).toFixed(1)} objects, ${((b.bytes - a.bytes) / STREAMS).toFixed(0)} bytes per stream in flight (${STREAMS} streams)`);
+  lines.push(`${name}: ${((b.count - a.count) / STREAMS).toFixed(1)} objects, ${((b.bytes - a.bytes) / STREAMS).toFixed(0)} bytes per stream in flight, ${((b.js - a.js) / STREAMS).toFixed(0)} of them on the JS heap (${STREAMS} streams)`);
   for (const r of rows.slice(0, TOP)) lines.push(`  ${r.db.toFixed(0).padStart(6)} B ${r.dc.toFixed(1).padStart(5)} × ${r.key}`);
   console.log(lines.slice(-1 - Math.min(TOP, rows.length)).join('\n'));
   for (const s of [...sessions, warm]) s.destroy();
