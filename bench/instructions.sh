@@ -11,7 +11,8 @@
 #                                              HTTP/2 over TLS (a server named h2-*): h2load -c10 -m10
 #                                              (Debian's nghttp2-client) with a self-signed certificate
 #                                              made for the run; WARM defaults to 8,000 and N to 6,000
-#                                              (on /stream use N=1000 WARM=4000: valgrind is slow)
+#                                              (on /stream use N=1000 WARM=4000: valgrind is slow;
+#                                              CONNS=50 for the h2 scenario's 500 streams in flight)
 #   KEEP=dir bench/instructions.sh ...         also keep each server's callgrind_annotate listing (and, with
 #                                              ATTRIBUTE, its perf map)
 #   NODE_FLAGS=... bench/instructions.sh ...   node flags for the servers (default: the young generation
@@ -46,9 +47,9 @@ for fw in $frameworks; do
   pid=$!
   if [[ $fw == h2-* ]]; then
     for _ in $(seq 600); do curl -sk --http2 -o /dev/null "https://127.0.0.1:$port$path" && break; sleep 0.2; done
-    h2load -t1 -c10 -m10 -n "${WARM:-8000}" "https://127.0.0.1:$port$path" >/dev/null 2>&1
+    h2load -t1 -c"${CONNS:-10}" -m10 -n "${WARM:-8000}" "https://127.0.0.1:$port$path" >/dev/null 2>&1
     callgrind_control -i on "$pid" >/dev/null 2>&1
-    h2load -t1 -c10 -m10 -n "$n" "https://127.0.0.1:$port$path" >"$out/load.log" 2>&1
+    h2load -t1 -c"${CONNS:-10}" -m10 -n "$n" "https://127.0.0.1:$port$path" >"$out/load.log" 2>&1
     grep -q "$n succeeded" "$out/load.log" || { echo "$fw: h2load did not finish every request:"; tail -5 "$out/load.log"; }
   else
     for _ in $(seq 600); do curl -s -o /dev/null "127.0.0.1:$port$path" && break; sleep 0.2; done

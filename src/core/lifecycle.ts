@@ -5,7 +5,8 @@ import { Response } from '../http/response.js';
 import { hostFieldError } from '../http/host-field.js';
 import { isH2 } from '../http/h2-stream.js';
 import { parseTarget, type Target } from '../http/target.js';
-import { abort, sendBytes, sendStream, type Exchange, type Ready, type WriterHost } from '../http/writer.js';
+import { abort, sendBytes, type Exchange, type Ready, type WriterHost } from '../http/writer.js';
+import { sendStream } from '../http/stream-writer.js';
 import { drive, type Steps } from '../lib/drive.js';
 import { HTTPError, InternalRedirect } from '../lib/errors.js';
 import { isThenable } from '../lib/thenable.js';
@@ -45,7 +46,8 @@ export interface PipelineHost extends WriterHost {
  * resumption per request.
  */
 export function handle(host: PipelineHost, req: IncomingMessage, res: ServerResponse): void | Promise<void> {
-  return drive(lifecycle(host, req, res));
+  // A generator that returns a promise (a body still streaming) settles as that promise.
+  return drive(lifecycle(host, req, res)) as void | Promise<void>;
 }
 
 /** node's parser marks a request that asks to switch protocols (undocumented in its types). */
@@ -59,7 +61,7 @@ const NO_ERROR: unique symbol = Symbol('no error');
 // Hook points run through `{ const pending = runHooks(…); if (pending) yield pending; }`:
 // synchronous hooks then cost nothing extra.
 
-function* lifecycle(host: PipelineHost, req: IncomingMessage, res: ServerResponse): Steps<void> {
+function* lifecycle(host: PipelineHost, req: IncomingMessage, res: ServerResponse): Steps<void | Promise<void>> {
   const ctx = createContext(host, req, res);
   const { request, response } = ctx;
   /** Whether the client sent a body: settled at the end even if an InternalRedirect hid it from handlers. */
@@ -150,11 +152,13 @@ function* lifecycle(host: PipelineHost, req: IncomingMessage, res: ServerRespons
   } catch (err) {
     ready = lastResort(ctx, err);
   }
-  // 3. Write it.
+  // 3. Write it. A streamed body: the writer ends the request too (4.) once the body is
+  // over, so a stream in flight keeps neither this generator's frame nor drive's
+  // continuation alive (every young-generation collection copies what streams in flight hold).
+  if (ready!.kind === 'stream') return sendStream(host, ctx, ready!.source, ready!.first, endRequest);
   try {
     // A WebSocket endpoint took the socket over (and ws wrote the 101): nothing is written here.
-    const sending = ready === HANDED_OVER ? undefined : send(host, ctx, ready!);
-    if (sending) yield sending;
+    if (ready !== HANDED_OVER) send(host, ctx, ready!);
   } catch (err) {
     host.logError('Writing the response failed', err, request.id);
     abort(ctx);
@@ -237,10 +241,9 @@ function checkDeclaredLength(request: Request): void {
   }
 }
 
-/** Hand the response to the writer, the only code that writes to the socket. */
-function send(host: PipelineHost, ctx: RequestContext, ready: Ready): void | Promise<void> {
+/** Hand a buffered response (or nothing: abort) to the writer, the only code that writes to the socket. */
+function send(host: PipelineHost, ctx: RequestContext, ready: Ready): void {
   if (ready.kind === 'bytes') return sendBytes(host, ctx, ready.data);
-  if (ready.kind === 'stream') return sendStream(host, ctx, ready.source, ready.first);
   return abort(ctx);
 }
 

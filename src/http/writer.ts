@@ -1,14 +1,14 @@
 import { performance } from 'node:perf_hooks';
 import { Buffer } from 'node:buffer';
 import type { ServerResponse } from 'node:http';
-import type { Chunk, ChunkSource } from './chunk-source.js';
-import { DrupeError, RequestAbortedError } from '../lib/errors.js';
+import type { ChunkSource } from './chunk-source.js';
+import { DrupeError } from '../lib/errors.js';
 import { CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, SERVER, TRANSFER_ENCODING, X_ACCEL_BUFFERING, X_CONTENT_TYPE_OPTIONS, kFraming, kHasLatin1, kToList } from './headers.js';
 import { isBodyless } from '../lib/status.js';
-import { kAbort, kSettings, type Request } from './request.js';
+import { kSettings, type Request } from './request.js';
 import { kCustomReason, kMarkCommitted, type Response } from './response.js';
 import type { LiveList, Linkable } from './live-list.js';
-import { closedEarly, h2Head, isClosed, resetStream, respond, type H2Head } from './h2-stream.js';
+import { h2Head, isClosed, resetStream, respond, type H2Head } from './h2-stream.js';
 
 /** A response ready to go out, as the pipeline hands it to the writer. */
 export type Ready =
@@ -48,13 +48,7 @@ export interface WriterHost {
 
 const DEFAULT_TYPE = 'text/html;charset=utf-8';
 const NON_ASCII = /[^\x00-\x7f]/;
-const hasNonAscii = (s: string | undefined): boolean => s !== undefined && NON_ASCII.test(s);
-/**
- * A producer that never awaits may write this many bytes, or this many
- * chunks, before the writer yields one event-loop turn (S4 fairness).
- */
-export const FAIRNESS_BYTES = 256 * 1024;
-export const FAIRNESS_CHUNKS = 512;
+export const hasNonAscii = (s: string | undefined): boolean => s !== undefined && NON_ASCII.test(s);
 /** How long a last in-band error chunk may take to flush before the socket is destroyed anyway. */
 const LAST_CHUNK_GRACE_MS = 1000;
 
@@ -155,7 +149,7 @@ export function abort(ctx: Exchange): void {
  * one last in-band chunk (an SSE error event, say); then the socket is
  * destroyed without a terminator.
  */
-function truncate(ctx: Exchange, err: unknown, host: WriterHost): void {
+export function truncate(ctx: Exchange, err: unknown, host: WriterHost): void {
   const { res, response } = ctx;
   let last: string | Uint8Array | undefined;
   try {
@@ -178,134 +172,4 @@ export function declaredLength(ctx: Exchange): number | null {
   if (v === undefined) return null;
   if (!/^\d{1,15}$/.test(v)) throw new DrupeError('DRUPE_ERR_CONTENT_LENGTH', `Invalid Content-Length ${JSON.stringify(v)} set by the handler`);
   return Number(v);
-}
-
-/** The write callback that hands a written chunk back to its source (node calls it once the socket is done with it). */
-function releaseLater(source: ChunkSource, chunk: Buffer): () => void {
-  return () => source.release!(chunk);
-}
-
-function quietly(p: void | Promise<void>): void {
-  if (p instanceof Promise) p.catch(() => undefined);
-}
-
-/**
- * A streamed body (S1–S8): commit at the first chunk, write each chunk as
- * it comes, pull the next only once the socket took the last, and end so
- * the client can tell a complete body from a cut one.
- */
-export async function sendStream(host: WriterHost, ctx: Exchange, source: ChunkSource, first: Buffer | null | undefined | Promise<Buffer | null>): Promise<void> {
-  const { res, request, response } = ctx;
-  const h2 = ctx.h2;
-  let gone = h2 ? isClosed(res, true) : res.destroyed;
-  /** The writer waiting for the socket to drain (or to close). */
-  let wake: (() => void) | null = null;
-  const wakeWriter = (): void => {
-    const w = wake;
-    wake = null;
-    w?.();
-  };
-  const onClose = (): void => {
-    if (!closedEarly(res, h2)) return;
-    gone = true;
-    request[kAbort](new RequestAbortedError('DRUPE_CLIENT_CLOSED', 'The client closed the connection'));
-    // An async generator runs return() after its pending next() settles (S6).
-    quietly(source.close());
-    wakeWriter();
-  };
-  res.on('close', onClose);
-  // One listener for the whole stream, not one per chunk that waits.
-  res.on('drain', wakeWriter);
-  host.streams.add(ctx);
-  /** Bytes written, as long as every chunk was measured; strings left unmeasured (see `measure`) are counted apart. */
-  let sent = 0;
-  let unmeasured = 0;
-  let written = 0;
-  try {
-    if (gone) {
-      ctx.outcome = 'client-closed';
-      return void quietly(source.close());
-    }
-    const declared = declaredLength(ctx);
-    const committing = !response.committed;
-    if (committing) commit(host, ctx, declared);
-    if (request.method === 'HEAD' || isBodyless(response.status)) {
-      // S7: headers only; the producer was pulled no further than its commit point (finalize), and stops here.
-      quietly(source.close());
-      res.end();
-      return;
-    }
-    // Nothing in hand yet ('immediately', or N ms without a chunk): node holds
-    // the head until the first write unless told to send it now (S1).
-    if (committing && ctx.streamed && (first === undefined || first instanceof Promise)) res.flushHeaders();
-    // UTF-8 text goes to node as a string, which it encodes as it writes, with no Buffer per chunk —
-    // unless the head may still travel glued to it: node would encode that head as UTF-8 too.
-    const text = !(response.headers[kHasLatin1] || hasNonAscii(response[kCustomReason]));
-    // A string's bytes are counted only for a reader of the count, a declared length or the access
-    // line: node counts them again as it writes the string, and the count is a scan of the whole string.
-    const measure = declared !== null || ctx.started !== 0;
-    // Fairness (S4): a producer that never waits for I/O must not starve other connections. Neither
-    // an awaited chunk nor a drain is sure to give the event loop a turn (both may settle as
-    // microtasks while a fast reader keeps up), so only the writer's own yield resets these counts.
-    let burst = 0;
-    let burstChunks = 0;
-    let chunk: Chunk | null | undefined | Promise<Chunk | null> = first;
-    for (;;) {
-      if (chunk === undefined) chunk = source.next(text);
-      // A source's promises are native (chunk-source.ts): a type test, not a `.then` lookup per chunk.
-      if (chunk instanceof Promise) chunk = await chunk;
-      if (gone) break;
-      if (chunk === null) break;
-      if (chunk.length > 0) {
-        // Bytes, not UTF-16 units: a string is measured as UTF-8.
-        let size = chunk.length;
-        if (typeof chunk === 'string') {
-          if (measure) size = Buffer.byteLength(chunk);
-          else unmeasured++;
-        }
-        if (declared !== null && sent + size > declared) {
-          throw new DrupeError('DRUPE_ERR_CONTENT_LENGTH', `The streamed body produced more than its declared Content-Length (${declared} bytes)`);
-        }
-        if (unmeasured === 0) sent += size;
-        written++;
-        burst += size;
-        if (!res.write(chunk, typeof chunk === 'string' || source.release === undefined ? undefined : releaseLater(source, chunk))) {
-          await new Promise<void>((resolve) => {
-            wake = resolve;
-          });
-          if (gone) break;
-        }
-      }
-      // Empty chunks count too: a producer yielding '' forever must not hold the loop.
-      if (++burstChunks >= FAIRNESS_CHUNKS || burst >= FAIRNESS_BYTES) {
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        burst = burstChunks = 0;
-        if (gone) break;
-      }
-      chunk = undefined;
-    }
-    if (gone) {
-      ctx.outcome = 'client-closed';
-      return;
-    }
-    if (declared !== null && sent !== declared) {
-      throw new DrupeError('DRUPE_ERR_CONTENT_LENGTH', `The streamed body ended after ${sent} of its declared ${declared} bytes`);
-    }
-    res.end();
-  } catch (err) {
-    if (gone) {
-      ctx.outcome = 'client-closed';
-      return;
-    }
-    ctx.outcome = 'error';
-    const after = unmeasured === 0 ? `${sent} bytes` : `${written} chunks`;
-    host.logError(`Stream of ${request.method} ${request.scriptName}${request.path} failed after ${after}; response truncated`, err, request.id);
-    quietly(source.close());
-    truncate(ctx, err, host);
-  } finally {
-    ctx.bytesSent = sent;
-    res.off('close', onClose);
-    res.off('drain', wakeWriter);
-    host.streams.delete(ctx);
-  }
 }
