@@ -4,13 +4,14 @@
 // ratios are medians of the per-round ratios to raw node:http2, measured in the same round.
 // Server on core 1, h2load on core 0 (as bench/run.mjs pins them). Only 127.0.0.1.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:http2';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpuMicros } from './load/proc.mjs';
 import { freePort, spawnReady } from './load/server-process.mjs';
+import { parseOptions, writeResults } from './load/results.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(BENCH, '..');
@@ -113,12 +114,7 @@ function setup() {
 }
 
 export async function main(argv) {
-  const opts = { rounds: 3, duration: 5, warmup: 2, connections: 50, streams: 10, 'node-flags': '--min-semi-space-size=16', scenarios: 'hello,stream' };
-  for (const a of argv) {
-    const m = /^--([\w-]+)=(.*)$/.exec(a);
-    if (!m || !(m[1] in opts)) { console.error(`h2: unknown option ${a} (options: ${Object.keys(opts).map((k) => `--${k}=`).join(' ')})`); process.exit(1); }
-    opts[m[1]] = ['node-flags', 'scenarios'].includes(m[1]) ? m[2] : Number(m[2]);
-  }
+  const opts = parseOptions('h2', { rounds: 3, duration: 5, warmup: 2, connections: 50, streams: 10, 'node-flags': '--min-semi-space-size=16', scenarios: 'hello,stream' }, argv);
   for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { for (const c of live) c.kill('SIGKILL'); process.exit(130); });
   setup();
   const cert = await certificate();
@@ -177,12 +173,7 @@ export async function main(argv) {
       '',
     ].join('\n');
     console.log(`\n${markdown}`);
-    const stem = join(BENCH, 'results', `${new Date().toISOString().slice(0, 10)}-h2`);
-    let file = `${stem}.md`;
-    for (let n = 2; existsSync(file); n++) file = `${stem}-${n}.md`;
-    mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, markdown);
-    console.log(`wrote ${file.slice(ROOT.length + 1)}`);
+    writeResults('h2', markdown);
   } finally {
     rmSync(cert.dir, { recursive: true, force: true });
   }
