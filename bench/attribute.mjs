@@ -19,6 +19,8 @@ const OWN = {
   express: /node_modules\/(express|router|body-parser|finalhandler|send|serve-static)\//,
   'node-http': /servers\/node-http\.mjs/,
   'h2-drupe': /\/dist\//,
+  'validate-drupe': /\/dist\//,
+  'validate-fastify': /node_modules\/(fastify|find-my-way|avvio|@fastify|ajv|fast-json-stringify|secure-json-parse)\//,
   'h2-fastify': /node_modules\/(fastify|find-my-way|avvio|@fastify)\//,
   'h2-node': /servers\/(h2-node|common)\.mjs/,
 }[framework];

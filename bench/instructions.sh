@@ -7,6 +7,10 @@
 # still differ by 1-3 %: compare medians of interleaved runs.
 #   bench/instructions.sh                      node-http drupe fastify on /hello
 #   bench/instructions.sh /json node-http drupe
+#   BODY="$(node -p "(await import('./servers/validate-common.mjs')).VALIDATE_BODY" --input-type=module)" \
+#     SCHEMA=none bench/instructions.sh /users validate-drupe validate-fastify
+#                                              a POST of BODY (content-type application/json) instead of a
+#                                              GET; SCHEMA reaches the validate-drupe server (zod | valibot | none)
 #   bench/instructions.sh /hello h2-node h2-drupe h2-fastify
 #                                              HTTP/2 over TLS (a server named h2-*): h2load -c10 -m10
 #                                              (Debian's nghttp2-client) with a self-signed certificate
@@ -32,6 +36,12 @@ command -v valgrind >/dev/null || apt-get install -y valgrind >/dev/null
 [ -d node_modules ] || npm ci --no-audit --no-fund >/dev/null
 [ -f ../dist/index.js ] || (cd .. && npm run --silent build)
 out=$(mktemp -d)
+# A POST with a JSON body when BODY is set (autocannon's and curl's own flags).
+ac_post=(); curl_post=()
+if [ -n "${BODY:-}" ]; then
+  ac_post=(-m POST -b "$BODY" -H content-type=application/json)
+  curl_post=(-X POST --data-raw "$BODY" -H content-type:application/json)
+fi
 case "$frameworks" in *h2-*)
   command -v h2load >/dev/null || apt-get install -y nghttp2-client >/dev/null
   # A self-signed certificate for the h2 servers (they read CERT and KEY).
@@ -52,10 +62,10 @@ for fw in $frameworks; do
     h2load -t1 -c"${CONNS:-10}" -m10 -n "$n" "https://127.0.0.1:$port$path" >"$out/load.log" 2>&1
     grep -q "$n succeeded" "$out/load.log" || { echo "$fw: h2load did not finish every request:"; tail -5 "$out/load.log"; }
   else
-    for _ in $(seq 600); do curl -s -o /dev/null "127.0.0.1:$port$path" && break; sleep 0.2; done
-    node_modules/.bin/autocannon -a "${WARM:-20000}" -c 10 "http://127.0.0.1:$port$path" >/dev/null 2>&1
+    for _ in $(seq 600); do curl -s -o /dev/null "${curl_post[@]}" "127.0.0.1:$port$path" && break; sleep 0.2; done
+    node_modules/.bin/autocannon "${ac_post[@]}" -a "${WARM:-20000}" -c 10 "http://127.0.0.1:$port$path" >/dev/null 2>&1
     callgrind_control -i on "$pid" >/dev/null 2>&1
-    node_modules/.bin/autocannon -a "$n" -c 10 "http://127.0.0.1:$port$path" >/dev/null 2>&1
+    node_modules/.bin/autocannon "${ac_post[@]}" -a "$n" -c 10 "http://127.0.0.1:$port$path" >/dev/null 2>&1
   fi
   callgrind_control -i off "$pid" >/dev/null 2>&1
   callgrind_control -d "$pid" >/dev/null 2>&1

@@ -19,7 +19,7 @@ import { logExtraError, RequestContext } from './request-context.js';
 import { settleUnreadBody } from './unread-body.js';
 import { isExposed } from './expose.js';
 import { isHandedOver, refuseUpgrade } from './websocket.js';
-import { validateInput } from './validation.js';
+import { declaredBody, validateInput } from './validation.js';
 
 /** What the lifecycle needs from the App. */
 export interface PipelineHost extends WriterHost {
@@ -92,7 +92,11 @@ function* lifecycle(host: PipelineHost, req: IncomingMessage, res: ServerRespons
         if (handler !== null) {
           // An Upgrade request (node emits it only to the 'upgrade' listener): a WebSocket upgrade to a page handler is a 426.
           if ((req as Upgradable).upgrade === true) refuseUpgrade(req, handler, isExposed(handler));
-          if (plan.input !== undefined) { const pending = validateInput(ctx, plan.input); if (pending) yield pending; }
+          if (plan.input !== undefined) {
+            const body = declaredBody(ctx, plan.input);
+            const pending = validateInput(ctx, plan.input, body === undefined ? undefined : yield body);
+            if (pending) yield pending;
+          }
           const result: unknown = handler.call(plan.self, ctx);
           response.body = isThenable(result) ? yield result : result;
           // A WebSocket session ran on the socket (ws wrote the 101): nothing is left to finalize or write.

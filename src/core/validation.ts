@@ -46,30 +46,26 @@ export function compileInput(handler: Function): CompiledInput | undefined {
 }
 
 /**
- * Validate the request's declared input (after the body was processed,
- * before the handler runs) and hand the handler the schemas' values:
- * `ctx.params`, `ctx.args`, `ctx.body`. Every failing part is reported
- * together. A schema that throws is not the client's fault: it propagates
- * (a logged 500).
+ * The declared JSON body, being read and parsed (bounded by
+ * max_request_body_size and max_json_depth; another media type is a 415),
+ * for `validateInput` once it is there; undefined when the handler declares
+ * no body or the request has none. Kept apart so the pipeline awaits the
+ * parse itself: no promise of validation's own between the body and the handler.
  */
-export function validateInput(ctx: ValidationTarget, input: CompiledInput): void | Promise<void> {
-  const { request } = ctx;
-  if (input.body !== undefined && request.hasBody) {
-    // The JSON body first (read and parsed, bounded by max_request_body_size and max_json_depth), then every schema.
-    if (!isJsonBody(ctx)) throw new HTTPError(415, 'Expected a JSON request body (application/json)');
-    return request.json().then((body) => validateAll(ctx, input, body));
-  }
-  return validateAll(ctx, input, undefined);
+export function declaredBody(ctx: ValidationTarget, input: CompiledInput): Promise<unknown> | undefined {
+  if (input.body === undefined || !ctx.request.hasBody) return undefined;
+  if (!isJsonBody(ctx)) throw new HTTPError(415, 'Expected a JSON request body (application/json)');
+  return ctx.request.json();
 }
 
-/** A body declared by a schema is JSON: a JSON media type, or whatever tools.json_in accepted for the route. */
-function isJsonBody(ctx: ValidationTarget): boolean {
-  if (ctx.request.config['tools.json_in.on'] === true) return true;
-  const type = mediaType(ctx.request.headers['content-type']);
-  return type === 'application/json' || type.endsWith('+json');
-}
-
-function validateAll(ctx: ValidationTarget, input: CompiledInput, body: unknown): void | Promise<void> {
+/**
+ * Validate the request's declared input (after the body was processed,
+ * and `body`, from `declaredBody`, parsed; before the handler runs) and
+ * hand the handler the schemas' values: `ctx.params`, `ctx.args`,
+ * `ctx.body`. Every failing part is reported together. A schema that
+ * throws is not the client's fault: it propagates (a logged 500).
+ */
+export function validateInput(ctx: ValidationTarget, input: CompiledInput, body: unknown): void | Promise<void> {
   const { request } = ctx;
   let params: Params | undefined;
   if (input.params !== undefined) {
@@ -77,14 +73,31 @@ function validateAll(ctx: ValidationTarget, input: CompiledInput, body: unknown)
     const argErrors = input.paramKeys === null ? null : argumentErrors(params, input.paramKeys);
     if (argErrors !== null) throw new ValidationError(argErrors, argumentStatus(request.method));
   }
-  const results: Array<Pending | Settled> = [];
-  if (input.params !== undefined) results.push(run('params', input.params, params));
-  if (input.args !== undefined) results.push(run('args', input.args, ctx.args));
-  if (input.body !== undefined) results.push(run('body', input.body, withoutPrototypeKeys(body)));
-  if (results.some((r) => r.pending !== undefined)) {
-    return Promise.all(results.map((r) => (r.pending === undefined ? r : r.pending))).then((done) => apply(ctx, params, done));
+  // Each declared part once, in a fixed order; a promise only when a schema validates asynchronously.
+  const p = input.params === undefined ? undefined : run('params', input.params, params);
+  const a = input.args === undefined ? undefined : run('args', input.args, ctx.args);
+  const b = input.body === undefined ? undefined : run('body', input.body, withoutPrototypeKeys(body));
+  if (p?.pending !== undefined || a?.pending !== undefined || b?.pending !== undefined) {
+    return Promise.all([p, a, b].filter((r) => r !== undefined).map((r) => r.pending ?? r)).then((done) => apply(ctx, params, done));
   }
-  apply(ctx, params, results as Settled[]);
+  const pv = p as Settled | undefined, av = a as Settled | undefined, bv = b as Settled | undefined;
+  if (pv?.result.issues === undefined && av?.result.issues === undefined && bv?.result.issues === undefined) {
+    // Valid, as nearly every request is: the values handed over with nothing gathered.
+    if (pv !== undefined) ctx.validParams = (pv.result as { value: unknown }).value as Params;
+    if (av !== undefined) ctx.args = (av.result as { value: unknown }).value as readonly string[];
+    if (bv !== undefined) ctx.body = (bv.result as { value: unknown }).value;
+    return;
+  }
+  apply(ctx, params, [pv, av, bv].filter((r): r is Settled => r !== undefined));
+}
+
+/** A body declared by a schema is JSON: a JSON media type, or whatever tools.json_in accepted for the route. */
+function isJsonBody(ctx: ValidationTarget): boolean {
+  const contentType = ctx.request.headers['content-type'];
+  if (contentType === 'application/json') return true; // nearly every client's, with nothing to trim or lower-case
+  if (ctx.request.config['tools.json_in.on'] === true) return true;
+  const type = mediaType(contentType);
+  return type === 'application/json' || type.endsWith('+json');
 }
 
 interface Settled {

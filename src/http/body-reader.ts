@@ -63,6 +63,18 @@ export function undecodedEncoding(contentEncoding: string | undefined): HTTPErro
  * `chunked` body also by what it took on the wire (`wireExceeds`).
  */
 export function readBody(req: IncomingMessage, limit: number, chunked: boolean, keep = true): Promise<Buffer> {
+  return readBodyAs(req, limit, chunked, keep, asIs);
+}
+
+/** The bytes as they are: `readBodyAs`'s `finish` for the raw body. */
+export const asIs = (body: Buffer): Buffer => body;
+
+/**
+ * `readBody`, with `finish` turning the bytes into the result as the last
+ * chunk arrives (what it throws rejects): a parser run there costs no
+ * promise of its own between the socket and the code awaiting the value.
+ */
+export function readBodyAs<T>(req: IncomingMessage, limit: number, chunked: boolean, keep: boolean, finish: (body: Buffer) => T): Promise<T> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -83,7 +95,12 @@ export function readBody(req: IncomingMessage, limit: number, chunked: boolean, 
       }
       if (keep) chunks.push(chunk);
     };
-    const onEnd = (): void => { done(); resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)); };
+    const onEnd = (): void => {
+      done();
+      let out: T;
+      try { out = finish(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)); } catch (err) { reject(err); return; }
+      resolve(out);
+    };
     const onError = (err: Error): void => { done(); reject(new ClientGoneError(err)); };
     const onClose = (): void => { if (!req.complete) { done(); reject(new ClientGoneError()); } };
     req.on('data', onData);

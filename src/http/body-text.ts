@@ -8,7 +8,8 @@ import { charsetOf } from '../lib/media-type.js';
  * result: a leading byte order mark dropped, bad bytes as U+FFFD.
  */
 export function bodyText(buf: Buffer, contentType: string | undefined): string {
-  const charset = charsetOf(contentType) ?? 'utf-8';
+  // No parameters (`application/json`, as most clients send it): no charset to look for.
+  const charset = (contentType === undefined || !contentType.includes(';') ? undefined : charsetOf(contentType)) ?? 'utf-8';
   if (charset === 'utf-8' || charset === 'utf8') {
     return buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf ? buf.toString('utf8', 3) : buf.toString('utf8');
   }

@@ -11,8 +11,12 @@ export interface FormSource {
   stream(): Readable;
 }
 
+const SHORTEST_FORM_TYPE = 'multipart/form-data'.length;
+
 /** Whether `readFormBody` reads a body of this Content-Type (urlencoded or multipart). */
 export function isFormBody(contentType: string | undefined): boolean {
+  // Shorter than 'multipart/form-data' (`application/json` is): no form, and no lower-cased copy made to say so.
+  if (contentType === undefined || contentType.length < SHORTEST_FORM_TYPE) return false;
   const type = mediaType(contentType);
   return type === 'application/x-www-form-urlencoded' || type === 'multipart/form-data';
 }

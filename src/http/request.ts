@@ -5,7 +5,7 @@ import { createParams, parseFormInto, stringifyParams, type Params } from './for
 import { removeTempFiles } from './multipart.js';
 import { isFormBody, readFormBody } from './form-body.js';
 import { bodyText } from './body-text.js';
-import { readBody, limitedBody, markChunkedBody, undecodedEncoding } from './body-reader.js';
+import { asIs, readBodyAs, limitedBody, markChunkedBody, undecodedEncoding } from './body-reader.js';
 import { parseJsonBody } from './json-body.js';
 import { parseCookieHeader } from './cookies.js';
 import { verifiedCookies } from './signed-cookies.js';
@@ -80,6 +80,8 @@ export class Request {
   #signedCookies: Record<string, string> | undefined;
   #session: Session | undefined;
   #body: Promise<Buffer> | undefined;
+  /** The bytes json() read itself, for bytes() and text() after it. */
+  #bytes: Buffer | undefined;
   #bodyTaken = false;
   #abort: AbortController | undefined;
   #closedReason: RequestAbortedError | undefined;
@@ -290,13 +292,17 @@ export class Request {
    * 415 (Drupe does not decode request bodies), from every body reader.
    */
   bytes(): Promise<Buffer> {
-    if (this.#body === undefined) {
-      const refused = this.hasBody ? undecodedEncoding(this.headers['content-encoding']) : undefined;
-      if (refused !== undefined) return Promise.reject(refused);
-      this.#takeBody();
-      this.#body = readBody(this.raw, this[kSettings].maxBodySize, this.transferEncoding !== undefined);
-    }
-    return this.#body;
+    // After json() read the body itself: the bytes it read (valid JSON or not), or its read's failure.
+    if (this.#body === undefined && this.#json !== undefined) this.#body = this.#json.then(() => this.#bytes!, (err: unknown) => this.#bytes ?? Promise.reject(err));
+    return (this.#body ??= this.#read(asIs));
+  }
+
+  /** Read the body once, `finish` run on its bytes as they are complete (a 415 first for an encoded body). */
+  #read<T>(finish: (buf: Buffer) => T): Promise<T> {
+    const refused = this.hasBody ? undecodedEncoding(this.headers['content-encoding']) : undefined;
+    if (refused !== undefined) return Promise.reject(refused);
+    this.#takeBody();
+    return readBodyAs(this.raw, this[kSettings].maxBodySize, this.transferEncoding !== undefined, true, finish);
   }
 
   /** The body decoded by the charset of its Content-Type (UTF-8 by default). */
@@ -309,7 +315,12 @@ export class Request {
    * invalid JSON, or JSON nested deeper than `request.max_json_depth`, is a 400.
    */
   json(): Promise<unknown> {
-    return (this.#json ??= this.text().then((text) => parseJsonBody(text, this[kSettings].maxJsonDepth)));
+    // Read, decoded and parsed as the last chunk arrives: no promise between the socket and the caller.
+    return (this.#json ??= this.#body !== undefined ? this.#body.then((buf) => this.#parseJson(buf)) : this.#read((buf) => this.#parseJson((this.#bytes = buf))));
+  }
+
+  #parseJson(buf: Buffer): unknown {
+    return parseJsonBody(bodyText(buf, this.headers['content-type']), this[kSettings].maxJsonDepth);
   }
 
   /** The body as a stream (limited like `bytes()`), for uploads too big to hold. */
