@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { cpuMicros, sleep } from './load/proc.mjs';
 import { freePort, spawnReady } from './load/server-process.mjs';
 import { parseOptions, writeResults } from './load/results.mjs';
+import { runWrk } from './load/wrk.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(BENCH, '..');
@@ -121,27 +122,7 @@ async function openSessions(s, server) {
 }
 
 function wrk(url, connections, seconds, cookies) {
-  const [cmd, args] = pinned(0, 'wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '5s', '-s', join(BENCH, 'load', 'session.lua'), url, '--', ...cookies]);
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: BENCH });
-    live.add(child);
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { err += d; });
-    const t = setTimeout(() => child.kill('SIGKILL'), (seconds + 15) * 1000);
-    child.on('error', reject);
-    child.on('exit', () => {
-      live.delete(child);
-      clearTimeout(t);
-      const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
-      const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
-      const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
-      const errors = /Socket errors: (.*)/.exec(out)?.[1];
-      if (!Number.isFinite(rps)) reject(new Error(`wrk: ${(err || out).trim().slice(0, 160)}`));
-      else resolve({ requests, rps, non2xx, errors });
-    });
-  });
+  return runWrk({ url, connections, seconds, script: join(BENCH, 'load', 'session.lua'), scriptArgs: cookies, pin, live });
 }
 
 async function measure(s, opts, flags, redis) {

@@ -3,14 +3,16 @@
 // parsed) against Fastify with its JSON Schema validation (Ajv) doing the same. Interleaved rounds,
 // medians; the server pinned to core 1 and wrk to core 0; CPU per request from /proc. The machine
 // may be shared: the load average is reported at the start and the end. Only 127.0.0.1.
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpuMicros } from './load/proc.mjs';
 import { freePort, spawnReady } from './load/server-process.mjs';
 import { VALIDATE_BODY } from './servers/validate-common.mjs';
+import { parseOptions, writeResults } from './load/results.mjs';
+import { runWrk } from './load/wrk.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(BENCH, '..');
@@ -52,25 +54,7 @@ async function stop(s) {
 }
 
 function wrk(url, connections, seconds) {
-  const [cmd, args] = pinned(0, 'wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '5s', '-s', join(BENCH, 'load', 'validate-post.lua'), url]);
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env: { ...process.env, VALIDATE_BODY } });
-    live.add(child);
-    let out = '';
-    child.stdout.on('data', (d) => { out += d; });
-    const t = setTimeout(() => child.kill('SIGKILL'), (seconds + 15) * 1000);
-    child.on('error', reject);
-    child.on('exit', () => {
-      live.delete(child);
-      clearTimeout(t);
-      const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
-      const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
-      const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
-      const errors = /Socket errors: (.*)/.exec(out)?.[1];
-      if (!Number.isFinite(rps) || !Number.isFinite(requests)) reject(new Error(`wrk: ${out.trim().slice(0, 160)}`));
-      else resolve({ requests, rps, non2xx, errors });
-    });
-  });
+  return runWrk({ url, connections, seconds, script: join(BENCH, 'load', 'validate-post.lua'), env: { ...process.env, VALIDATE_BODY }, pin, live });
 }
 
 /** The server answers the scenario's request with 200 and `{ ok: true, name }`, and refuses a bad body with a 400. */
@@ -83,12 +67,7 @@ async function probe(url) {
 }
 
 export async function main(argv) {
-  const opts = { rounds: 3, duration: 5, warmup: 2, connections: 50, 'node-flags': '--min-semi-space-size=16' };
-  for (const a of argv) {
-    const m = /^--([\w-]+)=(.*)$/.exec(a);
-    if (!m || !(m[1] in opts)) { console.error(`validate: unknown option ${a} (options: ${Object.keys(opts).map((k) => `--${k}=`).join(' ')})`); process.exit(1); }
-    opts[m[1]] = m[1] === 'node-flags' ? m[2] : Number(m[2]);
-  }
+  const opts = parseOptions('validate', { rounds: 3, duration: 5, warmup: 2, connections: 50, 'node-flags': '--min-semi-space-size=16' }, argv);
   for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { for (const c of live) c.kill('SIGKILL'); process.exit(130); });
   if (spawnSync('wrk', ['-v']).error) { console.error('validate: needs wrk (apt-get install wrk)'); process.exit(1); }
   pin = cpus().length >= 2 && !spawnSync('taskset', ['-c', '0', 'true']).error;
@@ -139,10 +118,5 @@ export async function main(argv) {
     '',
   ].join('\n');
   console.log(`\n${markdown}`);
-  const stem = join(BENCH, 'results', `${new Date().toISOString().slice(0, 10)}-validate`);
-  let file = `${stem}.md`;
-  for (let n = 2; existsSync(file); n++) file = `${stem}-${n}.md`;
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, markdown);
-  console.log(`wrote ${file.slice(ROOT.length + 1)}`);
+  writeResults('validate', markdown);
 }

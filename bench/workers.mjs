@@ -3,7 +3,7 @@
 // (2 workers' req/s ÷ 1 worker's req/s), each pair measured in the same round.
 // Nothing is pinned here: the point is two workers on two cores, so on a 2-core machine the
 // load generator shares the cores with them (docs/benchmarks.md). Only 127.0.0.1.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { cpuMicros } from './load/proc.mjs';
 import { freePort, spawnReady } from './load/server-process.mjs';
 import { parseOptions, writeResults } from './load/results.mjs';
+import { runWrk } from './load/wrk.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(BENCH, '..');
@@ -58,23 +59,7 @@ async function stop(s) {
 }
 
 function wrk(url, connections, seconds) {
-  return new Promise((resolve, reject) => {
-    const child = spawn('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '5s', url]);
-    live.add(child);
-    let out = '';
-    child.stdout.on('data', (d) => { out += d; });
-    const t = setTimeout(() => child.kill('SIGKILL'), (seconds + 15) * 1000);
-    child.on('error', reject);
-    child.on('exit', () => {
-      live.delete(child);
-      clearTimeout(t);
-      const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
-      const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
-      const errors = /Socket errors: (.*)/.exec(out)?.[1];
-      if (!Number.isFinite(rps)) reject(new Error(`wrk: ${out.trim().slice(0, 160)}`));
-      else resolve({ rps, non2xx, errors });
-    });
-  });
+  return runWrk({ url, connections, seconds, live });
 }
 
 export async function main(argv) {
