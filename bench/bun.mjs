@@ -13,6 +13,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpuMicros } from './load/proc.mjs';
 import { freePort, spawnReady } from './load/server-process.mjs';
+import { median } from './report.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(BENCH, '..');
@@ -74,7 +75,6 @@ async function load(port, pid, { path, connections, body }, seconds) {
   return { rps, cpu: cpu / requests };
 }
 
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 const runs = {};
 const version = sh(BUN, ['--version']).stdout.trim();
 console.log(`bun ${version}, node ${process.version}; ${opts.rounds} rounds of ${opts.duration} s (after ${opts.warmup} s warm-up); ${pin ? 'server on core 1, wrk on core 0' : 'not pinned'}`);

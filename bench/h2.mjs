@@ -10,8 +10,9 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpuMicros } from './load/proc.mjs';
-import { freePort, spawnReady } from './load/server-process.mjs';
+import { freePort, spawnReady, stopChild } from './load/server-process.mjs';
 import { parseOptions, writeResults } from './load/results.mjs';
+import { median } from './report.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(BENCH, '..');
@@ -23,13 +24,6 @@ const SERVERS = [
 const PATHS = { hello: { path: '/hello', length: 12 }, stream: { path: '/stream', length: 100 * 1024 } };
 const live = new Set();
 
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length === 0 ? NaN : s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-
 const pinned = (core, cmd, args) => (spawnSync('taskset', ['-V']).error ? [cmd, args] : ['taskset', ['-c', String(core), cmd, ...args]]);
 
 async function start(server, flags, env) {
@@ -38,13 +32,6 @@ async function start(server, flags, env) {
   const { child } = await spawnReady(cmd, args, { cwd: join(BENCH, 'servers'), env: { ...process.env, ...env, NODE_ENV: 'production' } }, live, 30_000)
     .catch((error) => { throw new Error(`${server.name}: ${error.message}`); });
   return { child, origin: `https://127.0.0.1:${port}` };
-}
-
-async function stop(s) {
-  if (s.child.exitCode !== null) return;
-  const gone = new Promise((r) => s.child.once('exit', r));
-  s.child.kill('SIGKILL');
-  await gone;
 }
 
 /** One h2 request with node's client: the body's length, to check the server answers right. */
@@ -149,7 +136,7 @@ export async function main(argv) {
             console.log(`[${round + 1}/${opts.rounds}] ${sc.padEnd(7)} ${server.name.padEnd(11)} ${r.rps.toFixed(0).padStart(8)} req/s  ${cpuPer.toFixed(1)} µs CPU/req  (${r.protocol})`);
           }
         } finally {
-          await stop(s);
+          await stopChild(s.child, 'SIGKILL');
         }
       }
       for (const sc of scenarios) for (const s of SERVERS) ratios[`${sc} ${s.name}`].push(inRound[`${sc} ${s.name}`] / inRound[`${sc} node:http2`]);

@@ -17,6 +17,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpuMicros } from './load/proc.mjs';
 import { parseOptions, writeResults } from './load/results.mjs';
+import { median } from './report.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(BENCH, '..');
@@ -31,11 +32,6 @@ const MODES = [
 const live = new Set();
 process.on('exit', () => { for (const c of live) c.kill('SIGKILL'); });
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 const pin = cpus().length >= 2 && !spawnSync('taskset', ['-c', '0', 'true']).error;
 const hasWrk = !spawnSync('wrk', ['-v']).error;
 

@@ -16,7 +16,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpuMicros, rssKiB, sleep } from './load/proc.mjs';
-import { freePort, spawnReady } from './load/server-process.mjs';
+import { freePort, spawnReady, stopChild } from './load/server-process.mjs';
 import { report, updateDocs } from './report.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
@@ -156,15 +156,6 @@ async function startServer(fw, extraEnv = {}, flags = []) {
   return { child, port, pid: child.pid, url: `http://127.0.0.1:${port}`, stderr };
 }
 
-async function stopServer(s) {
-  if (s.child.exitCode !== null) return;
-  const gone = new Promise((r) => s.child.once('exit', r));
-  s.child.kill('SIGTERM');
-  const t = setTimeout(() => s.child.kill('SIGKILL'), 2000);
-  await gone;
-  clearTimeout(t);
-}
-
 /** Runs a load process on core 0, killed if it overstays `limit` seconds. */
 function runLoad(cmd, args, limit) {
   const [c, a] = pinned(0, cmd, args);
@@ -248,7 +239,7 @@ async function measure(fw, name) {
     if (j.tooBig) throw new Error(`server RSS passed the cap (${Math.round(j.rssPeakKiB / 1024)} MiB): slow readers not waited for`);
     return { value: j.perConnKiB, ...idle, peakKiB: j.rssPeakKiB, cpuPer: j.cpuMicros / sc.clients };
   } finally {
-    await stopServer(server);
+    await stopChild(server.child, 'SIGTERM', 2000);
   }
 }
 

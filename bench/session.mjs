@@ -14,9 +14,10 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpuMicros, sleep } from './load/proc.mjs';
-import { freePort, spawnReady } from './load/server-process.mjs';
+import { freePort, spawnReady, stopChild } from './load/server-process.mjs';
 import { parseOptions, writeResults } from './load/results.mjs';
 import { runWrk } from './load/wrk.mjs';
+import { median as medianOf } from './report.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(BENCH, '..');
@@ -44,11 +45,8 @@ const RATIOS = [
 ];
 const live = new Set();
 
-function median(xs) {
-  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length === 0 ? NaN : s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
+/** The median of the finite values (a round whose Redis CPU could not be read gives NaN). */
+const median = (xs) => medianOf(xs.filter(Number.isFinite));
 
 let pin = false;
 const pinned = (core, cmd, args) => (pin ? ['taskset', ['-c', String(core), cmd, ...args]] : [cmd, args]);
@@ -80,15 +78,6 @@ async function startServer(s, flags, redis) {
   const env = { ...process.env, NODE_ENV: 'production', PORT: String(port), BENCH_SESSION_STORE: s.store, BENCH_SESSION_LOCKING: s.locking ?? '', BENCH_REDIS_URL: redis.url };
   const { child, stderr } = await spawnReady(cmd, args, { cwd: join(BENCH, 'servers'), env }, live, 15_000);
   return { child, port, pid: child.pid, url: `http://127.0.0.1:${port}/session`, stderr };
-}
-
-async function stopServer(s) {
-  if (s.child.exitCode !== null) return;
-  const gone = new Promise((r) => s.child.once('exit', r));
-  s.child.kill('SIGTERM');
-  const t = setTimeout(() => s.child.kill('SIGKILL'), 5000);
-  await gone;
-  clearTimeout(t);
 }
 
 /** One GET /session; its counter and the `name=value` of the session cookie it set, if any. */
@@ -146,7 +135,7 @@ async function measure(s, opts, flags, redis) {
     }
     return { rps: r.rps, cpuPer: cpu / r.requests, redisPer: s.redis ? redisCpu / r.requests : NaN, errors: r.errors };
   } finally {
-    await stopServer(server);
+    await stopChild(server.child);
   }
 }
 

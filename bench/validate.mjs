@@ -9,10 +9,11 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpuMicros } from './load/proc.mjs';
-import { freePort, spawnReady } from './load/server-process.mjs';
+import { freePort, spawnReady, stopChild } from './load/server-process.mjs';
 import { VALIDATE_BODY } from './servers/validate-common.mjs';
 import { parseOptions, writeResults } from './load/results.mjs';
 import { runWrk } from './load/wrk.mjs';
+import { median } from './report.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(BENCH, '..');
@@ -25,12 +26,6 @@ const SERVERS = [
 const live = new Set();
 let pin = false;
 
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length === 0 ? NaN : s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
 function pinned(core, cmd, args) {
   return pin ? ['taskset', ['-c', String(core), cmd, ...args]] : [cmd, args];
 }
@@ -42,15 +37,6 @@ async function start(server, flags) {
     cwd: join(BENCH, 'servers'), env: { ...process.env, NODE_ENV: 'production', ...server.env },
   }, live, 15_000);
   return { child, url: `http://127.0.0.1:${port}/users` };
-}
-
-async function stop(s) {
-  if (s.child.exitCode !== null) return;
-  const gone = new Promise((r) => s.child.once('exit', r));
-  s.child.kill('SIGTERM');
-  const t = setTimeout(() => s.child.kill('SIGKILL'), 5000);
-  await gone;
-  clearTimeout(t);
 }
 
 function wrk(url, connections, seconds) {
@@ -96,7 +82,7 @@ export async function main(argv) {
         cpu[server.name].push(cpuPer);
         console.log(`[${round + 1}/${opts.rounds}] ${server.name.padEnd(27)} ${r.rps.toFixed(0).padStart(8)} req/s  ${cpuPer.toFixed(1)} µs CPU/req${r.errors ? `  (socket errors: ${r.errors})` : ''}`);
       } finally {
-        await stop(s);
+        await stopChild(s.child);
       }
     }
   }

@@ -9,9 +9,10 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpuMicros } from './load/proc.mjs';
-import { freePort, spawnReady } from './load/server-process.mjs';
+import { freePort, spawnReady, stopChild } from './load/server-process.mjs';
 import { parseOptions, writeResults } from './load/results.mjs';
 import { runWrk } from './load/wrk.mjs';
+import { median } from './report.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(BENCH, '..');
@@ -21,12 +22,6 @@ const CONFIGS = [
   { name: '2 workers', workers: 2 },
 ];
 const live = new Set();
-
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length === 0 ? NaN : s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 /** CPU time of a server and its child processes (the workers), in µs: what a request costs the machine. */
 function treeCpu(pid) {
@@ -47,15 +42,6 @@ async function start(workers, flags) {
     cwd: join(BENCH, 'servers'), env: { ...process.env, NODE_ENV: 'production', WORKERS: String(workers) },
   }, live, 30_000);
   return { child, url: `http://127.0.0.1:${port}/hello` };
-}
-
-async function stop(s) {
-  if (s.child.exitCode !== null) return;
-  const gone = new Promise((r) => s.child.once('exit', r));
-  s.child.kill('SIGTERM'); // the primary stops its workers gracefully
-  const t = setTimeout(() => s.child.kill('SIGKILL'), 20_000);
-  await gone;
-  clearTimeout(t);
 }
 
 function wrk(url, connections, seconds) {
@@ -92,7 +78,7 @@ export async function main(argv) {
         inRound[c.name] = r.rps;
         console.log(`[${round + 1}/${opts.rounds}] ${c.name.padEnd(12)} ${r.rps.toFixed(0).padStart(8)} req/s  ${cpuPer.toFixed(1)} µs CPU/req${r.errors ? `  (socket errors: ${r.errors})` : ''}`);
       } finally {
-        await stop(s);
+        await stopChild(s.child, 'SIGTERM', 20_000); // the primary stops its workers gracefully
       }
     }
     ratios.push(inRound['2 workers'] / inRound['1 worker']);

@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpuMicros } from './load/proc.mjs';
 import { parseOptions, writeResults } from './load/results.mjs';
+import { median } from './report.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(BENCH, '..');
@@ -21,12 +22,6 @@ const SERVERS = [
 ];
 const live = new Set();
 process.on('exit', () => { for (const c of live) c.kill('SIGKILL'); });
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 function freePort() {
   return new Promise((resolve, reject) => {

@@ -34,3 +34,16 @@ export async function spawnReady(cmd, args, options, live, timeoutMs) {
   }
   return { child, stderr: () => err.trim().split('\n')[0] ?? '' };
 }
+
+/**
+ * Stop a server: `signal` (SIGTERM lets it close gracefully), then SIGKILL if it is still up
+ * `graceMs` later. Resolves once it has exited.
+ */
+export async function stopChild(child, signal = 'SIGTERM', graceMs = 5000) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const gone = new Promise((r) => child.once('exit', r));
+  child.kill(signal);
+  const t = signal === 'SIGKILL' ? undefined : setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await gone;
+  clearTimeout(t);
+}
