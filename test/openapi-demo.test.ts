@@ -5,12 +5,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { assertValidOpenAPI } from './openapi-valid.js';
 import { startApp, get } from './helpers/server.js';
+import { demoDataDir } from './helpers/demo.js';
 
 type Doc = { paths: Record<string, Record<string, { parameters?: { name: string; in: string; required: boolean }[]; requestBody?: { content: Record<string, { schema: { properties?: Record<string, unknown>; required?: string[] } }> }; responses: Record<string, unknown> }>> };
 
 test("the demo's API: its OpenAPI document, its notes as JSON, its errors as problem+json", async (t) => {
   const { Root, sections, globalConfig } = await import('../examples/demo/site.js');
-  const server = await startApp(new Root(), sections, globalConfig);
+  const server = await startApp(new Root({ dataDir: demoDataDir(t) }), sections, globalConfig);
   t.after(() => server.close());
 
   const spec = await get(`${server.url}/api/openapi.json`);

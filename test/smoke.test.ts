@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { exposed } from '../src/index.js';
 import { startApp, get } from './helpers/server.js';
+import { demoDataDir } from './helpers/demo.js';
 
 test('a tree serves its index over a real socket', async (t) => {
   const server = await startApp({ index: exposed(() => 'Hello') });
@@ -14,7 +15,7 @@ test('a tree serves its index over a real socket', async (t) => {
 
 test('the demo (npm start): its account page counts visits in a session, logs in (a new id, the same data), and logs out', async (t) => {
   const { Root, sections, globalConfig } = await import('../examples/demo/site.js');
-  const server = await startApp(new Root(), sections, globalConfig);
+  const server = await startApp(new Root({ dataDir: demoDataDir(t) }), sections, globalConfig);
   t.after(() => server.close());
   const visit = async (cookie: string): Promise<{ status: number; text: string; cookies: string[] }> => {
     const res = await fetch(server.url + '/account/', { headers: { Cookie: cookie } });
