@@ -83,6 +83,28 @@ test('the demo site in Chromium', async (t) => {
     });
   });
 
+  await t.test('sessions: a counter per visitor, a login that keeps it, a logout that ends it, a signed cookie that remembers the name', async () => {
+    await withPage(browser, 'account', async ({ page, errors }) => {
+      await page.goto(demo.url + '/account/');
+      assert.equal(await page.textContent('#visits'), '1');
+      await page.reload();
+      assert.equal(await page.textContent('#visits'), '2', 'the session cookie came back');
+      const before = (await page.context().cookies()).find((c) => c.name === 'session_id')?.value;
+      await page.fill('input[name=user]', 'demo');
+      await page.fill('input[name=password]', 'demo');
+      await Promise.all([page.waitForNavigation(), page.click('button:text("Log in")')]);
+      assert.match(await page.textContent('main') ?? '', /Logged in as demo/);
+      assert.equal(await page.textContent('#visits'), '3', 'the visits came along into the new session');
+      const after = (await page.context().cookies()).find((c) => c.name === 'session_id')?.value;
+      assert.ok(before !== undefined && after !== undefined && before !== after, 'logging in gave the session a new id');
+      await Promise.all([page.waitForNavigation(), page.click('button:text("Log out")')]);
+      assert.match(await page.textContent('main') ?? '', /Not logged in/);
+      assert.equal(await page.textContent('#visits'), '1', 'a new session');
+      assert.equal(await page.inputValue('input[name=user]'), 'demo', 'the signed cookie remembers the name');
+      assert.deepEqual(errors, []);
+    });
+  });
+
   await t.test('an error raised by a handler is a styled page with its status', async () => {
     await withPage(browser, 'error', async ({ page }) => {
       const res = await page.goto(demo.url + '/secret');

@@ -1,15 +1,15 @@
 import { HTTPError, HTTPRedirect, expose, type Config, type Context } from '../../src/index.js';
+import { escape, page } from './layout.js';
 
 /** The demo's one user (a real site checks a password hash from its database). */
 const USERS: Readonly<Record<string, string>> = { demo: 'demo' };
-
-const escape = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /**
  * Sessions (tools.sessions, on under /account): a login that regenerates
  * the session id (against fixation), a per-visitor counter, and a logout
  * that expires the session. A signed cookie remembers the last user name.
  */
+// #region account
 export class Account {
   @expose()
   index({ request }: Context): string {
@@ -22,8 +22,12 @@ export class Account {
       ? `<p>Not logged in.</p><form method="post" action="/account/login">
 <input name="user" placeholder="user (demo)" value="${escape(last)}"> <input name="password" type="password" placeholder="password (demo)"> <button>Log in</button></form>`
       : `<p>Logged in as <b>${escape(user)}</b>.</p><form method="post" action="/account/logout"><button>Log out</button></form>`;
-    return `<!DOCTYPE html><html><head><meta charset="utf-8"><title>Account</title></head>
-<body><nav><a href="/">Home</a></nav><h1>Account</h1>${who}<p>You have seen this page <b id="visits">${visits}</b> time${visits === 1 ? '' : 's'} in this session.</p></body></html>`;
+    return page('Account', `<h1>Account</h1>${who}<p>You have seen this page <b id="visits">${visits}</b> time${visits === 1 ? '' : 's'} in this session.</p>`, {
+      note: `<p><code>tools.sessions</code> is on under <code>/account</code>: the counter lives in a session (in memory here; files or Redis for many processes).
+Logging in (<code>demo</code> / <code>demo</code>) gives the session a new id, so an id planted before login is worth nothing; logging out expires it.
+The user name is remembered in a signed cookie: edit it in the browser and it is ignored.</p>`,
+      source: 'account.ts#account',
+    });
   }
 
   @expose()
@@ -45,6 +49,7 @@ export class Account {
     throw new HTTPRedirect('/account/');
   }
 }
+// #endregion
 
 export const accountSections: Record<string, Config> = {
   '/account': { 'tools.sessions.on': true, 'tools.sessions.locking': 'early' },
