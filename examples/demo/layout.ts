@@ -23,6 +23,7 @@ const NAV: ReadonlyArray<readonly [string, string]> = [
   ['/blog/', 'Blog'],
   ['/guestbook/', 'Guestbook'],
   ['/account/', 'Sessions'],
+  ['/chat/', 'Chat'],
   ['/api/openapi.json', 'API'],
 ];
 

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { App, HTTPError, HTTPRedirect, expose, json, type Config, type Context } from '../../src/index.js';
 import { Account, accountSections } from './account.js';
+import { Chat } from './chat.js';
 import { Notes, apiSections } from './api.js';
 import { Disconnect } from './disconnect.js';
 import { Downloads } from './downloads.js';
@@ -74,6 +75,7 @@ const DEMOS: ReadonlyArray<readonly [string, string, string]> = [
   ['/blog/', 'Blog', 'object-tree dispatch, with the rest of the path as arguments.'],
   ['/guestbook/', 'Guestbook', 'a form, a redirect after POST, escaped output.'],
   ['/account/', 'Sessions', 'a login, a per-visitor counter, signed cookies.'],
+  ['/chat/', 'Chat', 'a WebSocket endpoint dispatched through the tree like any handler.'],
   ['/api/openapi.json', 'A typed JSON API', 'validated input, problem+json errors, an OpenAPI document built from the tree.'],
   ['/secret', 'An error page', 'a 403 raised by a handler, shown as a page.'],
 ];
@@ -89,6 +91,7 @@ export class Root {
   readonly failure: Failure;
   readonly downloads: Downloads;
   readonly disconnect: Disconnect;
+  readonly chat = new Chat();
   readonly source = new Source();
 
   constructor(options: DemoOptions) {
