@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { HTTPError, MethodDispatcher, expose, type Config, type Context } from '../../src/index.js';
 
+// #region notes
 /** A note as the API returns it. */
 interface Note { id: number; text: string; tags: string[] }
 
@@ -53,6 +54,7 @@ export class Notes {
     return note;
   }
 }
+// #endregion
 
 export const apiSections: Record<string, Config> = {
   '/api': {

@@ -24,7 +24,7 @@ const NAV: ReadonlyArray<readonly [string, string]> = [
   ['/guestbook/', 'Guestbook'],
   ['/account/', 'Sessions'],
   ['/chat/', 'Chat'],
-  ['/api/openapi.json', 'API'],
+  ['/notes/', 'API'],
 ];
 
 /** The part of a page before its body: a streamed page sends it first, on its own. */

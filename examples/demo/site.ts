@@ -8,6 +8,7 @@ import { Downloads } from './downloads.js';
 import { Failure } from './failure.js';
 import { escape, page } from './layout.js';
 import { Live } from './live.js';
+import { NotesPage } from './notes.js';
 import type { DemoOptions } from './options.js';
 import { Source, staticDir } from './source.js';
 import { Streaming } from './streaming.js';
@@ -76,7 +77,7 @@ const DEMOS: ReadonlyArray<readonly [string, string, string]> = [
   ['/guestbook/', 'Guestbook', 'a form, a redirect after POST, escaped output.'],
   ['/account/', 'Sessions', 'a login, a per-visitor counter, signed cookies.'],
   ['/chat/', 'Chat', 'a WebSocket endpoint dispatched through the tree like any handler.'],
-  ['/api/openapi.json', 'A typed JSON API', 'validated input, problem+json errors, an OpenAPI document built from the tree.'],
+  ['/notes/', 'A typed JSON API', 'validated input, problem+json errors, an OpenAPI document built from the tree.'],
   ['/secret', 'An error page', 'a 403 raised by a handler, shown as a page.'],
 ];
 
@@ -92,6 +93,7 @@ export class Root {
   readonly downloads: Downloads;
   readonly disconnect: Disconnect;
   readonly chat = new Chat();
+  readonly notes = new NotesPage();
   readonly source = new Source();
 
   constructor(options: DemoOptions) {
