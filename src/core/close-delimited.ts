@@ -10,5 +10,15 @@ import { isBodyless } from '../lib/status.js';
 export function closeDelimited(ctx: Exchange): boolean {
   const { res } = ctx;
   // h2 frames every body: a cut is RST_STREAM, always visible.
-  return !ctx.h2 && res.headersSent && !res.chunkedEncoding && ctx.request.method !== 'HEAD' && !isBodyless(res.statusCode) && !ctx.response.headers.has('content-length');
+  return !ctx.h2 && res.headersSent && !chunked(res) && ctx.request.method !== 'HEAD' && !isBodyless(res.statusCode) && !ctx.response.headers.has('content-length');
+}
+
+// Bun's node:http sends an HTTP/1.1 body chunked but leaves `chunkedEncoding` false; the flag it
+// does keep is node's `useChunkedEncodingByDefault` (false for an HTTP/1.0 request). Node's own
+// `chunkedEncoding` stays the answer everywhere else: it is false when a handler removed the
+// framing itself.
+const ON_BUN = typeof process.versions.bun === 'string';
+
+function chunked(res: Exchange['res']): boolean {
+  return res.chunkedEncoding || (ON_BUN && res.useChunkedEncodingByDefault);
 }
