@@ -33,11 +33,13 @@ export interface SpawnOptions {
   detached?: boolean;
   /** Which streams `line()` reads: stdout alone (the default) or stdout and stderr. */
   lines?: 'stdout' | 'both';
+  /** Another program than this node (bun, deno): `args` are then its whole command line. */
+  program?: string;
 }
 
-/** Start `node args…`; it is killed (SIGKILL) when the test ends if it is still running. */
+/** Start `node args…` (or `program args…`); it is killed (SIGKILL) when the test ends if it is still running. */
 export function spawnNode(t: { after(fn: () => unknown): void }, args: readonly string[], options: SpawnOptions = {}): Spawned {
-  const child = spawn(process.execPath, args, {
+  const child = spawn(options.program ?? process.execPath, args, {
     cwd: options.cwd,
     env: options.env ?? process.env,
     detached: options.detached ?? false,
