@@ -83,6 +83,18 @@ test('the Failure made visible page in Chromium', async (t) => {
     });
   });
 
+  await t.test('the source link shows the page\'s own handlers', async () => {
+    await withPage(browser, 'failure-source', async ({ page }) => {
+      await page.goto(demo.url + '/failure/');
+      await page.click('text=Source of this page\'s handler');
+      const code = await page.textContent('pre code') ?? '';
+      assert.match(code, /@expose\(\{ 'response\.stream': true \}\)\s+stream\(/);
+      assert.match(code, /buffered\(\{ request \}: Context\)/);
+      await page.goto(demo.url + '/source/failure.ts/report');
+      assert.match(await page.textContent('pre code') ?? '', /throw new Error/);
+    });
+  });
+
   await t.test('on a phone-sized screen nothing scrolls sideways', async () => {
     await withPage(browser, 'failure-phone', async ({ page }) => {
       await page.setViewportSize({ width: 360, height: 740 });

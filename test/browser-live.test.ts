@@ -114,6 +114,18 @@ test('the Live feed page in Chromium', async (t) => {
     assert.equal((await fetch(`${demo.url}/live/drop?viewer=nobodyhere`)).status, 405);
   });
 
+  await t.test('the source link shows the page\'s own handlers', async () => {
+    await withPage(browser, 'live-source', async ({ page }) => {
+      await page.goto(demo.url + '/live/');
+      await page.click('text=Source of this page\'s handler');
+      const code = await page.textContent('pre code') ?? '';
+      assert.match(code, /return sse\(/);
+      assert.match(code, /request\.lastEventId/);
+      await page.goto(demo.url + '/source/live.ts/feed');
+      assert.match(await page.textContent('pre code') ?? '', /async function\* feed/);
+    });
+  });
+
   await t.test('on a phone-sized screen nothing scrolls sideways', async () => {
     await withPage(browser, 'live-phone', async ({ page }) => {
       await page.setViewportSize({ width: 360, height: 740 });

@@ -109,6 +109,17 @@ test('the Streamed HTML page in Chromium', async (t) => {
     });
   });
 
+  await t.test('the source link shows the page\'s own generator and handlers', async () => {
+    await withPage(browser, 'streaming-source', async ({ page }) => {
+      await page.goto(demo.url + '/streaming/buffered');
+      await page.click('text=Source of this page\'s handler');
+      const code = await page.textContent('pre code') ?? '';
+      assert.match(code, /async function\* rowsPage/);
+      assert.match(code, /@expose\(\{ 'response\.stream': true \}\)/);
+      assert.match(code, /async \*buffered/);
+    });
+  });
+
   await t.test('on a phone-sized screen nothing scrolls sideways', async () => {
     await withPage(browser, 'streaming-phone', async ({ page }) => {
       await page.setViewportSize({ width: 360, height: 740 });

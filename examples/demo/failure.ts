@@ -79,7 +79,7 @@ export class Failure {
 <p class="muted">Or <a href="/failure/buffered">open the 500 page</a>.</p></section>
 </div>${SCRIPT}`, {
       note: `<p><b>Streamed</b>, the status line (200) and the first lines are on their way before the generator throws, so the error can no longer become an error page. Drupe logs it with its stack (the access log line ends <code>outcome=error</code>), writes what was produced, adds one last line saying the stream failed (<code>response.onStreamError</code>), then cuts the connection without the chunked terminator. The browser cannot take that for a complete response: <code>fetch</code>'s reader rejects, and the browser's console reports <code>ERR_INCOMPLETE_CHUNKED_ENCODING</code>. (curl shows the last line; Chromium, which gets it together with the cut, may drop it.) A short body that ends cleanly would look complete: that is the failure Drupe refuses to hide.</p>
-<p><b>Buffered</b> (the default), the generator runs to its end before anything is sent, so the same failure becomes a real 500 page with a <code>Content-Length</code>. The stack is in the server's log; the page shows the error's message here because the demo runs in development, and only a generic one in production (<code>request.show_tracebacks</code>).</p>`,
+<p><b>Buffered</b> (the default), the generator runs to its end before anything is sent, so the same failure becomes a real 500 page with a <code>Content-Length</code>. The stack is in the server's log; the page shows the error's message here because the demo runs in development, and only a generic one in production (<code>request.show_tracebacks</code>). The handlers below share <a href="/source/failure.ts/report">one generator</a>.</p>`,
       source: 'failure.ts#index',
     });
   }
