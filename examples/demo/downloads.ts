@@ -165,8 +165,13 @@ export class Downloads {
   // #endregion
 
   // #region upload-handler
-  /** POST /downloads/upload: the file's size and SHA-256, hashed as it arrives; nothing kept. */
-  @expose({ 'request.process_request_body': false, 'server.max_request_body_size': UPLOAD_LIMIT + 64 * 1024 })
+  /**
+   * POST /downloads/upload: the file's size and SHA-256, hashed as it arrives; nothing kept. The
+   * form is not read into params (process_request_body off): the handler streams it itself. A body
+   * up to four times the limit is read to the end so the browser gets the 413 with its reason; a
+   * longer one is refused by Drupe before it is read (its own 413, and the connection closes).
+   */
+  @expose({ 'request.process_request_body': false, 'server.max_request_body_size': 4 * UPLOAD_LIMIT })
   async upload({ request, response }: Context): Promise<JsonBody> {
     if (request.method !== 'POST') {
       response.headers.set('Allow', 'POST');
@@ -275,7 +280,7 @@ $('#upload').addEventListener('submit', (event) => {
       out.textContent = what + 'The server said: ' + answer.detail;
     }
   };
-  xhr.onerror = () => { out.className = 'error'; out.textContent = 'The upload failed before the server answered.'; };
+  xhr.onerror = () => { out.className = 'error'; out.textContent = 'The connection closed before the server answered: a body far over the ' + fmt(Number(form.dataset.limit)) + ' limit is refused unread.'; };
   xhr.send(new FormData(form));
 });
 `;
