@@ -73,7 +73,8 @@ export class Disconnect {
     const producer = this.producers.start(text ? 'a fetch reader' : 'a browser tab');
     let abortedAt = 0;
     request.signal.addEventListener('abort', () => { abortedAt = performance.now(); }, { once: true });
-    let end = `finished its ${ROWS} rows`;
+    // Changed once the last row is out; until then an end without an abort is the server closing the iterator (HEAD, S7).
+    let end = 'closed by the server before its end';
     try {
       yield text ? `producer ${producer.id}\n` : `${pageStart(`Producer ${producer.id}`)}<h1 id="producer" data-id="${producer.id}">Producer ${producer.id}</h1>
 <p>This response is still being written: a row every ${ROW_MS} ms. Close this tab and watch <a href="/disconnect/" target="_blank">the state page</a>.</p><ol class="rows">`;
@@ -83,6 +84,7 @@ export class Disconnect {
         this.producers.changed();
         yield text ? `row ${n}\n` : `<li>row ${n}</li>`;
       }
+      end = `finished its ${ROWS} rows`;
       if (!text) yield `</ol>${pageEnd({ source: 'disconnect.ts#stream' })}`;
     } catch (err) {
       if (!request.signal.aborted) { end = 'failed'; throw err; }

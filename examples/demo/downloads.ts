@@ -1,10 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import type { Readable } from 'node:stream';
 import busboy from 'busboy';
 import { HTTPError, NotFound, expose, json, serveFile, type Context, type JsonBody } from '../../src/index.js';
-import { page } from './layout.js';
+import { escape, page } from './layout.js';
 import type { DemoOptions } from './options.js';
 
 const MiB = 1024 * 1024;
@@ -130,6 +130,12 @@ export class Downloads {
 
   constructor(readonly options: DemoOptions) {}
 
+  /** What the demo's data directory holds: shown with the form and after each upload, so a visitor can see nothing stayed. */
+  async dataDirFiles(): Promise<string[]> {
+    const entries = await readdir(this.options.dataDir, { recursive: true, withFileTypes: true });
+    return entries.filter((e) => e.isFile()).map((e) => relative(this.options.dataDir, join(e.parentPath ?? e.path, e.name))).sort();
+  }
+
   /** The generated files, made once, on first use. */
   files(): Promise<ReadonlyMap<string, Generated>> {
     return (this.#files ??= generate(join(this.options.dataDir, 'downloads')));
@@ -138,14 +144,16 @@ export class Downloads {
   // #region index
   @expose()
   async index(): Promise<string> {
-    const rows = [...(await this.files()).values()].map((f) => `<tr data-file="${f.name}" data-compressed="${f.compressed ? 'gzip' : 'none'}" data-sha256="${f.sha256}">
+    const files = await this.files();
+    const held = escape((await this.dataDirFiles()).join(', '));
+    const rows = [...files.values()].map((f) => `<tr data-file="${f.name}" data-compressed="${f.compressed ? 'gzip' : 'none'}" data-sha256="${f.sha256}">
 <td><a href="file/${f.name}" download>${f.name}</a></td><td>${(f.size / MiB).toFixed(2)} MiB</td><td>${f.compressed ? 'gzip' : 'none'}</td>
 <td class="wire">–</td><td class="etag">–</td><td class="again">–</td></tr>`).join('');
     return page('Downloads and uploads', `<h1>Downloads and uploads</h1>
 <p>Two files generated in the demo's own directory, served by <code>serveFile</code>: it answers <code>Range</code>, <code>If-Range</code>, <code>If-None-Match</code> itself, and never reads a file into memory.</p>
 <div class="wide"><table id="files"><thead><tr><th>File</th><th>Size</th><th>Compressed</th><th>On the wire</th><th>ETag</th><th>Asked again</th></tr></thead><tbody>${rows}</tbody></table></div>
 <p><button id="wire">Fetch both, then ask again with If-None-Match</button></p>
-<h2>A download cut halfway, then resumed</h2>
+<h2>A download cut part-way, then resumed</h2>
 <p><button id="resume">Download random.bin, cut it, resume it</button></p>
 <ol id="resume-log" class="log"></ol>
 <h2>Upload</h2>
@@ -153,6 +161,7 @@ export class Downloads {
 <input type="file" name="file" aria-label="file"> <button>Upload</button>
 <progress id="progress" value="0" max="1"></progress>
 </form>
+<p class="muted">The demo's data directory holds: <span id="data-dir">${held}</span>.</p>
 <div id="upload-result" aria-live="polite"></div>
 <script>${SCRIPT}</script>`, {
       note: `<p><b>readings.csv</b> is text: <code>tools.gzip</code> (on for <code>/downloads/file</code>, gzip only) compresses it as it is read, so far fewer bytes cross the wire than the file holds — compare the columns after <em>Fetch both</em>. <b>random.bin</b> is random bytes, like a JPEG or a zip: compressing it would cost CPU and save nothing, so its type (<code>application/octet-stream</code>) is not in the tool's list and it goes as it is, with <code>Accept-Ranges: bytes</code> and a strong ETag.</p>
@@ -180,9 +189,7 @@ export class Downloads {
     const type = request.headers['content-type'] ?? '';
     if (!/^multipart\/form-data\s*;/i.test(type)) throw new HTTPError(415, 'Send the file as multipart/form-data (the form on /downloads/ does)');
     const hashed = await hashUpload(request.stream(), type);
-    // Proof that nothing stayed: the data directory holds only the generated files.
-    const kept = (await readdir(this.options.dataDir, { recursive: true })).filter((p) => p !== 'downloads').sort();
-    return json({ ...hashed, kept });
+    return json({ ...hashed, kept: await this.dataDirFiles() });
   }
   // #endregion
 }
@@ -268,12 +275,12 @@ $('#upload').addEventListener('submit', (event) => {
     try { answer = JSON.parse(xhr.responseText); } catch { answer = { detail: xhr.statusText }; }
     if (xhr.status === 200) {
       out.className = 'ok';
-      out.innerHTML = '<dl><dt>File</dt><dd id="upload-name"></dd><dt>Size</dt><dd id="upload-size"></dd><dt>SHA-256</dt><dd id="upload-sha256" class="hash"></dd><dt>Kept on the server</dt><dd id="upload-kept"></dd></dl>';
+      out.innerHTML = '<dl><dt>File</dt><dd id="upload-name"></dd><dt>Size</dt><dd id="upload-size"></dd><dt>SHA-256</dt><dd id="upload-sha256" class="hash"></dd><dt>Kept on the server</dt><dd>nothing: the data directory holds <span id="upload-kept"></span></dd></dl>';
       $('#upload-name').textContent = answer.filename + ' (' + answer.type + ')';
       $('#upload-size').textContent = answer.size + ' bytes (' + fmt(answer.size) + ')';
       $('#upload-size').dataset.bytes = String(answer.size);
       $('#upload-sha256').textContent = answer.sha256;
-      $('#upload-kept').textContent = 'nothing (the data directory holds ' + answer.kept.join(', ') + ')';
+      $('#upload-kept').textContent = answer.kept.join(', ');
     } else {
       out.className = 'error';
       const what = { 413: 'Too large (413): files up to ' + fmt(Number(form.dataset.limit)) + ' are taken. ', 415: 'Not accepted (415): ' }[xhr.status] || xhr.status + ': ';
