@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import busboy from 'busboy';
 import { HTTPError, NotFound, expose, json, serveFile, type Context, type JsonBody } from '../../src/index.js';
 import { escape, page } from './layout.js';
@@ -76,9 +77,10 @@ async function hashUpload(body: Readable, contentType: string): Promise<Hashed> 
   let found: Hashed | HTTPError | undefined;
   const files: Promise<void>[] = [];
   parser.on('file', (_field, file, info) => {
+    file.on('error', () => undefined); // a parser torn down mid-file errors its stream; the pipeline reports why
     if (!ACCEPTED.includes(info.mimeType)) {
       found = new HTTPError(415, `${info.mimeType} files are not accepted: send text, CSV, PDF, PNG, JPEG, zip or plain binary`);
-      file.resume();
+      file.resume(); // read and dropped: the parser goes on only once each file stream is drained
       return;
     }
     const hash = createHash('sha256');
@@ -86,23 +88,20 @@ async function hashUpload(body: Readable, contentType: string): Promise<Hashed> 
     let over = false;
     file.on('data', (chunk: Buffer) => { size += chunk.length; hash.update(chunk); });
     file.on('limit', () => { over = true; });
-    files.push(new Promise((resolve, reject) => {
-      file.on('error', reject);
-      file.on('end', () => {
-        found = over
-          ? new HTTPError(413, `The file is over the ${UPLOAD_LIMIT / MiB} MiB limit: it was read and dropped, nothing was kept`)
-          : { filename: info.filename ?? '', type: info.mimeType, size, sha256: hash.digest('hex') };
-        resolve();
-      });
-    }));
+    files.push(new Promise((resolve) => file.on('end', () => {
+      found = over
+        ? new HTTPError(413, `The file is over the ${UPLOAD_LIMIT / MiB} MiB limit: it was read and dropped, nothing was kept`)
+        : { filename: info.filename ?? '', type: info.mimeType, size, sha256: hash.digest('hex') };
+      resolve();
+    })));
   });
-  const done = new Promise<void>((resolve, reject) => {
-    parser.on('close', resolve);
-    parser.on('error', (err: Error) => reject(new HTTPError(400, `Malformed multipart body: ${err.message}`)));
-    body.on('error', reject); // the request bound (413) or a client that left
-  });
-  body.pipe(parser);
-  await done;
+  let bodyError: unknown;
+  body.once('error', (err) => { bodyError = err; }); // the request bound (413), or a client that left
+  try {
+    await pipeline(body, parser);
+  } catch (err) {
+    throw bodyError ?? new HTTPError(400, `Malformed multipart body: ${(err as Error).message}`);
+  }
   await Promise.all(files);
   if (found instanceof HTTPError) throw found;
   if (found === undefined) throw new HTTPError(400, 'The form had no file in it: choose one first');
