@@ -164,7 +164,7 @@ export class Downloads {
 <div id="upload-result" aria-live="polite"></div>
 <script>${SCRIPT}</script>`, {
       note: `<p><b>readings.csv</b> is text: <code>tools.gzip</code> (on for <code>/downloads/file</code>, gzip only) compresses it as it is read, so far fewer bytes cross the wire than the file holds — compare the columns after <em>Fetch both</em>. <b>random.bin</b> is random bytes, like a JPEG or a zip: compressing it would cost CPU and save nothing, so its type (<code>application/octet-stream</code>) is not in the tool's list and it goes as it is, with <code>Accept-Ranges: bytes</code> and a strong ETag.</p>
-<p><em>Resume</em> reads random.bin with <code>fetch</code>, aborts once it has a MiB or more, then asks for the rest with <code>Range: bytes=N-</code> and <code>If-Range</code> set to the ETag: the server answers 206 with just the missing bytes, and the SHA-256 of the two parts joined is the file's (the table's). Asked again with <code>If-None-Match</code>, each file is a 304 with no body.</p>
+<p><em>Resume</em> reads random.bin with <code>fetch</code>, aborts once it has the first MiB, then asks for the rest with <code>Range: bytes=N-</code> and <code>If-Range</code> set to the ETag: the server answers 206 with just the missing bytes, and the SHA-256 of the two parts joined is the file's (the table's). Asked again with <code>If-None-Match</code>, each file is a 304 with no body.</p>
 <p>The upload streams through a multipart parser into SHA-256, chunk by chunk: nothing is kept, in memory or on disk. The page checks neither size nor type, so what you see is the server's answer: over ${UPLOAD_LIMIT / MiB} MiB is a 413, a type outside the list a 415.</p>
 <p>More source: <a href="/source/downloads.ts/serve">serving the files</a>, <a href="/source/downloads.ts/files">making them</a>, <a href="/source/downloads.ts/upload-handler">the upload handler</a> and <a href="/source/downloads.ts/upload">its hashing</a>.</p>`,
       source: 'downloads.ts#index',
@@ -228,17 +228,19 @@ $('#resume').addEventListener('click', async () => {
   const cut = new AbortController();
   const first = await fetch(url, { cache: 'no-store', signal: cut.signal });
   const etag = first.headers.get('etag');
+  // Keep exactly the first MiB, as a download cut there would have saved it.
   const parts = [];
   let got = 0;
   const reader = first.body.getReader();
   while (got < 1048576) {
     const { done, value } = await reader.read();
     if (done) break;
-    parts.push(value);
-    got += value.length;
+    const part = value.subarray(0, 1048576 - got);
+    parts.push(part);
+    got += part.length;
   }
   cut.abort();
-  say(first.status + ', ETag ' + etag + ': read ' + got + ' bytes, then aborted', 'first');
+  say(first.status + ', ETag ' + etag + ': kept ' + got + ' bytes, then aborted', 'first');
   const rest = await fetch(url, { cache: 'no-store', headers: { Range: 'bytes=' + got + '-', 'If-Range': etag } });
   const tail = new Uint8Array(await rest.arrayBuffer());
   say(rest.status + ' ' + rest.headers.get('content-range') + ': ' + tail.length + ' more bytes', 'rest');
