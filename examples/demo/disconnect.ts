@@ -1,4 +1,4 @@
-import { expose, sleep, sse, type Context } from '../../src/index.js';
+import { abortable, expose, sleep, sse, type Context } from '../../src/index.js';
 import { page, pageEnd, pageStart } from './layout.js';
 import type { DemoOptions } from './options.js';
 
@@ -104,13 +104,15 @@ export class Disconnect {
   @expose()
   state({ request }: Context): unknown {
     const producers = this.producers;
-    // One listener for the whole stream: the wait for the next change ends when the viewer leaves.
-    const left = new Promise<void>((resolve) => request.signal.addEventListener('abort', () => resolve(), { once: true }));
     return sse((async function* () {
-      while (!request.signal.aborted) {
+      for (;;) {
         const { version, producers: list } = producers.snapshot();
         yield { event: 'state', id: String(version), data: list };
-        await Promise.race([producers.after(version), left]);
+        try {
+          await abortable(producers.after(version), request.signal); // the wait ends when the viewer leaves
+        } catch {
+          return;
+        }
       }
     })(), { heartbeat: 15_000 });
   }
