@@ -30,4 +30,5 @@ test('the demo\'s notes API from a page in Chromium', async (t) => {
     // The browser logs a failed fetch (the 400) as a console error; nothing else may be there.
     assert.deepEqual(errors.filter((e) => !/status of 400/.test(e)), []);
   });
+  await demo.stop();
 });

@@ -44,4 +44,5 @@ test('the demo\'s chat in Chromium', async (t) => {
       await page.waitForSelector('#status:text("closed (1009)")', { timeout: 10_000 });
     });
   });
+  await demo.stop();
 });

@@ -5,8 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { launchBrowser, withPage } from './helpers/browser.js';
-import { startDemo, type DemoProcess } from './helpers/demo.js';
-import { within } from './helpers/async.js';
+import { startDemo } from './helpers/demo.js';
 
 const WAIT = { timeout: 15_000 };
 const STOPPED_BY_DISCONNECT = /^request\.signal aborted: DRUPE_CLIENT_CLOSED \(finally ran \d+\.\d ms after the abort\)$/;
@@ -25,15 +24,6 @@ function row(page: Page, id: string): Promise<Row> {
 async function statePage(page: Page, url: string): Promise<void> {
   await page.goto(url + '/disconnect/');
   await page.waitForFunction(`document.querySelector('#feed').textContent.startsWith('Live')`, null, WAIT);
-}
-
-/**
- * Stop the demo as a terminal does (SIGTERM): it removes its data directory as it exits, where
- * the SIGKILL that ends a test's processes would leave it (and the files it generated) behind.
- */
-async function stopDemo(demo: DemoProcess): Promise<void> {
-  demo.process.child.kill('SIGTERM');
-  assert.deepEqual(await within(demo.process.exited, 'the demo to stop', 15_000), { code: 0, signal: null });
 }
 
 test('the Disconnect page in Chromium', async (t) => {
@@ -104,6 +94,6 @@ test('the Disconnect page in Chromium', async (t) => {
       });
     });
   } finally {
-    await stopDemo(demo);
+    await demo.stop();
   }
 });

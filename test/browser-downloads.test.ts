@@ -9,7 +9,7 @@ import { get, type IncomingHttpHeaders } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import type { Page } from 'playwright-core';
 import { launchBrowser, withPage } from './helpers/browser.js';
-import { startDemo, type DemoProcess } from './helpers/demo.js';
+import { startDemo } from './helpers/demo.js';
 import { within } from './helpers/async.js';
 
 const MiB = 1024 * 1024;
@@ -44,15 +44,6 @@ async function upload(page: Page, name: string, mimeType: string, buffer: Buffer
 
 /** Chromium logs a 4xx answer to a request as a console error: those the test asked for are expected. */
 const unexpected = (errors: readonly string[], status: number): string[] => errors.filter((e) => !e.includes(`status of ${status}`));
-
-/**
- * Stop the demo as a terminal does (SIGTERM): it removes its data directory as it exits, where
- * the SIGKILL that ends a test's processes would leave it (and the files it generated) behind.
- */
-async function stopDemo(demo: DemoProcess): Promise<void> {
-  demo.process.child.kill('SIGTERM');
-  assert.deepEqual(await within(demo.process.exited, 'the demo to stop', 15_000), { code: 0, signal: null });
-}
 
 test('the Downloads page in Chromium', async (t) => {
   const demo = await startDemo(t);
@@ -179,6 +170,6 @@ test('the Downloads page in Chromium', async (t) => {
       });
     });
   } finally {
-    await stopDemo(demo);
+    await demo.stop();
   }
 });

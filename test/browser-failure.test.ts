@@ -107,4 +107,5 @@ test('the Failure made visible page in Chromium', async (t) => {
       assert.ok(wide <= 0, `/failure/ is ${wide}px wider than the screen`);
     });
   });
+  await demo.stop();
 });

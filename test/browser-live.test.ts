@@ -135,4 +135,5 @@ test('the Live feed page in Chromium', async (t) => {
       assert.ok(wide <= 0, `/live/ is ${wide}px wider than the screen`);
     });
   });
+  await demo.stop();
 });

@@ -114,4 +114,5 @@ test('the demo site in Chromium', async (t) => {
       assert.equal(await page.evaluate<boolean>("[...document.styleSheets].some((s) => s.href?.endsWith('/static/drupe.css'))"), true);
     });
   });
+  await demo.stop();
 });

@@ -130,4 +130,5 @@ test('the Streamed HTML page in Chromium', async (t) => {
       }
     });
   });
+  await demo.stop();
 });
