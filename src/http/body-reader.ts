@@ -76,9 +76,13 @@ export const asIs = (body: Buffer): Buffer => body;
  */
 export function readBodyAs<T>(req: IncomingMessage, limit: number, chunked: boolean, keep: boolean, finish: (body: Buffer) => T): Promise<T> {
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
+    // Most bodies arrive in one chunk: an array only from the second on.
+    let first: Buffer | undefined;
+    let more: Buffer[] | undefined;
     let size = 0;
     const start = wireStart(req, chunked);
+    // Only a read that stops early takes its listeners off: a body read to its end emits nothing more
+    // they would act on ('close' then finds it complete), and the request goes with them.
     const done = (): void => {
       req.off('data', onData);
       req.off('end', onEnd);
@@ -93,12 +97,13 @@ export function readBodyAs<T>(req: IncomingMessage, limit: number, chunked: bool
         reject(tooLarge(limit, size <= limit));
         return;
       }
-      if (keep) chunks.push(chunk);
+      if (!keep) return;
+      if (first === undefined) first = chunk;
+      else (more ??= [first]).push(chunk);
     };
     const onEnd = (): void => {
-      done();
       let out: T;
-      try { out = finish(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)); } catch (err) { reject(err); return; }
+      try { out = finish(more !== undefined ? Buffer.concat(more) : (first ?? Buffer.alloc(0))); } catch (err) { reject(err); return; }
       resolve(out);
     };
     const onError = (err: Error): void => { done(); reject(new ClientGoneError(err)); };
