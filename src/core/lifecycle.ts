@@ -260,7 +260,7 @@ function checkDeclaredLength(request: Request): void {
  */
 function send(host: PipelineHost, ctx: RequestContext, ready: Ready): void {
   try {
-    if (ready.kind === 'bytes') sendBytes(host, ctx, ready.data);
+    if (ready.kind === 'bytes') sendBytes(host, ctx, ready.data, ready.type);
     else abort(ctx);
   } catch (err) {
     host.logError('Writing the response failed', err, ctx.request.id);
