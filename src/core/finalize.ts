@@ -5,6 +5,7 @@ import { declaredLength, type Ready } from '../http/writer.js';
 import { DrupeError } from '../lib/errors.js';
 import { charsetOf, encodingFor } from '../lib/media-type.js';
 import { isThenable } from '../lib/thenable.js';
+import { isBodyless } from '../lib/status.js';
 import type { RequestContext } from './request-context.js';
 
 /**
@@ -24,8 +25,12 @@ export function finalize(ctx: RequestContext): Ready | Promise<Ready> {
   }
   // json(value) with no Content-Type of the handler's: JSON text is UTF-8, sent as a string the same way.
   if (response.body instanceof JsonBody && !response.committed && (response.headers[kFraming] & CONTENT_TYPE) === 0) {
+    const data = JSON.stringify(response.body.value) ?? 'null';
+    // No header at all, and no hook left to read them: the type goes into the writer's one-literal head, with no header map.
+    const hooks = ctx.plan?.hooks;
+    if (response.headers.size === 0 && !isBodyless(response.status) && !hooks?.on_end_resource && !hooks?.on_end_request) return { kind: 'bytes', data, type: 'application/json' };
     response.headers.set('Content-Type', 'application/json');
-    return { kind: 'bytes', data: JSON.stringify(response.body.value) ?? 'null' };
+    return { kind: 'bytes', data };
   }
   return finalizeShaped(ctx);
 }

@@ -12,7 +12,7 @@ import { HTTPError, InternalRedirect } from '../lib/errors.js';
 import { isThenable } from '../lib/thenable.js';
 import { errorResponse, isUnexpected, lastResort } from './error-response.js';
 import { finalize } from './finalize.js';
-import { runHooks } from './hooks.js';
+import { runHooks, type Hook } from './hooks.js';
 import { followInternalRedirect } from './internal-redirect.js';
 import type { Plan } from './plan.js';
 import { logExtraError, RequestContext } from './request-context.js';
@@ -58,8 +58,9 @@ const HANDED_OVER: Ready = { kind: 'abort', error: undefined };
 /** No exception is waiting to become a response. */
 const NO_ERROR: unique symbol = Symbol('no error');
 
-// Hook points run through `{ const pending = runHooks(…); if (pending) yield pending; }`:
-// synchronous hooks then cost nothing extra.
+// Hook points run through `{ pending = runHooks(…); if (pending) yield pending; }`:
+// synchronous hooks then cost nothing extra. One `pending` and one `value` for every step, not a
+// constant each: a generator's frame holds a register for every local, and it is allocated per request.
 
 function* lifecycle(host: PipelineHost, req: IncomingMessage, res: ServerResponse): Steps<void | Promise<void>> {
   const ctx = createContext(host, req, res);
@@ -71,6 +72,8 @@ function* lifecycle(host: PipelineHost, req: IncomingMessage, res: ServerRespons
   let error: unknown = NO_ERROR;
   /** Whether an HTTPError's or redirect's page goes through before_finalize: not when a before_finalize hook raised it. */
   let finalizePage = true;
+  let pending: void | PromiseLike<unknown> | undefined;
+  let value: unknown;
   try {
     // 1. Dispatch → hooks → handler → body, until a body is ready to write.
     //    An InternalRedirect starts over on another path.
@@ -82,76 +85,48 @@ function* lifecycle(host: PipelineHost, req: IncomingMessage, res: ServerRespons
         if (ctx.targetError !== undefined) throw ctx.targetError;
         const plan = usePlan(host, ctx);
         const hooks = plan.hooks;
-        if (hooks.on_start_resource) { const pending = runHooks(hooks.on_start_resource, ctx, logExtraError); if (pending) yield pending; }
+        if (hooks.on_start_resource) { pending = runHooks(hooks.on_start_resource, ctx, logExtraError); if (pending) yield pending; }
         checkDeclaredLength(request);
         if (request.queryString !== '') void request.query; // a malformed query is a 400 now, not in the handler
-        if (hooks.before_request_body) { const pending = runHooks(hooks.before_request_body, ctx, logExtraError); if (pending) yield pending; }
-        if (plan.settings.processBody && request.hasBody) { const pending = request[kProcessForm](); if (pending) yield pending; }
-        if (hooks.before_handler) { const pending = runHooks(hooks.before_handler, ctx, logExtraError); if (pending) yield pending; }
+        if (hooks.before_request_body) { pending = runHooks(hooks.before_request_body, ctx, logExtraError); if (pending) yield pending; }
+        if (plan.settings.processBody && request.hasBody) { pending = request[kProcessForm](); if (pending) yield pending; }
+        if (hooks.before_handler) { pending = runHooks(hooks.before_handler, ctx, logExtraError); if (pending) yield pending; }
         const handler = request.handler;
         if (handler !== null) {
           // An Upgrade request (node emits it only to the 'upgrade' listener): a WebSocket upgrade to a page handler is a 426.
           if ((req as Upgradable).upgrade === true) refuseUpgrade(req, handler, isExposed(handler));
           if (plan.input !== undefined) {
-            const body = declaredBody(ctx, plan.input);
-            const pending = validateInput(ctx, plan.input, body === undefined ? undefined : yield body);
+            pending = declaredBody(ctx, plan.input);
+            pending = validateInput(ctx, plan.input, pending === undefined ? undefined : yield pending);
             if (pending) yield pending;
           }
-          const result: unknown = handler.call(plan.self, ctx);
-          response.body = isThenable(result) ? yield result : result;
+          value = handler.call(plan.self, ctx);
+          response.body = isThenable(value) ? yield value : value;
           // A WebSocket session ran on the socket (ws wrote the 101): nothing is left to finalize or write.
           if ((req as Upgradable).upgrade === true && isHandedOver(req)) { ready = HANDED_OVER; break; }
         }
         if (hooks.before_finalize) {
           inFinalizeHooks = true;
-          { const pending = runHooks(hooks.before_finalize, ctx, logExtraError); if (pending) yield pending; }
+          { pending = runHooks(hooks.before_finalize, ctx, logExtraError); if (pending) yield pending; }
           inFinalizeHooks = false;
         }
-        { const f = finalize(ctx); ready = isThenable(f) ? ((yield f) as Ready) : f; }
+        value = finalize(ctx);
+        ready = isThenable(value) ? ((yield value) as Ready) : (value as Ready);
         break;
       } catch (err) {
         if (err instanceof InternalRedirect && !response.committed) {
-          const loop = followInternalRedirect(ctx, err, (visited ??= new Set()));
-          if (loop === null) continue;
-          error = loop;
+          value = followInternalRedirect(ctx, err, (visited ??= new Set()));
+          if (value === null) continue;
+          error = value;
         } else error = err;
         finalizePage = !inFinalizeHooks;
         break;
       }
     }
-    // 2. End the resource: on_end_resource, then a request body the handler left unread
-    //    (drained, or the connection will close). Each step may raise, and the top of this
-    //    loop is the one place an exception becomes a response — in CherryPy's order: an
-    //    HTTPError or redirect is answered before on_end_resource, an unexpected error after it.
-    let endHooks = ctx.plan?.hooks.on_end_resource ?? null;
-    let unread = sentBody;
-    for (;;) {
-      if (error !== NO_ERROR && (endHooks === null || !isUnexpected(ctx, error))) {
-        ready = yield* errorResponse(ctx, error, finalizePage);
-        error = NO_ERROR;
-        finalizePage = true;
-      }
-      if (endHooks !== null) {
-        try {
-          const pending = runHooks(endHooks, ctx, logExtraError);
-          if (pending) yield pending;
-        } catch (err) {
-          if (error !== NO_ERROR) logExtraError(err, ctx); // the first error answers
-          else {
-            if (ready?.kind === 'stream') { const closing = ready.source.close(); if (closing) yield closing; }
-            error = err;
-          }
-        }
-        endHooks = null;
-      } else if (unread) {
-        unread = false;
-        try {
-          const draining = settleUnreadBody(ctx, ready!);
-          if (draining) yield draining;
-        } catch (err) {
-          error = err;
-        }
-      } else break;
+    // 2. End the resource (its own generator, run only when there is something to do: this
+    //    one's frame, allocated for every request, stays small).
+    if (error !== NO_ERROR || ctx.plan?.hooks.on_end_resource || (sentBody && !request.bodyTaken)) {
+      ready = yield* endResource(ctx, ready, error, finalizePage, ctx.plan?.hooks.on_end_resource ?? null, sentBody);
     }
   } catch (err) {
     ready = lastResort(ctx, err);
@@ -160,16 +135,50 @@ function* lifecycle(host: PipelineHost, req: IncomingMessage, res: ServerRespons
   // over, so a stream in flight keeps neither this generator's frame nor drive's
   // continuation alive (every young-generation collection copies what streams in flight hold).
   if (ready!.kind === 'stream') return sendStream(host, ctx, ready!.source, ready!.first, endRequest);
-  try {
-    // A WebSocket endpoint took the socket over (and ws wrote the 101): nothing is written here.
-    if (ready !== HANDED_OVER) send(host, ctx, ready!);
-  } catch (err) {
-    host.logError('Writing the response failed', err, request.id);
-    abort(ctx);
-  }
+  // A WebSocket endpoint took the socket over (and ws wrote the 101): nothing is written here.
+  if (ready !== HANDED_OVER) send(host, ctx, ready!);
   // 4. End the request.
-  const ending = endRequest(host, ctx);
-  if (ending) yield ending;
+  pending = endRequest(host, ctx);
+  if (pending) yield pending;
+}
+
+/**
+ * 2. End the resource: on_end_resource, then a request body the handler left unread
+ * (drained, or the connection will close). Each step may raise, and the top of this
+ * loop is the one place an exception becomes a response — in CherryPy's order: an
+ * HTTPError or redirect is answered before on_end_resource, an unexpected error after it.
+ * `error`: an exception of step 1 that has not become a response yet (NO_ERROR: none);
+ * `unread`: the client sent a body (an InternalRedirect may have hidden it from handlers).
+ */
+function* endResource(ctx: RequestContext, ready: Ready | undefined, error: unknown, finalizePage: boolean, endHooks: readonly Hook[] | null, unread: boolean): Steps<Ready | undefined> {
+  for (;;) {
+    if (error !== NO_ERROR && (endHooks === null || !isUnexpected(ctx, error))) {
+      ready = yield* errorResponse(ctx, error, finalizePage);
+      error = NO_ERROR;
+      finalizePage = true;
+    }
+    if (endHooks !== null) {
+      try {
+        const pending = runHooks(endHooks, ctx, logExtraError);
+        if (pending) yield pending;
+      } catch (err) {
+        if (error !== NO_ERROR) logExtraError(err, ctx); // the first error answers
+        else {
+          if (ready?.kind === 'stream') { const closing = ready.source.close(); if (closing) yield closing; }
+          error = err;
+        }
+      }
+      endHooks = null;
+    } else if (unread) {
+      unread = false;
+      try {
+        const draining = settleUnreadBody(ctx, ready!);
+        if (draining) yield draining;
+      } catch (err) {
+        error = err;
+      }
+    } else return ready;
+  }
 }
 
 const badTarget: Target = { path: '/', query: '' };
@@ -245,10 +254,18 @@ function checkDeclaredLength(request: Request): void {
   }
 }
 
-/** Hand a buffered response (or nothing: abort) to the writer, the only code that writes to the socket. */
+/**
+ * Hand a buffered response (or nothing: abort) to the writer, the only code that writes to the
+ * socket; a failure there is logged and the response cut.
+ */
 function send(host: PipelineHost, ctx: RequestContext, ready: Ready): void {
-  if (ready.kind === 'bytes') return sendBytes(host, ctx, ready.data);
-  return abort(ctx);
+  try {
+    if (ready.kind === 'bytes') sendBytes(host, ctx, ready.data, ready.type);
+    else abort(ctx);
+  } catch (err) {
+    host.logError('Writing the response failed', err, ctx.request.id);
+    abort(ctx);
+  }
 }
 
 /** on_end_request hooks, temp files, and the access line. */

@@ -76,38 +76,57 @@ export const asIs = (body: Buffer): Buffer => body;
  */
 export function readBodyAs<T>(req: IncomingMessage, limit: number, chunked: boolean, keep: boolean, finish: (body: Buffer) => T): Promise<T> {
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
+    // Most bodies arrive in one chunk: an array only from the second on.
+    let first: Buffer | undefined;
+    let more: Buffer[] | undefined;
     let size = 0;
+    let ended = false;
     const start = wireStart(req, chunked);
-    const done = (): void => {
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('error', onError);
-      req.off('close', onClose);
-    };
     const onData = (chunk: Buffer): void => {
       size += chunk.length;
       if (size > limit || (start >= 0 && wireExceeds(req, start, limit))) {
-        done();
+        stopListening(req, onData, onOver);
         req.pause();
         reject(tooLarge(limit, size <= limit));
         return;
       }
-      if (keep) chunks.push(chunk);
+      if (!keep) return;
+      if (first === undefined) first = chunk;
+      else (more ??= [first]).push(chunk);
     };
-    const onEnd = (): void => {
-      done();
-      let out: T;
-      try { out = finish(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)); } catch (err) { reject(err); return; }
-      resolve(out);
+    // 'end', 'error' and 'close' in one listener (one closure, not three): only 'error' passes an
+    // argument, the client's connection failing; otherwise the body has ended, or the request closed first.
+    const onOver = (err?: unknown): void => {
+      if (err !== undefined) {
+        stopListening(req, onData, onOver);
+        reject(new ClientGoneError(err));
+      } else if (req.readableEnded) {
+        if (ended) return; // the 'close' after 'end'
+        ended = true;
+        let out: T;
+        try { out = finish(more !== undefined ? Buffer.concat(more) : (first ?? Buffer.alloc(0))); } catch (e) { reject(e); return; }
+        resolve(out);
+      } else if (!req.complete) {
+        stopListening(req, onData, onOver);
+        reject(new ClientGoneError());
+      }
     };
-    const onError = (err: Error): void => { done(); reject(new ClientGoneError(err)); };
-    const onClose = (): void => { if (!req.complete) { done(); reject(new ClientGoneError()); } };
     req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('error', onError);
-    req.on('close', onClose);
+    req.on('end', onOver);
+    req.on('error', onOver);
+    req.on('close', onOver);
   });
+}
+
+/**
+ * Only a read that stops early takes its listeners off: a body read to its end emits nothing more
+ * they would act on (its 'close' comes after 'end' and settles nothing twice), and they go with the request.
+ */
+function stopListening(req: IncomingMessage, onData: (chunk: Buffer) => void, onOver: (err?: unknown) => void): void {
+  req.off('data', onData);
+  req.off('end', onOver);
+  req.off('error', onOver);
+  req.off('close', onOver);
 }
 
 /** The body as a stream that fails with a 413 once more than `limit` bytes arrived (counted as `readBody` does). */

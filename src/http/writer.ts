@@ -12,8 +12,11 @@ import { h2Head, isClosed, resetStream, respond, type H2Head } from './h2-stream
 
 /** A response ready to go out, as the pipeline hands it to the writer. */
 export type Ready =
-  /** A UTF-8 string stays a string: node then writes head and body in one syscall. */
-  | { readonly kind: 'bytes'; readonly data: Buffer | string }
+  /**
+   * A UTF-8 string stays a string: node then writes head and body in one syscall. `type`: the
+   * Content-Type to send when the response has none of its own (text/html;charset=utf-8 by default).
+   */
+  | { readonly kind: 'bytes'; readonly data: Buffer | string; readonly type?: string }
   /** `first`: the chunk already pulled (null: the body ended empty; undefined: nothing pulled yet). */
   | { readonly kind: 'stream'; readonly source: ChunkSource; readonly first: Buffer | null | undefined | Promise<Buffer | null> }
   /** Nothing can be sent: the client is gone, or the response failed after commit. */
@@ -58,7 +61,7 @@ const LAST_CHUNK_GRACE_MS = 1000;
  * (chunked on HTTP/1.1, close-delimited on HTTP/1.0). `whole`: the body
  * follows at once, in one write (h2 then needs no trailers: `respond`).
  */
-export function commit(host: WriterHost, ctx: Exchange, length: number | null, whole = false): void {
+export function commit(host: WriterHost, ctx: Exchange, length: number | null, whole = false, type = DEFAULT_TYPE): void {
   const { response, request } = ctx;
   const h = response.headers;
   const status = response.status;
@@ -68,18 +71,18 @@ export function commit(host: WriterHost, ctx: Exchange, length: number | null, w
     // Most buffered responses set no header of their own: their head is one literal, with no lookups.
     if (ctx.h2) {
       head = server === ''
-        ? { 'content-type': DEFAULT_TYPE, 'content-length': String(length) }
-        : { 'content-type': DEFAULT_TYPE, 'content-length': String(length), server };
+        ? { 'content-type': type, 'content-length': String(length) }
+        : { 'content-type': type, 'content-length': String(length), server };
     } else {
       head = server === ''
-        ? ['Content-Type', DEFAULT_TYPE, 'Content-Length', String(length)]
-        : ['Content-Type', DEFAULT_TYPE, 'Content-Length', String(length), 'Server', server];
+        ? ['Content-Type', type, 'Content-Length', String(length)]
+        : ['Content-Type', type, 'Content-Length', String(length), 'Server', server];
     }
   } else {
     head = h[kToList]();
     const has = h[kFraming];
     if (!isBodyless(status)) {
-      if ((has & CONTENT_TYPE) === 0) head.push('Content-Type', DEFAULT_TYPE);
+      if ((has & CONTENT_TYPE) === 0) head.push('Content-Type', type);
       // A streamed body's declared length is the handler's own header: never send it twice.
       if (length !== null && (has & CONTENT_LENGTH) === 0) head.push('Content-Length', String(length));
       if (ctx.streamed) {
@@ -99,8 +102,8 @@ export function commit(host: WriterHost, ctx: Exchange, length: number | null, w
   else ctx.res.writeHead(status, response[kCustomReason], head as Array<string | string[]>);
 }
 
-/** A buffered response: length known, one write (B4, B6). */
-export function sendBytes(host: WriterHost, ctx: Exchange, data: Buffer | string): void {
+/** A buffered response: length known, one write (B4, B6); `type` as in `Ready`. */
+export function sendBytes(host: WriterHost, ctx: Exchange, data: Buffer | string, type?: string): void {
   const { response, request, res } = ctx;
   if (ctx.h2 ? isClosed(res, true) : res.destroyed) {
     ctx.outcome = 'client-closed'; // the client left while the handler worked: the access line says so
@@ -114,7 +117,7 @@ export function sendBytes(host: WriterHost, ctx: Exchange, data: Buffer | string
   // node glues the head to a string body and encodes both as UTF-8: fine for an ASCII head only.
   if (typeof data === 'string' && (h[kHasLatin1] || hasNonAscii(response[kCustomReason]))) data = Buffer.from(data, 'utf8');
   const length = typeof data === 'string' ? Buffer.byteLength(data, 'utf8') : data.length;
-  commit(host, ctx, bodyless ? null : length, true);
+  commit(host, ctx, bodyless ? null : length, true, type);
   if (bodyless || request.method === 'HEAD') res.end();
   else {
     ctx.bytesSent = length;
