@@ -33,8 +33,11 @@ type After = (host: WriterHost, ctx: Exchange) => void | Promise<void>;
  * the client can tell a complete body from a cut one; then `after`. The
  * writer calls `after` itself, so that the caller need not wait with a
  * frame of its own for as long as the body streams. Returns what `after`
- * returns when the whole body went out at once, else a promise settled
- * once `after`'s has. Only `after` may throw, or reject the promise.
+ * returns when the whole body went out at once (only `after` may throw).
+ * Otherwise it returns nothing once the stream is under way, having told
+ * the host (`streamStarted`), and hands what `after` returns, or a promise
+ * rejected with what it threw, to `host.streamEnded` at the end: no
+ * promise is held for as long as the body streams.
  */
 export function sendStream<H extends WriterHost, X extends Exchange>(
   host: H,
@@ -64,9 +67,9 @@ function nextTurn(writer: StreamWriter): void {
  * function: the pump runs synchronously until it must wait (a pending
  * chunk, a drain, a fairness turn) and the event resumes it. Every
  * young-generation collection copies what each stream in flight holds:
- * this way a stream holds this one object and its two listeners, and a
- * promise only if it had to wait — no suspended async
- * frame, no context of closures, no promise per drain.
+ * this way a stream holds this one object and its two listeners — no
+ * suspended async frame, no context of closures, no promise per drain
+ * and none for its end.
  */
 class StreamWriter {
   readonly #host: WriterHost;
@@ -96,8 +99,8 @@ class StreamWriter {
   readonly #onDrain: () => void;
   #onChunk: ((chunk: Chunk | null) => void) | undefined;
   #onChunkError: ((err: unknown) => void) | undefined;
-  /** Settles `start`'s promise, once there is one (a promise that rejects, if `after` throws). */
-  #resolve: ((ending: void | Promise<void>) => void) | undefined;
+  /** `start` returned with the body still streaming: its end goes to `host.streamEnded`. */
+  #detached = false;
 
   /** What `after` returned when the body ended before `start` did. */
   #ending: void | Promise<void> = undefined;
@@ -147,9 +150,8 @@ class StreamWriter {
       this.#fail(err);
     }
     if (this.#state === DONE) return this.#ending;
-    return new Promise<void>((resolve: (ending: void | Promise<void>) => void) => {
-      this.#resolve = resolve;
-    });
+    this.#detached = true;
+    this.#host.streamStarted();
   }
 
   /**
@@ -289,9 +291,8 @@ class StreamWriter {
     this.#ctx.res.off('close', this.#onClose);
     this.#ctx.res.off('drain', this.#onDrain);
     this.#host.streams.delete(ctx);
-    const resolve = this.#resolve;
-    this.#resolve = this.#onChunk = this.#onChunkError = undefined;
-    if (resolve === undefined) {
+    this.#onChunk = this.#onChunkError = undefined;
+    if (!this.#detached) {
       this.#ending = this.#after(this.#host, ctx); // still in `start`: it returns this
       return;
     }
@@ -301,6 +302,6 @@ class StreamWriter {
     } catch (err) {
       ending = Promise.reject(err);
     }
-    resolve(ending);
+    this.#host.streamEnded(ctx, ending);
   }
 }
