@@ -137,13 +137,15 @@ for (const [runtime, mode] of RUNS) {
     });
 
     test(`${name}: serveFile, whole and by Range`, async () => {
-      const r = await rawRequest(fx.port, [
-        req('/file'),
-        req('/file', { headers: { Range: 'bytes=2-4' } }),
-        req('/file', { headers: { Range: 'bytes=40-', Connection: 'close' } }),
-      ], { delayBetweenMs: 20 });
-      assert.equal(r.responses.length, 3, r.text);
-      const [whole, part, none] = r.responses as [typeof r.responses[0], typeof r.responses[0], typeof r.responses[0]];
+      const ranges = [undefined, 'bytes=2-4', 'bytes=40-'];
+      const ask = (range: string | undefined, close: boolean): string => req('/file', { headers: { ...(range === undefined ? {} : { Range: range }), ...(close ? { Connection: 'close' } : {}) } });
+      // Bun.serve cuts a streamed response (a file is one) when the next request on its connection
+      // arrives before it is done, as a bare Bun.serve does (docs/protocols.md): one connection each there.
+      const responses = runtime === 'bun' && mode === 'fetch'
+        ? await Promise.all(ranges.map(async (range) => (await rawRequest(fx.port, ask(range, true))).responses[0]))
+        : (await rawRequest(fx.port, ranges.map((range, i) => ask(range, i === ranges.length - 1)), { delayBetweenMs: 20 })).responses;
+      const [whole, part, none] = responses;
+      assert.ok(responses.length === 3 && whole !== undefined && part !== undefined && none !== undefined, 'three responses');
       assert.equal(whole.status, 200);
       if (runtime === 'bun' && mode === 'fetch') {
         // Bun.serve sends a ReadableStream body chunked and drops the Content-Length the response
