@@ -14,6 +14,8 @@ export interface CompiledInput {
   readonly params: StandardSchemaV1 | undefined;
   readonly body: StandardSchemaV1 | undefined;
   readonly args: StandardSchemaV1 | undefined;
+  /** Only a body is declared (no params, no args): `validateInput`'s short way. */
+  readonly bodyOnly: boolean;
   /** The params the schema names, when its library describes it as JSON Schema: CherryPy's argument errors without running it. */
   readonly paramKeys: ParamKeys | null;
 }
@@ -38,6 +40,7 @@ export function compileInput(handler: Function): CompiledInput | undefined {
       params: input.params,
       body: input.body,
       args: input.args,
+      bodyOnly: input.body !== undefined && input.params === undefined && input.args === undefined,
       paramKeys: input.params === undefined ? null : paramKeysOf(input.params),
     });
     compiled.set(handler, c);
@@ -66,6 +69,11 @@ export function declaredBody(ctx: ValidationTarget, input: CompiledInput): Promi
  * throws is not the client's fault: it propagates (a logged 500).
  */
 export function validateInput(ctx: ValidationTarget, input: CompiledInput, body: unknown): void | Promise<void> {
+  // A body alone, the usual declaration for a POST: its result handed over with no record of where it came from.
+  if (input.bodyOnly) {
+    const result = input.body!['~standard'].validate(withoutPrototypeKeys(body));
+    return isThenable(result) ? Promise.resolve(result).then((r) => useBody(ctx, r)) : useBody(ctx, result);
+  }
   const { request } = ctx;
   let params: Params | undefined;
   if (input.params !== undefined) {
@@ -89,6 +97,12 @@ export function validateInput(ctx: ValidationTarget, input: CompiledInput, body:
     return;
   }
   apply(ctx, params, [pv, av, bv].filter((r): r is Settled => r !== undefined));
+}
+
+/** The body's result alone (`bodyOnly`): its value, or the issues raised as `apply` raises them. */
+function useBody(ctx: ValidationTarget, result: StandardSchemaResult<unknown>): void {
+  if (result.issues === undefined) ctx.body = result.value;
+  else apply(ctx, undefined, [{ location: 'body', result }]);
 }
 
 /** A body declared by a schema is JSON: a JSON media type, or whatever tools.json_in accepted for the route. */
