@@ -7,7 +7,7 @@ import { isH2 } from '../http/h2-stream.js';
 import { parseTarget, type Target } from '../http/target.js';
 import { abort, sendBytes, type Exchange, type Ready, type WriterHost } from '../http/writer.js';
 import { sendStream } from '../http/stream-writer.js';
-import { drive, type Steps, type StepsEnd } from '../lib/drive.js';
+import { drive, type Steps, type StepsEnd, type Wait } from '../lib/drive.js';
 import { HTTPError, InternalRedirect } from '../lib/errors.js';
 import { isThenable } from '../lib/thenable.js';
 import { errorResponse, isUnexpected, lastResort } from './error-response.js';
@@ -72,7 +72,7 @@ function* lifecycle(host: PipelineHost, req: IncomingMessage, res: ServerRespons
   let error: unknown = NO_ERROR;
   /** Whether an HTTPError's or redirect's page goes through before_finalize: not when a before_finalize hook raised it. */
   let finalizePage = true;
-  let pending: void | PromiseLike<unknown> | undefined;
+  let pending: void | PromiseLike<unknown> | Wait | undefined;
   let value: unknown;
   try {
     // 1. Dispatch → hooks → handler → body, until a body is ready to write.

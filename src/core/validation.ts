@@ -2,7 +2,8 @@ import { HTTPError } from '../lib/errors.js';
 import { isThenable } from '../lib/thenable.js';
 import { mediaType } from '../lib/media-type.js';
 import type { StandardSchemaIssue, StandardSchemaResult, StandardSchemaV1 } from '../lib/standard-schema.js';
-import type { InputDeclaration, Request } from '../http/request.js';
+import { kJsonWait, type InputDeclaration, type Request } from '../http/request.js';
+import type { Wait } from '../lib/drive.js';
 import type { Params } from '../http/form.js';
 import { declaredInput } from './expose.js';
 import { ValidationError, type ValidationIssue, type ValidationLocation } from './validation-error.js';
@@ -55,10 +56,11 @@ export function compileInput(handler: Function): CompiledInput | undefined {
  * no body or the request has none. Kept apart so the pipeline awaits the
  * parse itself: no promise of validation's own between the body and the handler.
  */
-export function declaredBody(ctx: ValidationTarget, input: CompiledInput): Promise<unknown> | undefined {
+export function declaredBody(ctx: ValidationTarget, input: CompiledInput): Wait | Promise<unknown> | undefined {
   if (input.body === undefined || !ctx.request.hasBody) return undefined;
   if (!isJsonBody(ctx)) throw new HTTPError(415, 'Expected a JSON request body (application/json)');
-  return ctx.request.json();
+  // request.json()'s read as a Wait (json-wait.ts): the pipeline resumes from the body's last chunk, no promise between.
+  return ctx.request[kJsonWait]();
 }
 
 /**

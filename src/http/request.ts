@@ -15,15 +15,16 @@ import type { RouteConfig, RouteSettings } from './route-settings.js';
 import { appUrl } from './site-url.js';
 import type { Declared, InputDeclaration } from './declared-input.js';
 import {
-  kSettings, kIsIndex, kPinRemote, kSetForwarded, kOwnParams, kAbort, kContinuePending, kProcessForm, kRedirectTo, kHasTempFiles, kCleanup, kHostField, kSetSession,
+  kSettings, kIsIndex, kPinRemote, kSetForwarded, kOwnParams, kAbort, kContinuePending, kProcessForm, kRedirectTo, kHasTempFiles, kCleanup, kHostField, kSetSession, kJsonWait, kParseJson, kJsonSettled,
 } from './request-keys.js';
+import { JsonWait } from './json-wait.js';
 import { h2Stream, isH2, onClientGone } from './h2-stream.js';
 
 export type { Params, ParamValue } from './form.js';
 export type { InputDeclaration } from './declared-input.js';
 
 export {
-  kSettings, kIsIndex, kPinRemote, kSetForwarded, kOwnParams, kAbort, kContinuePending, kProcessForm, kRedirectTo, kHasTempFiles, kCleanup, kHostField, kSetSession,
+  kSettings, kIsIndex, kPinRemote, kSetForwarded, kOwnParams, kAbort, kContinuePending, kProcessForm, kRedirectTo, kHasTempFiles, kCleanup, kHostField, kSetSession, kJsonWait,
 } from './request-keys.js';
 
 /** `request.config` before a route was found (a request whose target could not be parsed). */
@@ -151,20 +152,14 @@ export class Request {
     return this.#host;
   }
 
-  /**
-   * `scheme://host` as the client addressed this site (the port as the Host
-   * header gives it; behind a trusted proxy, with `tools.proxy`, the one it
-   * reports). CherryPy's `request.base`.
-   */
+  /** `scheme://host` as the client addressed this site (the Host header's port; with `tools.proxy`, what a trusted proxy reports). CherryPy's `request.base`. */
   get base(): string {
     return `${this.scheme}://${this.host}`;
   }
 
   /**
-   * An absolute URL on this site, as CherryPy's `cherrypy.url()` builds it
-   * (site-url.ts, `appUrl`): '' is the current path, '/x' is the app's own
-   * (under `scriptName`), a relative path resolves as a browser would;
-   * `query` (a string, or params) is appended.
+   * An absolute URL on this site, as CherryPy's `cherrypy.url()` builds it (site-url.ts, `appUrl`): '' is the current
+   * path, '/x' is the app's own (under `scriptName`), a relative path resolves as a browser would; `query` is appended.
    */
   url(path = '', query: string | Readonly<Record<string, string | readonly string[]>> = ''): string {
     const qs = typeof query === 'string' ? (query.startsWith('?') ? query.slice(1) : query) : stringifyParams(query);
@@ -230,11 +225,8 @@ export class Request {
 
   [kSetSession](session: Session | undefined): void { this.#session = session; }
 
-  /**
-   * Aborts when the client goes away (`reason.code` 'DRUPE_CLIENT_CLOSED') or
-   * the server shuts down ('DRUPE_SERVER_CLOSING'): pass it to fetch, timers
-   * and database calls so they stop working for nobody.
-   */
+  /** Aborts when the client goes away (`reason.code` 'DRUPE_CLIENT_CLOSED') or the server shuts down ('DRUPE_SERVER_CLOSING'):
+   * pass it to fetch, timers and database calls so they stop working for nobody. */
   get signal(): AbortSignal {
     if (this.#abort === undefined) {
       this.#abort = new AbortController();
@@ -250,9 +242,7 @@ export class Request {
     this.#abort?.abort(this.#closedReason);
   }
 
-  get aborted(): boolean {
-    return this.#closedReason !== undefined;
-  }
+  get aborted(): boolean { return this.#closedReason !== undefined; }
 
   /** The `Last-Event-ID` an EventSource sends when it reconnects, for `sse()` handlers. */
   get lastEventId(): string | undefined {
@@ -269,9 +259,7 @@ export class Request {
   }
 
   /** True when the body was read (or being read) by someone. */
-  get bodyTaken(): boolean {
-    return this.#bodyTaken;
-  }
+  get bodyTaken(): boolean { return this.#bodyTaken; }
 
   /** Whether a `100 Continue` is still owed to a client that asked for one. */
   get [kContinuePending](): boolean {
@@ -286,11 +274,8 @@ export class Request {
     }
   }
 
-  /**
-   * The raw body, read once, at most `server.max_request_body_size` bytes
-   * (413 past that); a body in a Content-Encoding other than identity is a
-   * 415 (Drupe does not decode request bodies), from every body reader.
-   */
+  /** The raw body, read once, at most `server.max_request_body_size` bytes (413 past that); a body in a Content-Encoding
+   * other than identity is a 415 (Drupe does not decode request bodies), from every body reader. */
   bytes(): Promise<Buffer> {
     // After json() read the body itself: the bytes it read (valid JSON or not), or its read's failure.
     if (this.#body === undefined && this.#json !== undefined) this.#body = this.#json.then(() => this.#bytes!, (err: unknown) => this.#bytes ?? Promise.reject(err));
@@ -316,12 +301,24 @@ export class Request {
    */
   json(): Promise<unknown> {
     // Read, decoded and parsed as the last chunk arrives: no promise between the socket and the caller.
-    return (this.#json ??= this.#body !== undefined ? this.#body.then((buf) => this.#parseJson(buf)) : this.#read((buf) => this.#parseJson((this.#bytes = buf))));
+    return (this.#json ??= this.#body !== undefined ? this.#body.then((buf) => this[kParseJson](buf)) : this.#read((buf) => this[kParseJson](buf)));
   }
 
-  #parseJson(buf: Buffer): unknown {
-    return parseJsonBody(bodyText(buf, this.headers['content-type']), this[kSettings].maxJsonDepth);
+  /** `json()` for the pipeline's declared body: the same read and parse, as a Wait drive resumes from (json-wait.ts). */
+  [kJsonWait](): JsonWait | Promise<unknown> {
+    if (this.#json !== undefined || this.#body !== undefined || !this.hasBody) return this.json();
+    const refused = undecodedEncoding(this.headers['content-encoding']);
+    if (refused !== undefined) return Promise.reject(refused);
+    this.#takeBody();
+    return new JsonWait(this, this[kSettings].maxBodySize, this.transferEncoding !== undefined);
   }
+
+  /** The body's bytes parsed as JSON (kept: bytes() and text() after json() give them). */
+  [kParseJson](buf: Buffer): unknown {
+    return parseJsonBody(bodyText((this.#bytes = buf), this.headers['content-type']), this[kSettings].maxJsonDepth);
+  }
+
+  [kJsonSettled](json: Promise<unknown>): void { this.#json = json; }
 
   /** The body as a stream (limited like `bytes()`), for uploads too big to hold. */
   stream(): Readable {
