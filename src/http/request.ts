@@ -18,6 +18,7 @@ import {
   kSettings, kIsIndex, kPinRemote, kSetForwarded, kOwnParams, kAbort, kContinuePending, kProcessForm, kRedirectTo, kHasTempFiles, kCleanup, kHostField, kSetSession, kJsonWait, kParseJson, kJsonSettled,
 } from './request-keys.js';
 import { JsonWait } from './json-wait.js';
+import { SeldomState } from './request-seldom.js';
 import { h2Stream, isH2, onClientGone } from './h2-stream.js';
 
 export type { Params, ParamValue } from './form.js';
@@ -69,8 +70,6 @@ export class Request {
   #res: ServerResponse;
   /** Over HTTP/2 (node's compatibility API): `:authority` is the host, the signal watches the stream. */
   readonly #h2: boolean;
-  #scheme: 'http' | 'https' | undefined;
-  #host: string | undefined;
   #fallbackHost: string;
   #remote: { readonly ip: string; readonly port: number } | undefined;
   #ip: string | undefined;
@@ -78,19 +77,12 @@ export class Request {
   #query: Params | undefined;
   #params: Params | undefined;
   #cookies: Record<string, string> | undefined;
-  #signedCookies: Record<string, string> | undefined;
-  #session: Session | undefined;
   #body: Promise<Buffer> | undefined;
   /** The bytes json() read itself, for bytes() and text() after it. */
   #bytes: Buffer | undefined;
   #bodyTaken = false;
-  #abort: AbortController | undefined;
-  #closedReason: RequestAbortedError | undefined;
-  #continueSent = false;
-  /** An InternalRedirect dropped the body: the handler now sees none (the lifecycle still settles what was sent). */
-  #bodyDropped = false;
-  /** Temp files of spooled uploads, deleted when the request ends. */
-  #tempFiles: string[] | undefined;
+  /** Made on its first write (request-seldom.ts). */
+  #seldom: SeldomState | undefined;
 
   /** `h2`: the request came over HTTP/2 (`isH2`, h2-stream.ts), decided by the caller. */
   constructor(req: IncomingMessage, res: ServerResponse, idPrefix: string, idNumber: number, path: string, query: string, fallbackHost: string, scriptName: string, h2 = isH2(req)) {
@@ -140,16 +132,15 @@ export class Request {
 
   /** 'https' on a TLS socket (or as a trusted proxy reports it, with `tools.proxy`). */
   get scheme(): 'http' | 'https' {
-    return (this.#scheme ??= (this.raw.socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http');
+    return (this.#seldom?.scheme ?? (this.#more().scheme = (this.raw.socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http'));
   }
 
   /** The Host header (or the server's address when it is missing or malformed; or a trusted proxy's X-Forwarded-Host). */
   get host(): string {
-    if (this.#host === undefined) {
-      const host = this.#h2 ? this[kHostField] : this.headers.host;
-      this.#host = typeof host === 'string' && HOST_OK.test(host) ? host : this.#fallbackHost;
-    }
-    return this.#host;
+    const known = this.#seldom?.host;
+    if (known !== undefined) return known;
+    const host = this.#h2 ? this[kHostField] : this.headers.host;
+    return (this.#more().host = typeof host === 'string' && HOST_OK.test(host) ? host : this.#fallbackHost);
   }
 
   /** `scheme://host` as the client addressed this site (the Host header's port; with `tools.proxy`, what a trusted proxy reports). CherryPy's `request.base`. */
@@ -179,8 +170,8 @@ export class Request {
   /** What a trusted proxy says about the client and the request's id (tools.proxy). A host that is not a valid Host value is ignored. */
   [kSetForwarded](from: { scheme?: 'http' | 'https'; host?: string; ip?: string; id?: string }): void {
     if (from.id !== undefined) this.#id = from.id;
-    if (from.scheme !== undefined) this.#scheme = from.scheme;
-    if (from.host !== undefined && HOST_OK.test(from.host)) this.#host = from.host;
+    if (from.scheme !== undefined) this.#more().scheme = from.scheme;
+    if (from.host !== undefined && HOST_OK.test(from.host)) this.#more().host = from.host;
     if (from.ip !== undefined) this.#remote = { ip: from.ip, port: 0 };
   }
 
@@ -215,34 +206,40 @@ export class Request {
 
   /** Cookies whose signature verifies under `server.secret_keys`, values without it; a tampered or unsigned one is absent. */
   get signedCookies(): Readonly<Record<string, string>> {
-    return (this.#signedCookies ??= verifiedCookies(this[kSettings]?.secretKeys ?? [], this.cookies));
+    return (this.#seldom?.signedCookies ?? (this.#more().signedCookies = verifiedCookies(this[kSettings]?.secretKeys ?? [], this.cookies)));
   }
 
   /** The client's session (`tools.sessions`, docs/sessions.md); reading it where the tool is off throws a clear error. */
   get session(): Session {
-    return this.#session ?? noSession();
+    return this.#seldom?.session ?? noSession();
   }
 
-  [kSetSession](session: Session | undefined): void { this.#session = session; }
+  [kSetSession](session: Session | undefined): void { this.#more().session = session; }
+
+  #more(): SeldomState {
+    return (this.#seldom ??= new SeldomState());
+  }
 
   /** Aborts when the client goes away (`reason.code` 'DRUPE_CLIENT_CLOSED') or the server shuts down ('DRUPE_SERVER_CLOSING'):
    * pass it to fetch, timers and database calls so they stop working for nobody. */
   get signal(): AbortSignal {
-    if (this.#abort === undefined) {
-      this.#abort = new AbortController();
-      if (this.#closedReason !== undefined) this.#abort.abort(this.#closedReason);
+    const more = this.#more();
+    if (more.abort === undefined) {
+      more.abort = new AbortController();
+      if (more.closedReason !== undefined) more.abort.abort(more.closedReason);
       else onClientGone(this.#res, this.#h2, () => this[kAbort](new RequestAbortedError('DRUPE_CLIENT_CLOSED', 'The client closed the connection')));
     }
-    return this.#abort.signal;
+    return more.abort.signal;
   }
 
   /** Abort the signal (the writer calls it on disconnect, the server on shutdown). */
   [kAbort](reason: RequestAbortedError): void {
-    this.#closedReason ??= reason;
-    this.#abort?.abort(this.#closedReason);
+    const more = this.#more();
+    more.closedReason ??= reason;
+    more.abort?.abort(more.closedReason);
   }
 
-  get aborted(): boolean { return this.#closedReason !== undefined; }
+  get aborted(): boolean { return this.#seldom?.closedReason !== undefined; }
 
   /** The `Last-Event-ID` an EventSource sends when it reconnects, for `sse()` handlers. */
   get lastEventId(): string | undefined {
@@ -252,7 +249,7 @@ export class Request {
 
   /** True when the request has a body (declared or chunked); false after an InternalRedirect dropped it. */
   get hasBody(): boolean {
-    if (this.#bodyDropped) return false;
+    if (this.#seldom?.bodyDropped === true) return false;
     const len = this.contentLength;
     // h2 frames a body without Content-Length: the HEADERS frame's END_STREAM says there is none.
     return (len !== undefined && len !== '0') || this.transferEncoding !== undefined || (this.#h2 && len === undefined && !h2Stream(this.#res).endAfterHeaders);
@@ -263,13 +260,13 @@ export class Request {
 
   /** Whether a `100 Continue` is still owed to a client that asked for one. */
   get [kContinuePending](): boolean {
-    return !this.#continueSent && this.#expect !== undefined && /^100-continue$/i.test(this.#expect);
+    return this.#expect !== undefined && this.#seldom?.continueSent !== true && /^100-continue$/i.test(this.#expect);
   }
 
   #takeBody(): void {
     this.#bodyTaken = true;
     if (this[kContinuePending]) {
-      this.#continueSent = true;
+      this.#more().continueSent = true;
       this.#res.writeContinue();
     }
   }
@@ -322,7 +319,7 @@ export class Request {
 
   /** The body as a stream (limited like `bytes()`), for uploads too big to hold. */
   stream(): Readable {
-    if (this.#bodyDropped) return Readable.from([]);
+    if (this.#seldom?.bodyDropped === true) return Readable.from([]);
     if (this.#bodyTaken) throw new HTTPError(500, 'The request body was already read');
     const refused = this.hasBody ? undecodedEncoding(this.headers['content-encoding']) : undefined;
     if (refused !== undefined) throw refused;
@@ -333,7 +330,7 @@ export class Request {
   /** Read a form body into `params` before the handler runs, as CherryPy does (form-body.ts); nothing to wait for with another body. */
   [kProcessForm](): Promise<void> | undefined {
     if (!this.hasBody || this.#bodyTaken || !isFormBody(this.headers['content-type'])) return undefined;
-    return readFormBody(this, () => this[kOwnParams](), this[kSettings], () => (this.#tempFiles ??= []));
+    return readFormBody(this, () => this[kOwnParams](), this[kSettings], () => (this.#more().tempFiles ??= []));
   }
 
   /**
@@ -348,7 +345,7 @@ export class Request {
     this.#query = undefined;
     this.#params = undefined;
     if (dropBody) {
-      this.#bodyDropped = true;
+      this.#more().bodyDropped = true;
       this.#body = NO_BODY;
       this.#json = undefined;
     }
@@ -356,12 +353,14 @@ export class Request {
 
   /** Whether uploads left temp files to delete. */
   get [kHasTempFiles](): boolean {
-    return this.#tempFiles !== undefined && this.#tempFiles.length > 0;
+    const files = this.#seldom?.tempFiles;
+    return files !== undefined && files.length > 0;
   }
 
   /** Clean up what the request left behind (temp files). */
   async [kCleanup](): Promise<void> {
-    if (this.#tempFiles !== undefined && this.#tempFiles.length > 0) await removeTempFiles(this.#tempFiles.splice(0));
+    const files = this.#seldom?.tempFiles;
+    if (files !== undefined && files.length > 0) await removeTempFiles(files.splice(0));
   }
 }
 
