@@ -8,11 +8,9 @@ export interface JsonWaitTarget {
   readonly raw: IncomingMessage;
   /** The body's bytes parsed as `json()` parses them (kept for `bytes()` and `text()`). */
   [kParseJson](body: Buffer): unknown;
-  /** What `json()` gives from now on. */
-  [kJsonSettled](json: Promise<unknown>): void;
+  /** The read is over: `json()` from now on gives its `result()`. */
+  [kJsonSettled](json: JsonWait): void;
 }
-
-const ignore = (): void => {};
 
 /**
  * A declared JSON body, read and parsed for the pipeline as `request.json()`
@@ -25,6 +23,8 @@ export class JsonWait extends Wait implements BodySink<unknown> {
   readonly #limit: number;
   readonly #chunked: boolean;
   #to: Resume | undefined = undefined;
+  #value: unknown = undefined;
+  #failed = false;
 
   constructor(target: JsonWaitTarget, limit: number, chunked: boolean) {
     super();
@@ -43,14 +43,20 @@ export class JsonWait extends Wait implements BodySink<unknown> {
   }
 
   done(value: unknown): void {
-    this.#target[kJsonSettled](Promise.resolve(value));
+    this.#value = value;
+    this.#target[kJsonSettled](this);
     this.#to!.resume(value);
   }
 
   failed(err: unknown): void {
-    const failure = Promise.reject(err);
-    failure.catch(ignore); // the pipeline answers this failure; json() called later rejects with it too
-    this.#target[kJsonSettled](failure);
+    this.#value = err;
+    this.#failed = true;
+    this.#target[kJsonSettled](this);
     this.#to!.fail(err);
+  }
+
+  /** What `json()` gives once the read is over (made only if it is called: most handlers take the validated body). */
+  result(): Promise<unknown> {
+    return this.#failed ? Promise.reject(this.#value) : Promise.resolve(this.#value);
   }
 }

@@ -73,7 +73,8 @@ export class Request {
   #fallbackHost: string;
   #remote: { readonly ip: string; readonly port: number } | undefined;
   #ip: string | undefined;
-  #json: Promise<unknown> | undefined;
+  /** json()'s promise; the pipeline's JsonWait until json() is called (its promise made only then). */
+  #json: Promise<unknown> | JsonWait | undefined;
   #query: Params | undefined;
   #params: Params | undefined;
   #cookies: Record<string, string> | undefined;
@@ -275,7 +276,7 @@ export class Request {
    * other than identity is a 415 (Drupe does not decode request bodies), from every body reader. */
   bytes(): Promise<Buffer> {
     // After json() read the body itself: the bytes it read (valid JSON or not), or its read's failure.
-    if (this.#body === undefined && this.#json !== undefined) this.#body = this.#json.then(() => this.#bytes!, (err: unknown) => this.#bytes ?? Promise.reject(err));
+    if (this.#body === undefined && this.#json !== undefined) this.#body = this.json().then(() => this.#bytes!, (err: unknown) => this.#bytes ?? Promise.reject(err));
     return (this.#body ??= this.#read(asIs));
   }
 
@@ -298,7 +299,8 @@ export class Request {
    */
   json(): Promise<unknown> {
     // Read, decoded and parsed as the last chunk arrives: no promise between the socket and the caller.
-    return (this.#json ??= this.#body !== undefined ? this.#body.then((buf) => this[kParseJson](buf)) : this.#read((buf) => this[kParseJson](buf)));
+    const json = this.#json instanceof JsonWait ? this.#json.result() : this.#json;
+    return (this.#json = json ?? (this.#body !== undefined ? this.#body.then((buf) => this[kParseJson](buf)) : this.#read((buf) => this[kParseJson](buf))));
   }
 
   /** `json()` for the pipeline's declared body: the same read and parse, as a Wait drive resumes from (json-wait.ts). */
@@ -315,7 +317,7 @@ export class Request {
     return parseJsonBody(bodyText((this.#bytes = buf), this.headers['content-type']), this[kSettings].maxJsonDepth);
   }
 
-  [kJsonSettled](json: Promise<unknown>): void { this.#json = json; }
+  [kJsonSettled](json: JsonWait): void { this.#json = json; }
 
   /** The body as a stream (limited like `bytes()`), for uploads too big to hold. */
   stream(): Readable {
