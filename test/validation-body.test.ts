@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { z } from 'zod';
-import { exposed, type Context } from '../src/index.js';
+import { defineTool, exposed, HTTPError, type Context } from '../src/index.js';
 import { get, start } from './helpers/server.js';
 import { within } from './helpers/async.js';
 
@@ -63,4 +63,33 @@ test("a declared body: the handler's request.json(), bytes() and text() give the
   }), 'the chunked answer');
   assert.equal(answer.status, 200, answer.text);
   assert.deepEqual(JSON.parse(answer.text).body, { n: 12 });
+});
+
+test('a declared body that failed (invalid JSON, too large): request.json() afterwards rejects with the same error, it does not wait', async (t) => {
+  const seen: string[] = [];
+  defineTool({
+    name: 'validation_body_json_after',
+    point: 'on_end_resource',
+    defaults: {},
+    async run({ request }) {
+      try {
+        await within(request.json(), 'json() after the pipeline read the body');
+        seen.push('value');
+      } catch (err) {
+        seen.push(err instanceof HTTPError ? String(err.status) : String(err));
+      }
+    },
+  });
+  const server = await start(t, { take: exposed(({ body }) => JSON.stringify(body), { body: z.object({ n: z.number() }) }) }, {
+    '/': { 'tools.validation_body_json_after.on': true, 'server.max_request_body_size': 64 },
+  });
+  const post = (body: string) => get(server.url + '/take', { method: 'POST', body, headers: { 'Content-Type': 'application/json' } });
+  assert.equal((await post('{"n":1}')).status, 200);
+  assert.equal((await post('{"n":')).status, 400);
+  // Chunked (no Content-Length): the 413 comes from the read itself, past the limit.
+  const big = new TextEncoder().encode(JSON.stringify({ n: 1, pad: 'x'.repeat(100) }));
+  const stream = new ReadableStream<Uint8Array>({ start(c) { c.enqueue(big); c.close(); } });
+  const init = { method: 'POST', body: stream, duplex: 'half', headers: { 'Content-Type': 'application/json' } } as RequestInit;
+  assert.equal((await get(server.url + '/take', init)).status, 413);
+  assert.deepEqual(seen, ['value', '400', '413']);
 });
