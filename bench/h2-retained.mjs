@@ -5,7 +5,8 @@
 // before and one while they wait (each taken after a full collection: only what is reachable)
 // give the objects and bytes one stream in flight keeps alive: the difference over STREAMS, in
 // all and by V8's node type and name. The JS heap's part (not `native`: node's C++ buffers) is
-// what the young-generation collector copies. Only 127.0.0.1.
+// what the young-generation collector copies. KEEP=dir: also keep each server's second snapshot
+// there (`name.heapsnapshot`), to open in a heap viewer. Only 127.0.0.1.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:http2';
@@ -102,7 +103,9 @@ for (const name of servers) {
     held.push(req);
   }
   await new Promise((r) => setTimeout(r, 1500));
-  const b = tally(await snapshot(child, cwd));
+  const held2 = await snapshot(child, cwd);
+  if (process.env.KEEP) writeFileSync(join(process.env.KEEP, `${name}.heapsnapshot`), JSON.stringify(held2));
+  const b = tally(held2);
   const rows = [];
   for (const [key, e] of b.by) {
     const was = a.by.get(key) ?? { count: 0, bytes: 0 };

@@ -2,7 +2,8 @@
 // h2load (Debian's nghttp2-client, installed here when missing), against raw node:http2 (its
 // compatibility API, the one Drupe serves on) and Fastify with `http2: true`. Interleaved rounds;
 // ratios are medians of the per-round ratios to raw node:http2, measured in the same round.
-// Server on core 1, h2load on core 0 (as bench/run.mjs pins them). Only 127.0.0.1.
+// Server on core 1, h2load on core 0 (as bench/run.mjs pins them). `--before=dir`: also a built
+// checkout of an earlier Drupe (its dist/) as "drupe before", in the same rounds. Only 127.0.0.1.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:http2';
@@ -26,7 +27,8 @@ const live = new Set();
 
 const pinned = (core, cmd, args) => (spawnSync('taskset', ['-V']).error ? [cmd, args] : ['taskset', ['-c', String(core), cmd, ...args]]);
 
-async function start(server, flags, env) {
+async function start(server, flags, certEnv) {
+  const env = { ...certEnv, ...server.env };
   const port = await freePort();
   const [cmd, args] = pinned(cpus().length > 1 ? 1 : 0, process.execPath, [...flags, join(BENCH, 'servers', server.file), String(port)]);
   const { child } = await spawnReady(cmd, args, { cwd: join(BENCH, 'servers'), env: { ...process.env, ...env, NODE_ENV: 'production' } }, live, 30_000)
@@ -101,7 +103,9 @@ function setup() {
 }
 
 export async function main(argv) {
-  const opts = parseOptions('h2', { rounds: 3, duration: 5, warmup: 2, connections: 50, streams: 10, 'node-flags': '--min-semi-space-size=16', scenarios: 'hello,stream' }, argv);
+  const opts = parseOptions('h2', { rounds: 3, duration: 5, warmup: 2, connections: 50, streams: 10, 'node-flags': '--min-semi-space-size=16', scenarios: 'hello,stream', before: '' }, argv);
+  const servers = opts.before === '' ? SERVERS
+    : [...SERVERS, { name: 'drupe before', file: 'h2-drupe.mjs', env: { DRUPE_DIST: join(opts.before, 'dist', 'index.js') } }];
   for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { for (const c of live) c.kill('SIGKILL'); process.exit(130); });
   setup();
   const cert = await certificate();
@@ -113,9 +117,9 @@ export async function main(argv) {
     const runs = {};
     const cpu = {};
     const ratios = {};
-    for (const sc of scenarios) for (const s of SERVERS) { runs[`${sc} ${s.name}`] = []; cpu[`${sc} ${s.name}`] = []; ratios[`${sc} ${s.name}`] = []; }
+    for (const sc of scenarios) for (const s of servers) { runs[`${sc} ${s.name}`] = []; cpu[`${sc} ${s.name}`] = []; ratios[`${sc} ${s.name}`] = []; }
     for (let round = 0; round < opts.rounds; round++) {
-      const order = SERVERS.map((_, i) => SERVERS[(i + round) % SERVERS.length]);
+      const order = servers.map((_, i) => servers[(i + round) % servers.length]);
       const inRound = {};
       for (const server of order) {
         const s = await start(server, flags, cert.env);
@@ -133,18 +137,18 @@ export async function main(argv) {
             runs[key].push(r.rps);
             cpu[key].push(cpuPer);
             inRound[key] = r.rps;
-            console.log(`[${round + 1}/${opts.rounds}] ${sc.padEnd(7)} ${server.name.padEnd(11)} ${r.rps.toFixed(0).padStart(8)} req/s  ${cpuPer.toFixed(1)} µs CPU/req  (${r.protocol})`);
+            console.log(`[${round + 1}/${opts.rounds}] ${sc.padEnd(7)} ${server.name.padEnd(12)} ${r.rps.toFixed(0).padStart(8)} req/s  ${cpuPer.toFixed(1)} µs CPU/req  (${r.protocol})`);
           }
         } finally {
           await stopChild(s.child, 'SIGKILL');
         }
       }
-      for (const sc of scenarios) for (const s of SERVERS) ratios[`${sc} ${s.name}`].push(inRound[`${sc} ${s.name}`] / inRound[`${sc} node:http2`]);
+      for (const sc of scenarios) for (const s of servers) ratios[`${sc} ${s.name}`].push(inRound[`${sc} ${s.name}`] / inRound[`${sc} node:http2`]);
     }
     const fmt = (x) => Math.round(x).toLocaleString('en-US');
     const rows = [];
     for (const sc of scenarios) {
-      for (const s of SERVERS) {
+      for (const s of servers) {
         const k = `${sc} ${s.name}`;
         rows.push(`| ${sc} | ${s.name} | ${fmt(median(runs[k]))} | ${median(ratios[k]).toFixed(2)} | ${median(cpu[k]).toFixed(1)} | ${runs[k].map(fmt).join(', ')} |`);
       }

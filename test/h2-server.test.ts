@@ -165,6 +165,23 @@ test('server.http2: a session with no stream open is closed after server.keep_al
   await within(closed, 'the idle session to close');
 });
 
+test('server.http2: a session with a stream open is not closed at server.keep_alive_timeout; it is once the stream is done', async (t) => {
+  const s = await site(t, true, { 'server.keep_alive_timeout': 0.2 });
+  const session = h2Connect(s.running.url, s.files.cert);
+  t.after(() => { session.destroy(); });
+  let goaway = false;
+  session.on('goaway', () => { goaway = true; });
+  const closed = new Promise<void>((resolve) => session.once('close', resolve));
+  const open = h2Request(session, '/hold');
+  await waitFor(() => s.held() === 1, 'the request to reach its handler', GUARD_MS);
+  // Three keep-alive timeouts with the stream open: the session counts it (from its request to the request's 'close').
+  await new Promise((resolve) => setTimeout(resolve, 600));
+  assert.equal(goaway, false, 'no GOAWAY while a stream is open');
+  s.release();
+  assert.equal((await within(open, 'the held answer')).status, 200);
+  await within(closed, 'the idle session to close once the stream is done');
+});
+
 /** A raw h2 client writing frames by hand: it ignores the server's SETTINGS, as a hostile one does. */
 interface RawH2 {
   write(frames: Buffer): void;

@@ -1,7 +1,9 @@
 // Drupe over HTTP/2 with TLS (server.http2 and the server.ssl_* keys): the h2 scenario's
-// /hello and /stream, as drupe.mjs answers them. CERT and KEY name the PEM files.
-import { App, serve, exposed } from '../../dist/index.js';
+// /hello and /stream, as drupe.mjs answers them. CERT and KEY name the PEM files; DRUPE_DIST, another
+// build's dist/index.js (bench/h2.mjs --before).
 import { port, host, HELLO, CHUNK, STREAM_CHUNKS, ready } from './common.mjs';
+
+const { App, serve, exposed } = await import(process.env.DRUPE_DIST ?? '../../dist/index.js');
 
 const root = {
   hello: exposed(() => HELLO),

@@ -1,12 +1,13 @@
 // The node server serve() listens with: node:http, node:https, or node:http2 (`server.http2`),
 // set up from the global config, and HTTP/2's side of a graceful close (GOAWAY, then a cut).
-import { createServer as createHttpServer, type Server as HttpServer, type ServerOptions } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerOptions } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import {
   constants,
   createSecureServer,
   createServer as createH2Server,
   type Http2SecureServer,
+  type Http2ServerRequest,
   type Http2Server,
   type Http2Session,
   type SecureServerOptions,
@@ -111,6 +112,8 @@ interface Tracked {
   open: number;
   /** The newest open stream; the others follow through `kNext`. */
   head: Linked | undefined;
+  /** Its requests' 'close' listener: one function a session, `this` the request. */
+  closed: (this: Http2ServerRequest) => void;
 }
 
 /**
@@ -123,6 +126,13 @@ interface Tracked {
  * collection work through it (the old Set of all streams cost 25,000 instructions a request
  * on /hello, some 13 %; bench/instructions.sh /hello h2-drupe). Each session keeps one idle
  * timer for its life, restarted rather than made anew.
+ *
+ * A stream counts as open from its request (the 'request' and 'checkContinue' events, which every
+ * stream the app answers comes through) until its request's 'close'. Not the stream's own
+ * 'close': node's compatibility layer has two listeners there already, and a third turns the
+ * stream's listener array into one of 19 slots (144 bytes more a stream in flight:
+ * bench/h2-retained.mjs); the request's 'close' has no other listener. A CONNECT stream, or one
+ * whose Expect node refuses, never reaches the app and ends at once.
  */
 function trackSessions(server: Http2Server | Http2SecureServer, idleMs: number): H2Sessions {
   const sessions = new Map<Http2Session, Tracked>();
@@ -133,29 +143,23 @@ function trackSessions(server: Http2Server | Http2SecureServer, idleMs: number):
     socket.once('close', () => sockets.delete(socket));
   });
   server.on('session', (session: Http2Session) => {
-    const tracked: Tracked = { open: 0, head: undefined };
-    sessions.set(session, tracked);
     const timer = idleMs > 0 ? setTimeout(() => { if (tracked.open === 0) session.close(); }, idleMs).unref() : undefined;
-    // One close listener per session, shared by its streams ('close' fires once per stream, and
-    // `this` is the stream): no closure and no once-wrapper per request.
-    function streamClosed(this: Linked): void {
-      const prev = this[kPrev];
-      const next = this[kNext];
-      if (prev === undefined) tracked.head = next;
-      else prev[kNext] = next;
-      if (next !== undefined) next[kPrev] = prev;
-      this[kPrev] = this[kNext] = undefined;
-      if (--tracked.open === 0 && !session.closed && !session.destroyed) timer?.refresh();
-    }
-    session.on('stream', (stream: Linked) => {
-      tracked.open++;
-      const head = tracked.head;
-      stream[kPrev] = undefined;
-      stream[kNext] = head;
-      if (head !== undefined) head[kPrev] = stream;
-      tracked.head = stream;
-      stream.on('close', streamClosed);
-    });
+    const tracked: Tracked = {
+      open: 0,
+      head: undefined,
+      // 'close' fires once per request: no closure and no once-wrapper per request.
+      closed(this: Http2ServerRequest): void {
+        const stream = this.stream as Linked;
+        const prev = stream[kPrev];
+        const next = stream[kNext];
+        if (prev === undefined) tracked.head = next;
+        else prev[kNext] = next;
+        if (next !== undefined) next[kPrev] = prev;
+        stream[kPrev] = stream[kNext] = undefined;
+        if (--tracked.open === 0 && !session.closed && !session.destroyed) timer?.refresh();
+      },
+    };
+    sessions.set(session, tracked);
     session.once('close', () => {
       clearTimeout(timer);
       sessions.delete(session);
@@ -164,6 +168,22 @@ function trackSessions(server: Http2Server | Http2SecureServer, idleMs: number):
     session.on('error', () => {});
     if (closing) session.close();
   });
+  const opened = (req: Http2ServerRequest | IncomingMessage): void => {
+    // An HTTP/1.1 request (`allowHTTP1`) has no stream.
+    const stream = (req as Http2ServerRequest).stream as Linked | undefined;
+    if (stream === undefined || req.httpVersionMajor !== 2) return;
+    const tracked = sessions.get(stream.session!);
+    if (tracked === undefined) return;
+    tracked.open++;
+    const head = tracked.head;
+    stream[kPrev] = undefined;
+    stream[kNext] = head;
+    if (head !== undefined) head[kPrev] = stream;
+    tracked.head = stream;
+    req.on('close', tracked.closed);
+  };
+  server.on('request', opened);
+  server.on('checkContinue', opened);
   return {
     goaway() {
       closing = true;

@@ -107,6 +107,17 @@ export class AppHost implements PipelineHost {
     this.#finished();
   }
 
+  /** A streamed body goes on after `handle` returned: it stays in flight until `streamEnded`. */
+  streamStarted(): void {
+    this.#inFlight++;
+  }
+
+  /** The writer ended a streamed body's request; `ending` is a promise while its on_end_request hooks run. */
+  streamEnded(ctx: Exchange, ending: void | Promise<void>): void {
+    if (ending) ending.then(this.#finished, (err: unknown) => this.#failed(err, ctx.request.raw, ctx.res));
+    else this.#finished();
+  }
+
   readonly #finished = (): void => {
     if (--this.#inFlight === 0 && this.#idle !== undefined) {
       const resolve = this.#idle;

@@ -1,6 +1,6 @@
 import { Buffer } from 'node:buffer';
 import { bufferedShape, JsonBody, shapeOf, type BodyShape, type ChunkSource, type Encode } from '../body/body.js';
-import { CONTENT_TYPE, kFraming } from '../http/headers.js';
+import { CONTENT_TYPE, kFraming, type Headers } from '../http/headers.js';
 import { declaredLength, type Ready } from '../http/writer.js';
 import { DrupeError } from '../lib/errors.js';
 import { charsetOf, encodingFor } from '../lib/media-type.js';
@@ -37,11 +37,18 @@ export function finalize(ctx: RequestContext): Ready | Promise<Ready> {
 
 const NO_MORE: ChunkSource = { next: () => null, close: () => undefined };
 
-async function finalizeShaped(ctx: RequestContext): Promise<Ready> {
+/**
+ * Not async: a body whose shape and first chunk are at hand (a generator, a
+ * string or bytes in an unusual charset) is ready at once, with no promise
+ * for the pipeline to wait on — and no suspended frame while it would.
+ */
+function finalizeShaped(ctx: RequestContext): Ready | Promise<Ready> {
+  const shaped = shapeOf(ctx.response.body, ctx, encoderFor(ctx.response.headers));
+  return isThenable(shaped) ? Promise.resolve(shaped).then((shape) => readyFor(ctx, shape)) : readyFor(ctx, shaped);
+}
+
+function readyFor(ctx: RequestContext, shape: BodyShape): Ready | Promise<Ready> {
   const { response } = ctx;
-  const encode = encoderFor(ctx);
-  const shaped = shapeOf(response.body, ctx, encode);
-  const shape: BodyShape = isThenable(shaped) ? await shaped : shaped;
   if (shape.kind === 'bytes' && response.committed) return { kind: 'stream', source: NO_MORE, first: shape.data };
   if (shape.kind === 'bytes') {
     if (shape.json && (response.headers[kFraming] & CONTENT_TYPE) === 0) response.headers.set('Content-Type', 'application/json');
@@ -52,19 +59,17 @@ async function finalizeShaped(ctx: RequestContext): Promise<Ready> {
     response.headers.set('Content-Length', shape.length);
     return { kind: 'stream', source: shape.source, first: undefined };
   }
-  if (!response.stream) {
-    const bytes = bufferedShape(shape.source, ctx.plan!.settings.maxBuffered);
-    return isThenable(bytes) ? await bytes : bytes;
-  }
+  if (!response.stream) return bufferedShape(shape.source, ctx.plan!.settings.maxBuffered);
   ctx.streamed = true;
   declaredLength(ctx); // a malformed Content-Length is a 500 now, while an error page can still be sent
   // HEAD too runs the producer to its commit point, so its status and headers are GET's (S7).
   const policy = ctx.plan!.settings.streamCommit;
-  if (policy === 'immediately') return { kind: 'stream', source: shape.source, first: undefined };
-  const first = shape.source.next();
-  if (!isThenable(first)) return { kind: 'stream', source: shape.source, first };
-  if (policy === 'first-chunk') return { kind: 'stream', source: shape.source, first: await first };
-  return raceFirstChunk(shape.source, first, policy);
+  const source = shape.source;
+  if (policy === 'immediately') return { kind: 'stream', source, first: undefined };
+  const first = source.next();
+  if (!isThenable(first)) return { kind: 'stream', source, first };
+  if (policy === 'first-chunk') return first.then((chunk) => ({ kind: 'stream', source, first: chunk }));
+  return raceFirstChunk(source, first, policy);
 }
 
 /** `response.stream_commit: N`: wait up to N ms for the first chunk, then commit anyway. */
@@ -86,26 +91,25 @@ async function raceFirstChunk(source: ChunkSource, first: Promise<Buffer | null>
  * How strings become bytes: the charset of the response's Content-Type
  * (UTF-8 by default), looked up when each string is encoded, so a
  * Content-Type a generator sets before it yields applies to what it yields (B3).
+ * Two closures over one context, no helper closure: a streamed response
+ * keeps its encoder for as long as it streams.
  */
-function encoderFor(ctx: RequestContext): Encode {
-  const headers = ctx.response.headers;
+function encoderFor(headers: Headers): Encode {
   let type: string | undefined | null = null; // null: not looked up yet
   let encode: Encode = utf8;
-  const now = (): Encode => {
+  const encoder: Encode = (s) => {
     // No Content-Type of the handler's yet: the default's charset, UTF-8, with no lookup.
-    if ((headers[kFraming] & CONTENT_TYPE) === 0) return utf8;
+    if ((headers[kFraming] & CONTENT_TYPE) === 0) return utf8(s);
     const t = headers.get('content-type');
-    if (t !== type) {
-      type = t;
-      encode = encoderForType(t);
-    }
-    return encode;
+    if (t !== type) encode = encoderForType((type = t));
+    return encode(s);
   };
-  const encoder: Encode = (s) => now()(s);
   // For the writer: UTF-8 text left a string, which node encodes as it writes.
   encoder.text = (s) => {
-    const e = now();
-    return e === utf8 ? s : e(s);
+    if ((headers[kFraming] & CONTENT_TYPE) === 0) return s;
+    const t = headers.get('content-type');
+    if (t !== type) encode = encoderForType((type = t));
+    return encode === utf8 ? s : encode(s);
   };
   return encoder;
 }

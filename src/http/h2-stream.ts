@@ -108,6 +108,25 @@ export function respond(res: ServerResponse, status: number, head: H2Head, whole
 }
 
 /**
+ * The h2 name of each header name a head list has held: lower-case, or null for a
+ * connection-specific field. Most responses repeat the same few names (Content-Type, Server,
+ * X-Accel-Buffering…): one lookup each, no lower-cased copy per response. Bounded, as a
+ * handler may set any names.
+ */
+const H2_NAMES = new Map<string, string | null>();
+const H2_NAMES_MAX = 1000;
+
+function h2Name(name: string): string | null {
+  let out = H2_NAMES.get(name);
+  if (out === undefined) {
+    const lower = name.toLowerCase();
+    out = CONNECTION_SPECIFIC.has(lower) ? null : lower;
+    if (H2_NAMES.size < H2_NAMES_MAX) H2_NAMES.set(name, out);
+  }
+  return out;
+}
+
+/**
  * The head list (`name, value, name, value…`) as the object an h2 commit
  * hands to the stream's `respond` (node's own form of a head), without
  * connection-specific fields: whatever a handler or tool set, none is
@@ -116,8 +135,8 @@ export function respond(res: ServerResponse, status: number, head: H2Head, whole
 export function h2Head(head: Array<string | string[]>): H2Head {
   const out: H2Head = Object.create(null) as H2Head;
   for (let i = 0; i < head.length; i += 2) {
-    const name = (head[i] as string).toLowerCase();
-    if (CONNECTION_SPECIFIC.has(name)) continue;
+    const name = h2Name(head[i] as string);
+    if (name === null) continue;
     const value = head[i + 1]!;
     const had = out[name] as string | string[] | undefined;
     out[name] = had === undefined ? value : ([] as string[]).concat(had, value);

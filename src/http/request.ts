@@ -46,15 +46,12 @@ export class Request {
   #idNumber: number;
   #id: string | undefined;
   method: string;
-  /** The request target as sent (origin-form or absolute-form). */
-  readonly target: string;
   /** The path below the app's mount point (CherryPy's `path_info`), still percent-encoded as sent (an encoded '/' stays '%2F'). */
   path: string;
   /** Where the app is mounted (`Tree`): '' at the root, else '/blog'; the client sent `scriptName + path`. */
   readonly scriptName: string;
   /** The query string without '?', percent-encoded. */
   queryString: string;
-  readonly protocol: 'HTTP/1.1' | 'HTTP/1.0' | 'HTTP/2.0';
   /** The declared Content-Length, Transfer-Encoding and Expect, read from the raw header list (see `framingHeaders`). */
   readonly contentLength: string | undefined;
   readonly transferEncoding: string | undefined;
@@ -92,12 +89,10 @@ export class Request {
     this.#idPrefix = idPrefix;
     this.#idNumber = idNumber;
     this.method = req.method ?? 'GET';
-    this.target = req.url ?? '/';
     this.path = path;
     this.scriptName = scriptName;
     this.queryString = query;
     this.#h2 = h2;
-    this.protocol = this.#h2 ? 'HTTP/2.0' : req.httpVersionMinor === 0 && req.httpVersionMajor === 1 ? 'HTTP/1.0' : 'HTTP/1.1';
     this.#fallbackHost = fallbackHost;
     // node builds req.headers on first use: the framing headers every request needs come from the raw list.
     const raw = req.rawHeaders;
@@ -115,6 +110,13 @@ export class Request {
     this[kHostField] = authority ?? host;
     if (this.transferEncoding !== undefined) markChunkedBody(req); // its framing counts from here (HOSTILE 27)
   }
+
+  /** The request target as sent (origin-form or absolute-form); this and `protocol` are read from `raw`, not kept in fields. */
+  get target(): string {
+    return this.raw.url ?? '/';
+  }
+
+  get protocol(): 'HTTP/1.1' | 'HTTP/1.0' | 'HTTP/2.0' { return this.#h2 ? 'HTTP/2.0' : this.raw.httpVersionMinor === 0 && this.raw.httpVersionMajor === 1 ? 'HTTP/1.0' : 'HTTP/1.1'; }
 
   /** A per-process unique id, also in the access and error logs. */
   get id(): string {

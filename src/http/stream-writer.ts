@@ -22,6 +22,14 @@ const DRAIN = 2;
 const TURN = 3;
 const DONE = 4;
 
+/** A writer's flags. TEXT: UTF-8 text goes to node as a string; MEASURE: string chunks are measured (see `start`). */
+const TEXT = 1;
+const MEASURE = 2;
+/** A string chunk went out unmeasured: `sent` no longer counts every byte. */
+const UNMEASURED = 4;
+/** `start` returned with the body still streaming: its end goes to `host.streamEnded`. */
+const DETACHED = 8;
+
 type Pulled = Chunk | null | undefined | Promise<Chunk | null>;
 
 /** What follows a streamed body, whichever way it ended (the pipeline's end of the request). */
@@ -33,8 +41,11 @@ type After = (host: WriterHost, ctx: Exchange) => void | Promise<void>;
  * the client can tell a complete body from a cut one; then `after`. The
  * writer calls `after` itself, so that the caller need not wait with a
  * frame of its own for as long as the body streams. Returns what `after`
- * returns when the whole body went out at once, else a promise settled
- * once `after`'s has. Only `after` may throw, or reject the promise.
+ * returns when the whole body went out at once (only `after` may throw).
+ * Otherwise it returns nothing once the stream is under way, having told
+ * the host (`streamStarted`), and hands what `after` returns, or a promise
+ * rejected with what it threw, to `host.streamEnded` at the end: no
+ * promise is held for as long as the body streams.
  */
 export function sendStream<H extends WriterHost, X extends Exchange>(
   host: H,
@@ -64,9 +75,9 @@ function nextTurn(writer: StreamWriter): void {
  * function: the pump runs synchronously until it must wait (a pending
  * chunk, a drain, a fairness turn) and the event resumes it. Every
  * young-generation collection copies what each stream in flight holds:
- * this way a stream holds this one object and its two listeners, and a
- * promise only if it had to wait — no suspended async
- * frame, no context of closures, no promise per drain.
+ * this way a stream holds this one object and its two listeners — no
+ * suspended async frame, no context of closures, no promise per drain
+ * and none for its end.
  */
 class StreamWriter {
   readonly #host: WriterHost;
@@ -76,13 +87,10 @@ class StreamWriter {
   #state = RUNNING;
   #gone: boolean;
   #declared: number | null = null;
-  /** UTF-8 text goes to node as a string (see `start`). */
-  #text = false;
-  /** Whether string chunks are measured (see `start`). */
-  #measure = false;
-  /** Bytes written, as long as every chunk was measured; strings left unmeasured are counted apart. */
+  /** TEXT, MEASURE, UNMEASURED, DETACHED: one field, not four (a stream in flight is copied whole by each scavenge). */
+  #flags = 0;
+  /** Bytes written, as long as every chunk was measured (no UNMEASURED string yet); and chunks. */
   #sent = 0;
-  #unmeasured = 0;
   #written = 0;
   /** Fairness (S4): bytes and chunks since the writer last yielded a turn. */
   #burst = 0;
@@ -96,8 +104,6 @@ class StreamWriter {
   readonly #onDrain: () => void;
   #onChunk: ((chunk: Chunk | null) => void) | undefined;
   #onChunkError: ((err: unknown) => void) | undefined;
-  /** Settles `start`'s promise, once there is one (a promise that rejects, if `after` throws). */
-  #resolve: ((ending: void | Promise<void>) => void) | undefined;
 
   /** What `after` returned when the body ended before `start` did. */
   #ending: void | Promise<void> = undefined;
@@ -138,18 +144,17 @@ class StreamWriter {
       if (committing && this.#ctx.streamed && (first === undefined || first instanceof Promise)) res.flushHeaders();
       // UTF-8 text goes to node as a string, which it encodes as it writes, with no Buffer per chunk —
       // unless the head may still travel glued to it: node would encode that head as UTF-8 too.
-      this.#text = !(response.headers[kHasLatin1] || hasNonAscii(response[kCustomReason]));
+      if (!(response.headers[kHasLatin1] || hasNonAscii(response[kCustomReason]))) this.#flags |= TEXT;
       // A string's bytes are counted only for a reader of the count, a declared length or the access
       // line: node counts them again as it writes the string, and the count is a scan of the whole string.
-      this.#measure = declared !== null || this.#ctx.started !== 0;
+      if (declared !== null || this.#ctx.started !== 0) this.#flags |= MEASURE;
       this.#pump(first);
     } catch (err) {
       this.#fail(err);
     }
     if (this.#state === DONE) return this.#ending;
-    return new Promise<void>((resolve: (ending: void | Promise<void>) => void) => {
-      this.#resolve = resolve;
-    });
+    this.#flags |= DETACHED;
+    this.#host.streamStarted();
   }
 
   /**
@@ -160,7 +165,7 @@ class StreamWriter {
    */
   #pump(chunk: Pulled): void {
     for (;;) {
-      if (chunk === undefined) chunk = this.#source.next(this.#text);
+      if (chunk === undefined) chunk = this.#source.next((this.#flags & TEXT) !== 0);
       // A source's promises are native (chunk-source.ts): a type test, not a `.then` lookup per chunk.
       if (chunk instanceof Promise) {
         this.#state = CHUNK;
@@ -182,14 +187,14 @@ class StreamWriter {
     // Bytes, not UTF-16 units: a string is measured as UTF-8.
     let size = chunk.length;
     if (typeof chunk === 'string') {
-      if (this.#measure) size = Buffer.byteLength(chunk);
-      else this.#unmeasured++;
+      if ((this.#flags & MEASURE) !== 0) size = Buffer.byteLength(chunk);
+      else this.#flags |= UNMEASURED;
     }
     const declared = this.#declared;
     if (declared !== null && this.#sent + size > declared) {
       throw new DrupeError('DRUPE_ERR_CONTENT_LENGTH', `The streamed body produced more than its declared Content-Length (${declared} bytes)`);
     }
-    if (this.#unmeasured === 0) this.#sent += size;
+    if ((this.#flags & UNMEASURED) === 0) this.#sent += size;
     this.#written++;
     this.#burst += size;
     const source = this.#source;
@@ -268,7 +273,7 @@ class StreamWriter {
       else {
         ctx.outcome = 'error';
         const { request } = ctx;
-        const after = this.#unmeasured === 0 ? `${this.#sent} bytes` : `${this.#written} chunks`;
+        const after = (this.#flags & UNMEASURED) === 0 ? `${this.#sent} bytes` : `${this.#written} chunks`;
         this.#host.logError(`Stream of ${request.method} ${request.scriptName}${request.path} failed after ${after}; response truncated`, err, request.id);
         quietly(this.#source.close());
         truncate(ctx, err, this.#host);
@@ -289,9 +294,8 @@ class StreamWriter {
     this.#ctx.res.off('close', this.#onClose);
     this.#ctx.res.off('drain', this.#onDrain);
     this.#host.streams.delete(ctx);
-    const resolve = this.#resolve;
-    this.#resolve = this.#onChunk = this.#onChunkError = undefined;
-    if (resolve === undefined) {
+    this.#onChunk = this.#onChunkError = undefined;
+    if ((this.#flags & DETACHED) === 0) {
       this.#ending = this.#after(this.#host, ctx); // still in `start`: it returns this
       return;
     }
@@ -301,6 +305,6 @@ class StreamWriter {
     } catch (err) {
       ending = Promise.reject(err);
     }
-    resolve(ending);
+    this.#host.streamEnded(ctx, ending);
   }
 }

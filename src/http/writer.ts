@@ -47,6 +47,13 @@ export interface WriterHost {
   readonly serverHeader: string;
   readonly streams: LiveList<Exchange>;
   logError(message: string, err: unknown, requestId: string): void;
+  /**
+   * A streamed body goes on after the pipeline's call returned (stream-writer.ts): the writer
+   * ends that request itself, and tells the host through these rather than through a promise
+   * a stream in flight would keep alive. `ending`: what ending the request returned.
+   */
+  streamStarted(): void;
+  streamEnded(ctx: Exchange, ending: void | Promise<void>): void;
 }
 
 const DEFAULT_TYPE = 'text/html;charset=utf-8';
