@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpuMicros } from './load/proc.mjs';
 import { freePort, spawnReady, stopChild } from './load/server-process.mjs';
@@ -17,7 +17,7 @@ import { median } from './report.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(BENCH, '..');
-const SERVERS = [
+const ALL = [
   { name: 'fastify (JSON Schema, Ajv)', file: 'validate-fastify.mjs', env: {} },
   { name: 'drupe (zod)', file: 'validate-drupe.mjs', env: { SCHEMA: 'zod' } },
   { name: 'drupe (valibot)', file: 'validate-drupe.mjs', env: { SCHEMA: 'valibot' } },
@@ -32,9 +32,10 @@ function pinned(core, cmd, args) {
 
 async function start(server, flags) {
   const port = await freePort();
-  const [cmd, args] = pinned(1, process.execPath, [...flags, join(BENCH, 'servers', server.file), String(port)]);
+  const dir = server.dir ?? join(BENCH, 'servers');
+  const [cmd, args] = pinned(1, process.execPath, [...flags, join(dir, server.file), String(port)]);
   const { child } = await spawnReady(cmd, args, {
-    cwd: join(BENCH, 'servers'), env: { ...process.env, NODE_ENV: 'production', ...server.env },
+    cwd: dir, env: { ...process.env, NODE_ENV: 'production', ...server.env },
   }, live, 15_000);
   return { child, url: `http://127.0.0.1:${port}/users` };
 }
@@ -53,7 +54,9 @@ async function probe(url) {
 }
 
 export async function main(argv) {
-  const opts = parseOptions('validate', { rounds: 3, duration: 5, warmup: 2, connections: 50, 'node-flags': '--min-semi-space-size=16' }, argv);
+  const opts = parseOptions('validate', { rounds: 3, duration: 5, warmup: 2, connections: 50, 'node-flags': '--min-semi-space-size=16', before: '' }, argv);
+  // --before=<checkout>: an earlier build (its dist/ and bench/ installed) as 'before: drupe (…)' in the same rounds.
+  const SERVERS = opts.before === '' ? ALL : [...ALL, ...ALL.filter((s) => s.file === 'validate-drupe.mjs').map((s) => ({ ...s, name: `before: ${s.name}`, dir: join(resolve(opts.before), 'bench', 'servers') }))];
   for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { for (const c of live) c.kill('SIGKILL'); process.exit(130); });
   if (spawnSync('wrk', ['-v']).error) { console.error('validate: needs wrk (apt-get install wrk)'); process.exit(1); }
   pin = cpus().length >= 2 && !spawnSync('taskset', ['-c', '0', 'true']).error;

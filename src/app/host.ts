@@ -82,15 +82,17 @@ export class AppHost implements PipelineHost {
 
   #run(req: IncomingMessage, res: ServerResponse): void {
     this.#inFlight++;
-    let pending: void | Promise<void>;
-    try {
-      pending = handle(this, req, res);
-    } catch (err) {
-      this.#failed(err, req, res);
-      return;
-    }
-    if (pending) pending.then(this.#finished, (err: unknown) => this.#failed(err, req, res));
-    else this.#finished();
+    // The pipeline tells `stepsDone` or `stepsFailed` (no `then` on a promise of its own, no closure).
+    handle(this, req, res, this);
+  }
+
+  /** The request's steps are over (lifecycle.ts, through drive). */
+  stepsDone(): void {
+    this.#finished();
+  }
+
+  stepsFailed(err: unknown, req: IncomingMessage, res: ServerResponse): void {
+    this.#failed(err, req, res);
   }
 
   /**

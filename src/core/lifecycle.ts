@@ -7,7 +7,7 @@ import { isH2 } from '../http/h2-stream.js';
 import { parseTarget, type Target } from '../http/target.js';
 import { abort, sendBytes, type Exchange, type Ready, type WriterHost } from '../http/writer.js';
 import { sendStream } from '../http/stream-writer.js';
-import { drive, type Steps } from '../lib/drive.js';
+import { drive, type Steps, type StepsEnd, type Wait } from '../lib/drive.js';
 import { HTTPError, InternalRedirect } from '../lib/errors.js';
 import { isThenable } from '../lib/thenable.js';
 import { errorResponse, isUnexpected, lastResort } from './error-response.js';
@@ -45,9 +45,9 @@ export interface PipelineHost extends WriterHost {
  * `await`. One generator, not one per stage: each costs an allocation and a
  * resumption per request.
  */
-export function handle(host: PipelineHost, req: IncomingMessage, res: ServerResponse): void | Promise<void> {
-  // A generator that returns a promise (a body still streaming) settles as that promise.
-  return drive(lifecycle(host, req, res)) as void | Promise<void>;
+export function handle(host: PipelineHost, req: IncomingMessage, res: ServerResponse, end: StepsEnd<IncomingMessage, ServerResponse>): void {
+  // `end` hears when the request is over: at once, or once its last step (or a body still streaming) settled.
+  drive(lifecycle(host, req, res), end, req, res);
 }
 
 /** node's parser marks a request that asks to switch protocols (undocumented in its types). */
@@ -72,7 +72,7 @@ function* lifecycle(host: PipelineHost, req: IncomingMessage, res: ServerRespons
   let error: unknown = NO_ERROR;
   /** Whether an HTTPError's or redirect's page goes through before_finalize: not when a before_finalize hook raised it. */
   let finalizePage = true;
-  let pending: void | PromiseLike<unknown> | undefined;
+  let pending: void | PromiseLike<unknown> | Wait | undefined;
   let value: unknown;
   try {
     // 1. Dispatch → hooks → handler → body, until a body is ready to write.

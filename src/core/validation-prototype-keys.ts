@@ -23,7 +23,9 @@ export function withoutPrototypeKeys(value: unknown): unknown {
   }
   const obj = value as Record<string, unknown>;
   let out: Record<string, unknown> | undefined;
-  for (const key of Object.keys(obj)) {
+  // for…in, not Object.keys: no array of keys made for every object of every body (own keys only, in the same order).
+  for (const key in obj) {
+    if (!Object.hasOwn(obj, key)) continue;
     const item = obj[key];
     if (isPrototypeKey(key, item)) {
       out ??= copyOf(obj);

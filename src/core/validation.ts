@@ -2,7 +2,8 @@ import { HTTPError } from '../lib/errors.js';
 import { isThenable } from '../lib/thenable.js';
 import { mediaType } from '../lib/media-type.js';
 import type { StandardSchemaIssue, StandardSchemaResult, StandardSchemaV1 } from '../lib/standard-schema.js';
-import type { InputDeclaration, Request } from '../http/request.js';
+import { kJsonWait, type InputDeclaration, type Request } from '../http/request.js';
+import type { Wait } from '../lib/drive.js';
 import type { Params } from '../http/form.js';
 import { declaredInput } from './expose.js';
 import { ValidationError, type ValidationIssue, type ValidationLocation } from './validation-error.js';
@@ -14,6 +15,8 @@ export interface CompiledInput {
   readonly params: StandardSchemaV1 | undefined;
   readonly body: StandardSchemaV1 | undefined;
   readonly args: StandardSchemaV1 | undefined;
+  /** Only a body is declared (no params, no args): `validateInput`'s short way. */
+  readonly bodyOnly: boolean;
   /** The params the schema names, when its library describes it as JSON Schema: CherryPy's argument errors without running it. */
   readonly paramKeys: ParamKeys | null;
 }
@@ -38,6 +41,7 @@ export function compileInput(handler: Function): CompiledInput | undefined {
       params: input.params,
       body: input.body,
       args: input.args,
+      bodyOnly: input.body !== undefined && input.params === undefined && input.args === undefined,
       paramKeys: input.params === undefined ? null : paramKeysOf(input.params),
     });
     compiled.set(handler, c);
@@ -52,10 +56,11 @@ export function compileInput(handler: Function): CompiledInput | undefined {
  * no body or the request has none. Kept apart so the pipeline awaits the
  * parse itself: no promise of validation's own between the body and the handler.
  */
-export function declaredBody(ctx: ValidationTarget, input: CompiledInput): Promise<unknown> | undefined {
+export function declaredBody(ctx: ValidationTarget, input: CompiledInput): Wait | Promise<unknown> | undefined {
   if (input.body === undefined || !ctx.request.hasBody) return undefined;
   if (!isJsonBody(ctx)) throw new HTTPError(415, 'Expected a JSON request body (application/json)');
-  return ctx.request.json();
+  // request.json()'s read as a Wait (json-wait.ts): the pipeline resumes from the body's last chunk, no promise between.
+  return ctx.request[kJsonWait]();
 }
 
 /**
@@ -66,6 +71,11 @@ export function declaredBody(ctx: ValidationTarget, input: CompiledInput): Promi
  * throws is not the client's fault: it propagates (a logged 500).
  */
 export function validateInput(ctx: ValidationTarget, input: CompiledInput, body: unknown): void | Promise<void> {
+  // A body alone, the usual declaration for a POST: its result handed over with no record of where it came from.
+  if (input.bodyOnly) {
+    const result = input.body!['~standard'].validate(withoutPrototypeKeys(body));
+    return isThenable(result) ? Promise.resolve(result).then((r) => useBody(ctx, r)) : useBody(ctx, result);
+  }
   const { request } = ctx;
   let params: Params | undefined;
   if (input.params !== undefined) {
@@ -89,6 +99,12 @@ export function validateInput(ctx: ValidationTarget, input: CompiledInput, body:
     return;
   }
   apply(ctx, params, [pv, av, bv].filter((r): r is Settled => r !== undefined));
+}
+
+/** The body's result alone (`bodyOnly`): its value, or the issues raised as `apply` raises them. */
+function useBody(ctx: ValidationTarget, result: StandardSchemaResult<unknown>): void {
+  if (result.issues === undefined) ctx.body = result.value;
+  else apply(ctx, undefined, [{ location: 'body', result }]);
 }
 
 /** A body declared by a schema is JSON: a JSON media type, or whatever tools.json_in accepted for the route. */

@@ -75,47 +75,57 @@ export const asIs = (body: Buffer): Buffer => body;
  * promise of its own between the socket and the code awaiting the value.
  */
 export function readBodyAs<T>(req: IncomingMessage, limit: number, chunked: boolean, keep: boolean, finish: (body: Buffer) => T): Promise<T> {
-  return new Promise((resolve, reject) => {
-    // Most bodies arrive in one chunk: an array only from the second on.
-    let first: Buffer | undefined;
-    let more: Buffer[] | undefined;
-    let size = 0;
-    let ended = false;
-    const start = wireStart(req, chunked);
-    const onData = (chunk: Buffer): void => {
-      size += chunk.length;
-      if (size > limit || (start >= 0 && wireExceeds(req, start, limit))) {
-        stopListening(req, onData, onOver);
-        req.pause();
-        reject(tooLarge(limit, size <= limit));
-        return;
-      }
-      if (!keep) return;
-      if (first === undefined) first = chunk;
-      else (more ??= [first]).push(chunk);
-    };
-    // 'end', 'error' and 'close' in one listener (one closure, not three): only 'error' passes an
-    // argument, the client's connection failing; otherwise the body has ended, or the request closed first.
-    const onOver = (err?: unknown): void => {
-      if (err !== undefined) {
-        stopListening(req, onData, onOver);
-        reject(new ClientGoneError(err));
-      } else if (req.readableEnded) {
-        if (ended) return; // the 'close' after 'end'
-        ended = true;
-        let out: T;
-        try { out = finish(more !== undefined ? Buffer.concat(more) : (first ?? Buffer.alloc(0))); } catch (e) { reject(e); return; }
-        resolve(out);
-      } else if (!req.complete) {
-        stopListening(req, onData, onOver);
-        reject(new ClientGoneError());
-      }
-    };
-    req.on('data', onData);
-    req.on('end', onOver);
-    req.on('error', onOver);
-    req.on('close', onOver);
-  });
+  return new Promise((resolve, reject) => readBodyInto(req, limit, chunked, keep, { finish, done: resolve, failed: reject }));
+}
+
+/** Where a body read ends: `finish` makes the result of the bytes, then `done` or `failed` hears it, once. */
+export interface BodySink<T> {
+  finish(body: Buffer): T;
+  done(value: T): void;
+  failed(err: unknown): void;
+}
+
+/** `readBodyAs` for a caller with no promise to settle (json-wait.ts): the result goes to `sink`. */
+export function readBodyInto<T>(req: IncomingMessage, limit: number, chunked: boolean, keep: boolean, sink: BodySink<T>): void {
+  // Most bodies arrive in one chunk: an array only from the second on.
+  let first: Buffer | undefined;
+  let more: Buffer[] | undefined;
+  let size = 0;
+  let ended = false;
+  const start = wireStart(req, chunked);
+  const onData = (chunk: Buffer): void => {
+    size += chunk.length;
+    if (size > limit || (start >= 0 && wireExceeds(req, start, limit))) {
+      stopListening(req, onData, onOver);
+      req.pause();
+      sink.failed(tooLarge(limit, size <= limit));
+      return;
+    }
+    if (!keep) return;
+    if (first === undefined) first = chunk;
+    else (more ??= [first]).push(chunk);
+  };
+  // 'end', 'error' and 'close' in one listener (one closure, not three): only 'error' passes an
+  // argument, the client's connection failing; otherwise the body has ended, or the request closed first.
+  const onOver = (err?: unknown): void => {
+    if (err !== undefined) {
+      stopListening(req, onData, onOver);
+      sink.failed(new ClientGoneError(err));
+    } else if (req.readableEnded) {
+      if (ended) return; // the 'close' after 'end'
+      ended = true;
+      let out: T;
+      try { out = sink.finish(more !== undefined ? Buffer.concat(more) : (first ?? Buffer.alloc(0))); } catch (e) { sink.failed(e); return; }
+      sink.done(out);
+    } else if (!req.complete) {
+      stopListening(req, onData, onOver);
+      sink.failed(new ClientGoneError());
+    }
+  };
+  req.on('data', onData);
+  req.on('end', onOver);
+  req.on('error', onOver);
+  req.on('close', onOver);
 }
 
 /**

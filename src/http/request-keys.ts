@@ -16,3 +16,7 @@ export const kCleanup = Symbol('drupe.request.cleanup');
 export const kHostField = Symbol('drupe.request.hostField');
 /** tools.sessions hands the request its session. */
 export const kSetSession = Symbol('drupe.request.setSession');
+/** The pipeline reads a declared JSON body as a Wait (json-wait.ts); these two fill what json() gives later. */
+export const kJsonWait = Symbol('drupe.request.jsonWait');
+export const kParseJson = Symbol('drupe.request.parseJson');
+export const kJsonSettled = Symbol('drupe.request.jsonSettled');

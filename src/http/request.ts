@@ -15,15 +15,17 @@ import type { RouteConfig, RouteSettings } from './route-settings.js';
 import { appUrl } from './site-url.js';
 import type { Declared, InputDeclaration } from './declared-input.js';
 import {
-  kSettings, kIsIndex, kPinRemote, kSetForwarded, kOwnParams, kAbort, kContinuePending, kProcessForm, kRedirectTo, kHasTempFiles, kCleanup, kHostField, kSetSession,
+  kSettings, kIsIndex, kPinRemote, kSetForwarded, kOwnParams, kAbort, kContinuePending, kProcessForm, kRedirectTo, kHasTempFiles, kCleanup, kHostField, kSetSession, kJsonWait, kParseJson, kJsonSettled,
 } from './request-keys.js';
+import { JsonWait } from './json-wait.js';
+import { SeldomState } from './request-seldom.js';
 import { h2Stream, isH2, onClientGone } from './h2-stream.js';
 
 export type { Params, ParamValue } from './form.js';
 export type { InputDeclaration } from './declared-input.js';
 
 export {
-  kSettings, kIsIndex, kPinRemote, kSetForwarded, kOwnParams, kAbort, kContinuePending, kProcessForm, kRedirectTo, kHasTempFiles, kCleanup, kHostField, kSetSession,
+  kSettings, kIsIndex, kPinRemote, kSetForwarded, kOwnParams, kAbort, kContinuePending, kProcessForm, kRedirectTo, kHasTempFiles, kCleanup, kHostField, kSetSession, kJsonWait,
 } from './request-keys.js';
 
 /** `request.config` before a route was found (a request whose target could not be parsed). */
@@ -65,28 +67,20 @@ export class Request {
   #res: ServerResponse;
   /** Over HTTP/2 (node's compatibility API): `:authority` is the host, the signal watches the stream. */
   readonly #h2: boolean;
-  #scheme: 'http' | 'https' | undefined;
-  #host: string | undefined;
   #fallbackHost: string;
   #remote: { readonly ip: string; readonly port: number } | undefined;
   #ip: string | undefined;
-  #json: Promise<unknown> | undefined;
+  /** json()'s promise; the pipeline's JsonWait until json() is called (its promise made only then). */
+  #json: Promise<unknown> | JsonWait | undefined;
   #query: Params | undefined;
   #params: Params | undefined;
   #cookies: Record<string, string> | undefined;
-  #signedCookies: Record<string, string> | undefined;
-  #session: Session | undefined;
   #body: Promise<Buffer> | undefined;
   /** The bytes json() read itself, for bytes() and text() after it. */
   #bytes: Buffer | undefined;
   #bodyTaken = false;
-  #abort: AbortController | undefined;
-  #closedReason: RequestAbortedError | undefined;
-  #continueSent = false;
-  /** An InternalRedirect dropped the body: the handler now sees none (the lifecycle still settles what was sent). */
-  #bodyDropped = false;
-  /** Temp files of spooled uploads, deleted when the request ends. */
-  #tempFiles: string[] | undefined;
+  /** Made on its first write (request-seldom.ts). */
+  #seldom: SeldomState | undefined;
 
   /** `h2`: the request came over HTTP/2 (`isH2`, h2-stream.ts), decided by the caller. */
   constructor(req: IncomingMessage, res: ServerResponse, idPrefix: string, idNumber: number, path: string, query: string, fallbackHost: string, scriptName: string, h2 = isH2(req)) {
@@ -141,32 +135,25 @@ export class Request {
 
   /** 'https' on a TLS socket (or as a trusted proxy reports it, with `tools.proxy`). */
   get scheme(): 'http' | 'https' {
-    return (this.#scheme ??= (this.raw.socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http');
+    return (this.#seldom?.scheme ?? (this.#more().scheme = (this.raw.socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http'));
   }
 
   /** The Host header (or the server's address when it is missing or malformed; or a trusted proxy's X-Forwarded-Host). */
   get host(): string {
-    if (this.#host === undefined) {
-      const host = this.#h2 ? this[kHostField] : this.headers.host;
-      this.#host = typeof host === 'string' && HOST_OK.test(host) ? host : this.#fallbackHost;
-    }
-    return this.#host;
+    const known = this.#seldom?.host;
+    if (known !== undefined) return known;
+    const host = this.#h2 ? this[kHostField] : this.headers.host;
+    return (this.#more().host = typeof host === 'string' && HOST_OK.test(host) ? host : this.#fallbackHost);
   }
 
-  /**
-   * `scheme://host` as the client addressed this site (the port as the Host
-   * header gives it; behind a trusted proxy, with `tools.proxy`, the one it
-   * reports). CherryPy's `request.base`.
-   */
+  /** `scheme://host` as the client addressed this site (the Host header's port; with `tools.proxy`, what a trusted proxy reports). CherryPy's `request.base`. */
   get base(): string {
     return `${this.scheme}://${this.host}`;
   }
 
   /**
-   * An absolute URL on this site, as CherryPy's `cherrypy.url()` builds it
-   * (site-url.ts, `appUrl`): '' is the current path, '/x' is the app's own
-   * (under `scriptName`), a relative path resolves as a browser would;
-   * `query` (a string, or params) is appended.
+   * An absolute URL on this site, as CherryPy's `cherrypy.url()` builds it (site-url.ts, `appUrl`): '' is the current
+   * path, '/x' is the app's own (under `scriptName`), a relative path resolves as a browser would; `query` is appended.
    */
   url(path = '', query: string | Readonly<Record<string, string | readonly string[]>> = ''): string {
     const qs = typeof query === 'string' ? (query.startsWith('?') ? query.slice(1) : query) : stringifyParams(query);
@@ -186,8 +173,8 @@ export class Request {
   /** What a trusted proxy says about the client and the request's id (tools.proxy). A host that is not a valid Host value is ignored. */
   [kSetForwarded](from: { scheme?: 'http' | 'https'; host?: string; ip?: string; id?: string }): void {
     if (from.id !== undefined) this.#id = from.id;
-    if (from.scheme !== undefined) this.#scheme = from.scheme;
-    if (from.host !== undefined && HOST_OK.test(from.host)) this.#host = from.host;
+    if (from.scheme !== undefined) this.#more().scheme = from.scheme;
+    if (from.host !== undefined && HOST_OK.test(from.host)) this.#more().host = from.host;
     if (from.ip !== undefined) this.#remote = { ip: from.ip, port: 0 };
   }
 
@@ -222,39 +209,40 @@ export class Request {
 
   /** Cookies whose signature verifies under `server.secret_keys`, values without it; a tampered or unsigned one is absent. */
   get signedCookies(): Readonly<Record<string, string>> {
-    return (this.#signedCookies ??= verifiedCookies(this[kSettings]?.secretKeys ?? [], this.cookies));
+    return (this.#seldom?.signedCookies ?? (this.#more().signedCookies = verifiedCookies(this[kSettings]?.secretKeys ?? [], this.cookies)));
   }
 
   /** The client's session (`tools.sessions`, docs/sessions.md); reading it where the tool is off throws a clear error. */
   get session(): Session {
-    return this.#session ?? noSession();
+    return this.#seldom?.session ?? noSession();
   }
 
-  [kSetSession](session: Session | undefined): void { this.#session = session; }
+  [kSetSession](session: Session | undefined): void { this.#more().session = session; }
 
-  /**
-   * Aborts when the client goes away (`reason.code` 'DRUPE_CLIENT_CLOSED') or
-   * the server shuts down ('DRUPE_SERVER_CLOSING'): pass it to fetch, timers
-   * and database calls so they stop working for nobody.
-   */
+  #more(): SeldomState {
+    return (this.#seldom ??= new SeldomState());
+  }
+
+  /** Aborts when the client goes away (`reason.code` 'DRUPE_CLIENT_CLOSED') or the server shuts down ('DRUPE_SERVER_CLOSING'):
+   * pass it to fetch, timers and database calls so they stop working for nobody. */
   get signal(): AbortSignal {
-    if (this.#abort === undefined) {
-      this.#abort = new AbortController();
-      if (this.#closedReason !== undefined) this.#abort.abort(this.#closedReason);
+    const more = this.#more();
+    if (more.abort === undefined) {
+      more.abort = new AbortController();
+      if (more.closedReason !== undefined) more.abort.abort(more.closedReason);
       else onClientGone(this.#res, this.#h2, () => this[kAbort](new RequestAbortedError('DRUPE_CLIENT_CLOSED', 'The client closed the connection')));
     }
-    return this.#abort.signal;
+    return more.abort.signal;
   }
 
   /** Abort the signal (the writer calls it on disconnect, the server on shutdown). */
   [kAbort](reason: RequestAbortedError): void {
-    this.#closedReason ??= reason;
-    this.#abort?.abort(this.#closedReason);
+    const more = this.#more();
+    more.closedReason ??= reason;
+    more.abort?.abort(more.closedReason);
   }
 
-  get aborted(): boolean {
-    return this.#closedReason !== undefined;
-  }
+  get aborted(): boolean { return this.#seldom?.closedReason !== undefined; }
 
   /** The `Last-Event-ID` an EventSource sends when it reconnects, for `sse()` handlers. */
   get lastEventId(): string | undefined {
@@ -264,38 +252,33 @@ export class Request {
 
   /** True when the request has a body (declared or chunked); false after an InternalRedirect dropped it. */
   get hasBody(): boolean {
-    if (this.#bodyDropped) return false;
+    if (this.#seldom?.bodyDropped === true) return false;
     const len = this.contentLength;
     // h2 frames a body without Content-Length: the HEADERS frame's END_STREAM says there is none.
     return (len !== undefined && len !== '0') || this.transferEncoding !== undefined || (this.#h2 && len === undefined && !h2Stream(this.#res).endAfterHeaders);
   }
 
   /** True when the body was read (or being read) by someone. */
-  get bodyTaken(): boolean {
-    return this.#bodyTaken;
-  }
+  get bodyTaken(): boolean { return this.#bodyTaken; }
 
   /** Whether a `100 Continue` is still owed to a client that asked for one. */
   get [kContinuePending](): boolean {
-    return !this.#continueSent && this.#expect !== undefined && /^100-continue$/i.test(this.#expect);
+    return this.#expect !== undefined && this.#seldom?.continueSent !== true && /^100-continue$/i.test(this.#expect);
   }
 
   #takeBody(): void {
     this.#bodyTaken = true;
     if (this[kContinuePending]) {
-      this.#continueSent = true;
+      this.#more().continueSent = true;
       this.#res.writeContinue();
     }
   }
 
-  /**
-   * The raw body, read once, at most `server.max_request_body_size` bytes
-   * (413 past that); a body in a Content-Encoding other than identity is a
-   * 415 (Drupe does not decode request bodies), from every body reader.
-   */
+  /** The raw body, read once, at most `server.max_request_body_size` bytes (413 past that); a body in a Content-Encoding
+   * other than identity is a 415 (Drupe does not decode request bodies), from every body reader. */
   bytes(): Promise<Buffer> {
     // After json() read the body itself: the bytes it read (valid JSON or not), or its read's failure.
-    if (this.#body === undefined && this.#json !== undefined) this.#body = this.#json.then(() => this.#bytes!, (err: unknown) => this.#bytes ?? Promise.reject(err));
+    if (this.#body === undefined && this.#json !== undefined) this.#body = this.json().then(() => this.#bytes!, (err: unknown) => this.#bytes ?? Promise.reject(err));
     return (this.#body ??= this.#read(asIs));
   }
 
@@ -318,16 +301,29 @@ export class Request {
    */
   json(): Promise<unknown> {
     // Read, decoded and parsed as the last chunk arrives: no promise between the socket and the caller.
-    return (this.#json ??= this.#body !== undefined ? this.#body.then((buf) => this.#parseJson(buf)) : this.#read((buf) => this.#parseJson((this.#bytes = buf))));
+    const json = this.#json instanceof JsonWait ? this.#json.result() : this.#json;
+    return (this.#json = json ?? (this.#body !== undefined ? this.#body.then((buf) => this[kParseJson](buf)) : this.#read((buf) => this[kParseJson](buf))));
   }
 
-  #parseJson(buf: Buffer): unknown {
-    return parseJsonBody(bodyText(buf, this.headers['content-type']), this[kSettings].maxJsonDepth);
+  /** `json()` for the pipeline's declared body: the same read and parse, as a Wait drive resumes from (json-wait.ts). */
+  [kJsonWait](): JsonWait | Promise<unknown> {
+    if (this.#json !== undefined || this.#body !== undefined || !this.hasBody) return this.json();
+    const refused = undecodedEncoding(this.headers['content-encoding']);
+    if (refused !== undefined) return Promise.reject(refused);
+    this.#takeBody();
+    return new JsonWait(this, this[kSettings].maxBodySize, this.transferEncoding !== undefined);
   }
+
+  /** The body's bytes parsed as JSON (kept: bytes() and text() after json() give them). */
+  [kParseJson](buf: Buffer): unknown {
+    return parseJsonBody(bodyText((this.#bytes = buf), this.headers['content-type']), this[kSettings].maxJsonDepth);
+  }
+
+  [kJsonSettled](json: JsonWait): void { this.#json = json; }
 
   /** The body as a stream (limited like `bytes()`), for uploads too big to hold. */
   stream(): Readable {
-    if (this.#bodyDropped) return Readable.from([]);
+    if (this.#seldom?.bodyDropped === true) return Readable.from([]);
     if (this.#bodyTaken) throw new HTTPError(500, 'The request body was already read');
     const refused = this.hasBody ? undecodedEncoding(this.headers['content-encoding']) : undefined;
     if (refused !== undefined) throw refused;
@@ -338,7 +334,7 @@ export class Request {
   /** Read a form body into `params` before the handler runs, as CherryPy does (form-body.ts); nothing to wait for with another body. */
   [kProcessForm](): Promise<void> | undefined {
     if (!this.hasBody || this.#bodyTaken || !isFormBody(this.headers['content-type'])) return undefined;
-    return readFormBody(this, () => this[kOwnParams](), this[kSettings], () => (this.#tempFiles ??= []));
+    return readFormBody(this, () => this[kOwnParams](), this[kSettings], () => (this.#more().tempFiles ??= []));
   }
 
   /**
@@ -353,7 +349,7 @@ export class Request {
     this.#query = undefined;
     this.#params = undefined;
     if (dropBody) {
-      this.#bodyDropped = true;
+      this.#more().bodyDropped = true;
       this.#body = NO_BODY;
       this.#json = undefined;
     }
@@ -361,12 +357,14 @@ export class Request {
 
   /** Whether uploads left temp files to delete. */
   get [kHasTempFiles](): boolean {
-    return this.#tempFiles !== undefined && this.#tempFiles.length > 0;
+    const files = this.#seldom?.tempFiles;
+    return files !== undefined && files.length > 0;
   }
 
   /** Clean up what the request left behind (temp files). */
   async [kCleanup](): Promise<void> {
-    if (this.#tempFiles !== undefined && this.#tempFiles.length > 0) await removeTempFiles(this.#tempFiles.splice(0));
+    const files = this.#seldom?.tempFiles;
+    if (files !== undefined && files.length > 0) await removeTempFiles(files.splice(0));
   }
 }
 

@@ -1,0 +1,23 @@
+import type { RequestAbortedError } from '../lib/errors.js';
+import type { Session } from './session.js';
+
+/**
+ * What a `Request` holds only when something asks for it: the scheme and
+ * host once looked up or reported by a proxy, signed cookies, the session,
+ * the abort signal, a `100 Continue` sent, a body dropped by an
+ * InternalRedirect, upload temp files. One object made on the first write,
+ * rather than a field each in every request (8 bytes a field, a request).
+ */
+export class SeldomState {
+  scheme: 'http' | 'https' | undefined = undefined;
+  host: string | undefined = undefined;
+  signedCookies: Record<string, string> | undefined = undefined;
+  session: Session | undefined = undefined;
+  abort: AbortController | undefined = undefined;
+  closedReason: RequestAbortedError | undefined = undefined;
+  continueSent = false;
+  /** An InternalRedirect dropped the body: the handler now sees none (the lifecycle still settles what was sent). */
+  bodyDropped = false;
+  /** Temp files of spooled uploads, deleted when the request ends. */
+  tempFiles: string[] | undefined = undefined;
+}
