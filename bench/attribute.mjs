@@ -20,6 +20,7 @@ const OWN = {
   'node-http': /servers\/node-http\.mjs/,
   'h2-drupe': /\/dist\//,
   'validate-drupe': /\/dist\//,
+  'validate-node': /servers\/validate-node\.mjs/,
   'validate-fastify': /node_modules\/(fastify|find-my-way|avvio|@fastify|ajv|fast-json-stringify|secure-json-parse)\//,
   'h2-fastify': /node_modules\/(fastify|find-my-way|avvio|@fastify)\//,
   'h2-node': /servers\/(h2-node|common)\.mjs/,

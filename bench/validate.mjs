@@ -1,6 +1,8 @@
 // The `validate` scenario (npm run bench -- validate): a POST of a small JSON body validated by a
 // schema before the handler, Drupe (a zod schema, a valibot schema, and no schema: the body only
-// parsed) against Fastify with its JSON Schema validation (Ajv) doing the same. Interleaved rounds,
+// parsed) against Fastify with its JSON Schema validation (Ajv) doing the same, Fastify with the
+// same zod and valibot schemas (its validatorCompiler), and raw node:http
+// doing it by hand with the same libraries (the floor under any framework). Interleaved rounds,
 // medians; the server pinned to core 1 and wrk to core 0; CPU per request from /proc. The machine
 // may be shared: the load average is reported at the start and the end. Only 127.0.0.1.
 import { spawnSync } from 'node:child_process';
@@ -19,9 +21,16 @@ const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(BENCH, '..');
 const ALL = [
   { name: 'fastify (JSON Schema, Ajv)', file: 'validate-fastify.mjs', env: {} },
-  { name: 'drupe (zod)', file: 'validate-drupe.mjs', env: { SCHEMA: 'zod' } },
-  { name: 'drupe (valibot)', file: 'validate-drupe.mjs', env: { SCHEMA: 'valibot' } },
+  { name: 'drupe (zod)', file: 'validate-drupe.mjs', env: { SCHEMA: 'zod' }, lib: 'zod' },
+  { name: 'drupe (valibot)', file: 'validate-drupe.mjs', env: { SCHEMA: 'valibot' }, lib: 'valibot' },
   { name: 'drupe (no schema)', file: 'validate-drupe.mjs', env: { SCHEMA: 'none' } },
+  // Fastify with the same Standard Schema library as Drupe (a validatorCompiler, as its docs teach).
+  { name: 'fastify (zod)', file: 'validate-fastify-standard.mjs', env: { SCHEMA: 'zod' }, lib: 'zod', peer: true },
+  { name: 'fastify (valibot)', file: 'validate-fastify-standard.mjs', env: { SCHEMA: 'valibot' }, lib: 'valibot', peer: true },
+  // The floor: raw node:http doing the same by hand with the same library, no framework at all.
+  { name: 'node:http (zod)', file: 'validate-node.mjs', env: { SCHEMA: 'zod' } },
+  { name: 'node:http (valibot)', file: 'validate-node.mjs', env: { SCHEMA: 'valibot' } },
+  { name: 'node:http (no schema)', file: 'validate-node.mjs', env: { SCHEMA: 'none' } },
 ];
 const live = new Set();
 let pin = false;
@@ -83,7 +92,7 @@ export async function main(argv) {
         if (r.non2xx > 0) throw new Error(`${r.non2xx} responses not 2xx`);
         rps[server.name].push(r.rps);
         cpu[server.name].push(cpuPer);
-        console.log(`[${round + 1}/${opts.rounds}] ${server.name.padEnd(27)} ${r.rps.toFixed(0).padStart(8)} req/s  ${cpuPer.toFixed(1)} µs CPU/req${r.errors ? `  (socket errors: ${r.errors})` : ''}`);
+        console.log(`[${round + 1}/${opts.rounds}] ${server.name.padEnd(28)} ${r.rps.toFixed(0).padStart(8)} req/s  ${cpuPer.toFixed(1)} µs CPU/req${r.errors ? `  (socket errors: ${r.errors})` : ''}`);
       } finally {
         await stopChild(s.child);
       }
@@ -94,15 +103,18 @@ export async function main(argv) {
   const base = SERVERS[0].name;
   const rows = SERVERS.map((s) => {
     const c = median(cpu[s.name]);
-    return `| ${s.name} | ${fmt(median(rps[s.name]))} | ${c.toFixed(1)} | ${(median(cpu[base]) / c).toFixed(2)} | ${rps[s.name].map(fmt).join(', ')} | ${refusals[s.name]} |`;
+    // Drupe against Fastify running the same schema library (what a user switching frameworks keeps).
+    const same = s.lib === undefined || s.peer ? undefined : SERVERS.find((p) => p.peer && p.lib === s.lib);
+    const vsSame = same === undefined ? '' : (median(cpu[same.name]) / c).toFixed(2);
+    return `| ${s.name} | ${fmt(median(rps[s.name]))} | ${c.toFixed(1)} | ${(median(cpu[base]) / c).toFixed(2)} | ${vsSame} | ${rps[s.name].map(fmt).join(', ')} | ${refusals[s.name]} |`;
   });
   const markdown = [
     `# validate: a POST with a small JSON body validated by a schema (${new Date().toISOString().slice(0, 10)})`,
     '',
     `Machine: ${machine}; ${where}. Load average (1, 5, 15 min) ${loadStart.map((x) => x.toFixed(2)).join(', ')} at the start, ${loadEnd.map((x) => x.toFixed(2)).join(', ')} at the end. Load: wrk -t1 -c${opts.connections} POSTing ${VALIDATE_BODY.length} bytes of JSON, ${opts.duration} s after a ${opts.warmup} s warm-up, ${opts.rounds} interleaved rounds, medians. Node flags: \`${opts['node-flags']}\`.`,
     '',
-    '| server | median req/s | median CPU µs/req | Fastify\'s CPU/req ÷ this one\'s | req/s by round | status for an invalid body |',
-    '|---|---|---|---|---|---|',
+    '| server | median req/s | median CPU µs/req | Fastify (Ajv)\'s CPU/req ÷ this one\'s | Fastify with the same library ÷ this one | req/s by round | status for an invalid body |',
+    '|---|---|---|---|---|---|---|',
     ...rows,
     '',
   ].join('\n');

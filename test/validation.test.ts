@@ -232,6 +232,28 @@ test('prototype keys never reach the handler: not from a JSON body, not from par
   assert.equal(({} as { admin?: unknown }).admin, undefined);
 });
 
+test('a prototype key spelled only with \\u escapes is dropped too (the guard walks any body whose text could name one)', async (t) => {
+  const seen: unknown[] = [];
+  const server = await start(t, {
+    save: exposed(({ body }) => {
+      const b = body as unknown as Record<string, unknown> & { inner: Record<string, unknown> };
+      seen.push({ keys: Object.keys(b).sort(), nested: Object.keys(b.inner).sort() });
+      return String((Object.assign({}, b, b.inner) as { admin?: unknown }).admin ?? 'none');
+    }, { body: z.looseObject({ name: z.string() }) }),
+  });
+  // No literal __proto__ or constructor anywhere in the text: only the escapes name them.
+  const body = '{"name":"a","\\u0063onstructor":{"prototype":{"admin":true}},"inner":{"\\u005f_proto__":{"admin":true},"ok":1}}';
+  assert.ok(!body.includes('__proto__') && !body.includes('constructor'));
+  const r = await post(server.url + '/save', body);
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.text, 'none');
+  assert.deepEqual(seen, [{ keys: ['inner', 'name'], nested: ['ok'] }]);
+  // A plain body (nothing to drop) reaches the handler whole.
+  const plain = await post(server.url + '/save', '{"name":"b","inner":{"x":"\\"proto\\""},"extra":[1,{"y":2}]}');
+  assert.equal(plain.status, 200, plain.text);
+  assert.deepEqual(seen[1], { keys: ['extra', 'inner', 'name'], nested: ['x'] });
+});
+
 test('validation messages are escaped on the HTML error page', async (t) => {
   const server = await start(t, zodRoot);
   const r = await get(server.url + '/strict?a=1&%3Cscript%3Ealert(1)%3C%2Fscript%3E=1');

@@ -3,6 +3,7 @@ import { isThenable } from '../lib/thenable.js';
 import { mediaType } from '../lib/media-type.js';
 import type { StandardSchemaIssue, StandardSchemaResult, StandardSchemaV1 } from '../lib/standard-schema.js';
 import { kJsonWait, type InputDeclaration, type Request } from '../http/request.js';
+import { kJsonPlainKeys } from '../http/request-keys.js';
 import type { Wait } from '../lib/drive.js';
 import type { Params } from '../http/form.js';
 import { declaredInput } from './expose.js';
@@ -73,7 +74,7 @@ export function declaredBody(ctx: ValidationTarget, input: CompiledInput): Wait 
 export function validateInput(ctx: ValidationTarget, input: CompiledInput, body: unknown): void | Promise<void> {
   // A body alone, the usual declaration for a POST: its result handed over with no record of where it came from.
   if (input.bodyOnly) {
-    const result = input.body!['~standard'].validate(withoutPrototypeKeys(body));
+    const result = input.body!['~standard'].validate(guardedBody(ctx, body));
     return isThenable(result) ? Promise.resolve(result).then((r) => useBody(ctx, r)) : useBody(ctx, result);
   }
   const { request } = ctx;
@@ -86,7 +87,7 @@ export function validateInput(ctx: ValidationTarget, input: CompiledInput, body:
   // Each declared part once, in a fixed order; a promise only when a schema validates asynchronously.
   const p = input.params === undefined ? undefined : run('params', input.params, params);
   const a = input.args === undefined ? undefined : run('args', input.args, ctx.args);
-  const b = input.body === undefined ? undefined : run('body', input.body, withoutPrototypeKeys(body));
+  const b = input.body === undefined ? undefined : run('body', input.body, guardedBody(ctx, body));
   if (p?.pending !== undefined || a?.pending !== undefined || b?.pending !== undefined) {
     return Promise.all([p, a, b].filter((r) => r !== undefined).map((r) => r.pending ?? r)).then((done) => apply(ctx, params, done));
   }
@@ -99,6 +100,11 @@ export function validateInput(ctx: ValidationTarget, input: CompiledInput, body:
     return;
   }
   apply(ctx, params, [pv, av, bv].filter((r): r is Settled => r !== undefined));
+}
+
+/** The declared body as the schema sees it: walked for prototype keys unless its text could not name one. */
+function guardedBody(ctx: ValidationTarget, body: unknown): unknown {
+  return ctx.request[kJsonPlainKeys] ? body : withoutPrototypeKeys(body);
 }
 
 /** The body's result alone (`bodyOnly`): its value, or the issues raised as `apply` raises them. */

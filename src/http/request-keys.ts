@@ -20,3 +20,5 @@ export const kSetSession = Symbol('drupe.request.setSession');
 export const kJsonWait = Symbol('drupe.request.jsonWait');
 export const kParseJson = Symbol('drupe.request.parseJson');
 export const kJsonSettled = Symbol('drupe.request.jsonSettled');
+/** The JSON body's text names no key that could reach a prototype (json-body.ts): validation need not walk its value. */
+export const kJsonPlainKeys = Symbol('drupe.request.jsonPlainKeys');

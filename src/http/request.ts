@@ -6,7 +6,7 @@ import { removeTempFiles } from './multipart.js';
 import { isFormBody, readFormBody } from './form-body.js';
 import { bodyText } from './body-text.js';
 import { asIs, readBodyAs, limitedBody, markChunkedBody, undecodedEncoding } from './body-reader.js';
-import { parseJsonBody } from './json-body.js';
+import { mayNamePrototypeKey, parseJsonBody } from './json-body.js';
 import { parseCookieHeader } from './cookies.js';
 import { verifiedCookies } from './signed-cookies.js';
 import { noSession, type Session } from './session.js';
@@ -15,7 +15,7 @@ import type { RouteConfig, RouteSettings } from './route-settings.js';
 import { appUrl } from './site-url.js';
 import type { Declared, InputDeclaration } from './declared-input.js';
 import {
-  kSettings, kIsIndex, kPinRemote, kSetForwarded, kOwnParams, kAbort, kContinuePending, kProcessForm, kRedirectTo, kHasTempFiles, kCleanup, kHostField, kSetSession, kJsonWait, kParseJson, kJsonSettled,
+  kSettings, kIsIndex, kPinRemote, kSetForwarded, kOwnParams, kAbort, kContinuePending, kProcessForm, kRedirectTo, kHasTempFiles, kCleanup, kHostField, kSetSession, kJsonWait, kParseJson, kJsonSettled, kJsonPlainKeys,
 } from './request-keys.js';
 import { JsonWait } from './json-wait.js';
 import { SeldomState } from './request-seldom.js';
@@ -78,6 +78,10 @@ export class Request {
   #body: Promise<Buffer> | undefined;
   /** The bytes json() read itself, for bytes() and text() after it. */
   #bytes: Buffer | undefined;
+  /** The request's framing announces a body (worked out once: the pipeline asks several times). */
+  readonly #framedBody: boolean;
+  /** Set by kParseJson: the parsed text names neither `__proto__` nor `constructor`, even escaped. */
+  #jsonPlainKeys = false;
   #bodyTaken = false;
   /** Made on its first write (request-seldom.ts). */
   #seldom: SeldomState | undefined;
@@ -98,17 +102,21 @@ export class Request {
     const raw = req.rawHeaders;
     let host: string | null | undefined;
     let authority: string | undefined;
+    // Names as clients write them are compared first: toLowerCase makes a string for every name with a capital.
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!;
       const n = name.length;
-      if (n === 14 && name.toLowerCase() === 'content-length') this.contentLength = raw[i + 1];
-      else if (n === 17 && name.toLowerCase() === 'transfer-encoding') this.transferEncoding = this.transferEncoding === undefined ? raw[i + 1] : `${this.transferEncoding}, ${raw[i + 1]}`;
-      else if (n === 6 && name.toLowerCase() === 'expect') this.#expect = raw[i + 1];
+      if (n === 14 && (name === 'Content-Length' || name === 'content-length' || name.toLowerCase() === 'content-length')) this.contentLength = raw[i + 1];
+      else if (n === 17 && (name === 'Transfer-Encoding' || name.toLowerCase() === 'transfer-encoding')) this.transferEncoding = this.transferEncoding === undefined ? raw[i + 1] : `${this.transferEncoding}, ${raw[i + 1]}`;
+      else if (n === 6 && (name === 'Expect' || name.toLowerCase() === 'expect')) this.#expect = raw[i + 1];
       else if (n === 4 && (name === 'Host' || name === 'host' || name.toLowerCase() === 'host')) host = host === undefined ? raw[i + 1] : null;
       else if (n === 10 && name === ':authority') authority = raw[i + 1]; // h2: it stands for Host (RFC 9113 §8.3.1)
     }
     this[kHostField] = authority ?? host;
     if (this.transferEncoding !== undefined) markChunkedBody(req); // its framing counts from here (HOSTILE 27)
+    const len = this.contentLength;
+    // h2 frames a body without Content-Length: the HEADERS frame's END_STREAM says there is none.
+    this.#framedBody = (len !== undefined && len !== '0') || this.transferEncoding !== undefined || (h2 && len === undefined && !h2Stream(res).endAfterHeaders);
   }
 
   /** The request target as sent (origin-form or absolute-form); this and `protocol` are read from `raw`, not kept in fields. */
@@ -252,10 +260,7 @@ export class Request {
 
   /** True when the request has a body (declared or chunked); false after an InternalRedirect dropped it. */
   get hasBody(): boolean {
-    if (this.#seldom?.bodyDropped === true) return false;
-    const len = this.contentLength;
-    // h2 frames a body without Content-Length: the HEADERS frame's END_STREAM says there is none.
-    return (len !== undefined && len !== '0') || this.transferEncoding !== undefined || (this.#h2 && len === undefined && !h2Stream(this.#res).endAfterHeaders);
+    return this.#framedBody && this.#seldom?.bodyDropped !== true;
   }
 
   /** True when the body was read (or being read) by someone. */
@@ -316,8 +321,13 @@ export class Request {
 
   /** The body's bytes parsed as JSON (kept: bytes() and text() after json() give them). */
   [kParseJson](buf: Buffer): unknown {
-    return parseJsonBody(bodyText((this.#bytes = buf), this.headers['content-type']), this[kSettings].maxJsonDepth);
+    const text = bodyText((this.#bytes = buf), this.headers['content-type']);
+    const value = parseJsonBody(text, this[kSettings].maxJsonDepth);
+    this.#jsonPlainKeys = !mayNamePrototypeKey(text);
+    return value;
   }
+
+  get [kJsonPlainKeys](): boolean { return this.#jsonPlainKeys; }
 
   [kJsonSettled](json: JsonWait): void { this.#json = json; }
 
