@@ -7,7 +7,7 @@
 # still differ by 1-3 %: compare medians of interleaved runs.
 #   bench/instructions.sh                      node-http drupe fastify on /hello
 #   bench/instructions.sh /json node-http drupe
-#   BODY="$(node -p "(await import('./servers/validate-common.mjs')).VALIDATE_BODY" --input-type=module)" \
+#   BODY="$(node --input-type=module -e "console.log((await import('./servers/validate-common.mjs')).VALIDATE_BODY)")" \
 #     SCHEMA=none bench/instructions.sh /users validate-drupe validate-fastify
 #                                              a POST of BODY (content-type application/json) instead of a
 #                                              GET; SCHEMA reaches the validate-drupe server (zod | valibot | none)
