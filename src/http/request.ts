@@ -52,7 +52,7 @@ export class Request {
   readonly scriptName: string;
   /** The query string without '?', percent-encoded. */
   queryString: string;
-  /** The declared Content-Length, Transfer-Encoding and Expect, read from the raw header list (see `framingHeaders`). */
+  /** The declared Content-Length, Transfer-Encoding and Expect, read from the raw header list in the constructor. */
   readonly contentLength: string | undefined;
   readonly transferEncoding: string | undefined;
   readonly #expect: string | undefined;
@@ -61,6 +61,8 @@ export class Request {
   /** The handler dispatch chose; a tool may set it to null when it answered the request itself. */
   handler: Handler | null = null;
   [kIsIndex]: boolean | null = null;
+  /** Set by kParseJson: the parsed text names neither `__proto__` nor `constructor`, even escaped. */
+  [kJsonPlainKeys] = false;
   [kSettings]!: RouteSettings;
   /** The Host field, found with the framing headers: undefined when none was sent, null when more than one (checked by `hostFieldError`). */
   readonly [kHostField]: string | null | undefined;
@@ -80,8 +82,6 @@ export class Request {
   #bytes: Buffer | undefined;
   /** The request's framing announces a body (worked out once: the pipeline asks several times). */
   readonly #framedBody: boolean;
-  /** Set by kParseJson: the parsed text names neither `__proto__` nor `constructor`, even escaped. */
-  #jsonPlainKeys = false;
   #bodyTaken = false;
   /** Made on its first write (request-seldom.ts). */
   #seldom: SeldomState | undefined;
@@ -323,11 +323,9 @@ export class Request {
   [kParseJson](buf: Buffer): unknown {
     const text = bodyText((this.#bytes = buf), this.headers['content-type']);
     const value = parseJsonBody(text, this[kSettings].maxJsonDepth);
-    this.#jsonPlainKeys = !mayNamePrototypeKey(text);
+    this[kJsonPlainKeys] = !mayNamePrototypeKey(text);
     return value;
   }
-
-  get [kJsonPlainKeys](): boolean { return this.#jsonPlainKeys; }
 
   [kJsonSettled](json: JsonWait): void { this.#json = json; }
 
