@@ -1,7 +1,7 @@
 // The `validate` scenario (npm run bench -- validate): a POST of a small JSON body validated by a
-// schema before the handler, Drupe (a zod schema, a valibot schema, and no schema: the body only
+// schema before the handler, Drupe (a zod, a valibot and an arktype schema, and no schema: the body only
 // parsed) against Fastify with its JSON Schema validation (Ajv) doing the same, Fastify with the
-// same zod and valibot schemas (its validatorCompiler), and raw node:http
+// same zod, valibot and arktype schemas (its validatorCompiler), and raw node:http
 // doing it by hand with the same libraries (the floor under any framework). Interleaved rounds,
 // medians; the server pinned to core 1 and wrk to core 0; CPU per request from /proc. The machine
 // may be shared: the load average is reported at the start and the end. Only 127.0.0.1.
@@ -23,13 +23,17 @@ const ALL = [
   { name: 'fastify (JSON Schema, Ajv)', file: 'validate-fastify.mjs', env: {} },
   { name: 'drupe (zod)', file: 'validate-drupe.mjs', env: { SCHEMA: 'zod' }, lib: 'zod' },
   { name: 'drupe (valibot)', file: 'validate-drupe.mjs', env: { SCHEMA: 'valibot' }, lib: 'valibot' },
+  // arktype: a Standard Schema library that compiles its schemas, as Ajv does.
+  { name: 'drupe (arktype)', file: 'validate-drupe.mjs', env: { SCHEMA: 'arktype' }, lib: 'arktype' },
   { name: 'drupe (no schema)', file: 'validate-drupe.mjs', env: { SCHEMA: 'none' } },
   // Fastify with the same Standard Schema library as Drupe (a validatorCompiler, as its docs teach).
   { name: 'fastify (zod)', file: 'validate-fastify-standard.mjs', env: { SCHEMA: 'zod' }, lib: 'zod', peer: true },
   { name: 'fastify (valibot)', file: 'validate-fastify-standard.mjs', env: { SCHEMA: 'valibot' }, lib: 'valibot', peer: true },
+  { name: 'fastify (arktype)', file: 'validate-fastify-standard.mjs', env: { SCHEMA: 'arktype' }, lib: 'arktype', peer: true },
   // The floor: raw node:http doing the same by hand with the same library, no framework at all.
   { name: 'node:http (zod)', file: 'validate-node.mjs', env: { SCHEMA: 'zod' } },
   { name: 'node:http (valibot)', file: 'validate-node.mjs', env: { SCHEMA: 'valibot' } },
+  { name: 'node:http (arktype)', file: 'validate-node.mjs', env: { SCHEMA: 'arktype' } },
   { name: 'node:http (no schema)', file: 'validate-node.mjs', env: { SCHEMA: 'none' } },
 ];
 const live = new Set();

@@ -1,12 +1,13 @@
 // The OpenAPI document of the tree (app.openapi()) and tools.openapi serving it over
 // real sockets: paths as the dispatchers find them, declared schemas as parameters and
-// request bodies (zod through Standard JSON Schema; valibot through its converter),
+// request bodies (zod and arktype through Standard JSON Schema; valibot through its converter),
 // problem+json errors, mount points; every document checked against the OpenAPI 3.1
 // schema (test/openapi-valid.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { z } from 'zod';
 import * as v from 'valibot';
+import { type } from 'arktype';
 import { toJsonSchema, toStandardJsonSchema } from '@valibot/to-json-schema';
 import { App, DrupeError, MethodDispatcher, Tree, expose, exposed, serve, type Config, type Context, type WebSocketConnection } from '../src/index.js';
 import { assertValidOpenAPI } from './openapi-valid.js';
@@ -142,6 +143,20 @@ test('valibot: through toStandardJsonSchema, or the jsonSchema option; a schema 
   assert.deepEqual(op(converted, '/bare', 'post').requestBody!.content['application/json']!.schema, expected, "the converter's draft-07 $schema is dropped: the document's dialect is 2020-12");
   await assertValidOpenAPI(plain);
   await assertValidOpenAPI(converted);
+});
+
+test('arktype: params and body through its own Standard JSON Schema (the input side: a parsed integer is a string in the query)', async () => {
+  const list = exposed(({ params }) => String(params.page), { params: type({ page: 'string.integer.parse', 'q?': 'string' }) });
+  const add = exposed(({ body }) => body.name, { body: type({ name: '1 <= string <= 20', tags: 'string[]' }), 'tools.json_in.on': true });
+  const doc = new App({ list, add }).openapi();
+  const params = op(doc, '/list', 'get').parameters!;
+  assert.deepEqual(params.map((p) => [p.name, p.required, (p.schema as { type: string }).type]), [['page', true, 'string'], ['q', false, 'string']]);
+  assert.deepEqual(op(doc, '/add', 'post').requestBody!.content['application/json']!.schema, {
+    type: 'object',
+    properties: { name: { type: 'string', minLength: 1, maxLength: 20 }, tags: { type: 'array', items: { type: 'string' } } },
+    required: ['name', 'tags'],
+  });
+  await assertValidOpenAPI(doc);
 });
 
 test('tools.allow, tools.auth_basic and tools.accept shape the operations: listed methods, a 401 and the basic security scheme, a 406', async () => {

@@ -1,5 +1,5 @@
 // Declared input (issue 18, parts 1, 2 and 6) over real sockets: params, body and args
-// validated by zod and valibot schemas through Standard Schema, CherryPy's argument errors
+// validated by zod, valibot and arktype schemas through Standard Schema, CherryPy's argument errors
 // (404 for a GET, 400 otherwise), a 400 naming each failing field, a schema that throws is a
 // logged 500, bounded JSON before validation, prototype keys never reaching the handler.
 import { test } from 'node:test';
@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import * as v from 'valibot';
+import { type } from 'arktype';
 import {
   DrupeError, InternalRedirect, MethodDispatcher, ValidationError, expose, exposed,
   type Context, type StandardSchemaV1,
@@ -157,6 +158,26 @@ test('valibot schemas: params, body and CherryPy argument errors the same way', 
   const bad = await post(server.url + '/save', '{"name":"a"}');
   assert.equal(bad.status, 400);
   assert.match(bad.text, /body\.name: Invalid length: Expected &gt;=2 but received 1/);
+});
+
+test('arktype schemas: params parsed to numbers, a body, args, and its own messages in the 400', async (t) => {
+  const server = await start(t, {
+    page: exposed(({ params }) => `next ${params.n + 1}`, { params: type({ n: 'string.integer.parse' }) }),
+    save: exposed(({ body }) => `saved ${body.name} ${body.tags.length}`, { body: type({ name: '1 <= string <= 20', tags: 'string[]' }) }),
+    item: { default: exposed(({ args }) => `item ${args[0] * 2}`, { args: type(['string.integer.parse']) }) },
+  });
+  assert.equal((await get(server.url + '/page?n=41')).text, 'next 42');
+  const notInt = await get(server.url + '/page?n=4.5');
+  assert.equal(notInt.status, 400, notInt.text);
+  assert.match(notInt.text, /params\.n: .*integer/);
+  assert.equal((await get(server.url + '/page')).status, 404, 'a missing param of a GET');
+  assert.equal((await post(server.url + '/save', '{"name":"ab","tags":["x","y"]}')).text, 'saved ab 2');
+  const bad = await post(server.url + '/save', '{"name":"","tags":[1]}');
+  assert.equal(bad.status, 400);
+  assert.match(bad.text, /body\.name: name must be non-empty/);
+  assert.match(bad.text, /body\.tags\.0: /);
+  assert.equal((await get(server.url + '/item/21')).text, 'item 42');
+  assert.equal((await get(server.url + '/item/x')).status, 404, 'args the schema refuses name no resource');
 });
 
 /** A hand-written Standard Schema: what any library's object looks like to Drupe. */

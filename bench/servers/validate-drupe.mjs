@@ -1,6 +1,6 @@
 // Drupe for the validate scenario: POST /users with a JSON body declared by a schema
 // (`exposed(fn, { body })`), validated before the handler through Standard Schema.
-// SCHEMA=zod | valibot | none (none: the body parsed with request.json(), not validated, to
+// SCHEMA=zod | valibot | arktype | none (none: the body parsed with request.json(), not validated, to
 // show what validation itself costs). Needs `npm run build` at the root.
 import { App, serve, exposed, json } from '../../dist/index.js';
 import { port, host, ready } from './common.mjs';

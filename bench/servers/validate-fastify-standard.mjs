@@ -1,5 +1,5 @@
 // Fastify for the validate scenario with the same Standard Schema library as the Drupe server
-// (SCHEMA=zod | valibot), wired as Fastify's docs teach for a validator other than Ajv: a
+// (SCHEMA=zod | valibot | arktype), wired as Fastify's docs teach for a validator other than Ajv: a
 // validatorCompiler returning `{ value }` or `{ error }` (what fastify-type-provider-zod does).
 import Fastify from 'fastify';
 import { port, host, ready } from './common.mjs';

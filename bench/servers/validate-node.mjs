@@ -1,6 +1,6 @@
 // Raw node:http for the validate scenario, the floor under every framework: the body read, parsed
 // with JSON.parse and checked through Standard Schema by the same library the Drupe server uses
-// (SCHEMA=zod | valibot | none), by hand, with nothing a framework adds (no routing, no limits,
+// (SCHEMA=zod | valibot | arktype | none), by hand, with nothing a framework adds (no routing, no limits,
 // no content-type check, no prototype-key guard).
 import { createServer } from 'node:http';
 import { port, host, ready } from './common.mjs';

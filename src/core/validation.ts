@@ -86,7 +86,9 @@ export function validateInput(ctx: ValidationTarget, input: CompiledInput, body:
   }
   // Each declared part once, in a fixed order; a promise only when a schema validates asynchronously.
   const p = input.params === undefined ? undefined : run('params', input.params, params);
-  const a = input.args === undefined ? undefined : run('args', input.args, ctx.args);
+  // A copy: the route's args are frozen (its cached plan shares them), and a library that copies an input's property
+  // descriptors to transform it (arktype) would copy them read-only and fail to write its output.
+  const a = input.args === undefined ? undefined : run('args', input.args, ctx.args.slice());
   const b = input.body === undefined ? undefined : run('body', input.body, guardedBody(ctx, body));
   if (p?.pending !== undefined || a?.pending !== undefined || b?.pending !== undefined) {
     return Promise.all([p, a, b].filter((r) => r !== undefined).map((r) => r.pending ?? r)).then((done) => apply(ctx, params, done));
