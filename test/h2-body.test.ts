@@ -262,6 +262,86 @@ test('h2: a request body needs no Content-Length (DATA frames carry it): forms, 
   assert.equal(await none.text(), 'false', 'a GET whose HEADERS ended the stream has no body');
 });
 
+test('h2: a client that resets its stream in the middle of its body is gone — bytes(), json() and stream() reject, a form or declared body never reaches its handler', async (t) => {
+  const outcomes: Record<string, string> = {};
+  const ran: string[] = [];
+  const read = (name: string, how: (ctx: Context) => Promise<unknown>) => exposed(async (ctx: Context) => {
+    try {
+      await how(ctx);
+      outcomes[name] = 'read as if whole';
+    } catch (err) {
+      outcomes[name] = (err as Error).name;
+      throw err;
+    }
+    return 'unreachable';
+  });
+  const root = {
+    bytes: read('bytes', ({ request }) => request.bytes()),
+    json: read('json', ({ request }) => request.json()),
+    stream: read('stream', async ({ request }) => { for await (const _ of request.stream()) { /* read it all */ } }),
+    form: exposed(({ params }: Context) => { ran.push(`form ${String(params.name)}`); return 'ok'; }),
+    declared: exposed(({ body }) => { ran.push(`declared ${JSON.stringify(body)}`); return 'ok'; }, {
+      body: { '~standard': { version: 1, vendor: 'test', validate: (value: unknown) => ({ value }) } },
+    }),
+    index: exposed(() => 'still here'),
+  };
+  const h2 = await startH2(t, root);
+  const session = http2.connect(`http://127.0.0.1:${h2.port}`);
+  session.on('error', () => undefined);
+  t.after(() => session.destroy());
+  // Each part is a whole value in itself ('[1,2,3]' parses, 'name=Ann' is a form): only END_STREAM says the body is over.
+  const sends: [string, string, string][] = [
+    ['/bytes', 'text/plain', 'the first half'],
+    ['/json', 'application/json', '[1,2,3]'],
+    ['/stream', 'application/octet-stream', 'some bytes'],
+    ['/form', 'application/x-www-form-urlencoded', 'name=Ann'],
+    ['/declared', 'application/json', '{"a":1}'],
+  ];
+  for (const [path, type, part] of sends) {
+    const req = session.request({ ':method': 'POST', ':path': path, 'content-type': type });
+    req.on('error', () => undefined);
+    req.write(part);
+    req.close(NGHTTP2_CANCEL);
+  }
+  await waitFor(() => Object.keys(outcomes).length === 3, 'the three readers to settle');
+  assert.deepEqual(outcomes, { bytes: 'ClientGoneError', json: 'ClientGoneError', stream: 'ClientGoneError' });
+  const res = await h2Request(h2.port, { path: '/' });
+  assert.equal(await res.text(), 'still here');
+  const { access } = await h2.logs();
+  for (const [path] of sends) assert.match(access, new RegExp(`"POST ${path} HTTP/2\\.0" .* outcome=client-closed`), path);
+  assert.deepEqual(ran, [], 'no handler ran on a body cut short');
+});
+
+test('h2: a body read only after its stream was reset settles at once: bytes() and stream() reject with ClientGoneError', async (t) => {
+  const outcomes: Record<string, string> = {};
+  const afterReset = (name: string, read: (ctx: Context) => Promise<unknown>) => exposed(async (ctx: Context) => {
+    const { signal } = ctx.request;
+    if (!signal.aborted) await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+    try {
+      await read(ctx);
+      outcomes[name] = 'read';
+    } catch (err) {
+      outcomes[name] = (err as Error).name;
+    }
+    return 'nobody reads this';
+  });
+  const h2 = await startH2(t, {
+    bytes: afterReset('bytes', ({ request }) => request.bytes()),
+    stream: afterReset('stream', async ({ request }) => { for await (const _ of request.stream()) { /* read it all */ } }),
+  });
+  const session = http2.connect(`http://127.0.0.1:${h2.port}`);
+  session.on('error', () => undefined);
+  t.after(() => session.destroy());
+  for (const path of ['/bytes', '/stream']) {
+    const req = session.request({ ':method': 'POST', ':path': path, 'content-type': 'text/plain' });
+    req.on('error', () => undefined);
+    req.write('only a little');
+    req.close(NGHTTP2_CANCEL);
+  }
+  await waitFor(() => Object.keys(outcomes).length === 2, 'both late readers to settle');
+  assert.deepEqual(outcomes, { bytes: 'ClientGoneError', stream: 'ClientGoneError' });
+});
+
 test('S6 on h2: a reset before anything was committed (the handler still working) aborts request.signal too', async (t) => {
   const woke = deferred<unknown>();
   const started = deferred();

@@ -492,6 +492,40 @@ test('a client that disconnects mid-body: text() rejects, the signal aborts, the
   assert.equal(res.body.toString(), 'still serving');
 });
 
+test('a body read only after the client left settles at once: bytes() and stream() reject with ClientGoneError, nothing waits forever', async (t) => {
+  const outcomes: Record<string, string> = {};
+  let started = 0;
+  const afterLeaving = (name: string, read: (ctx: Context) => Promise<unknown>) => exposed(async (ctx: Context) => {
+    const { signal } = ctx.request;
+    started++;
+    if (!signal.aborted) await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+    try {
+      await read(ctx);
+      outcomes[name] = 'read';
+    } catch (err) {
+      outcomes[name] = (err as Error).name;
+    }
+    return 'nobody reads this';
+  });
+  const server = await start(t, {
+    bytes: afterLeaving('bytes', ({ request }) => request.bytes()),
+    stream: afterLeaving('stream', async ({ request }) => { for await (const _ of request.stream()) { /* read it all */ } }),
+    ok: exposed(() => 'still serving'),
+  }, {}, { 'log.screen': false });
+  for (const [i, path] of ['/bytes', '/stream'].entries()) {
+    const socket = net.connect({ port: server.port, host: '127.0.0.1' });
+    socket.on('error', () => undefined);
+    t.after(() => socket.destroy());
+    socket.write(rawReq(server.port, 'POST', path, { headers: { 'Content-Length': '1000', 'Content-Type': 'text/plain' }, body: 'only a little' }));
+    await waitFor(() => started === i + 1, `the handler of ${path} to start`);
+    socket.destroy();
+  }
+  await waitFor(() => Object.keys(outcomes).length === 2, 'both late readers to settle');
+  assert.deepEqual(outcomes, { bytes: 'ClientGoneError', stream: 'ClientGoneError' });
+  const res = await exchange(server.port, rawReq(server.port, 'GET', '/ok'));
+  assert.equal(res.body.toString(), 'still serving');
+});
+
 test('request.signal does not abort when the response completes normally', async (t) => {
   let signal: AbortSignal | undefined;
   const server = await start(t, {

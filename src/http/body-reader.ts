@@ -1,6 +1,8 @@
 import type { IncomingMessage } from 'node:http';
+import type { Http2ServerRequest } from 'node:http2';
 import { Transform, type TransformCallback } from 'node:stream';
 import { ClientGoneError, HTTPError } from '../lib/errors.js';
+import { isH2 } from './h2-stream.js';
 
 export function tooLarge(limit: number, onWire = false): HTTPError {
   const what = onWire ? ', chunk framing and extensions included' : '';
@@ -87,6 +89,10 @@ export interface BodySink<T> {
 
 /** `readBodyAs` for a caller with no promise to settle (json-wait.ts): the result goes to `sink`. */
 export function readBodyInto<T>(req: IncomingMessage, limit: number, chunked: boolean, keep: boolean, sink: BodySink<T>): void {
+  if (goneBeforeRead(req)) {
+    sink.failed(new ClientGoneError());
+    return;
+  }
   // Most bodies arrive in one chunk: an array only from the second on.
   let first: Buffer | undefined;
   let more: Buffer[] | undefined;
@@ -114,9 +120,8 @@ export function readBodyInto<T>(req: IncomingMessage, limit: number, chunked: bo
     } else if (req.readableEnded) {
       if (ended) return; // the 'close' after 'end'
       ended = true;
-      let out: T;
-      try { out = sink.finish(more !== undefined ? Buffer.concat(more) : (first ?? Buffer.alloc(0))); } catch (e) { sink.failed(e); return; }
-      sink.done(out);
+      if (isH2(req)) setImmediate(finishUnlessReset, req, sink, first, more);
+      else finishRead(sink, first, more);
     } else if (!req.complete) {
       stopListening(req, onData, onOver);
       sink.failed(new ClientGoneError());
@@ -126,6 +131,37 @@ export function readBodyInto<T>(req: IncomingMessage, limit: number, chunked: bo
   req.on('end', onOver);
   req.on('error', onOver);
   req.on('close', onOver);
+}
+
+function finishRead<T>(sink: BodySink<T>, first: Buffer | undefined, more: Buffer[] | undefined): void {
+  let out: T;
+  try { out = sink.finish(more !== undefined ? Buffer.concat(more) : (first ?? Buffer.alloc(0))); } catch (e) { sink.failed(e); return; }
+  sink.done(out);
+}
+
+/**
+ * HTTP/2: node's compatibility request ends its body ('end') both on
+ * END_STREAM and on a RST_STREAM in the middle of it; 'aborted' follows the
+ * reset within the same read from the socket. So the body is known whole only
+ * once that read is over (a `setImmediate`) and the request not aborted.
+ */
+function isResetMidBody(req: IncomingMessage): boolean {
+  return (req as unknown as Http2ServerRequest).aborted;
+}
+
+/**
+ * The client left before anyone read its body: node destroyed an HTTP/1.x
+ * request and dropped what it had buffered; an HTTP/2 request was reset
+ * (and its body dumped). Listeners added now would wait for events that
+ * already happened, and the reader would never settle.
+ */
+function goneBeforeRead(req: IncomingMessage): boolean {
+  return req.destroyed || (isH2(req) && isResetMidBody(req));
+}
+
+function finishUnlessReset<T>(req: IncomingMessage, sink: BodySink<T>, first: Buffer | undefined, more: Buffer[] | undefined): void {
+  if (isResetMidBody(req)) sink.failed(new ClientGoneError());
+  else finishRead(sink, first, more);
 }
 
 /**
@@ -141,6 +177,11 @@ function stopListening(req: IncomingMessage, onData: (chunk: Buffer) => void, on
 
 /** The body as a stream that fails with a 413 once more than `limit` bytes arrived (counted as `readBody` does). */
 export function limitedBody(req: IncomingMessage, limit: number, chunked: boolean): Transform {
+  if (goneBeforeRead(req)) {
+    const gone = new Transform();
+    gone.destroy(new ClientGoneError());
+    return gone;
+  }
   let size = 0;
   const start = wireStart(req, chunked);
   const counter = new Transform({
@@ -154,6 +195,8 @@ export function limitedBody(req: IncomingMessage, limit: number, chunked: boolea
       }
       cb(null, chunk);
     },
+    // The stream's end is its reader's word that the body was whole: on HTTP/2, not before a reset could follow it (`isResetMidBody`).
+    flush: isH2(req) ? (cb: TransformCallback) => setImmediate(() => cb(isResetMidBody(req) ? new ClientGoneError() : null)) : undefined,
   });
   req.on('error', (err) => counter.destroy(new ClientGoneError(err)));
   req.on('close', () => { if (!req.complete) counter.destroy(new ClientGoneError()); });
