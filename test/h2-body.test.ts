@@ -11,6 +11,7 @@ import { HTTPError, HTTPRedirect, RequestAbortedError, exposed, type Config, typ
 import { h2Connect, h2Request } from '../src/testing.js';
 import { startH2 } from './helpers/h2.js';
 import { startLogged } from './helpers/streaming.js';
+import { lateReaders } from './helpers/late-body.js';
 import { aborted, deferred, tick, waitFor, within } from './helpers/async.js';
 
 const STREAM: Config = { 'response.stream': true };
@@ -313,22 +314,8 @@ test('h2: a client that resets its stream in the middle of its body is gone — 
 });
 
 test('h2: a body read only after its stream was reset settles at once: bytes() and stream() reject with ClientGoneError', async (t) => {
-  const outcomes: Record<string, string> = {};
-  const afterReset = (name: string, read: (ctx: Context) => Promise<unknown>) => exposed(async (ctx: Context) => {
-    const { signal } = ctx.request;
-    if (!signal.aborted) await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
-    try {
-      await read(ctx);
-      outcomes[name] = 'read';
-    } catch (err) {
-      outcomes[name] = (err as Error).name;
-    }
-    return 'nobody reads this';
-  });
-  const h2 = await startH2(t, {
-    bytes: afterReset('bytes', ({ request }) => request.bytes()),
-    stream: afterReset('stream', async ({ request }) => { for await (const _ of request.stream()) { /* read it all */ } }),
-  });
+  const late = lateReaders();
+  const h2 = await startH2(t, late.root);
   const session = http2.connect(`http://127.0.0.1:${h2.port}`);
   session.on('error', () => undefined);
   t.after(() => session.destroy());
@@ -338,8 +325,8 @@ test('h2: a body read only after its stream was reset settles at once: bytes() a
     req.write('only a little');
     req.close(NGHTTP2_CANCEL);
   }
-  await waitFor(() => Object.keys(outcomes).length === 2, 'both late readers to settle');
-  assert.deepEqual(outcomes, { bytes: 'ClientGoneError', stream: 'ClientGoneError' });
+  await waitFor(() => Object.keys(late.outcomes).length === 2, 'both late readers to settle');
+  assert.deepEqual(late.outcomes, { bytes: 'ClientGoneError', stream: 'ClientGoneError' });
 });
 
 test('S6 on h2: a reset before anything was committed (the handler still working) aborts request.signal too', async (t) => {

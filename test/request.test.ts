@@ -11,6 +11,7 @@ import { rawRequest, type ParsedResponse } from '../src/testing.js';
 import { deferred, waitFor, within } from './helpers/async.js';
 import { exchange, rawReq } from './helpers/http.js';
 import { get, start } from './helpers/server.js';
+import { lateReaders } from './helpers/late-body.js';
 
 // -- helpers ----------------------------------------------------------------
 
@@ -493,23 +494,9 @@ test('a client that disconnects mid-body: text() rejects, the signal aborts, the
 });
 
 test('a body read only after the client left settles at once: bytes() and stream() reject with ClientGoneError, nothing waits forever', async (t) => {
-  const outcomes: Record<string, string> = {};
-  let started = 0;
-  const afterLeaving = (name: string, read: (ctx: Context) => Promise<unknown>) => exposed(async (ctx: Context) => {
-    const { signal } = ctx.request;
-    started++;
-    if (!signal.aborted) await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
-    try {
-      await read(ctx);
-      outcomes[name] = 'read';
-    } catch (err) {
-      outcomes[name] = (err as Error).name;
-    }
-    return 'nobody reads this';
-  });
+  const late = lateReaders();
   const server = await start(t, {
-    bytes: afterLeaving('bytes', ({ request }) => request.bytes()),
-    stream: afterLeaving('stream', async ({ request }) => { for await (const _ of request.stream()) { /* read it all */ } }),
+    ...late.root,
     ok: exposed(() => 'still serving'),
   }, {}, { 'log.screen': false });
   for (const [i, path] of ['/bytes', '/stream'].entries()) {
@@ -517,11 +504,11 @@ test('a body read only after the client left settles at once: bytes() and stream
     socket.on('error', () => undefined);
     t.after(() => socket.destroy());
     socket.write(rawReq(server.port, 'POST', path, { headers: { 'Content-Length': '1000', 'Content-Type': 'text/plain' }, body: 'only a little' }));
-    await waitFor(() => started === i + 1, `the handler of ${path} to start`);
+    await waitFor(() => late.started() === i + 1, `the handler of ${path} to start`);
     socket.destroy();
   }
-  await waitFor(() => Object.keys(outcomes).length === 2, 'both late readers to settle');
-  assert.deepEqual(outcomes, { bytes: 'ClientGoneError', stream: 'ClientGoneError' });
+  await waitFor(() => Object.keys(late.outcomes).length === 2, 'both late readers to settle');
+  assert.deepEqual(late.outcomes, { bytes: 'ClientGoneError', stream: 'ClientGoneError' });
   const res = await exchange(server.port, rawReq(server.port, 'GET', '/ok'));
   assert.equal(res.body.toString(), 'still serving');
 });
