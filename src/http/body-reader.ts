@@ -146,7 +146,7 @@ function finishRead<T>(sink: BodySink<T>, first: Buffer | undefined, more: Buffe
  * once that read is over (a `setImmediate`) and the request not aborted.
  */
 function isResetMidBody(req: IncomingMessage): boolean {
-  return (req as unknown as Http2ServerRequest).aborted;
+  return (req as unknown as Partial<Http2ServerRequest>).aborted === true; // a runtime whose compatibility request lacks the flag reads as before
 }
 
 /**
