@@ -163,7 +163,7 @@ test('valibot schemas: params, body and CherryPy argument errors the same way', 
 test('arktype schemas: params parsed to numbers, a body, args, and its own messages in the 400', async (t) => {
   const server = await start(t, {
     page: exposed(({ params, request }) => `next ${params.n + 1} ${typeof request.params.n}`, { params: type({ n: 'string.integer.parse' }) }),
-    save: exposed(async ({ body, request }) => `saved ${body.name} ${body.tags.length} ${typeof ((await request.json()) as { n: unknown }).n}`, {
+    save: exposed(async ({ body, request }) => `saved ${body.name} ${body.tags.length} ${typeof body.n} ${typeof ((await request.json()) as { n: unknown }).n}`, {
       body: type({ name: '1 <= string <= 20', tags: 'string[]', n: 'string.integer.parse' }),
     }),
     item: { default: exposed(({ args }) => `item ${args[0] * 2}`, { args: type(['string.integer.parse']) }) },
@@ -173,7 +173,7 @@ test('arktype schemas: params parsed to numbers, a body, args, and its own messa
   assert.equal(notInt.status, 400, notInt.text);
   assert.match(notInt.text, /params\.n: .*integer/);
   assert.equal((await get(server.url + '/page')).status, 404, 'a missing param of a GET');
-  assert.equal((await post(server.url + '/save', '{"name":"ab","tags":["x","y"],"n":"5"}')).text, 'saved ab 2 string', 'request.json() keeps what was sent');
+  assert.equal((await post(server.url + '/save', '{"name":"ab","tags":["x","y"],"n":"5"}')).text, 'saved ab 2 number string', 'the handler gets the parsed number, request.json() keeps what was sent');
   const bad = await post(server.url + '/save', '{"name":"","tags":[1],"n":"5"}');
   assert.equal(bad.status, 400);
   assert.match(bad.text, /body\.name: name must be non-empty/);
