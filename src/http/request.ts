@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
-import { HTTPError, RequestAbortedError } from '../lib/errors.js';
+import { HTTPError, type RequestAbortedError } from '../lib/errors.js';
 import { createParams, parseFormInto, stringifyParams, type Params } from './form.js';
 import { removeTempFiles } from './multipart.js';
 import { isFormBody, readFormBody } from './form-body.js';
@@ -19,7 +19,7 @@ import {
 } from './request-keys.js';
 import { JsonWait } from './json-wait.js';
 import { SeldomState } from './request-seldom.js';
-import { h2Stream, isH2, onClientGone } from './h2-stream.js';
+import { h2Stream, isH2 } from './h2-stream.js';
 
 export type { Params, ParamValue } from './form.js';
 export type { InputDeclaration } from './declared-input.js';
@@ -234,20 +234,12 @@ export class Request {
   /** Aborts when the client goes away (`reason.code` 'DRUPE_CLIENT_CLOSED') or the server shuts down ('DRUPE_SERVER_CLOSING'):
    * pass it to fetch, timers and database calls so they stop working for nobody. */
   get signal(): AbortSignal {
-    const more = this.#more();
-    if (more.abort === undefined) {
-      more.abort = new AbortController();
-      if (more.closedReason !== undefined) more.abort.abort(more.closedReason);
-      else onClientGone(this.#res, this.#h2, () => this[kAbort](new RequestAbortedError('DRUPE_CLIENT_CLOSED', 'The client closed the connection')));
-    }
-    return more.abort.signal;
+    return this.#more().signal(this.#res, this.#h2);
   }
 
   /** Abort the signal (the writer calls it on disconnect, the server on shutdown). */
   [kAbort](reason: RequestAbortedError): void {
-    const more = this.#more();
-    more.closedReason ??= reason;
-    more.abort?.abort(more.closedReason);
+    this.#more().abortWith(reason);
   }
 
   get aborted(): boolean { return this.#seldom?.closedReason !== undefined; }
